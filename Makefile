@@ -1,0 +1,46 @@
+# The README's two set-up commands: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+
+.PHONY: demo test bench lint dovecot clean
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+$(VENV)/.test-installed: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e '.[test,demo]'
+	touch $@
+
+$(VENV)/.demo-installed: pyproject.toml | $(VENV)/bin/python
+	$(PY) -m pip install -q -e '.[demo]'
+	touch $@
+
+# Dovecot is a Debian package; install it when missing and we may (root).
+dovecot:
+	@if ! command -v dovecot >/dev/null 2>&1 && [ ! -x /usr/sbin/dovecot ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "installing dovecot-imapd (apt-get)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dovecot-imapd dovecot-lmtpd >/dev/null; \
+	  else \
+	    echo "Dovecot is missing: sudo apt-get install dovecot-imapd dovecot-lmtpd (tests that need it will fail)"; \
+	  fi; \
+	fi
+
+test: $(VENV)/.test-installed dovecot
+	$(PY) -m ruff check src tests bench
+	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
+
+demo: $(VENV)/.demo-installed
+	$(PY) -m mailrelay_cli.demo
+
+bench: $(VENV)/.test-installed dovecot
+	$(PY) bench/run.py
+
+lint: $(VENV)/.test-installed
+	$(PY) -m ruff check src tests bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,89 @@
+"""The click layer: global options, the one error handler, and lazily loaded commands.
+
+Each command lives in its own ``cmd_*.py`` module and is imported only when it
+runs (or when ``--help`` lists it), so heavy libraries never load for commands
+that do not use them.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Any
+
+import click
+
+from mailrelay_cli import __version__
+from mailrelay_cli.cli.common import AppContext
+from mailrelay_cli.errors import ExitCode, MailrelayError
+
+# name -> "module:attribute"; the order is the order of `mailrelay --help`.
+COMMANDS: dict[str, str] = {
+    "test": "mailrelay_cli.cli.cmd_test:test_command",
+    "config": "mailrelay_cli.cli.cmd_config:config_group",
+    "secret": "mailrelay_cli.cli.cmd_secret:secret_group",
+}
+
+
+class MailrelayGroup(click.Group):
+    """A group that loads its commands lazily and turns MailrelayError into an exit code."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attribute = target.split(":")
+        return getattr(importlib.import_module(module_name), attribute)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from mailrelay_cli import render
+
+        try:
+            return super().invoke(ctx)
+        except MailrelayError as e:
+            app = ctx.find_object(AppContext) or AppContext()
+            render.error(e, as_json=app.json, verbose=app.verbose)
+            ctx.exit(int(e.exit_code))
+        except KeyboardInterrupt:
+            render.plain("mailrelay: interrupted", err=True)
+            ctx.exit(int(ExitCode.INTERRUPTED))
+        except click.exceptions.Abort:
+            render.plain("mailrelay: aborted", err=True)
+            ctx.exit(int(ExitCode.INTERRUPTED))
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as e:  # a bug: say so, exit 70, keep the traceback behind -v
+            app = ctx.find_object(AppContext) or AppContext()
+            render.internal_error(e, as_json=app.json, verbose=app.verbose)
+            ctx.exit(int(ExitCode.SOFTWARE))
+
+
+@click.group(cls=MailrelayGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False),
+    envvar="MAILRELAY_CONFIG",
+    help="Settings file (env MAILRELAY_CONFIG; default: the user config dir).",
+)
+@click.option("-v", "--verbose", count=True, help="More detail; tracebacks for errors.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something failed.")
+@click.version_option(__version__, prog_name="mailrelay")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool) -> None:
+    """Email for release pipelines: notifications, approvals by email, reply processing."""
+    from mailrelay_cli import render
+
+    render.reset_consoles()
+    ctx.obj = AppContext(config_path=config_path, verbose=verbose, quiet=quiet)
+
+
+def main() -> None:
+    try:
+        cli.main(prog_name="mailrelay")
+    except KeyboardInterrupt:
+        sys.stderr.write("mailrelay: interrupted\n")
+        sys.exit(int(ExitCode.INTERRUPTED))

@@ -1,0 +1,67 @@
+"""``mailrelay secret set|delete|list``: secrets in the OS keyring, never echoed."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from mailrelay_cli import render
+from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+from mailrelay_cli.errors import DataError
+
+
+@click.group("secret")
+def secret_group() -> None:
+    """Store passwords and client secrets in the OS keyring."""
+
+
+@secret_group.command("set")
+@click.argument("name")
+@click.option("--stdin", "from_stdin", is_flag=True,
+              help="Read the value from standard input (one line) instead of a prompt.")
+@pass_app
+def set_(app: AppContext, name: str, from_stdin: bool) -> None:
+    """Store secret NAME (smtp.password, imap.password, smtp.client_secret, imap.client_secret)."""
+    from mailrelay_cli import credentials
+
+    credentials.check_name(name)
+    profile = app.settings().profile
+    if from_stdin:
+        value = sys.stdin.readline().rstrip("\r\n")
+    else:
+        value = click.prompt(f"{name}", hide_input=True, confirmation_prompt=True)
+    if not value:
+        raise DataError(f"empty value for {name}; nothing stored",
+                        hint=f"mailrelay secret set {name}")
+    credentials.set_secret(profile, name, value)
+    if not app.quiet:
+        render.plain(f"{name} stored in the keyring (service mailrelay, entry {profile}:{name})")
+
+
+@secret_group.command("delete")
+@click.argument("name")
+@pass_app
+def delete(app: AppContext, name: str) -> None:
+    """Remove secret NAME from the keyring."""
+    from mailrelay_cli import credentials
+
+    credentials.check_name(name)
+    removed = credentials.delete_secret(app.settings().profile, name)
+    if not app.quiet:
+        render.plain(f"{name} removed" if removed else f"{name} was not set")
+
+
+@secret_group.command("list")
+@json_option
+@pass_app
+def list_(app: AppContext, as_json: bool) -> None:
+    """Each secret's name and whether it is set; never the value."""
+    from mailrelay_cli import credentials
+
+    rows = credentials.secret_status(app.settings().profile)
+    if as_json:
+        for name, where in rows:
+            render.json_line({"name": name, "set": not where.startswith("unset"), "where": where})
+        return
+    render.table(None, ["secret", "where"], rows)

@@ -1,0 +1,47 @@
+"""What every command shares: the context object and the ``--json`` option."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import click
+
+from mailrelay_cli.settings import Settings
+
+
+@dataclass
+class AppContext:
+    """Global options, and the settings loaded once per invocation."""
+
+    config_path: str | None = None
+    verbose: int = 0
+    quiet: bool = False
+    json: bool = False
+    _settings: Settings | None = None
+
+    def settings(self) -> Settings:
+        if self._settings is None:
+            from mailrelay_cli.settings import load_settings
+
+            self._settings = load_settings(self.config_path)
+        return self._settings
+
+
+pass_app = click.make_pass_decorator(AppContext, ensure=True)
+
+
+def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Add ``--json``; it also switches errors to a JSON object on stderr."""
+
+    @click.option("--json", "as_json", is_flag=True, help="One JSON object per line, for scripts.")
+    @functools.wraps(func)
+    def wrapper(*args: Any, as_json: bool, **kwargs: Any) -> Any:
+        app = click.get_current_context().find_object(AppContext)
+        if app is not None:
+            app.json = as_json
+        return func(*args, as_json=as_json, **kwargs)
+
+    return wrapper

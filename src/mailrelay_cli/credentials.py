@@ -1,0 +1,175 @@
+"""Secrets: the OS keyring first, an environment variable for hosts without one.
+
+Keyring service ``mailrelay``, entry ``PROFILE:NAME``. Lookup order for a
+secret, first match wins:
+  1. the environment variable ``MAILRELAY_<NAME>`` (``smtp.password`` ->
+     ``MAILRELAY_SMTP_PASSWORD``), for cron hosts with no keyring daemon;
+  2. the keyring entry ``PROFILE:NAME``;
+  3. for IMAP's password and client secret, SMTP's (DESIGN.md inheritance).
+
+``keyring`` is imported only when a secret is actually needed: it costs
+~150 ms at start-up.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from mailrelay_cli.errors import ConfigError, NoKeyringError
+from mailrelay_cli.settings import SECRET_NAMES
+
+SERVICE = "mailrelay"
+# Internal entries (not settable with `secret set`): the approval signing key and OAuth caches.
+INTERNAL_NAMES = ("approval.hmac_key", "oauth.smtp", "oauth.imap")
+INHERITED = {"imap.password": "smtp.password", "imap.client_secret": "smtp.client_secret"}
+
+NO_KEYRING_HINT = (
+    "no usable keyring on this host (typical for cron without a desktop session): either set "
+    "the environment variable {env} for the job, or use a file backend: "
+    "pip install keyrings.alt and export PYTHON_KEYRING_BACKEND=keyrings.alt.file.PlaintextKeyring "
+    "(or keyrings.alt.file.EncryptedKeyring)"
+)
+
+
+def env_name(name: str) -> str:
+    """The environment fallback of secret ``name``: ``smtp.password`` -> ``MAILRELAY_SMTP_PASSWORD``."""
+    return "MAILRELAY_" + name.replace(".", "_").upper()
+
+
+def entry_name(profile: str, name: str) -> str:
+    return f"{profile}:{name}"
+
+
+def check_name(name: str) -> None:
+    """Raise ConfigError unless ``name`` is a secret a user may set."""
+    if name not in SECRET_NAMES:
+        raise ConfigError(
+            f"unknown secret {name!r}",
+            hint="secrets are: " + ", ".join(SECRET_NAMES),
+        )
+
+
+def _backend() -> Any:
+    import keyring
+    from keyring.backends import fail
+
+    backend = keyring.get_keyring()
+    usable = getattr(backend, "backends", None)
+    if isinstance(backend, fail.Keyring) or usable == []:
+        raise NoKeyringError(
+            f"no keyring backend is available ({type(backend).__module__})",
+            hint=NO_KEYRING_HINT.format(env="MAILRELAY_<NAME>"),
+        )
+    return backend
+
+
+def _keyring_error(name: str, error: Exception) -> NoKeyringError:
+    return NoKeyringError(
+        f"the keyring refused to give {name}: {error}",
+        hint=NO_KEYRING_HINT.format(env=env_name(name)),
+    )
+
+
+def _read(profile: str, name: str) -> str | None:
+    from keyring.errors import KeyringError
+
+    backend = _backend()
+    try:
+        return backend.get_password(SERVICE, entry_name(profile, name))
+    except KeyringError as e:
+        raise _keyring_error(name, e) from e
+
+
+def get_secret(profile: str, name: str, *, inherit: bool = True) -> str | None:
+    """The secret ``name`` (see the module docstring for the order), or None when unset.
+
+    A missing keyring is an error only when no environment variable gives the value.
+    """
+    from_env = os.environ.get(env_name(name))
+    if from_env:
+        return from_env
+    fallback = INHERITED.get(name) if inherit else None
+    if fallback and os.environ.get(env_name(fallback)):
+        # Checking the env first keeps a keyring-less cron host working with SMTP's variable.
+        try:
+            value = _read(profile, name)
+        except NoKeyringError:
+            return os.environ[env_name(fallback)]
+        return value or os.environ[env_name(fallback)]
+    try:
+        value = _read(profile, name)
+    except NoKeyringError as e:
+        e.hint = NO_KEYRING_HINT.format(env=env_name(name))
+        raise
+    if value is None and fallback:
+        return _read(profile, fallback)
+    return value
+
+
+def require_secret(profile: str, name: str) -> str:
+    """The secret ``name``, or a ConfigError saying how to set it."""
+    value = get_secret(profile, name)
+    if not value:
+        raise ConfigError(
+            f"{name} is not set (keyring entry {SERVICE} {entry_name(profile, name)}, "
+            f"or {env_name(name)})",
+            hint=f"mailrelay secret set {name}",
+        )
+    return value
+
+
+def set_secret(profile: str, name: str, value: str) -> None:
+    from keyring.errors import KeyringError, PasswordSetError
+
+    backend = _backend()
+    try:
+        backend.set_password(SERVICE, entry_name(profile, name), value)
+    except (PasswordSetError, KeyringError) as e:
+        raise _keyring_error(name, e) from e
+
+
+def delete_secret(profile: str, name: str) -> bool:
+    """Remove ``name`` from the keyring; False when it was not there."""
+    from keyring.errors import KeyringError, PasswordDeleteError
+
+    backend = _backend()
+    try:
+        backend.delete_password(SERVICE, entry_name(profile, name))
+    except PasswordDeleteError:
+        return False
+    except KeyringError as e:
+        raise _keyring_error(name, e) from e
+    return True
+
+
+def secret_status(profile: str) -> list[tuple[str, str]]:
+    """(name, where) for every user secret: ``keyring``, ``env MAILRELAY_…``, or ``unset``."""
+    rows = []
+    for name in SECRET_NAMES:
+        if os.environ.get(env_name(name)):
+            rows.append((name, f"env {env_name(name)}"))
+            continue
+        try:
+            stored = _read(profile, name)
+        except NoKeyringError:
+            rows.append((name, "unset (no keyring)"))
+            continue
+        rows.append((name, "keyring" if stored else "unset"))
+    return rows
+
+
+def get_internal(profile: str, name: str) -> str | None:
+    """An internal keyring entry (``INTERNAL_NAMES``); no environment fallback except its own."""
+    from_env = os.environ.get(env_name(name))
+    if from_env:
+        return from_env
+    return _read(profile, name)
+
+
+def set_internal(profile: str, name: str, value: str) -> None:
+    set_secret(profile, name, value)
+
+
+def delete_internal(profile: str, name: str) -> bool:
+    return delete_secret(profile, name)

@@ -1,0 +1,109 @@
+"""Exit codes and the one exception tree that carries them.
+
+This is the only module where exit numbers appear. Every failure a user can
+cause or fix is a ``MailrelayError`` subclass carrying a one-line message
+(what failed and where) and a hint (what to do next). The click layer has one
+handler that prints both and exits with ``exit_code``.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitCode(IntEnum):
+    """sysexits-style codes, as msmtp and sendmail use them (see DESIGN.md)."""
+
+    OK = 0
+    REJECTED = 1
+    USAGE = 2
+    EXPIRED = 3
+    DATAERR = 65
+    UNAVAILABLE = 69
+    SOFTWARE = 70
+    TEMPFAIL = 75
+    NOPERM = 77
+    CONFIG = 78
+    INTERRUPTED = 130
+
+
+class MailrelayError(Exception):
+    """Base of every error mailrelay reports to a user; never raised itself."""
+
+    exit_code: ExitCode = ExitCode.SOFTWARE
+
+    def __init__(self, message: str, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class UsageError(MailrelayError):
+    """Raised when the command line itself is wrong (missing or contradictory options)."""
+
+    exit_code = ExitCode.USAGE
+
+
+class DataError(MailrelayError):
+    """Raised for bad input data: a payload, variable, address or log path that cannot be used."""
+
+    exit_code = ExitCode.DATAERR
+
+
+class ServerRefusedError(MailrelayError):
+    """Raised when a server refuses permanently (SMTP 5xx, IMAP NO/BAD on a command)."""
+
+    exit_code = ExitCode.UNAVAILABLE
+
+
+class StartTLSUnavailableError(ServerRefusedError):
+    """Raised when STARTTLS is configured but the server does not offer it (never downgrade)."""
+
+
+class TemporaryError(MailrelayError):
+    """Raised for failures worth retrying later: DNS, refused or dropped connection, timeout, 4xx."""
+
+    exit_code = ExitCode.TEMPFAIL
+
+
+class LockedError(TemporaryError):
+    """Raised when another run holds the process-replies lock."""
+
+
+class AuthError(MailrelayError):
+    """Raised when a server rejects the credentials or a token cannot be had without a person."""
+
+    exit_code = ExitCode.NOPERM
+
+
+class ConfigError(MailrelayError):
+    """Raised for a settings file, key or value that is wrong or missing."""
+
+    exit_code = ExitCode.CONFIG
+
+
+class CertificateError(ConfigError):
+    """Raised when a server certificate fails verification (expired, wrong host, unknown CA)."""
+
+
+class NoKeyringError(ConfigError):
+    """Raised when no usable keyring backend exists and no environment fallback is set."""
+
+
+class NotFoundError(DataError):
+    """Raised when a named thing (approval id, event, secret) does not exist."""
+
+
+class InternalError(MailrelayError):
+    """Raised for a bug: a state mailrelay should never reach."""
+
+    exit_code = ExitCode.SOFTWARE
+
+
+class Interrupted(MailrelayError):
+    """Raised when the user interrupts (Ctrl-C) a command that waits."""
+
+    exit_code = ExitCode.INTERRUPTED

@@ -1,0 +1,59 @@
+"""Where mailrelay keeps its settings and state.
+
+Settings file, first match wins:
+  1. ``--config PATH`` on the command line
+  2. ``$MAILRELAY_CONFIG``
+  3. ``$MAILRELAY_CONFIG_DIR/settings.toml``
+  4. the platform config dir: ``$XDG_CONFIG_HOME/mailrelay/settings.toml``
+     (``~/.config`` when unset) on Linux, ``~/Library/Application Support/mailrelay``
+     on macOS, ``%APPDATA%\\mailrelay`` on Windows.
+
+State directory (SQLite database, archive, lock), first match wins:
+  1. ``state.path`` in the settings file
+  2. ``$MAILRELAY_STATE_DIR``
+  3. ``$XDG_STATE_HOME/mailrelay`` (``~/.local/state`` when unset) on Linux,
+     ``~/Library/Application Support/mailrelay/state`` on macOS,
+     ``%LOCALAPPDATA%\\mailrelay\\state`` on Windows.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+APP = "mailrelay"
+
+
+def config_dir() -> Path:
+    override = os.environ.get("MAILRELAY_CONFIG_DIR")
+    if override:
+        return Path(override)
+    if sys.platform == "win32":
+        return Path(os.environ.get("APPDATA", Path.home() / "AppData" / "Roaming")) / APP
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / APP
+    base = os.environ.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / APP
+
+
+def config_file(explicit: str | os.PathLike[str] | None = None) -> Path:
+    if explicit:
+        return Path(explicit).expanduser()
+    env = os.environ.get("MAILRELAY_CONFIG")
+    if env:
+        return Path(env).expanduser()
+    return config_dir() / "settings.toml"
+
+
+def default_state_dir() -> Path:
+    override = os.environ.get("MAILRELAY_STATE_DIR")
+    if override:
+        return Path(override)
+    if sys.platform == "win32":
+        local = os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")
+        return Path(local) / APP / "state"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Application Support" / APP / "state"
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / APP

@@ -1,0 +1,97 @@
+"""Everything mailrelay prints: human output through rich, or JSON lines for scripts.
+
+rich is imported on first use so that commands which print little start fast.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import traceback
+from collections.abc import Iterable, Mapping
+from functools import lru_cache
+from typing import Any
+
+from mailrelay_cli.errors import ExitCode, MailrelayError
+
+
+@lru_cache(maxsize=2)
+def console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+
+
+def reset_consoles() -> None:
+    """Forget cached consoles (CliRunner swaps sys.stdout between invocations)."""
+    console.cache_clear()
+
+
+def json_line(obj: Mapping[str, Any], stream: Any = None) -> None:
+    """One JSON object on one line (DESIGN.md: stable keys, one object per line)."""
+    stream = stream or sys.stdout
+    stream.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+    stream.flush()
+
+
+def json_lines(objs: Iterable[Mapping[str, Any]]) -> None:
+    for obj in objs:
+        json_line(obj)
+
+
+def plain(text: str = "", *, err: bool = False) -> None:
+    """Write plain text without rich markup processing."""
+    stream = sys.stderr if err else sys.stdout
+    stream.write(text + "\n")
+    stream.flush()
+
+
+def error(err: MailrelayError, *, as_json: bool, verbose: bool) -> None:
+    """The one place a failure is printed: one line of what, one of what to do."""
+    if verbose and err.__cause__ is not None:
+        traceback.print_exception(err.__cause__, file=sys.stderr)
+    if as_json:
+        json_line(
+            {"error": err.message, "hint": err.hint, "exit_code": int(err.exit_code)},
+            sys.stderr,
+        )
+        return
+    plain(f"mailrelay: error: {err.message}", err=True)
+    if err.hint:
+        plain(f"hint: {err.hint}", err=True)
+
+
+def internal_error(exc: BaseException, *, as_json: bool, verbose: bool) -> None:
+    if verbose:
+        traceback.print_exception(exc, file=sys.stderr)
+    message = f"internal error: {type(exc).__name__}: {exc}"
+    hint = "this is a bug in mailrelay; run again with -v and report the traceback"
+    if as_json:
+        json_line({"error": message, "hint": hint, "exit_code": int(ExitCode.SOFTWARE)}, sys.stderr)
+    else:
+        plain(f"mailrelay: {message}", err=True)
+        plain(f"hint: {hint}", err=True)
+
+
+def table(title: str | None, columns: list[str], rows: Iterable[Iterable[Any]]) -> None:
+    from rich.table import Table
+
+    grid = Table(title=title, show_header=True, header_style="bold", box=None, pad_edge=False)
+    for column in columns:
+        grid.add_column(column)
+    for row in rows:
+        grid.add_row(*("" if cell is None else str(cell) for cell in row))
+    console().print(grid)
+
+
+def checklist_line(ok: bool | None, name: str, detail: str = "", hint: str | None = None) -> None:
+    """One step of a checklist: a green tick, a red cross, or a grey dash for skipped."""
+    from rich.markup import escape
+
+    mark = "[green]✓[/green]" if ok else ("[red]✗[/red]" if ok is False else "[dim]-[/dim]")
+    line = f"{mark} {escape(name)}"
+    if detail:
+        line += f": {escape(detail)}"
+    console().print(line)
+    if hint and ok is False:
+        console().print(f"    [yellow]hint:[/yellow] {escape(hint)}")
