@@ -50,7 +50,7 @@ def check_name(name: str) -> None:
         )
 
 
-def _backend() -> Any:
+def _backend(name: str | None = None) -> Any:
     import keyring
     from keyring.backends import fail
 
@@ -59,7 +59,7 @@ def _backend() -> Any:
     if isinstance(backend, fail.Keyring) or usable == []:
         raise NoKeyringError(
             f"no keyring backend is available ({type(backend).__module__})",
-            hint=NO_KEYRING_HINT.format(env="MAILRELAY_<NAME>"),
+            hint=NO_KEYRING_HINT.format(env=env_name(name) if name else "MAILRELAY_<NAME>"),
         )
     return backend
 
@@ -74,7 +74,7 @@ def _keyring_error(name: str, error: Exception) -> NoKeyringError:
 def _read(profile: str, name: str) -> str | None:
     from keyring.errors import KeyringError
 
-    backend = _backend()
+    backend = _backend(name)
     try:
         return backend.get_password(SERVICE, entry_name(profile, name))
     except KeyringError as e:
@@ -97,11 +97,7 @@ def get_secret(profile: str, name: str, *, inherit: bool = True) -> str | None:
         except NoKeyringError:
             return os.environ[env_name(fallback)]
         return value or os.environ[env_name(fallback)]
-    try:
-        value = _read(profile, name)
-    except NoKeyringError as e:
-        e.hint = NO_KEYRING_HINT.format(env=env_name(name))
-        raise
+    value = _read(profile, name)
     if value is None and fallback:
         return _read(profile, fallback)
     return value
@@ -122,7 +118,7 @@ def require_secret(profile: str, name: str) -> str:
 def set_secret(profile: str, name: str, value: str) -> None:
     from keyring.errors import KeyringError, PasswordSetError
 
-    backend = _backend()
+    backend = _backend(name)
     try:
         backend.set_password(SERVICE, entry_name(profile, name), value)
     except (PasswordSetError, KeyringError) as e:
@@ -133,7 +129,7 @@ def delete_secret(profile: str, name: str) -> bool:
     """Remove ``name`` from the keyring; False when it was not there."""
     from keyring.errors import KeyringError, PasswordDeleteError
 
-    backend = _backend()
+    backend = _backend(name)
     try:
         backend.delete_password(SERVICE, entry_name(profile, name))
     except PasswordDeleteError:

@@ -450,12 +450,12 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
 
 def parse_cli_value(key: str, text: str) -> Any:
     """The TOML value for ``config set KEY TEXT``, converted by the key's type."""
-    spec = spec_for(key)
-    if spec is None:
-        raise ConfigError(f"unknown key {key}", hint=_suggest(key))
     if _is_secret_key(key):
         raise ConfigError(f"{key} is a secret and secrets never live in the settings file",
                           hint=secret_hint(key))
+    spec = spec_for(key)
+    if spec is None:
+        raise ConfigError(f"unknown key {key}", hint=_suggest(key))
     kind = spec.kind
     if kind == "bool":
         lowered = text.strip().lower()
