@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import reset_keyring
 from mailrelay_cli import credentials
 from mailrelay_cli.errors import ConfigError, ExitCode, NoKeyringError
+from tests.conftest import reset_keyring
 
 
 def test_set_then_get_reads_the_keyring_entry_profile_colon_name() -> None:
