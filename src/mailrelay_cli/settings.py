@@ -286,7 +286,8 @@ def read_file_table(path: Path) -> dict[str, Any]:
     except FileNotFoundError:
         return {}
     except OSError as e:
-        raise ConfigError(f"cannot read {path}: {e.strerror}", hint="check the path and its permissions") from e
+        raise ConfigError(f"cannot read {path}: {e.strerror}",
+                          hint="check the path and its permissions") from e
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
