@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "test": "mailrelay_cli.cli.cmd_test:test_command",
     "config": "mailrelay_cli.cli.cmd_config:config_group",
     "secret": "mailrelay_cli.cli.cmd_secret:secret_group",
+    "approvals": "mailrelay_cli.cli.cmd_approvals:approvals_group",
 }
 
 

@@ -1,0 +1,449 @@
+"""Approvals: creating them, their signed references, who may decide, and waiting for one.
+
+A reference looks like ``MR-K7Q2XD-3f9a1c2b0e``: ``MR``, the approval id (six
+letters and digits that cannot be misread), and the first 10 hex digits of
+HMAC-SHA256(key, id). The key is made on first use and kept in the keyring
+(``PROFILE:approval.hmac_key``), so nobody who has not seen the request can
+make up a reference that passes, and altering one character breaks it.
+
+Status is stored as ``pending``, ``approved``, ``rejected`` or ``cancelled``;
+``expired`` is computed when read (a pending approval past ``expires_at``), so
+no job is needed to expire anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import re
+import secrets
+import sqlite3
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.utils import parseaddr
+from typing import Any
+from urllib.parse import quote
+
+from mailrelay_cli.errors import DataError, ExitCode, NotFoundError, UsageError
+from mailrelay_cli.settings import Settings
+from mailrelay_cli.store import Store, iso, parse_iso, utcnow
+
+STATUSES = ("pending", "approved", "rejected", "expired", "cancelled")
+# No 0/O, 1/I/L, U: an id read aloud or retyped stays the same id.
+ID_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
+ID_LENGTH = 6
+SIGNATURE_HEX = 10
+HMAC_KEY_NAME = "approval.hmac_key"
+REFERENCE_RE = re.compile(
+    rf"\bMR-([{ID_ALPHABET}]{{{ID_LENGTH}}})-([0-9a-f]{{{SIGNATURE_HEX}}})\b", re.IGNORECASE
+)
+EVENT = "approval-requested"
+
+
+def normalize_address(text: str) -> str | None:
+    """The bare address of ``text`` with its domain lower-cased, or None when there is none."""
+    _, address = parseaddr(text or "")
+    address = address.strip()
+    if "@" not in address:
+        return None
+    local, _, domain = address.rpartition("@")
+    if not local or not domain:
+        return None
+    return f"{local}@{domain.lower()}"
+
+
+def same_address(a: str, b: str) -> bool:
+    """Addresses compared case-insensitively (most servers treat local parts that way)."""
+    return a.casefold() == b.casefold()
+
+
+@dataclass(frozen=True)
+class Approval:
+    """One approval as stored, with its effective status as of when it was read."""
+
+    id: str
+    reference: str
+    title: str
+    subject: str
+    approvers: tuple[str, ...]
+    required: int
+    notify: tuple[str, ...]
+    requested_by: str | None
+    created_at: str
+    expires_at: str
+    status: str
+    decided_by: str | None
+    decided_at: str | None
+    comment: str | None
+    approved_by: tuple[str, ...] = ()
+
+    def is_approver(self, address: str | None) -> bool:
+        return address is not None and any(same_address(address, a) for a in self.approvers)
+
+    def as_json(self) -> dict[str, Any]:
+        """The DESIGN.md ``approvals show`` / ``list`` object."""
+        return {
+            "id": self.id,
+            "status": self.status,
+            "subject": self.subject,
+            "approvers": list(self.approvers),
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+            "decided_by": self.decided_by,
+            "decided_at": self.decided_at,
+            "comment": self.comment,
+        }
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """What the approval-requested message needs to carry."""
+
+    approval: Approval
+    reference: str
+    subject_tag: str  # "[MR-…]"
+    subject: str
+    reply_address: str
+    mailto_approve: str
+    mailto_reject: str
+    instructions: str
+
+
+def effective_status(stored: str, expires_at: str, now: datetime | None = None) -> str:
+    if stored == "pending" and parse_iso(expires_at) <= (now or utcnow()):
+        return "expired"
+    return stored
+
+
+def _from_row(row: sqlite3.Row, approved_by: tuple[str, ...] = (),
+              now: datetime | None = None) -> Approval:
+    return Approval(
+        id=row["id"],
+        reference=row["reference"],
+        title=row["title"],
+        subject=row["subject"],
+        approvers=tuple(json.loads(row["approvers"])),
+        required=row["required"],
+        notify=tuple(json.loads(row["notify"])),
+        requested_by=row["requested_by"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        status=effective_status(row["status"], row["expires_at"], now),
+        decided_by=row["decided_by"],
+        decided_at=row["decided_at"],
+        comment=row["comment"],
+        approved_by=approved_by,
+    )
+
+
+# -- the signing key and references ------------------------------------------------------
+
+_key_cache: dict[str, bytes] = {}
+
+
+def signing_key(profile: str, *, create: bool = True) -> bytes | None:
+    """The HMAC key of ``profile`` from the keyring, made and stored on first use."""
+    from mailrelay_cli import credentials
+
+    stored = credentials.get_internal(profile, HMAC_KEY_NAME)
+    if stored:
+        return bytes.fromhex(stored)
+    if not create:
+        return None
+    key = secrets.token_bytes(32)
+    credentials.set_internal(profile, HMAC_KEY_NAME, key.hex())
+    return key
+
+
+def sign(key: bytes, approval_id: str) -> str:
+    digest = hmac.new(key, approval_id.upper().encode("ascii"), hashlib.sha256).hexdigest()
+    return digest[:SIGNATURE_HEX]
+
+
+def make_reference(key: bytes, approval_id: str) -> str:
+    return f"MR-{approval_id}-{sign(key, approval_id)}"
+
+
+def verified_ids(key: bytes | None, text: str) -> list[str]:
+    """Ids of every reference in ``text`` whose signature is right, in order, without repeats."""
+    found: list[str] = []
+    if key is None:
+        return found
+    for match in REFERENCE_RE.finditer(text or ""):
+        approval_id, signature = match.group(1).upper(), match.group(2).lower()
+        if hmac.compare_digest(sign(key, approval_id), signature) and approval_id not in found:
+            found.append(approval_id)
+    return found
+
+
+def new_id() -> str:
+    return "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
+
+
+# -- creating ------------------------------------------------------------------------------
+
+def _mailto(address: str, subject: str, word: str, reference: str) -> str:
+    body = f"{word}\r\n\r\n(comment, if any, here)\r\n\r\n{reference}"
+    return f"mailto:{quote(address, safe='@')}?subject={quote(subject)}&body={quote(body)}"
+
+
+def instructions(reference: str) -> str:
+    return (
+        "Reply to this message with APPROVE or REJECT on the first line.\n"
+        "Anything you write below that line is kept as a comment.\n"
+        f"Keep the reference {reference} in the subject or the quoted text."
+    )
+
+
+def create_approval(
+    settings: Settings,
+    store: Store,
+    *,
+    title: str,
+    approvers: Iterable[str],
+    required: int = 1,
+    expires_in: float | None = None,
+    notify: Iterable[str] = (),
+    requested_by: str | None = None,
+) -> ApprovalRequest:
+    """Record a pending approval and return what the request message must carry."""
+    title = " ".join((title or "").split())
+    if not title:
+        raise DataError("approval-requested needs a title (what is to be approved)",
+                        hint='mailrelay send --event approval-requested --var title="Deploy 1.4"')
+    normalized: list[str] = []
+    for raw in approvers:
+        address = normalize_address(raw)
+        if address is None:
+            raise DataError(f"approver {raw!r} is not an email address",
+                            hint="pass each approver with --to alice@example.com")
+        if not any(same_address(address, a) for a in normalized):
+            normalized.append(address)
+    if not normalized:
+        raise UsageError("an approval needs at least one approver",
+                         hint="mailrelay send --event approval-requested --to alice@example.com …")
+    if required < 1 or required > len(normalized):
+        raise UsageError(
+            f"--required {required} needs between 1 and {len(normalized)} approvers "
+            f"(there are {len(normalized)})",
+            hint="give as many --to approvers as --required asks for",
+        )
+    notify_list: list[str] = []
+    for raw in notify:
+        address = normalize_address(raw)
+        if address is None:
+            raise DataError(f"--notify {raw!r} is not an email address",
+                            hint="mailrelay send … --notify requester@example.com")
+        notify_list.append(address)
+    reply_address = settings.approval.reply_address or settings.smtp.from_address
+    if not reply_address:
+        raise settings_error()
+    lifetime = settings.approval.expires_after if expires_in is None else expires_in
+    if lifetime <= 0:
+        raise UsageError("--expires-in must be longer than 0s", hint="--expires-in 72h")
+
+    key = signing_key(settings.profile)
+    assert key is not None
+    now = utcnow()
+    with store.transaction() as conn:
+        while True:
+            approval_id = new_id()
+            if not conn.execute("SELECT 1 FROM approvals WHERE id = ?", (approval_id,)).fetchone():
+                break
+        reference = make_reference(key, approval_id)
+        subject = f"[{reference}] Approval requested: {title}"
+        conn.execute(
+            "INSERT INTO approvals (id, reference, title, subject, approvers, required, notify,"
+            " requested_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (approval_id, reference, title, subject, json.dumps(normalized), required,
+             json.dumps(notify_list), requested_by, iso(now),
+             iso(now + timedelta(seconds=lifetime))),
+        )
+    approval = get_approval(store, approval_id)
+    reply_subject = f"Re: {subject}"
+    return ApprovalRequest(
+        approval=approval,
+        reference=reference,
+        subject_tag=f"[{reference}]",
+        subject=subject,
+        reply_address=reply_address,
+        mailto_approve=_mailto(reply_address, reply_subject, "APPROVE", reference),
+        mailto_reject=_mailto(reply_address, reply_subject, "REJECT", reference),
+        instructions=instructions(reference),
+    )
+
+
+def settings_error() -> Exception:
+    from mailrelay_cli.errors import ConfigError
+
+    return ConfigError("approval.reply_address is not set (nor smtp.from)",
+                       hint="mailrelay config set approval.reply_address approvals@example.com")
+
+
+def set_message_id(store: Store, approval_id: str, message_id: str | None) -> None:
+    """Remember the Message-ID of the request (replies' In-Reply-To point at it)."""
+    with store.transaction() as conn:
+        conn.execute("UPDATE approvals SET message_id = ? WHERE id = ?", (message_id, approval_id))
+
+
+def discard_approval(store: Store, approval_id: str) -> None:
+    """Forget an approval whose request could not be sent (nobody can answer it)."""
+    with store.transaction() as conn:
+        conn.execute("DELETE FROM approvals WHERE id = ? AND status = 'pending'", (approval_id,))
+
+
+# -- reading -------------------------------------------------------------------------------
+
+def _approved_by(store_or_conn: Any, approval_id: str) -> tuple[str, ...]:
+    rows = store_or_conn.execute(
+        "SELECT approver FROM votes WHERE approval_id = ? AND decision = 'approve'"
+        " ORDER BY decided_at, approver", (approval_id,)
+    ).fetchall()
+    return tuple(row["approver"] for row in rows)
+
+
+def get_approval(store: Store, approval_id: str) -> Approval:
+    """The approval ``approval_id`` (case-insensitive), or NotFoundError."""
+    wanted = approval_id.strip().upper()
+    if wanted.startswith("MR-"):
+        wanted = wanted.split("-")[1]
+    row = store.conn.execute("SELECT * FROM approvals WHERE id = ?", (wanted,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"no approval {approval_id!r} in {store.path}",
+                            hint="mailrelay approvals list")
+    return _from_row(row, _approved_by(store.conn, wanted))
+
+
+def list_approvals(store: Store, status: str | None = None) -> list[Approval]:
+    """Every approval, newest first; only those whose effective status is ``status`` if given."""
+    if status is not None and status not in STATUSES:
+        raise UsageError(f"unknown status {status!r}", hint="one of " + ", ".join(STATUSES))
+    now = utcnow()
+    rows = store.conn.execute("SELECT * FROM approvals ORDER BY created_at DESC, id").fetchall()
+    approvals = [_from_row(row, now=now) for row in rows]
+    return [a for a in approvals if status is None or a.status == status]
+
+
+def cancel_approval(store: Store, approval_id: str) -> Approval:
+    """Cancel a pending approval; DataError if it is already decided, cancelled or expired."""
+    current = get_approval(store, approval_id)
+    if current.status != "pending":
+        raise DataError(f"approval {current.id} is already {current.status}",
+                        hint=f"mailrelay approvals show {current.id}")
+    with store.transaction() as conn:
+        conn.execute(
+            "UPDATE approvals SET status = 'cancelled', decided_at = ? WHERE id = ?"
+            " AND status = 'pending'",
+            (iso(utcnow()), current.id),
+        )
+    return get_approval(store, current.id)
+
+
+# -- deciding ------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class VoteResult:
+    """What one valid reply did: its outcome, and the approval when it became final."""
+
+    outcome: str  # "approved", "rejected" or "too-late"
+    decided: Approval | None  # set when this vote made the approval final
+
+
+def record_vote(store: Store, approval: Approval, approver: str, decision: str,
+                comment: str | None, audit_id: int | None) -> VoteResult:
+    """Record ``approver``'s decision (inside the caller's transaction).
+
+    One reject rejects; ``required`` distinct approves approve. An approver who
+    already voted, or a vote after the approval became final, is too late.
+    """
+    conn = store.conn
+    now = iso(utcnow())
+    row = conn.execute("SELECT status, expires_at FROM approvals WHERE id = ?",
+                       (approval.id,)).fetchone()
+    if row is None or effective_status(row["status"], row["expires_at"]) != "pending":
+        return VoteResult("too-late", None)
+    if conn.execute("SELECT 1 FROM votes WHERE approval_id = ? AND lower(approver) = lower(?)",
+                    (approval.id, approver)).fetchone():
+        return VoteResult("too-late", None)
+    conn.execute(
+        "INSERT INTO votes (approval_id, approver, decision, comment, decided_at, audit_id)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (approval.id, approver, decision, comment, now, audit_id),
+    )
+    outcome = "approved" if decision == "approve" else "rejected"
+    approvals_so_far = len(_approved_by(conn, approval.id))
+    final = None
+    if decision == "reject":
+        final = "rejected"
+    elif approvals_so_far >= approval.required:
+        final = "approved"
+    if final is None:
+        return VoteResult(outcome, None)
+    conn.execute(
+        "UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, comment = ?"
+        " WHERE id = ? AND status = 'pending'",
+        (final, approver, now, comment, approval.id),
+    )
+    decided_row = conn.execute("SELECT * FROM approvals WHERE id = ?", (approval.id,)).fetchone()
+    return VoteResult(outcome, _from_row(decided_row, _approved_by(conn, approval.id)))
+
+
+def pending_by_id(store: Store, ids: Iterable[str]) -> dict[str, Approval]:
+    """The approvals among ``ids`` that exist (any status)."""
+    found: dict[str, Approval] = {}
+    for approval_id in ids:
+        row = store.conn.execute("SELECT * FROM approvals WHERE id = ?",
+                                 (approval_id,)).fetchone()
+        if row is not None:
+            found[approval_id] = _from_row(row, _approved_by(store.conn, approval_id))
+    return found
+
+
+# -- waiting -------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class WaitResult:
+    approval: Approval
+    timed_out: bool
+
+
+def wait_exit_code(status: str, timed_out: bool = False) -> ExitCode:
+    """The one place an approval outcome becomes an exit code (DESIGN.md, `approvals wait`)."""
+    if timed_out:
+        return ExitCode.EXPIRED
+    return {
+        "approved": ExitCode.OK,
+        "rejected": ExitCode.REJECTED,
+        "expired": ExitCode.EXPIRED,
+        "cancelled": ExitCode.EXPIRED,
+    }.get(status, ExitCode.EXPIRED)
+
+
+def wait_for(
+    store: Store,
+    approval_id: str,
+    *,
+    timeout: float | None = None,
+    poll: float = 10.0,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> WaitResult:
+    """Block until the approval is no longer pending (or ``timeout`` seconds pass)."""
+    if poll <= 0:
+        raise UsageError("--poll must be longer than 0s", hint="--poll 10s")
+    deadline = None if timeout is None else clock() + timeout
+    while True:
+        approval = get_approval(store, approval_id)
+        if approval.status != "pending":
+            return WaitResult(approval, False)
+        remaining = None if deadline is None else deadline - clock()
+        if remaining is not None and remaining <= 0:
+            return WaitResult(approval, True)
+        until_expiry = (parse_iso(approval.expires_at) - utcnow()).total_seconds()
+        step = min(poll, max(until_expiry, 0.0) + 0.01)
+        if remaining is not None:
+            step = min(step, remaining)
+        sleep(max(step, 0.0))

@@ -1,0 +1,120 @@
+"""The state store: schema migration, run records, and the process-replies run lock."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+from freezegun import freeze_time
+
+from mailrelay_cli import store
+from mailrelay_cli.errors import ConfigError, ExitCode, LockedError
+
+
+def test_a_new_store_is_created_at_the_current_schema_version(tmp_path: Path) -> None:
+    with store.open_store(tmp_path / "state"):
+        pass
+    conn = sqlite3.connect(tmp_path / "state" / store.DB_NAME)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION
+
+
+def test_the_database_file_is_readable_only_by_its_owner(tmp_path: Path) -> None:
+    with store.open_store(tmp_path):
+        pass
+    assert (tmp_path / store.DB_NAME).stat().st_mode & 0o077 == 0
+
+
+def test_opening_a_store_twice_keeps_its_data(tmp_path: Path) -> None:
+    with store.open_store(tmp_path) as db:
+        run_id = db.record_run_start()
+    with store.open_store(tmp_path) as db:
+        assert db.last_run() is not None and db.last_run().id == run_id
+
+
+def test_a_database_from_a_newer_mailrelay_is_a_config_error(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / store.DB_NAME)
+    conn.execute(f"PRAGMA user_version = {store.SCHEMA_VERSION + 1}")
+    conn.close()
+    with pytest.raises(ConfigError, match="newer"):
+        with store.open_store(tmp_path):
+            pass
+
+
+def test_a_transaction_that_raises_leaves_nothing_behind(tmp_path: Path) -> None:
+    with store.open_store(tmp_path) as db:
+        with pytest.raises(RuntimeError):
+            with db.transaction() as conn:
+                conn.execute("INSERT INTO runs (started_at) VALUES ('2026-01-01T00:00:00+00:00')")
+                raise RuntimeError("crash between insert and commit")
+        assert db.last_run() is None
+
+
+def test_run_records_give_last_run_and_last_success(tmp_path: Path) -> None:
+    with store.open_store(tmp_path) as db:
+        with freeze_time("2026-03-01 10:00:00"):
+            good = db.record_run_start()
+            db.record_run_finish(good, "ok", {"read": 3, "deleted": 3, "left": 0})
+        with freeze_time("2026-03-01 10:05:00"):
+            bad = db.record_run_start()
+            db.record_run_finish(bad, "failed", {}, "imap.example.com:993: connection refused")
+        assert db.last_run().id == bad
+        assert db.last_run().error == "imap.example.com:993: connection refused"
+        assert db.last_success().id == good
+        assert db.last_success().counts == {"read": 3, "deleted": 3, "left": 0}
+
+
+def test_runs_since_lists_only_later_runs(tmp_path: Path) -> None:
+    with store.open_store(tmp_path) as db:
+        with freeze_time("2026-03-01 10:00:00"):
+            db.record_run_start()
+        with freeze_time("2026-03-01 11:00:00"):
+            later = db.record_run_start()
+        since = datetime(2026, 3, 1, 10, 30, tzinfo=UTC)
+        assert [run.id for run in db.runs_since(since)] == [later]
+
+
+def test_a_run_that_died_has_no_outcome(tmp_path: Path) -> None:
+    with store.open_store(tmp_path) as db:
+        db.record_run_start()
+        assert db.last_run().outcome is None
+        assert db.last_success() is None
+
+
+def test_the_run_lock_can_be_taken_again_after_release(tmp_path: Path) -> None:
+    with store.run_lock(tmp_path):
+        pass
+    with store.run_lock(tmp_path):
+        pass
+
+
+def test_a_second_holder_of_the_run_lock_gets_exit_75_naming_the_holder(tmp_path: Path) -> None:
+    with store.run_lock(tmp_path):
+        with pytest.raises(LockedError) as caught:
+            with store.run_lock(tmp_path):
+                pass
+    assert caught.value.exit_code == ExitCode.TEMPFAIL
+    assert f"pid {os.getpid()}" in caught.value.message
+    assert str(tmp_path / store.LOCK_NAME) in caught.value.message
+
+
+def _hold_lock_then_die(state_dir: str, ready: Any) -> None:
+    lock = store.run_lock(Path(state_dir))
+    lock.__enter__()
+    ready.set()
+    os._exit(9)  # dies holding the lock, as a killed cron run would
+
+
+def test_a_lock_held_by_a_process_that_died_is_free(tmp_path: Path) -> None:
+    ctx = multiprocessing.get_context("fork")
+    ready = ctx.Event()
+    child = ctx.Process(target=_hold_lock_then_die, args=(str(tmp_path), ready))
+    child.start()
+    child.join(10)
+    assert ready.is_set()
+    with store.run_lock(tmp_path):
+        pass
