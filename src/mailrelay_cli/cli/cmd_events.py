@@ -1,0 +1,68 @@
+"""``mailrelay events list|show EVENT``: the catalogue, its variables, a rendered sample."""
+
+from __future__ import annotations
+
+import click
+
+from mailrelay_cli import render
+from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+
+
+@click.group("events")
+def events_group() -> None:
+    """The events `mailrelay send` knows, their variables and a sample."""
+
+
+@events_group.command("list")
+@json_option
+@pass_app
+def list_(app: AppContext, as_json: bool) -> None:
+    """Each event's name and what it announces."""
+    from mailrelay_cli.events import catalogue
+
+    events = catalogue(app.settings().notifications.templates_dir)
+    if as_json:
+        for event in events.values():
+            render.json_line({"event": event.name, "description": event.description,
+                              "source": event.source})
+        return
+    width = max(len(name) for name in events)
+    for event in events.values():
+        render.plain(f"{event.name:<{width}}  {event.description}")
+
+
+@events_group.command("show")
+@click.argument("event")
+@json_option
+@pass_app
+def show(app: AppContext, event: str, as_json: bool) -> None:
+    """EVENT's variables (required or not) and its templates rendered with sample values."""
+    from mailrelay_cli.rendering import describe_event
+
+    info = describe_event(event, app.settings().notifications.templates_dir)
+    if as_json:
+        render.json_line({
+            "event": info.name, "description": info.description, "source": info.source,
+            "variables": [{"name": v.name, "required": v.required, "description": v.description}
+                          for v in info.variables],
+            "templates": list(info.templates),
+            "sample": {"subject": info.subject, "text": info.text, "html": info.html},
+        })
+        return
+    render.plain(f"{info.name}: {info.description}")
+    render.plain(f"source: {info.source}; templates: {', '.join(info.templates)}")
+    render.plain("")
+    render.plain("variables:")
+    width = max(len(v.name) for v in info.variables)
+    for variable in info.variables:
+        kind = "required" if variable.required else "optional"
+        render.plain(f"  {variable.name:<{width}}  {kind}  {variable.description}".rstrip())
+    render.plain("")
+    render.plain(f"sample subject: {info.subject}")
+    render.plain("")
+    render.plain("sample text part:")
+    render.plain(info.text.rstrip("\n"))
+    if info.html is not None:
+        render.plain("")
+        render.plain("sample HTML part:")
+        render.plain(info.html.rstrip("\n"))

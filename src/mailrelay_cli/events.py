@@ -1,0 +1,247 @@
+"""The event catalogue: which events exist, their variables, and the hook an event may run.
+
+Built-in events are the entries of ``BUILTIN_EVENTS``; their templates are the
+package files ``templates/EVENT.subject``, ``templates/EVENT.txt`` and
+``templates/EVENT.html``. A user's ``notifications.templates_dir`` holds files
+with the same names: a file there overrides the built-in one, and a new
+``EVENT.subject`` + ``EVENT.txt`` (``EVENT.html`` optional) adds an event. A
+new event may declare itself in ``EVENT.toml`` beside its templates::
+
+    description = "A deployment was rolled back"
+    required = ["instance_name", "reason"]   # missing -> exit 65 naming it
+    optional = ["ticket"]                    # documented in `events show`
+
+Every variable a template uses and nobody declared is optional (it renders
+empty when not given). Every event gets ``COMMON_VARIABLES``.
+
+Adding an event with extra work (the seam for ``approval-requested``)
+---------------------------------------------------------------------
+Add ONE entry to ``BUILTIN_EVENTS`` plus its three template files, and name a
+hook in ``prepare`` as ``"module:function"`` (imported only when that event is
+sent)::
+
+    Event("approval-requested", "Someone is asked to approve a release step",
+          required=("title",), optional=("details",),
+          prepare="mailrelay_cli.approvals:prepare_request",
+          options=("expires_in", "required", "notify"))
+
+``sending.send`` calls the hook once, after validating the input and before
+rendering, with a ``Draft`` (event, variables, recipients, the Message-ID the
+mail will carry, the ``--expires-in``/``--required``/``--notify`` values in
+``options``, ``dry_run``, settings). It returns a ``Preparation``: variables to
+add (an approval id, a reference for the subject), extra headers, a Reply-To,
+the ``approval_id`` for the JSON line, and ``on_sent`` / ``on_failed``
+callbacks run after delivery succeeded or failed (commit or cancel what the
+hook created). With ``dry_run`` the hook must not write anything. Options in
+``options`` given for an event that does not list them are a usage error.
+``sending.send`` also takes a ``prepare`` argument that wins over the entry's.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from mailrelay_cli.errors import ConfigError, NotFoundError
+
+if TYPE_CHECKING:
+    from mailrelay_cli.message import Address
+    from mailrelay_cli.settings import Settings
+
+EVENT_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
+TEMPLATE_SUFFIXES = ("subject", "txt", "html")
+COMMON_VARIABLES = ("instance_name", "project", "environment", "url", "requested_by")
+
+# name -> (what it means, the value `events show` renders its sample with)
+VARIABLE_DOCS: dict[str, tuple[str, Any]] = {
+    "instance_name": ("the release request (instance) this is about", "Release 2.4.1"),
+    "project": ("project or application name", "webshop"),
+    "environment": ("target environment", "production"),
+    "url": ("link to the request in the release server", "https://release.example.com/r/42"),
+    "requested_by": ("who started the request", "Alice Example"),
+    "duration": ("how long the request ran", "12m"),
+    "failed_step": ("the step that failed", "3 Deploy database"),
+    "error": ("the error message of the failed step", "timeout waiting for db-1"),
+    "logs": ("payload log list: path, step, step_name, endpoint, execution_id, failed", [
+        {"step": 1, "step_name": "Build", "endpoint": "ci-1", "execution_id": "981",
+         "failed": False},
+        {"step": 3, "step_name": "Deploy database", "endpoint": "db-1", "execution_id": "983",
+         "failed": True},
+    ]),
+    "attachments": ("names of the files attached (filled in by mailrelay)", ["Release_logs.zip"]),
+    "title": ("what is to be approved", "Deploy 2.4.1 to production"),
+    "details": ("more about what is to be approved", "Change window 22:00-23:00"),
+}
+
+
+@dataclass(frozen=True)
+class Event:
+    """One catalogue entry. ``source`` is ``built-in`` or the templates dir that added it."""
+
+    name: str
+    description: str
+    required: tuple[str, ...] = ()
+    optional: tuple[str, ...] = ()
+    # request-completed / request-failed carry logs (DESIGN.md "Attach logs").
+    attach_logs: bool = False
+    prepare: str | None = None
+    options: tuple[str, ...] = ()
+    source: str = "built-in"
+
+
+BUILTIN_EVENTS: tuple[Event, ...] = (
+    Event("test", "A test notification: proves the templates, From address and delivery work"),
+    Event("request-completed", "A release request finished successfully",
+          required=("instance_name",), optional=("duration", "logs", "attachments"),
+          attach_logs=True),
+    Event("request-failed", "A release request failed",
+          required=("instance_name",),
+          optional=("failed_step", "error", "duration", "logs", "attachments"),
+          attach_logs=True),
+)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """What an event's ``prepare`` hook sees (see the module docstring)."""
+
+    event: Event
+    variables: Mapping[str, Any]
+    to: tuple[Address, ...]
+    cc: tuple[Address, ...]
+    message_id: str
+    options: Mapping[str, Any]
+    dry_run: bool
+    settings: Settings
+
+
+@dataclass(frozen=True)
+class Preparation:
+    """What a ``prepare`` hook adds to the message, and what to run once the outcome is known."""
+
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    headers: Mapping[str, str] = field(default_factory=dict)
+    reply_to: str | None = None
+    approval_id: str | None = None
+    # Called with the Delivery (mailrelay_cli.delivery) after the server accepted the message.
+    on_sent: Callable[[Any], None] | None = None
+    # Called with the MailrelayError when delivery failed.
+    on_failed: Callable[[Exception], None] | None = None
+
+
+PrepareHook = Callable[[Draft], Preparation]
+
+
+def builtin_dir() -> Path:
+    """The package's own templates."""
+    return Path(__file__).parent / "templates"
+
+
+def _user_event(directory: Path, name: str, builtin: Event | None) -> Event:
+    declared: dict[str, Any] = {}
+    spec = directory / f"{name}.toml"
+    if spec.is_file():
+        try:
+            declared = tomllib.loads(spec.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"{spec}: cannot read the event declaration: {e}",
+                              hint=f"fix {spec} (keys: description, required, optional)") from e
+        for key in ("required", "optional"):
+            value = declared.get(key, [])
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise ConfigError(f"{spec}: {key} must be a list of variable names",
+                                  hint=f'{key} = ["instance_name"] in {spec}')
+        unknown = set(declared) - {"description", "required", "optional"}
+        if unknown:
+            raise ConfigError(f"{spec}: unknown key {sorted(unknown)[0]}",
+                              hint="keys are: description, required, optional")
+    if builtin is not None:
+        # A user may tighten a built-in event (more required variables), never loosen it.
+        return Event(
+            builtin.name,
+            str(declared.get("description", builtin.description)),
+            required=_merge(builtin.required, declared.get("required", ())),
+            optional=_merge(builtin.optional, declared.get("optional", ())),
+            attach_logs=builtin.attach_logs,
+            prepare=builtin.prepare,
+            options=builtin.options,
+            source=builtin.source,
+        )
+    return Event(
+        name,
+        str(declared.get("description", f"{name} (from {directory})")),
+        required=tuple(declared.get("required", ())),
+        optional=tuple(declared.get("optional", ())),
+        source=str(directory),
+    )
+
+
+def _merge(first: tuple[str, ...], second: Any) -> tuple[str, ...]:
+    return tuple(dict.fromkeys([*first, *second]))
+
+
+def catalogue(templates_dir: Path | None = None) -> dict[str, Event]:
+    """Every event: the built-ins, then those ``templates_dir`` adds, in name order."""
+    events = {event.name: event for event in BUILTIN_EVENTS}
+    if templates_dir is None:
+        return events
+    if not templates_dir.is_dir():
+        raise ConfigError(f"notifications.templates_dir {templates_dir} is not a directory",
+                          hint=f"mkdir -p {templates_dir}, or mailrelay config set "
+                               "notifications.templates_dir DIR")
+    names = set()
+    for path in templates_dir.iterdir():
+        stem, _, suffix = path.name.rpartition(".")
+        if suffix in ("subject", "txt", "toml") and EVENT_NAME.match(stem) and path.is_file():
+            names.add(stem)
+    added = {}
+    for name in sorted(names):
+        if name in events:
+            events[name] = _user_event(templates_dir, name, events[name])
+        elif (templates_dir / f"{name}.subject").is_file() and (
+                templates_dir / f"{name}.txt").is_file():
+            added[name] = _user_event(templates_dir, name, None)
+        else:
+            raise ConfigError(
+                f"{templates_dir}: event {name} needs both {name}.subject and {name}.txt",
+                hint=f"add {templates_dir / (name + '.subject')} and "
+                     f"{templates_dir / (name + '.txt')} ({name}.html is optional)",
+            )
+    events.update(added)
+    return events
+
+
+def get_event(name: str, templates_dir: Path | None = None) -> Event:
+    """The event ``name``, or NotFoundError listing what exists."""
+    events = catalogue(templates_dir)
+    try:
+        return events[name]
+    except KeyError:
+        raise NotFoundError(
+            f"no event named {name!r} (known: {', '.join(events)})",
+            hint="mailrelay events list",
+        ) from None
+
+
+def resolve_hook(event: Event) -> PrepareHook | None:
+    """The event's ``prepare`` function, imported now (only events that have one pay for it)."""
+    if event.prepare is None:
+        return None
+    import importlib
+
+    module_name, _, attribute = event.prepare.partition(":")
+    return getattr(importlib.import_module(module_name), attribute)
+
+
+def describe_variable(name: str) -> str:
+    return VARIABLE_DOCS.get(name, ("", None))[0]
+
+
+def sample_value(name: str) -> Any:
+    """The value ``events show`` renders ``name`` with (a readable placeholder when unknown)."""
+    doc = VARIABLE_DOCS.get(name)
+    return doc[1] if doc else f"<{name}>"

@@ -1,0 +1,201 @@
+"""Rendering an event's templates: sandboxed Jinja2, HTML autoescaped, strict about variables.
+
+Templates run in ``jinja2.sandbox.SandboxedEnvironment`` because a templates
+dir may be writable by more people than the settings file. Only ``.html``
+templates are autoescaped; the subject and the text part are plain text. A
+required variable that is missing or empty is a ``DataError`` (65) naming it;
+an optional one renders empty; a template asking for anything else (a typo, an
+attribute a value does not have) is a ``DataError`` naming that too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mailrelay_cli.errors import ConfigError, DataError
+from mailrelay_cli.events import COMMON_VARIABLES, Event, builtin_dir
+
+
+@dataclass(frozen=True)
+class Rendered:
+    """An event rendered: one-line subject, text part, HTML part (None if the event has none)."""
+
+    subject: str
+    text: str
+    html: str | None
+
+
+def environment(templates_dir: Path | None) -> Any:
+    """A sandboxed environment reading ``templates_dir`` first, then the built-in templates."""
+    from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
+    from jinja2.sandbox import SandboxedEnvironment
+
+    loaders = [FileSystemLoader(str(templates_dir))] if templates_dir else []
+    loaders.append(FileSystemLoader(str(builtin_dir())))
+    return SandboxedEnvironment(
+        loader=ChoiceLoader(loaders),
+        autoescape=lambda name: bool(name) and name.endswith(".html"),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def template_names(event: Event, env: Any) -> dict[str, str | None]:
+    """``{"subject": "EVENT.subject", "text": "EVENT.txt", "html": "EVENT.html" or None}``."""
+    names: dict[str, str | None] = {}
+    for part, suffix in (("subject", "subject"), ("text", "txt"), ("html", "html")):
+        name = f"{event.name}.{suffix}"
+        names[part] = name if _exists(env, name) else None
+    for part, suffix in (("subject", "subject"), ("text", "txt")):
+        if names[part] is None:
+            raise ConfigError(f"event {event.name} has no {event.name}.{suffix} template",
+                              hint="add it to notifications.templates_dir")
+    return names
+
+
+def _exists(env: Any, name: str) -> bool:
+    from jinja2 import TemplateNotFound
+
+    try:
+        env.loader.get_source(env, name)
+    except TemplateNotFound:
+        return False
+    return True
+
+
+def _where(env: Any, name: str) -> str:
+    _, filename, _ = env.loader.get_source(env, name)
+    return filename or name
+
+
+def variables_used(event: Event, env: Any | None = None,
+                   templates_dir: Path | None = None) -> tuple[str, ...]:
+    """Every variable the event's templates (and the templates they extend) refer to, sorted."""
+    from jinja2 import TemplateSyntaxError, meta
+
+    env = env or environment(templates_dir)
+    found: set[str] = set()
+    pending = [name for name in template_names(event, env).values() if name]
+    seen: set[str] = set()
+    while pending:
+        name = pending.pop()
+        if name in seen:
+            continue
+        seen.add(name)
+        source, filename, _ = env.loader.get_source(env, name)
+        try:
+            tree = env.parse(source, name, filename)
+        except TemplateSyntaxError as e:
+            raise _syntax_error(e, filename or name) from e
+        found |= meta.find_undeclared_variables(tree)
+        pending.extend(ref for ref in meta.find_referenced_templates(tree) if ref)
+    return tuple(sorted(found))
+
+
+def _syntax_error(error: Exception, where: str) -> ConfigError:
+    line = getattr(error, "lineno", None)
+    at = f"{where}:{line}" if line else where
+    return ConfigError(f"template {at}: {getattr(error, 'message', error)}",
+                       hint=f"fix the template {where}")
+
+
+def check_required(event: Event, variables: Mapping[str, Any]) -> None:
+    """DataError (65) naming the first required variable that is missing or empty."""
+    for name in event.required:
+        value = variables.get(name)
+        if value is None or (isinstance(value, str) and not value.strip()):
+            raise DataError(
+                f"event {event.name} requires the variable {name}, which is "
+                + ("empty" if name in variables else "missing"),
+                hint=f"mailrelay send --event {event.name} --var {name}=VALUE "
+                     f"(or put \"{name}\" in the --payload JSON)",
+            )
+
+
+def context_for(event: Event, variables: Mapping[str, Any], used: tuple[str, ...]) -> dict[str, Any]:
+    """Template variables: given values, empty strings for optional ones; 65 for a missing one."""
+    check_required(event, variables)
+    context: dict[str, Any] = {name: "" for name in (*COMMON_VARIABLES, *event.optional, *used)}
+    context.update(variables)
+    return context
+
+
+def render_event(event: Event, variables: Mapping[str, Any],
+                 templates_dir: Path | None = None) -> Rendered:
+    """Render ``event``'s subject, text and HTML with ``variables`` (see the module docstring)."""
+    from jinja2 import TemplateSyntaxError, UndefinedError
+    from jinja2.exceptions import SecurityError
+
+    env = environment(templates_dir)
+    names = template_names(event, env)
+    used = variables_used(event, env)
+    context = context_for(event, variables, used)
+    parts: dict[str, str | None] = {}
+    for part, name in names.items():
+        if name is None:
+            parts[part] = None
+            continue
+        try:
+            parts[part] = env.get_template(name).render(context)
+        except TemplateSyntaxError as e:
+            raise _syntax_error(e, _where(env, name)) from e
+        except UndefinedError as e:
+            raise DataError(f"template {_where(env, name)}: {e.message}",
+                            hint=f"pass it with --var or the payload, or use "
+                                 f"|default('') in {name}") from e
+        except SecurityError as e:
+            raise ConfigError(f"template {_where(env, name)} did something the sandbox "
+                              f"forbids: {e}", hint=f"fix the template {name}") from e
+    subject = (parts["subject"] or "").strip()
+    if "\r" in subject or "\n" in subject:
+        culprits = [k for k, v in context.items() if isinstance(v, str) and ("\n" in v or "\r" in v)
+                    and k in used]
+        named = f" (from {', '.join(sorted(culprits))})" if culprits else ""
+        raise DataError(f"event {event.name}: the subject would contain a line break{named}",
+                        hint="remove CR/LF from variables used in the subject")
+    return Rendered(subject=subject, text=parts["text"] or "", html=parts["html"])
+
+
+@dataclass(frozen=True)
+class VariableInfo:
+    name: str
+    required: bool
+    description: str
+
+
+@dataclass(frozen=True)
+class EventInfo:
+    """What ``events show`` prints: the event, its variables, its templates, a rendered sample."""
+
+    name: str
+    description: str
+    source: str
+    variables: tuple[VariableInfo, ...]
+    templates: tuple[str, ...]
+    subject: str
+    text: str
+    html: str | None
+
+
+def describe_event(name: str, templates_dir: Path | None = None) -> EventInfo:
+    """``name``'s variables (required first, then common, then the rest) and a sample rendering."""
+    from mailrelay_cli.events import describe_variable, get_event, sample_value
+
+    event = get_event(name, templates_dir)
+    env = environment(templates_dir)
+    names = template_names(event, env)
+    used = variables_used(event, env)
+    ordered = dict.fromkeys([*event.required, *COMMON_VARIABLES, *event.optional, *used])
+    variables = tuple(VariableInfo(v, v in event.required, describe_variable(v)) for v in ordered)
+    sample = {v: sample_value(v) for v in ordered}
+    rendered = render_event(event, sample, templates_dir)
+    return EventInfo(
+        event.name, event.description, event.source, variables,
+        tuple(_where(env, n) for n in names.values() if n),
+        rendered.subject, rendered.text, rendered.html,
+    )

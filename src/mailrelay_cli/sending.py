@@ -1,0 +1,197 @@
+"""The ``mailrelay send`` use case: validate, render, attach, build, deliver; return a SendResult.
+
+Everything that can be wrong with the input (unknown event, bad address,
+missing variable, missing log, header injection) fails before any server is
+contacted. ``--dry-run`` stops after building and contacts nothing (no DNS).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mailrelay_cli.errors import DataError, MailrelayError, UsageError
+from mailrelay_cli.events import Draft, Event, Preparation, PrepareHook
+from mailrelay_cli.settings import Settings
+
+
+@dataclass(frozen=True)
+class SendRequest:
+    """What the command line (or another caller) asks for."""
+
+    event: str
+    to: tuple[str, ...] = ()
+    cc: tuple[str, ...] = ()
+    variables: Mapping[str, Any] = field(default_factory=dict)
+    payload: Mapping[str, Any] | None = None
+    logs: tuple[Path, ...] = ()
+    failed_logs: tuple[Path, ...] = ()
+    subject: str | None = None
+    dry_run: bool = False
+    # Event-specific options (--expires-in, --required, --notify); None means not given.
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendResult:
+    """What was sent. ``refused`` are (address, code, reply); ``mime`` is set by dry runs only."""
+
+    event: str
+    message_id: str
+    recipients: tuple[str, ...]
+    refused: tuple[tuple[str, int, str], ...]
+    approval_id: str | None
+    subject: str
+    attachments: tuple[str, ...] = ()
+    cut_logs: tuple[str, ...] = ()
+    attempts: int = 0
+    dry_run: bool = False
+    mime: str | None = None
+
+    def json(self) -> dict[str, Any]:
+        """The DESIGN.md JSON line of ``send``."""
+        return {
+            "event": self.event,
+            "message_id": self.message_id,
+            "recipients": list(self.recipients),
+            "refused": [{"address": a, "code": c, "reply": r} for a, c, r in self.refused],
+            "approval_id": self.approval_id,
+        }
+
+
+def parse_payload(text: str, where: str) -> dict[str, Any]:
+    """The ``--payload`` JSON object; DataError naming ``where`` when it is not one."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise DataError(f"{where}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})",
+                        hint="the payload is one JSON object, e.g. {\"instance_name\": \"R 2.4\"}"
+                        ) from e
+    if not isinstance(value, dict):
+        raise DataError(f"{where}: the payload must be a JSON object, not {type(value).__name__}",
+                        hint="the payload is one JSON object, e.g. {\"instance_name\": \"R 2.4\"}")
+    return value
+
+
+def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
+    """``--var KEY=VALUE`` pairs as a dict; UsageError for one without ``=``."""
+    result = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--var {pair!r} is not KEY=VALUE",
+                             hint="mailrelay send --event EVENT --var instance_name='Release 2.4'")
+        result[key.strip()] = value
+    return result
+
+
+def _recipients(settings: Settings, request: SendRequest) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    from mailrelay_cli.message import parse_addresses
+
+    configured = settings.events.get(request.event)
+    to_texts = request.to or (configured.to if configured else ())
+    cc_texts = request.cc or (configured.cc if configured else ())
+    to_where = "--to" if request.to else f"events.{request.event}.to"
+    cc_where = "--cc" if request.cc else f"events.{request.event}.cc"
+    to = parse_addresses(to_texts, to_where)
+    cc = parse_addresses(cc_texts, cc_where)
+    if not to and not cc:
+        raise UsageError(
+            f"no recipient for event {request.event}: give --to, or set events.{request.event}.to "
+            f"in {settings.path}",
+            hint=f'mailrelay config set events.{request.event}.to "ops@example.com"',
+        )
+    return to, cc
+
+
+def _check_options(event: Event, options: Mapping[str, Any]) -> None:
+    for name, value in options.items():
+        if value not in (None, (), "") and name not in event.options:
+            flag = "--" + name.replace("_", "-")
+            raise UsageError(f"{flag} does not apply to event {event.name}",
+                             hint=f"mailrelay events show {event.name}")
+
+
+def send(settings: Settings, request: SendRequest, *, prepare: PrepareHook | None = None,
+         connect: Any = None) -> SendResult:
+    """Send ``request`` (see the module docstring). ``prepare`` overrides the event's own hook."""
+    from mailrelay_cli import attachments, delivery, events, rendering
+    from mailrelay_cli.message import new_message_id, parse_address
+
+    templates_dir = settings.notifications.templates_dir
+    event = events.get_event(request.event, templates_dir)
+    _check_options(event, request.options)
+    sender = parse_address(settings.require("smtp.from"), "smtp.from")
+    to, cc = _recipients(settings, request)
+
+    variables: dict[str, Any] = dict(request.payload or {})
+    variables.update(request.variables)
+
+    logs: list[attachments.LogFile] = []
+    if event.attach_logs:
+        logs = attachments.logs_from_payload((request.payload or {}).get("logs"), "payload")
+        logs += attachments.logs_from_paths(request.logs, request.failed_logs, len(logs) + 1)
+    elif request.logs or request.failed_logs:
+        raise UsageError(f"event {event.name} does not carry logs",
+                         hint="logs are attached to request-completed and request-failed")
+    attachments.check_exist(logs)
+    chosen = attachments.select(logs, settings.notifications.attach_logs)
+
+    rendering.check_required(event, variables)
+    message_id = new_message_id(sender)
+    hook = prepare or events.resolve_hook(event)
+    prepared = Preparation()
+    if hook is not None:
+        prepared = hook(Draft(event, dict(variables), to, cc, message_id, dict(request.options),
+                              request.dry_run, settings))
+        variables.update(prepared.variables)
+
+    try:
+        built, attachment, subject = _compose(settings, event, variables, request, chosen,
+                                              prepared, sender, to, cc, message_id)
+    except MailrelayError as e:
+        if prepared.on_failed is not None:
+            prepared.on_failed(e)
+        raise
+    attached = (attachment.filename,) if attachment else ()
+    cut = attachment.cut if attachment else ()
+    if request.dry_run:
+        return SendResult(event.name, message_id, tuple(a.bare for a in built.recipients), (),
+                          prepared.approval_id, subject, attached, cut, 0, True, built.as_text())
+    try:
+        outcome = delivery.deliver(settings, built, connect=connect)
+    except MailrelayError as e:
+        if prepared.on_failed is not None:
+            prepared.on_failed(e)
+        raise
+    if prepared.on_sent is not None:
+        prepared.on_sent(outcome)
+    return SendResult(
+        event.name, message_id, outcome.accepted,
+        tuple((r.address, r.code, r.reply) for r in outcome.refused),
+        prepared.approval_id, subject, attached, cut, outcome.attempts,
+    )
+
+
+def _compose(settings: Settings, event: Event, variables: dict[str, Any], request: SendRequest,
+             chosen: list[Any], prepared: Preparation, sender: Any, to: Any, cc: Any,
+             message_id: str) -> tuple[Any, Any, str]:
+    from mailrelay_cli import attachments, rendering
+    from mailrelay_cli.message import build_message, parse_address
+
+    instance = str(variables.get("instance_name") or event.name)
+    attachment = attachments.build(chosen, instance, settings.notifications.max_attachment_mb)
+    if attachment is not None:
+        variables.setdefault("attachments", [attachment.filename])
+    rendered = rendering.render_event(event, variables, settings.notifications.templates_dir)
+    subject = request.subject if request.subject is not None else rendered.subject
+    reply_to = parse_address(prepared.reply_to, "Reply-To") if prepared.reply_to else None
+    built = build_message(
+        sender=sender, to=to, cc=cc, subject=subject, text=rendered.text, html=rendered.html,
+        attachments=[attachment] if attachment else [], headers=prepared.headers,
+        reply_to=reply_to, message_id=message_id,
+    )
+    return built, attachment, subject
