@@ -764,3 +764,30 @@ def logout(settings: Settings, only: str | None = None) -> list[LogoutResult]:
         where = _where(settings, role)
         results.append(LogoutResult(role=role, removed=delete_cache(settings, role), where=where))
     return results
+
+
+def login(
+    settings: Settings,
+    only: str | None = None,
+    *,
+    show_code: Callable[[DeviceCode], None],
+    wait: Callable[[float, float], None],
+    show_url: Callable[[Any], None],
+    port: int = 0,
+) -> list[LoginResult]:
+    """``auth login``: every login the settings need (or ``only`` that role's), by flow."""
+    results = []
+    for role in login_roles(settings, only):
+        cfg = resolve(settings, role)
+        if role == "imap" and cfg.cache_role == "smtp":
+            raise ConfigError(
+                "IMAP shares SMTP's login (imap.client_id is blank)",
+                hint="mailrelay auth login --smtp",
+            )
+        if cfg.provider == GOOGLE:
+            results.append(google_login(settings, role, port=port, show_url=show_url))
+        elif cfg.flow == CLIENT_CREDENTIALS:
+            results.append(check_client_credentials(settings, role))
+        else:
+            results.append(device_login(settings, role, show_code=show_code, wait=wait))
+    return results

@@ -22,6 +22,7 @@ COMMANDS: dict[str, str] = {
     "test": "mailrelay_cli.cli.cmd_test:test_command",
     "config": "mailrelay_cli.cli.cmd_config:config_group",
     "secret": "mailrelay_cli.cli.cmd_secret:secret_group",
+    "auth": "mailrelay_cli.cli.cmd_auth:auth_group",
     "approvals": "mailrelay_cli.cli.cmd_approvals:approvals_group",
 }
 
