@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "secret": "mailrelay_cli.cli.cmd_secret:secret_group",
     "auth": "mailrelay_cli.cli.cmd_auth:auth_group",
     "approvals": "mailrelay_cli.cli.cmd_approvals:approvals_group",
+    "schedule": "mailrelay_cli.cli.cmd_schedule:schedule_command",
 }
 
 

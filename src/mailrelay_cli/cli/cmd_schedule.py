@@ -1,0 +1,46 @@
+"""``mailrelay schedule --cron|--systemd``."""
+
+from __future__ import annotations
+
+import click
+
+from mailrelay_cli import render
+from mailrelay_cli.cli.common import AppContext, pass_app
+from mailrelay_cli.errors import UsageError
+
+
+@click.command("schedule")
+@click.option("--cron", "kind", flag_value="cron", help="Print the crontab line(s).")
+@click.option("--systemd", "kind", flag_value="systemd",
+              help="Print a service and timer unit pair (user units).")
+@pass_app
+def schedule_command(app: AppContext, kind: str | None) -> None:
+    """Print how to run process-replies every approval.interval_minutes.
+
+    \b
+    Install the cron line with:
+      (crontab -l 2>/dev/null; mailrelay schedule --cron) | crontab -
+    """
+    from mailrelay_cli import schedule
+
+    if kind is None:
+        raise UsageError("say which scheduler: --cron or --systemd",
+                         hint="mailrelay schedule --cron")
+    settings = app.settings()
+    if kind == "cron":
+        result = schedule.cron(settings)
+        render.plain(f"# mailrelay process-replies {result.every} "
+                     f"(approval.interval_minutes = {result.interval_minutes})")
+        if result.note:
+            render.plain(f"# note: {result.note}")
+        for line in result.lines:
+            render.plain(line)
+        return
+    units = schedule.systemd(settings)
+    render.plain(f"# {units.directory}/{units.service_name}")
+    render.plain(units.service)
+    render.plain(f"# {units.directory}/{units.timer_name}")
+    render.plain(units.timer)
+    render.plain(f"# save both files in {units.directory}/, then run:")
+    for line in units.install:
+        render.plain(f"#   {line}")

@@ -1,0 +1,196 @@
+"""``mailrelay schedule``: the crontab lines or systemd units that run ``process-replies``.
+
+The interval is ``approval.interval_minutes``. cron can only say "every N
+minutes" with ``*/N`` when N divides 60, so for other intervals the lines list
+the minutes (and hours) of each run in a day. When N does not divide a day
+(1440 minutes) the count restarts at midnight and the last gap of the day is
+shorter: the job never waits longer than the interval, and ``comment`` says so.
+A systemd timer (``OnUnitActiveSec``) keeps any interval exactly.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shlex
+import shutil
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from mailrelay_cli.settings import Settings
+
+SERVICE_NAME = "mailrelay-replies.service"
+TIMER_NAME = "mailrelay-replies.timer"
+DAY = 1440
+
+
+@dataclass(frozen=True)
+class CronSchedule:
+    """Crontab lines (several only when one line cannot express the interval)."""
+
+    interval_minutes: int
+    lines: tuple[str, ...]
+    exact: bool
+    every: str  # "every 5 minutes"
+    note: str | None  # when not exact: what the lines do instead, and why
+
+
+@dataclass(frozen=True)
+class SystemdUnits:
+    """A service and a timer, with where to put them and how to start them."""
+
+    service_name: str
+    service: str
+    timer_name: str
+    timer: str
+    directory: str  # where user units live
+    install: tuple[str, ...]  # the commands that start the timer once the units are saved
+
+
+def find_command() -> tuple[str, ...]:
+    """The absolute command that runs mailrelay here.
+
+    First match wins: the running program when it is the installed ``mailrelay``
+    script; ``mailrelay`` on ``$PATH``; else this Python with ``-m mailrelay_cli``.
+    """
+    running = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if running is not None and running.name == "mailrelay" and running.is_file():
+        return (str(running.absolute()),)
+    found = shutil.which("mailrelay")
+    if found:
+        return (str(Path(found).absolute()),)
+    return (str(Path(sys.executable).absolute()), "-m", "mailrelay_cli")
+
+
+def command(settings: Settings, executable: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The ``process-replies`` command line, with absolute paths and ``-q`` for cron."""
+    program = tuple(executable) if executable is not None else find_command()
+    return (*program, "--config", str(Path(os.path.abspath(settings.path))), "-q",
+            "process-replies")
+
+
+def _cron_escape(text: str) -> str:
+    # cron turns an unescaped % into a newline (stdin for the command).
+    return text.replace("%", "\\%")
+
+
+def _field(values: list[int], top: int) -> str:
+    """A cron field for sorted ``values`` out of ``0..top-1``: ``*``, ``*/N``, ``A-B/N``, a list."""
+    if values == list(range(top)):
+        return "*"
+    if len(values) == 1:
+        return str(values[0])
+    step = values[1] - values[0]
+    if all(b - a == step for a, b in zip(values, values[1:], strict=False)):
+        if values[0] == 0 and top % step == 0 and values[-1] + step == top:
+            return f"*/{step}"
+        if len(values) > 2:
+            return f"{values[0]}-{values[-1]}/{step}"
+    return ",".join(str(v) for v in values)
+
+
+def cron_fields(interval: int) -> tuple[tuple[str, ...], str | None]:
+    """The time fields of each line for a run every ``interval`` minutes, and a note when
+    cron cannot keep that interval exactly (None when it can)."""
+    if interval < 1:
+        raise ValueError("interval must be at least one minute")
+    every = _in_words(interval)
+    if interval >= DAY:
+        days, rest = divmod(interval, DAY)
+        if days == 1:
+            note = None if rest == 0 else (f"cron cannot run every {every}: this runs daily at "
+                                           "midnight; mailrelay schedule --systemd keeps it exact")
+            return ("0 0 * * *",), note
+        # Day-of-month steps restart on the 1st, so the gap there can be shorter.
+        return ((f"0 0 */{days} * *",),
+                f"cron cannot run every {every}: this runs every {days} days at midnight counted "
+                "from the 1st of each month, so the gap at a month's end can be shorter; "
+                "mailrelay schedule --systemd keeps it exact")
+    runs = range(0, DAY, interval)
+    by_hour: dict[int, list[int]] = {}
+    for minute_of_day in runs:
+        by_hour.setdefault(minute_of_day // 60, []).append(minute_of_day % 60)
+    groups: dict[tuple[int, ...], list[int]] = {}
+    for hour, minutes in by_hour.items():
+        groups.setdefault(tuple(minutes), []).append(hour)
+    lines = tuple(f"{_field(list(minutes), 60)} {_field(hours, 24)} * * *"
+                  for minutes, hours in groups.items())
+    if DAY % interval == 0:
+        return lines, None
+    last_gap = DAY - runs[-1]
+    return (lines,
+            f"{every} do not divide a day, so cron restarts the count at midnight: the last run "
+            f"of the day is {last_gap} minutes before it (a shorter gap, never a longer one); "
+            "mailrelay schedule --systemd keeps the interval exact")
+
+
+def _in_words(minutes: int) -> str:
+    if minutes == 1:
+        return "minute"
+    if minutes % 60 == 0 and minutes < DAY:
+        hours = minutes // 60
+        return "hour" if hours == 1 else f"{hours} hours"
+    if minutes % DAY == 0:
+        days = minutes // DAY
+        return "day" if days == 1 else f"{days} days"
+    return f"{minutes} minutes"
+
+
+def cron(settings: Settings, executable: Sequence[str] | None = None) -> CronSchedule:
+    """The crontab lines for ``process-replies`` every ``approval.interval_minutes``."""
+    interval = settings.approval.interval_minutes
+    fields, note = cron_fields(interval)
+    line = _cron_escape(shlex.join(command(settings, executable)))
+    return CronSchedule(interval, tuple(f"{f} {line}" for f in fields), note is None,
+                        f"every {_in_words(interval)}", note)
+
+
+def systemd(settings: Settings, executable: Sequence[str] | None = None) -> SystemdUnits:
+    """A oneshot service and a timer that starts it every ``approval.interval_minutes``."""
+    interval = settings.approval.interval_minutes
+    exec_start = " ".join(_systemd_quote(arg) for arg in command(settings, executable))
+    # A short interval needs a finer accuracy than systemd's default of one minute.
+    accuracy = max(1, min(60, math.floor(interval * 60 / 10)))
+    service = f"""\
+[Unit]
+Description=mailrelay: record the decisions in approval replies (process-replies)
+Documentation=man:mailrelay(1)
+
+[Service]
+Type=oneshot
+ExecStart={exec_start}
+"""
+    timer = f"""\
+[Unit]
+Description=Run mailrelay process-replies every {_in_words(interval)}
+Documentation=man:mailrelay(1)
+
+[Timer]
+# The first run soon after boot (or at once when enabled later), then one every
+# {interval} minutes after the last one started. Persistent= is left out: it applies
+# to OnCalendar= only, and a missed run is made up by the next.
+OnBootSec=1min
+OnUnitActiveSec={interval}min
+AccuracySec={accuracy}s
+Unit={SERVICE_NAME}
+
+[Install]
+WantedBy=timers.target
+"""
+    install = (
+        "systemctl --user daemon-reload",
+        f"systemctl --user enable --now {TIMER_NAME}",
+        "loginctl enable-linger \"$USER\"   # keep user timers running when logged out",
+    )
+    return SystemdUnits(SERVICE_NAME, service, TIMER_NAME, timer, "~/.config/systemd/user",
+                        install)
+
+
+def _systemd_quote(arg: str) -> str:
+    # systemd expands % specifiers and $VAR in ExecStart=; double quotes keep spaces.
+    escaped = arg.replace("%", "%%").replace("$", "$$")
+    if any(c in escaped for c in " \t\"'\\"):
+        escaped = '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return escaped
