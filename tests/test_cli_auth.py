@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
+import re
+import sys
+import threading
+import time
+import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
@@ -125,3 +131,40 @@ def test_auth_on_a_basic_auth_configuration_is_a_config_error(
     result = run_cli("auth", "login")
     assert result.exit_code == 78
     assert "hint: mailrelay config set smtp.auth microsoft-oauth" in result.stderr
+
+
+def watch_terminal_and_consent(endpoint) -> threading.Thread:
+    """The person at the terminal: reads the printed URL, consents in a browser."""
+    stdout = sys.stdout  # CliRunner's capture, swapped in before the command runs
+
+    def run() -> None:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            buffer = getattr(sys.stdout, "buffer", None)
+            if sys.stdout is not stdout and isinstance(buffer, io.BytesIO):
+                found = re.search(r"https://accounts\.google\.com/\S+",
+                                  buffer.getvalue().decode("utf-8", "replace"))
+                if found:
+                    urllib.request.urlopen(endpoint.consent(found.group(0)))
+                    return
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_google_login_prints_the_url_and_the_ssh_forwarding_line(
+        run_cli, write_config, google_token_endpoint) -> None:
+    from tests.test_google_oauth import GOOGLE
+
+    write_config(GOOGLE)
+    credentials.set_secret("default", "smtp.client_secret", google_token_endpoint.client_secret)
+    watch_terminal_and_consent(google_token_endpoint)
+    result = run_cli("auth", "login")
+    assert result.exit_code == 0, result.stderr
+    port = re.search(r"http://127\.0\.0\.1:(\d+)/", result.stdout).group(1)
+    assert f"ssh -L {port}:127.0.0.1:{port} " in result.stdout
+    assert "SMTP and IMAP: google-oauth (authorization-code) ready for bob@gmail.example" \
+        in result.stdout
+    no_secrets(result)
