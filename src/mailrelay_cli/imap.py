@@ -1,0 +1,455 @@
+"""IMAP: connect, TLS, log in, and find the reply folder, with failures mapped to exit codes.
+
+For reading replies, use the context manager::
+
+    with imap.open_imap(settings) as conn:         # connected, TLS up, logged in
+        count = imap.select_folder(conn, settings.approval.folder)
+        typ, data = conn.uid("FETCH", "1:*", "(RFC822)")
+
+``conn`` is a ``MailrelayIMAP`` (an ``imaplib.IMAP4``; with implicit TLS its
+socket is already wrapped), so every imaplib command works on it. Its socket
+timeout is the endpoint's ``timeout``; wrap your own commands in
+``imap_errors(conn.endpoint, "what you were doing")`` to get the same error mapping.
+
+``mailrelay test`` runs the steps one at a time (``connect``, ``start_tls``,
+``login``, ``list_folders``, ``select_folder``). Policy, as for SMTP:
+- ``tls``: implicit TLS; ``starttls``: STARTTLS, an error when not offered unless
+  the endpoint makes it optional; ``plain``: no TLS.
+- No password or token without TLS unless ``allow_plaintext_auth``.
+- ``basic``: AUTHENTICATE PLAIN when offered (UTF-8 safe), else LOGIN;
+  OAuth providers: AUTHENTICATE XOAUTH2 with ``oauth.access_token(settings, "imap")``.
+- A refused login (NO) is ``AuthError`` (77).
+
+Folder names are given and returned as Unicode; on the wire they are modified
+UTF-7 (RFC 3501 5.1.3) and quoted. ``create_connection`` is the one factory.
+"""
+
+from __future__ import annotations
+
+import base64
+import difflib
+import imaplib
+import re
+import socket
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from mailrelay_cli import net, tls
+from mailrelay_cli.endpoints import Endpoint, endpoint_for
+from mailrelay_cli.errors import (
+    AuthError,
+    ConfigError,
+    MailrelayError,
+    ServerRefusedError,
+    StartTLSUnavailableError,
+    TemporaryError,
+)
+from mailrelay_cli.settings import Settings
+from mailrelay_cli.transcript import Transcript
+
+_LIST_LINE = re.compile(rb'^\((?P<flags>[^)]*)\) (?P<delim>"(?:[^"\\]|\\.)*"|NIL) (?P<name>.*)$')
+
+
+class _HandshakeFailed(Exception):
+    """Carries a TLS handshake failure out of imaplib's constructor unchanged."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class _NoGreeting(Exception):
+    """The server accepted the connection and then said nothing until the timeout."""
+
+
+class MailrelayIMAP(imaplib.IMAP4):
+    """``imaplib.IMAP4`` that connects through ``net.connect`` (endpoint timeouts), does
+    implicit TLS itself, and feeds every line to a transcript."""
+
+    def __init__(self, endpoint: Endpoint, transcript: Transcript | None = None,
+                 implicit_tls: ssl.SSLContext | None = None) -> None:
+        self.endpoint = endpoint
+        self.transcript = transcript
+        self.implicit_tls = implicit_tls
+        self.tcp_connected = False
+        self.greeted = False
+        try:
+            super().__init__(endpoint.host, endpoint.port, timeout=endpoint.connect_timeout)
+        except TimeoutError as e:
+            if self.tcp_connected and not self.greeted and implicit_tls is None:
+                raise _NoGreeting() from e
+            raise
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        sock = net.connect(self.endpoint)
+        self.tcp_connected = True
+        if self.transcript:
+            self.transcript.note(f"connected to {self.endpoint.address}")
+        if self.implicit_tls is None:
+            return sock
+        try:
+            wrapped = self.implicit_tls.wrap_socket(sock, server_hostname=self.endpoint.host)
+        except OSError as e:
+            sock.close()
+            raise _HandshakeFailed(e) from e
+        if self.transcript:
+            self.transcript.note(_tls_note(wrapped))
+        return wrapped
+
+    @property
+    def has_tls(self) -> bool:
+        return isinstance(self.sock, ssl.SSLSocket)
+
+    def send(self, data: bytes) -> None:
+        if self.transcript:
+            self.transcript.imap_client(data)
+        super().send(data)
+
+    def _get_line(self) -> bytes:
+        line = super()._get_line()
+        self.greeted = True
+        if self.transcript:
+            self.transcript.imap_server(line)
+        return line
+
+
+def create_connection(endpoint: Endpoint, transcript: Transcript | None = None,
+                      implicit_tls: ssl.SSLContext | None = None) -> MailrelayIMAP:
+    """The one place an IMAP client object is made (it connects and reads the greeting)."""
+    return MailrelayIMAP(endpoint, transcript, implicit_tls)
+
+
+def _tls_note(sock: ssl.SSLSocket) -> str:
+    info = tls.session_info(sock)
+    subject = info.certificate.subject if info.certificate else "unknown certificate"
+    return f"TLS {info.version} {info.cipher}; certificate {subject}"
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list | tuple):
+        value = b" ".join(v if isinstance(v, bytes) else str(v).encode() for v in value)
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "replace")
+    text = str(value)
+    # imaplib formats some errors as "command X => b'...'" or str(list): keep only the words.
+    for prefix in ("b'", 'b"'):
+        if text.startswith(prefix) and text.endswith(prefix[-1]):
+            text = text[2:-1]
+    return " ".join(text.split())
+
+
+@contextmanager
+def imap_errors(endpoint: Endpoint, during: str) -> Iterator[None]:
+    """Translate imaplib and socket failures raised while ``during``."""
+    try:
+        yield
+    except MailrelayError:
+        raise
+    except _HandshakeFailed as e:
+        raise tls.handshake_error(e.error, endpoint, _reconnect(endpoint)) from e.error
+    except _NoGreeting as e:
+        raise TemporaryError(
+            f"{endpoint.address} accepted the connection but sent no IMAP greeting "
+            f"within {endpoint.timeout:g}s",
+            hint=tls.expects_tls_hint(endpoint),
+        ) from e
+    except imaplib.IMAP4.abort as e:
+        raise TemporaryError(
+            f"connection to {endpoint.address} lost ({during}): {_text(e.args[0] if e.args else e)}",
+            hint="try again later; a cron run retries by itself",
+        ) from e
+    except imaplib.IMAP4.error as e:
+        raise ServerRefusedError(
+            f"{endpoint.address} refused {during}: {_text(e.args[0] if e.args else e)}",
+            hint="see the dialogue with mailrelay test --imap-only --transcript",
+        ) from e
+    except OSError as e:
+        raise net.io_error(e, endpoint, during) from e
+
+
+def _reconnect(endpoint: Endpoint) -> tls.Reconnect:
+    """Open a fresh TLS connection the way ``endpoint`` does, for describing a failure."""
+
+    def reconnect(context: ssl.SSLContext) -> ssl.SSLSocket:
+        sock = net.connect(endpoint)
+        try:
+            if endpoint.security == "starttls":
+                reader = sock.makefile("rb")
+                reader.readline()
+                sock.sendall(b"m1 STARTTLS\r\n")
+                while True:
+                    line = reader.readline()
+                    if not line:
+                        raise OSError("connection closed before STARTTLS")
+                    if line.startswith(b"m1 "):
+                        break
+                if not line.startswith(b"m1 OK"):
+                    raise OSError("STARTTLS refused")
+            return context.wrap_socket(sock, server_hostname=endpoint.host)
+        except OSError:
+            sock.close()
+            raise
+
+    return reconnect
+
+
+def connect(endpoint: Endpoint, transcript: Transcript | None = None) -> MailrelayIMAP:
+    """Connect and read the greeting and capabilities; implicit TLS first when configured."""
+    context = tls.client_context(endpoint) if endpoint.security == "tls" else None
+    with imap_errors(endpoint, "waiting for the greeting"):
+        return create_connection(endpoint, transcript, context)
+
+
+def capabilities(conn: MailrelayIMAP) -> tuple[str, ...]:
+    """The server's capabilities as imaplib last saw them (upper case)."""
+    return tuple(sorted(str(c).upper() for c in conn.capabilities))
+
+
+def start_tls(conn: MailrelayIMAP) -> bool:
+    """STARTTLS when the endpoint asks for it; True when TLS is now up."""
+    endpoint = conn.endpoint
+    if endpoint.security != "starttls" or conn.has_tls:
+        return conn.has_tls
+    if "STARTTLS" not in capabilities(conn):
+        if endpoint.starttls_required:
+            raise StartTLSUnavailableError(
+                f"{endpoint.address} does not offer STARTTLS (imap.starttls is on); "
+                f"refusing to continue without TLS",
+                hint=("if the server has a TLS port use it: mailrelay config set imap.tls true "
+                      "(usually port 993); otherwise fix the server's TLS set-up"),
+            )
+        if conn.transcript:
+            conn.transcript.note("STARTTLS not offered and not required: continuing without TLS")
+        return False
+    context = tls.client_context(endpoint)
+    with imap_errors(endpoint, "STARTTLS"):
+        try:
+            conn.starttls(context)
+        except imaplib.IMAP4.error:
+            raise
+        except OSError as e:
+            raise _HandshakeFailed(e) from e
+    if conn.transcript:
+        conn.transcript.note(_tls_note(conn.sock))
+    return True
+
+
+def _login_refused(error: imaplib.IMAP4.error, conn: MailrelayIMAP, user: str,
+                   mechanism: str) -> MailrelayError:
+    endpoint = conn.endpoint
+    text = _text(error.args[0] if error.args else error)
+    where = f"{endpoint.address} refused the login of {user} ({mechanism}): {text}"
+    if "[UNAVAILABLE]" in text.upper():
+        return TemporaryError(where, hint="the server is not available right now: try again later")
+    lowered = text.lower()
+    if "basic" in lowered and "disabled" in lowered:
+        hint = ("this provider has turned off password (basic) authentication: "
+                "mailrelay config set imap.auth microsoft-oauth, then mailrelay auth login --imap")
+    elif mechanism == "XOAUTH2":
+        hint = "the access token was refused: mailrelay auth login --imap"
+    else:
+        hint = (f"check imap.user ({user}) and store the password again: "
+                "mailrelay secret set imap.password")
+    return AuthError(where, hint=hint)
+
+
+def login(conn: MailrelayIMAP, settings: Settings) -> str:
+    """Authenticate per ``imap.auth``; returns the mechanism used (LOGIN, PLAIN or XOAUTH2)."""
+    endpoint = conn.endpoint
+    server = settings.imap
+    if server.auth == "none":
+        raise ConfigError(
+            f"imap.auth = none in {settings.path}: an IMAP mailbox always needs a login",
+            hint="mailrelay config set imap.auth basic",
+        )
+    if not conn.has_tls and not endpoint.allow_plaintext_auth:
+        raise ConfigError(
+            f"refusing to send credentials to {endpoint.address} over a connection without TLS",
+            hint=("use TLS: mailrelay config set imap.tls true (port 993) or imap.starttls true "
+                  "(port 143); only on a trusted network: "
+                  "mailrelay config set imap.allow_plaintext_auth true"),
+        )
+    user = server.user
+    if not user:
+        raise ConfigError(f"imap.user (or smtp.user) is not set in {settings.path}",
+                          hint="mailrelay config set imap.user USER")
+    caps = capabilities(conn)
+    if server.auth == "basic":
+        from mailrelay_cli import credentials
+
+        password = credentials.require_secret(settings.profile, "imap.password")
+        if "AUTH=PLAIN" in caps:
+            mechanism = "PLAIN"
+            response = f"\0{user}\0{password}".encode()
+            action = lambda: conn.authenticate("PLAIN", lambda _challenge: response)  # noqa: E731
+        elif "LOGINDISABLED" in caps:
+            raise ServerRefusedError(
+                f"{endpoint.address} allows neither LOGIN nor AUTHENTICATE PLAIN here",
+                hint="the server wants another mechanism or TLS: check imap.auth and imap.tls",
+            )
+        else:
+            mechanism = "LOGIN"
+            action = lambda: conn.login(user, password)  # noqa: E731
+    else:
+        mechanism = "XOAUTH2"
+        if "AUTH=XOAUTH2" not in caps:
+            raise ServerRefusedError(
+                f"{endpoint.address} does not offer XOAUTH2 (imap.auth = {server.auth})",
+                hint="check imap.host and imap.auth: this server may want imap.auth = basic",
+            )
+        from mailrelay_cli import oauth  # written alongside; imports msal lazily
+
+        token = oauth.access_token(settings, "imap")
+        answers = [f"user={user}\x01auth=Bearer {token}\x01\x01".encode()]
+
+        def xoauth2(_challenge: bytes) -> bytes:
+            # First call: the credentials; after that the server sent error details,
+            # which an empty answer acknowledges.
+            return answers.pop() if answers else b""
+
+        action = lambda: conn.authenticate("XOAUTH2", xoauth2)  # noqa: E731
+    with imap_errors(endpoint, "login"):
+        try:
+            action()
+        except imaplib.IMAP4.abort:
+            raise
+        except imaplib.IMAP4.error as e:
+            raise _login_refused(e, conn, user, mechanism) from e
+    return mechanism
+
+
+# -- folders -------------------------------------------------------------------
+
+def encode_folder(name: str) -> str:
+    """``name`` in IMAP modified UTF-7, quoted for a command line."""
+    out: list[str] = []
+    pending: list[str] = []
+
+    def flush() -> None:
+        if pending:
+            raw = "".join(pending).encode("utf-16-be")
+            out.append("&" + base64.b64encode(raw).decode().rstrip("=").replace("/", ",") + "-")
+            pending.clear()
+
+    for char in name:
+        if 0x20 <= ord(char) <= 0x7E:
+            flush()
+            out.append("&-" if char == "&" else char)
+        else:
+            pending.append(char)
+    flush()
+    encoded = "".join(out)
+    return '"' + encoded.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def decode_folder(raw: bytes | str) -> str:
+    """A folder name from the server (maybe quoted, modified UTF-7) as Unicode."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    if len(text) >= 2 and text.startswith('"') and text.endswith('"'):
+        text = re.sub(r"\\(.)", r"\1", text[1:-1])
+
+    def shift(match: re.Match[str]) -> str:
+        body = match.group(1)
+        if not body:
+            return "&"
+        padded = body.replace(",", "/") + "=" * (-len(body) % 4)
+        try:
+            return base64.b64decode(padded).decode("utf-16-be")
+        except (ValueError, UnicodeDecodeError):
+            return match.group(0)
+
+    return re.sub(r"&([^-]*)-", shift, text)
+
+
+def list_folders(conn: MailrelayIMAP) -> list[str]:
+    """Every selectable folder, as Unicode names, in the server's order."""
+    with imap_errors(conn.endpoint, "LIST"):
+        typ, data = conn.list()
+        if typ != "OK":
+            raise ServerRefusedError(f"{conn.endpoint.address} refused LIST: {_text(data)}",
+                                     hint="see the dialogue with mailrelay test --transcript")
+    names: list[str] = []
+    for item in data:
+        if item is None:
+            continue
+        if isinstance(item, tuple):  # the name came as a literal
+            head, literal = item[0], item[1]
+            match = _LIST_LINE.match(head.rsplit(b" {", 1)[0] + b" x")
+            flags = match.group("flags") if match else b""
+            name = literal.decode("utf-8", "replace")
+        else:
+            match = _LIST_LINE.match(item)
+            if match is None:
+                continue
+            flags = match.group("flags")
+            name = decode_folder(match.group("name"))
+        if b"\\NOSELECT" in flags.upper() or b"\\NONEXISTENT" in flags.upper():
+            continue
+        names.append(name)
+    return names
+
+
+def nearest_folders(name: str, folders: list[str], n: int = 3) -> list[str]:
+    """The existing folder names closest to ``name`` (case-insensitive), best first."""
+    lowered = {folder.lower(): folder for folder in folders}
+    close = difflib.get_close_matches(name.lower(), list(lowered), n=n, cutoff=0.4)
+    return [lowered[c] for c in close]
+
+
+def select_folder(conn: MailrelayIMAP, name: str, *, readonly: bool = False) -> int:
+    """SELECT ``name``; returns its message count. A missing folder is a ``ConfigError``
+    naming ``approval.folder`` and the nearest existing folders."""
+    endpoint = conn.endpoint
+    with imap_errors(endpoint, f"SELECT {name}"):
+        typ, data = conn.select(encode_folder(name), readonly=readonly)
+    if typ == "OK":
+        try:
+            return int(data[0] or 0)
+        except (TypeError, ValueError):
+            return 0
+    folders = list_folders(conn)
+    nearest = nearest_folders(name, folders)
+    if nearest:
+        hint = f"mailrelay config set approval.folder {_shell(nearest[0])}"
+        detail = "nearest: " + ", ".join(nearest)
+    else:
+        hint = "mailrelay config set approval.folder INBOX"
+        detail = "folders: " + (", ".join(folders[:10]) or "none")
+    raise ConfigError(
+        f"folder {name!r} (approval.folder) cannot be opened on {endpoint.address}: "
+        f"{_text(data)}; {detail}",
+        hint=hint,
+    )
+
+
+def _shell(word: str) -> str:
+    import shlex
+
+    return shlex.quote(word)
+
+
+def logout(conn: MailrelayIMAP) -> None:
+    """LOGOUT politely; a server that already hung up is not an error here."""
+    try:
+        conn.logout()
+    except (imaplib.IMAP4.error, OSError):
+        try:
+            conn.shutdown()
+        except OSError:
+            pass
+
+
+@contextmanager
+def open_imap(settings: Settings, *, transcript: Transcript | None = None,
+              endpoint: Endpoint | None = None) -> Iterator[MailrelayIMAP]:
+    """A connected, TLS-protected (per the settings), logged-in IMAP session."""
+    endpoint = endpoint or endpoint_for(settings.imap)
+    conn = connect(endpoint, transcript)
+    try:
+        start_tls(conn)
+        login(conn, settings)
+        yield conn
+    finally:
+        logout(conn)

@@ -1,0 +1,422 @@
+"""SMTP: connect, TLS, authenticate and send, with every failure mapped to an exit code.
+
+For sending, use the context manager::
+
+    with smtp.open_smtp(settings) as conn:        # connected, TLS up, logged in
+        refused = smtp.send_message(conn, message, sender=addr, recipients=[...])
+
+``conn`` is a ``MailrelaySMTP`` (an ``smtplib.SMTP``), so any smtplib call works
+on it, but ``send_message`` below maps failures to ``MailrelayError``s (4xx ->
+``TemporaryError`` 75, 5xx -> ``ServerRefusedError`` 69) and returns the
+recipients refused when others were accepted.
+
+``mailrelay test`` runs the same steps one at a time (``connect``,
+``start_tls``, ``login``) to report each. Policy:
+- security ``tls``: TLS from the first byte; ``starttls``: STARTTLS after EHLO,
+  and a server that does not offer it is ``StartTLSUnavailableError`` (69) unless
+  the endpoint says STARTTLS is optional; ``plain``: no TLS.
+- A password or token is never sent without TLS unless ``allow_plaintext_auth``.
+- ``basic`` uses AUTH PLAIN, else LOGIN (whichever the server offers);
+  ``microsoft-oauth`` / ``google-oauth`` use XOAUTH2 with ``oauth.access_token``.
+- A ``Transcript`` records the dialogue with credentials redacted.
+
+``create_connection`` is the one factory that makes the smtplib object; tests
+may point it elsewhere.
+"""
+
+from __future__ import annotations
+
+import base64
+import smtplib
+import socket
+import ssl
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from email.message import EmailMessage
+from typing import Any
+
+from mailrelay_cli import net, tls
+from mailrelay_cli.endpoints import Endpoint, endpoint_for
+from mailrelay_cli.errors import (
+    AuthError,
+    ConfigError,
+    MailrelayError,
+    ServerRefusedError,
+    StartTLSUnavailableError,
+    TemporaryError,
+)
+from mailrelay_cli.settings import Settings
+from mailrelay_cli.transcript import Transcript
+
+BASIC_MECHANISMS = ("PLAIN", "LOGIN")
+# Words in a refusal that mean "this provider has turned password logins off".
+_BASIC_DISABLED = ("5.7.139", "basic authentication is disabled",
+                   "smtpclientauthentication is disabled")
+_APP_PASSWORD = ("5.7.9", "application-specific password")
+
+
+class _HandshakeFailed(Exception):
+    """Carries a TLS handshake failure out of smtplib's connect unchanged."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
+class MailrelaySMTP(smtplib.SMTP):
+    """``smtplib.SMTP`` that connects through ``net.connect`` (endpoint timeouts), does
+    implicit TLS itself, and feeds every line to a transcript."""
+
+    def __init__(self, endpoint: Endpoint, transcript: Transcript | None = None,
+                 implicit_tls: ssl.SSLContext | None = None) -> None:
+        # local_hostname given: smtplib would otherwise call getfqdn(), slow without DNS.
+        super().__init__(local_hostname=socket.gethostname() or "localhost",
+                         timeout=endpoint.timeout)
+        self.endpoint = endpoint
+        # starttls() names the server by _host, which smtplib sets only when __init__ connects.
+        self._host = endpoint.host
+        self.transcript = transcript
+        self.implicit_tls = implicit_tls
+        self.tcp_connected = False
+        self.greeted = False
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = net.connect(self.endpoint)
+        self.tcp_connected = True
+        if self.transcript:
+            self.transcript.note(f"connected to {self.endpoint.address}")
+        if self.implicit_tls is None:
+            return sock
+        try:
+            return self.implicit_tls.wrap_socket(sock, server_hostname=self.endpoint.host)
+        except OSError as e:
+            sock.close()
+            raise _HandshakeFailed(e) from e
+
+    @property
+    def has_tls(self) -> bool:
+        return isinstance(self.sock, ssl.SSLSocket)
+
+    def send(self, s: str | bytes) -> None:
+        if self.transcript:
+            self.transcript.smtp_client(s)
+        super().send(s)
+
+    def getreply(self) -> tuple[int, bytes]:
+        code, message = super().getreply()
+        self.greeted = True
+        if self.transcript:
+            self.transcript.smtp_server(code, message)
+            if code == 354:
+                self.transcript.smtp_data_follows()
+        return code, message
+
+
+def create_connection(endpoint: Endpoint, transcript: Transcript | None = None,
+                      implicit_tls: ssl.SSLContext | None = None) -> MailrelaySMTP:
+    """The one place an SMTP client object is made (not yet connected)."""
+    return MailrelaySMTP(endpoint, transcript, implicit_tls)
+
+
+def _text(message: bytes | str) -> str:
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else message
+    return " ".join(text.split())
+
+
+def reply_error(code: int, message: bytes | str, endpoint: Endpoint, during: str) -> MailrelayError:
+    """An SMTP error reply as an error: 4xx temporary (75), 5xx refused (69)."""
+    text = f"{endpoint.address} answered {code} {_text(message)} ({during})"
+    if 400 <= code < 500:
+        return TemporaryError(text, hint="a temporary refusal: try again later")
+    return ServerRefusedError(text, hint=f"the server refused {during}; see its answer")
+
+
+def _disconnected(error: smtplib.SMTPServerDisconnected, endpoint: Endpoint,
+                  during: str) -> TemporaryError:
+    cause = error.__context__
+    if isinstance(cause, OSError):
+        return net.io_error(cause, endpoint, during)
+    return TemporaryError(
+        f"{endpoint.address} closed the connection ({during})",
+        hint="try again later; a cron run retries by itself",
+    )
+
+
+@contextmanager
+def _smtp_errors(endpoint: Endpoint, during: str) -> Iterator[None]:
+    """Translate smtplib and socket failures raised while ``during``."""
+    try:
+        yield
+    except MailrelayError:
+        raise
+    except _HandshakeFailed as e:
+        raise tls.handshake_error(e.error, endpoint, _reconnect(endpoint)) from e.error
+    except smtplib.SMTPServerDisconnected as e:
+        raise _disconnected(e, endpoint, during) from e
+    except smtplib.SMTPRecipientsRefused as e:
+        raise _all_refused(e.recipients, endpoint) from e
+    except smtplib.SMTPResponseException as e:
+        raise reply_error(e.smtp_code, e.smtp_error, endpoint, during) from e
+    except smtplib.SMTPException as e:
+        raise ServerRefusedError(f"{endpoint.address}: {e} ({during})",
+                                 hint="see the server's answer with mailrelay test --transcript") from e
+    except OSError as e:
+        raise net.io_error(e, endpoint, during) from e
+
+
+def _reconnect(endpoint: Endpoint) -> tls.Reconnect:
+    """Open a fresh TLS connection the way ``endpoint`` does, for describing a failure."""
+
+    def reconnect(context: ssl.SSLContext) -> ssl.SSLSocket:
+        if endpoint.security == "tls":
+            sock = net.connect(endpoint)
+            try:
+                return context.wrap_socket(sock, server_hostname=endpoint.host)
+            except OSError:
+                sock.close()
+                raise
+        conn = create_connection(endpoint)
+        try:
+            conn.connect(endpoint.host, endpoint.port)
+            conn.ehlo()
+            code, _ = conn.docmd("STARTTLS")
+            if code != 220:
+                raise TemporaryError("STARTTLS refused")
+            return context.wrap_socket(conn.sock, server_hostname=endpoint.host)
+        except (OSError, smtplib.SMTPException):
+            conn.close()
+            raise
+
+    return reconnect
+
+
+def connect(endpoint: Endpoint, transcript: Transcript | None = None) -> MailrelaySMTP:
+    """Connect, read the greeting and say EHLO; with implicit TLS the handshake comes first."""
+    context = tls.client_context(endpoint) if endpoint.security == "tls" else None
+    conn = create_connection(endpoint, transcript, context)
+    try:
+        with _smtp_errors(endpoint, "waiting for the greeting"):
+            try:
+                code, message = conn.connect(endpoint.host, endpoint.port)
+            except smtplib.SMTPServerDisconnected as e:
+                if conn.tcp_connected and not conn.greeted and endpoint.security != "tls" \
+                        and isinstance(e.__context__, TimeoutError):
+                    raise TemporaryError(
+                        f"{endpoint.address} accepted the connection but sent no SMTP greeting "
+                        f"within {endpoint.timeout:g}s",
+                        hint=tls.expects_tls_hint(endpoint),
+                    ) from e
+                raise
+            if code != 220:
+                raise reply_error(code, message, endpoint, "greeting")
+        if conn.has_tls and transcript:
+            transcript.note(_tls_note(conn))
+        ehlo(conn)
+    except BaseException:
+        conn.close()
+        raise
+    return conn
+
+
+def ehlo(conn: MailrelaySMTP) -> None:
+    endpoint = conn.endpoint
+    with _smtp_errors(endpoint, "EHLO"):
+        code, message = conn.ehlo()
+        if code != 250:
+            raise reply_error(code, message, endpoint, "EHLO")
+
+
+def _tls_note(conn: MailrelaySMTP) -> str:
+    info = tls_info(conn)
+    if info is None:
+        return "no TLS"
+    subject = info.certificate.subject if info.certificate else "unknown certificate"
+    return f"TLS {info.version} {info.cipher}; certificate {subject}"
+
+
+def tls_info(conn: MailrelaySMTP) -> tls.TlsInfo | None:
+    """Version, cipher and certificate of the connection, or None without TLS."""
+    if not conn.has_tls:
+        return None
+    return tls.session_info(conn.sock)
+
+
+def offers_starttls(conn: MailrelaySMTP) -> bool:
+    return bool(conn.has_extn("starttls"))
+
+
+def start_tls(conn: MailrelaySMTP) -> bool:
+    """STARTTLS when the endpoint asks for it; True when TLS is now up.
+
+    Not offered: ``StartTLSUnavailableError`` unless ``starttls_required`` is False,
+    in which case the session stays plain (and ``login`` still refuses passwords).
+    """
+    endpoint = conn.endpoint
+    if endpoint.security != "starttls" or conn.has_tls:
+        return conn.has_tls
+    if not offers_starttls(conn):
+        if endpoint.starttls_required:
+            raise StartTLSUnavailableError(
+                f"{endpoint.address} does not offer STARTTLS (smtp.starttls is on); "
+                f"refusing to continue without TLS",
+                hint=("if the server has a TLS port use it: mailrelay config set smtp.tls true "
+                      "(usually port 465); otherwise fix the server's TLS set-up"),
+            )
+        if conn.transcript:
+            conn.transcript.note("STARTTLS not offered and not required: continuing without TLS")
+        return False
+    context = tls.client_context(endpoint)
+    with _smtp_errors(endpoint, "STARTTLS"):
+        try:
+            code, message = conn.starttls(context=context)
+        except smtplib.SMTPException:
+            raise
+        except OSError as e:  # ssl.SSLError and timeouts of the handshake itself
+            raise _HandshakeFailed(e) from e
+        if code != 220:
+            raise reply_error(code, message, endpoint, "STARTTLS")
+    if conn.transcript:
+        conn.transcript.note(_tls_note(conn))
+    ehlo(conn)
+    return True
+
+
+def auth_mechanisms(conn: MailrelaySMTP) -> tuple[str, ...]:
+    """The SASL mechanisms the server offers after the last EHLO (upper case)."""
+    words = (conn.esmtp_features.get("auth") or "").split()
+    # smtplib appends junk from odd servers; mechanism names are upper case by RFC 4422.
+    return tuple(word for word in words if word == word.upper())
+
+
+def _b64(text: str) -> str:
+    return base64.b64encode(text.encode("utf-8")).decode("ascii")
+
+
+def _auth_refused(code: int, message: bytes | str, conn: MailrelaySMTP, user: str,
+                  mechanism: str) -> MailrelayError:
+    endpoint = conn.endpoint
+    text = _text(message)
+    where = f"{endpoint.address} refused the login of {user} ({mechanism}): {code} {text}"
+    lowered = text.lower()
+    if 400 <= code < 500:
+        return TemporaryError(where, hint="a temporary refusal: try again later")
+    if code in (504, 538):
+        return ServerRefusedError(where, hint="the server does not allow this mechanism here")
+    if any(word in lowered for word in _BASIC_DISABLED):
+        hint = ("this provider has turned off password (basic) authentication: "
+                "mailrelay config set smtp.auth microsoft-oauth, then mailrelay auth login --smtp")
+    elif any(word in lowered for word in _APP_PASSWORD):
+        hint = ("this account needs an app password (mailrelay secret set smtp.password) "
+                "or OAuth: mailrelay config set smtp.auth google-oauth")
+    elif mechanism == "XOAUTH2":
+        hint = "the access token was refused: mailrelay auth login --smtp"
+    else:
+        hint = f"check smtp.user ({user}) and store the password again: mailrelay secret set smtp.password"
+    return AuthError(where, hint=hint)
+
+
+def login(conn: MailrelaySMTP, settings: Settings) -> str:
+    """Authenticate per ``smtp.auth``; returns the mechanism used (``"none"`` for none)."""
+    endpoint = conn.endpoint
+    server = settings.smtp
+    if server.auth == "none":
+        return "none"
+    if not conn.has_tls and not endpoint.allow_plaintext_auth:
+        raise ConfigError(
+            f"refusing to send credentials to {endpoint.address} over a connection without TLS",
+            hint=("use TLS: mailrelay config set smtp.starttls true (port 587) or smtp.tls true "
+                  "(port 465); only on a trusted network: "
+                  "mailrelay config set smtp.allow_plaintext_auth true"),
+        )
+    user = server.user
+    if not user:
+        raise ConfigError(f"smtp.user is not set in {settings.path} (smtp.auth = {server.auth})",
+                          hint="mailrelay config set smtp.user USER")
+    offered = auth_mechanisms(conn)
+    listed = ", ".join(offered) if offered else "no AUTH at all"
+    if server.auth == "basic":
+        mechanism = next((m for m in BASIC_MECHANISMS if m in offered), None)
+        if mechanism is None:
+            hint = ("the server wants OAuth: mailrelay config set smtp.auth microsoft-oauth "
+                    "(or google-oauth)" if "XOAUTH2" in offered
+                    else "set smtp.auth to what the server supports, or none if it needs no login")
+            raise ServerRefusedError(
+                f"{endpoint.address} offers no password mechanism (PLAIN, LOGIN); it offers {listed}",
+                hint=hint,
+            )
+        from mailrelay_cli import credentials
+
+        password = credentials.require_secret(settings.profile, "smtp.password")
+        with _smtp_errors(endpoint, "AUTH"):
+            if mechanism == "PLAIN":
+                code, message = conn.docmd("AUTH", "PLAIN " + _b64(f"\0{user}\0{password}"))
+            else:
+                code, message = conn.docmd("AUTH", "LOGIN " + _b64(user))
+                if code == 334:
+                    code, message = conn.docmd(_b64(password))
+    else:
+        mechanism = "XOAUTH2"
+        if mechanism not in offered:
+            raise ServerRefusedError(
+                f"{endpoint.address} does not offer XOAUTH2 (smtp.auth = {server.auth}); "
+                f"it offers {listed}",
+                hint="check smtp.host and smtp.auth: this server may want smtp.auth = basic",
+            )
+        from mailrelay_cli import oauth  # written alongside; imports msal lazily
+
+        token = oauth.access_token(settings, "smtp")
+        with _smtp_errors(endpoint, "AUTH"):
+            code, message = conn.docmd(
+                "AUTH", "XOAUTH2 " + _b64(f"user={user}\x01auth=Bearer {token}\x01\x01"))
+            if code == 334:
+                # The server's error details (base64 JSON); an empty line ends the exchange.
+                code, message = conn.docmd("")
+    if code not in (235, 503):
+        raise _auth_refused(code, message, conn, user, mechanism)
+    return mechanism
+
+
+def _all_refused(recipients: dict[str, tuple[int, bytes]], endpoint: Endpoint) -> MailrelayError:
+    details = "; ".join(f"{addr}: {code} {_text(msg)}" for addr, (code, msg) in recipients.items())
+    if recipients and all(400 <= code < 500 for code, _ in recipients.values()):
+        return TemporaryError(f"{endpoint.address} refused every recipient for now ({details})",
+                              hint="a temporary refusal: try again later")
+    return ServerRefusedError(f"{endpoint.address} refused every recipient ({details})",
+                              hint="check the addresses")
+
+
+def send_message(conn: MailrelaySMTP, message: EmailMessage | bytes, *, sender: str,
+                 recipients: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """Send ``message`` to ``recipients``; returns those refused while others were accepted.
+
+    All refused: ``TemporaryError`` when every refusal is 4xx, else ``ServerRefusedError``.
+    """
+    endpoint = conn.endpoint
+    with _smtp_errors(endpoint, "sending"):
+        if isinstance(message, EmailMessage):
+            refused: dict[str, Any] = conn.send_message(message, sender, list(recipients))
+        else:
+            refused = conn.sendmail(sender, list(recipients), message)
+    return {addr: (code, _text(msg)) for addr, (code, msg) in refused.items()}
+
+
+def close(conn: MailrelaySMTP) -> None:
+    """QUIT politely; a server that already hung up is not an error here."""
+    try:
+        conn.quit()
+    except (smtplib.SMTPException, OSError):
+        conn.close()
+
+
+@contextmanager
+def open_smtp(settings: Settings, *, transcript: Transcript | None = None,
+              endpoint: Endpoint | None = None) -> Iterator[MailrelaySMTP]:
+    """A connected, TLS-protected (per the settings), authenticated SMTP session."""
+    endpoint = endpoint or endpoint_for(settings.smtp)
+    conn = connect(endpoint, transcript)
+    try:
+        start_tls(conn)
+        login(conn, settings)
+        yield conn
+    finally:
+        close(conn)

@@ -1,0 +1,300 @@
+"""TLS policy for every connection, and TLS failures explained in one line.
+
+``client_context(endpoint)`` builds the ``ssl.SSLContext``: the system trust
+store, or ``tls_ca_file``; host name checked; TLS 1.2 or newer unless the
+endpoint's ``tls_versions`` says otherwise. Verification is turned off only
+when the user turned it off (``ssl.trust=*`` in ``imap.properties``), or for a
+host listed in ``ssl.trust``.
+
+``handshake_error(error, endpoint, reconnect)`` turns an ``ssl`` exception into
+a ``MailrelayError``. To describe a certificate that failed verification it
+needs the certificate, which Python only hands out after a successful
+handshake: ``reconnect(context)`` opens a fresh connection the protocol's way
+(SMTP STARTTLS, IMAP STARTTLS, or implicit TLS) and returns the TLS socket,
+and this module calls it with an unverified context just to read the
+certificate. The same hook probes which TLS versions a server accepts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import ssl
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from mailrelay_cli.endpoints import Endpoint
+from mailrelay_cli.errors import CertificateError, ConfigError, MailrelayError, TemporaryError
+
+Reconnect = Callable[[ssl.SSLContext], ssl.SSLSocket]
+
+VERSIONS = {
+    "TLSv1": ssl.TLSVersion.TLSv1,
+    "TLSv1.1": ssl.TLSVersion.TLSv1_1,
+    "TLSv1.2": ssl.TLSVersion.TLSv1_2,
+    "TLSv1.3": ssl.TLSVersion.TLSv1_3,
+}
+# OpenSSL's reasons when the peer did not answer in TLS at all (it sent a banner).
+_NOT_TLS = {
+    "WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "UNKNOWN_PROTOCOL", "HTTP_REQUEST",
+    "PACKET_LENGTH_TOO_LONG", "UNEXPECTED_RECORD", "RECORD_TOO_LONG",
+}
+_VERSION_REFUSED = {
+    "UNSUPPORTED_PROTOCOL", "TLSV1_ALERT_PROTOCOL_VERSION", "NO_PROTOCOLS_AVAILABLE",
+    "WRONG_SSL_VERSION", "VERSION_TOO_LOW", "VERSION_TOO_HIGH", "TLSV1_ALERT_INSUFFICIENT_SECURITY",
+}
+# X509_V_ERR_* codes that mean "nobody you trust vouches for this certificate".
+_UNKNOWN_ISSUER = {2, 18, 19, 20, 21}
+_EXPIRED = 10
+_NOT_YET_VALID = 9
+_HOSTNAME_MISMATCH = {62, 64}  # host name, IP address
+
+
+@dataclass(frozen=True)
+class CertificateInfo:
+    """What a certificate says about itself (read without trusting it)."""
+
+    subject: str
+    issuer: str
+    not_before: str
+    not_after: str
+    names: tuple[str, ...]
+
+    @property
+    def self_signed(self) -> bool:
+        return self.subject == self.issuer
+
+    def describe(self) -> str:
+        names = ", ".join(self.names) if self.names else "none"
+        return (f"subject {self.subject}; issuer {self.issuer}; "
+                f"valid {self.not_before} to {self.not_after}; names {names}")
+
+
+@dataclass(frozen=True)
+class TlsInfo:
+    """The negotiated session: protocol version, cipher and the server's certificate."""
+
+    version: str
+    cipher: str
+    certificate: CertificateInfo | None
+
+
+def _versions_of(endpoint: Endpoint) -> tuple[ssl.TLSVersion, ssl.TLSVersion | None]:
+    if not endpoint.tls_versions:
+        return ssl.TLSVersion.TLSv1_2, None
+    chosen = []
+    for name in endpoint.tls_versions:
+        if name not in VERSIONS:
+            raise ConfigError(
+                f"{endpoint.role}: unknown TLS version {name!r}",
+                hint="TLS versions are written " + ", ".join(VERSIONS),
+            )
+        chosen.append(VERSIONS[name])
+    return min(chosen), max(chosen)
+
+
+def allowed_versions(endpoint: Endpoint) -> str:
+    """The versions this client offers, e.g. ``TLSv1.2-TLSv1.3``."""
+    low, high = _versions_of(endpoint)
+    low_name = next(name for name, v in VERSIONS.items() if v == low)
+    high_name = "TLSv1.3" if high is None else next(n for n, v in VERSIONS.items() if v == high)
+    return low_name if low_name == high_name else f"{low_name}-{high_name}"
+
+
+def client_context(endpoint: Endpoint) -> ssl.SSLContext:
+    """The context every TLS connection to ``endpoint`` uses."""
+    ca_file = endpoint.ca_file
+    if ca_file is not None and not Path(ca_file).is_file():
+        raise ConfigError(
+            f"{endpoint.role}.tls_ca_file: {ca_file} does not exist or is not a file",
+            hint=f"mailrelay config set {endpoint.role}.tls_ca_file /path/to/ca.pem",
+        )
+    trusted = endpoint.host in endpoint.trusted_hosts
+    if not endpoint.verify or trusted:
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    else:
+        try:
+            context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+        except ssl.SSLError as e:
+            raise ConfigError(
+                f"{endpoint.role}.tls_ca_file: {ca_file} holds no usable PEM certificate ({e})",
+                hint=f"point {endpoint.role}.tls_ca_file at the CA certificate in PEM form",
+            ) from e
+        context.check_hostname = endpoint.check_hostname
+    low, high = _versions_of(endpoint)
+    context.minimum_version = low
+    if high is not None:
+        context.maximum_version = high
+    return context
+
+
+def unverified_context() -> ssl.SSLContext:
+    """For reading a certificate to describe it; never used to send anything."""
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+def describe_der(der: bytes) -> CertificateInfo | None:
+    """Subject, issuer, dates and names of a DER certificate (None if it cannot be parsed)."""
+    try:
+        from cryptography import x509
+    except ImportError:  # msal depends on cryptography; be safe anyway
+        return None
+    try:
+        cert = x509.load_der_x509_certificate(der)
+    except ValueError:
+        return None
+    names: list[str] = []
+    try:
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        names = [str(v) for v in san.get_values_for_type(x509.DNSName)]
+        names += [str(v) for v in san.get_values_for_type(x509.IPAddress)]
+    except x509.ExtensionNotFound:
+        pass
+    return CertificateInfo(
+        subject=cert.subject.rfc4514_string() or "(empty)",
+        issuer=cert.issuer.rfc4514_string() or "(empty)",
+        not_before=cert.not_valid_before_utc.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        not_after=cert.not_valid_after_utc.strftime("%Y-%m-%d %H:%M:%S UTC"),
+        names=tuple(names),
+    )
+
+
+def session_info(sock: ssl.SSLSocket) -> TlsInfo:
+    cipher = sock.cipher()
+    der = sock.getpeercert(binary_form=True)
+    return TlsInfo(
+        version=sock.version() or "unknown",
+        cipher=cipher[0] if cipher else "unknown",
+        certificate=describe_der(der) if der else None,
+    )
+
+
+def _peer_certificate(reconnect: Reconnect | None) -> CertificateInfo | None:
+    if reconnect is None:
+        return None
+    try:
+        sock = reconnect(unverified_context())
+    except (OSError, MailrelayError):
+        return None
+    try:
+        der = sock.getpeercert(binary_form=True)
+    finally:
+        sock.close()
+    return describe_der(der) if der else None
+
+
+def _server_versions(reconnect: Reconnect | None) -> list[str]:
+    accepted: list[str] = []
+    if reconnect is None:
+        return accepted
+    for name, version in VERSIONS.items():
+        context = unverified_context()
+        try:
+            with warnings.catch_warnings():
+                # TLS 1.0/1.1 are deprecated, which is the point: we only ask if the server speaks them.
+                warnings.simplefilter("ignore", DeprecationWarning)
+                # Old versions need the lowest security level to be tried at all.
+                context.set_ciphers("ALL:@SECLEVEL=0")
+                context.minimum_version = version
+                context.maximum_version = version
+        except (ValueError, ssl.SSLError):
+            continue
+        try:
+            reconnect(context).close()
+        except (OSError, MailrelayError):
+            continue
+        accepted.append(name)
+    return accepted
+
+
+def certificate_error(error: ssl.SSLCertVerificationError, endpoint: Endpoint,
+                      reconnect: Reconnect | None) -> CertificateError:
+    """The certificate of ``endpoint`` failed verification: say whose, why and what to do."""
+    info = _peer_certificate(reconnect)
+    reason = error.verify_message or error.reason or str(error)
+    code = error.verify_code
+    key = f"{endpoint.role}.tls_ca_file"
+    if code in _UNKNOWN_ISSUER or (info is not None and info.self_signed):
+        if endpoint.ca_file:
+            hint = (f"{key} ({endpoint.ca_file}) does not vouch for this certificate: point it at "
+                    f"the CA that issued it (mailrelay config set {key} /path/to/ca.pem)")
+        else:
+            hint = (f"if the server uses a private or self-signed CA, trust it: "
+                    f"mailrelay config set {key} /path/to/ca.pem")
+    elif code == _EXPIRED:
+        now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        hint = f"the server's certificate has expired (clock here: {now}); renew it on the server"
+    elif code == _NOT_YET_VALID:
+        hint = "the certificate is not valid yet: check the clock of this host and of the server"
+    elif code in _HOSTNAME_MISMATCH:
+        names = ", ".join(info.names) if info and info.names else "the name on the certificate"
+        hint = (f"connect using a name the certificate holds ({names}): "
+                f"mailrelay config set {endpoint.role}.host NAME")
+    else:
+        hint = f"check the server's certificate chain, or set {key}"
+    described = f" ({info.describe()})" if info else ""
+    return CertificateError(
+        f"TLS certificate of {endpoint.address} failed verification: {reason}{described}",
+        hint=hint,
+    )
+
+
+def not_tls_hint(endpoint: Endpoint) -> str:
+    """The hint for implicit TLS spoken to a port that talks plain text first."""
+    role = endpoint.role
+    if role == "smtp":
+        return (f"port {endpoint.port} speaks plain SMTP first: for 587 (or 25) use STARTTLS "
+                f"(mailrelay config set smtp.tls false; mailrelay config set smtp.starttls true); "
+                f"implicit TLS is usually port 465")
+    return (f"port {endpoint.port} speaks plain IMAP first: for 143 use STARTTLS "
+            f"(mailrelay config set imap.tls false; mailrelay config set imap.starttls true); "
+            f"implicit TLS is usually port 993")
+
+
+def expects_tls_hint(endpoint: Endpoint) -> str:
+    """The hint for a server that never greets: probably an implicit TLS port spoken to in plain."""
+    if endpoint.role == "smtp":
+        return (f"port {endpoint.port} may expect implicit TLS (like 465): "
+                f"mailrelay config set smtp.tls true; STARTTLS servers usually listen on 587")
+    return (f"port {endpoint.port} may expect implicit TLS (like 993): "
+            f"mailrelay config set imap.tls true; STARTTLS servers usually listen on 143")
+
+
+def handshake_error(error: BaseException, endpoint: Endpoint,
+                    reconnect: Reconnect | None = None) -> MailrelayError:
+    """A failed TLS handshake with ``endpoint`` as the error a user can act on."""
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return certificate_error(error, endpoint, reconnect)
+    reason = getattr(error, "reason", None) or ""
+    if isinstance(error, ssl.SSLError) and reason in _NOT_TLS:
+        return ConfigError(
+            f"TLS handshake with {endpoint.address} failed: the server did not answer in TLS "
+            f"({reason.lower().replace('_', ' ')}); it expects plain text first",
+            hint=not_tls_hint(endpoint),
+        )
+    if isinstance(error, ssl.SSLError) and reason in _VERSION_REFUSED:
+        server = _server_versions(reconnect)
+        theirs = ", ".join(server) if server else "unknown (no version this host can speak)"
+        return ConfigError(
+            f"TLS handshake with {endpoint.address} failed: no TLS version in common "
+            f"(this client allows {allowed_versions(endpoint)}; the server accepts {theirs})",
+            hint=(f"allow a version the server accepts in {endpoint.role} ssl.protocols "
+                  f"(imap.properties) or upgrade the server"),
+        )
+    if isinstance(error, TimeoutError):
+        return TemporaryError(
+            f"TLS handshake with {endpoint.address} timed out after {endpoint.timeout:g}s",
+            hint=f"check {endpoint.role}.port and the tls/starttls keys; "
+                 f"raise {endpoint.role}.timeout if the server is slow",
+        )
+    detail = reason.lower().replace("_", " ") if reason else str(error)
+    return TemporaryError(
+        f"TLS handshake with {endpoint.address} failed: {detail}",
+        hint=f"check {endpoint.role}.port and the {endpoint.role}.tls / {endpoint.role}.starttls keys",
+    )
