@@ -79,6 +79,7 @@ class Approval:
     decided_at: str | None
     comment: str | None
     approved_by: tuple[str, ...] = ()
+    message_id: str | None = None  # of the request mail
 
     def is_approver(self, address: str | None) -> bool:
         return address is not None and any(same_address(address, a) for a in self.approvers)
@@ -136,6 +137,7 @@ def _from_row(row: sqlite3.Row, approved_by: tuple[str, ...] = (),
         decided_at=row["decided_at"],
         comment=row["comment"],
         approved_by=approved_by,
+        message_id=row["message_id"],
     )
 
 

@@ -23,6 +23,7 @@ COMMANDS: dict[str, str] = {
     "config": "mailrelay_cli.cli.cmd_config:config_group",
     "secret": "mailrelay_cli.cli.cmd_secret:secret_group",
     "auth": "mailrelay_cli.cli.cmd_auth:auth_group",
+    "process-replies": "mailrelay_cli.cli.cmd_replies:process_replies_command",
     "approvals": "mailrelay_cli.cli.cmd_approvals:approvals_group",
     "schedule": "mailrelay_cli.cli.cmd_schedule:schedule_command",
 }

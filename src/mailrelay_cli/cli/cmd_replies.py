@@ -1,0 +1,44 @@
+"""``mailrelay process-replies``: what cron runs."""
+
+from __future__ import annotations
+
+import click
+
+from mailrelay_cli import render
+from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+
+
+@click.command("process-replies")
+@click.option("--count", type=click.IntRange(min=1), metavar="N",
+              help="Read at most N messages (default: approval.count).")
+@click.option("--dry-run", is_flag=True,
+              help="Read and classify, print; record, delete, run and send nothing.")
+@json_option
+@pass_app
+def process_replies_command(app: AppContext, count: int | None, dry_run: bool,
+                            as_json: bool) -> None:
+    """Read the reply folder, record decisions, delete what was processed."""
+    from mailrelay_cli.replies import process_replies
+
+    report = process_replies(app.settings(), count=count, dry_run=dry_run)
+    for failure in report.failures:
+        render.plain(f"mailrelay: warning: {failure}", err=True)
+    if as_json:
+        render.json_lines(m.as_json() for m in report.messages)
+        render.json_line({"summary": report.summary()})
+        return
+    if app.quiet:
+        return
+    if app.verbose or dry_run:
+        for m in report.messages:
+            about = f" {m.approval_id}" if m.approval_id else ""
+            render.plain(f"{m.uid}: {m.outcome}{about} from {m.sender or '?'}: {m.subject or ''}")
+    for approval in report.decided:
+        render.plain(f"{approval.id} {approval.status} by {approval.decided_by}: {approval.title}")
+    tally: dict[str, int] = {}
+    for m in report.messages:
+        tally[m.outcome] = tally.get(m.outcome, 0) + 1
+    detail = ", ".join(f"{n} {outcome}" for outcome, n in tally.items())
+    prefix = "dry run: " if dry_run else ""
+    render.plain(f"{prefix}read {report.read}, deleted {report.deleted}, left {report.left}"
+                 + (f" ({detail})" if detail else ""))

@@ -1,0 +1,103 @@
+"""``approval.on_decision``: a command run once per decision, retried on later runs until it succeeds.
+
+The command gets the decision as JSON on stdin and ``MAILRELAY_APPROVAL_ID``,
+``MAILRELAY_DECISION`` and ``MAILRELAY_DECIDED_BY`` in its environment. It never
+runs through a shell: a string is split with ``shlex`` and nothing from a
+message is ever put on its command line, so mail content cannot become shell
+syntax. A hook owed is a row in the store, written in the same transaction as
+the decision, so a failing or interrupted hook never loses the decision.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shlex
+import subprocess
+from dataclasses import dataclass
+from typing import Any
+
+from mailrelay_cli.errors import ConfigError
+from mailrelay_cli.store import Store, iso, utcnow
+
+TIMEOUT_SECONDS = 120
+
+
+@dataclass(frozen=True)
+class HookResult:
+    """One hook run: ok, or the one-line reason it failed (it stays owed)."""
+
+    approval_id: str
+    ok: bool
+    error: str | None
+    attempts: int
+
+
+def command_argv(command: tuple[str, ...] | str) -> list[str]:
+    """The argument vector of ``approval.on_decision`` (a list, or a string split like a shell)."""
+    if isinstance(command, str):
+        try:
+            argv = shlex.split(command)
+        except ValueError as e:
+            raise ConfigError(f"approval.on_decision: cannot split {command!r}: {e}",
+                              hint='write it as a list: on_decision = ["/path/to/cmd", "arg"]'
+                              ) from e
+    else:
+        argv = list(command)
+    if not argv:
+        raise ConfigError("approval.on_decision is empty",
+                          hint='on_decision = ["/path/to/cmd", "arg"]')
+    return argv
+
+
+def queue_hook(store: Store, payload: dict[str, Any]) -> None:
+    """Owe one hook run for a decision (call inside the transaction that records it)."""
+    store.conn.execute(
+        "INSERT OR IGNORE INTO hooks (approval_id, payload, created_at) VALUES (?, ?, ?)",
+        (payload["id"], json.dumps(payload), iso(utcnow())),
+    )
+
+
+def _run_one(argv: list[str], payload: dict[str, Any]) -> str | None:
+    env = dict(os.environ)
+    env.update({
+        "MAILRELAY_APPROVAL_ID": payload["id"],
+        "MAILRELAY_DECISION": payload["status"],
+        "MAILRELAY_DECIDED_BY": payload.get("decided_by") or "",
+    })
+    try:
+        done = subprocess.run(argv, input=json.dumps(payload).encode(), env=env,
+                              capture_output=True, timeout=TIMEOUT_SECONDS, check=False)
+    except FileNotFoundError:
+        return f"{argv[0]}: command not found"
+    except PermissionError:
+        return f"{argv[0]}: permission denied"
+    except OSError as e:
+        return f"{argv[0]}: {e.strerror}"
+    except subprocess.TimeoutExpired:
+        return f"{argv[0]}: still running after {TIMEOUT_SECONDS}s, stopped"
+    if done.returncode != 0:
+        lines = done.stderr.decode("utf-8", "replace").strip().splitlines()
+        said = f": {lines[-1][:200]}" if lines else ""
+        return f"{argv[0]} exited {done.returncode}{said}"
+    return None
+
+
+def run_owed_hooks(store: Store, command: tuple[str, ...] | str | None) -> list[HookResult]:
+    """Run every hook still owed (new decisions and earlier failures), oldest first."""
+    rows = store.query("SELECT * FROM hooks WHERE status != 'ok' ORDER BY created_at")
+    if not rows or command is None:
+        return []
+    argv = command_argv(command)
+    results = []
+    for row in rows:
+        error = _run_one(argv, json.loads(row["payload"]))
+        with store.transaction() as conn:
+            conn.execute(
+                "UPDATE hooks SET status = ?, attempts = attempts + 1, last_error = ?,"
+                " last_attempt_at = ? WHERE approval_id = ?",
+                ("ok" if error is None else "failed", error, iso(utcnow()), row["approval_id"]),
+            )
+        results.append(HookResult(row["approval_id"], error is None, error,
+                                  row["attempts"] + 1))
+    return results

@@ -1,0 +1,274 @@
+"""The reply mailbox: an IMAP folder (the default) or a local Maildir, behind one small interface.
+
+Both give the oldest N messages, each with its size and header, and the whole
+message for those under the size limit; then delete a set of them at once.
+
+IMAP does this with a constant number of commands whatever N is: SELECT (or
+EXAMINE for a dry run), one ``FETCH 1:N (UID RFC822.SIZE BODY.PEEK[HEADER])``,
+one ``UID FETCH uid,uid,… (BODY.PEEK[])`` for the messages under the limit, then
+one ``UID STORE … +FLAGS.SILENT (\\Deleted)`` and one ``UID EXPUNGE`` (plain
+``EXPUNGE`` when the server lacks UIDPLUS; only messages this run flagged, or
+that an earlier run flagged and recorded, are then marked deleted).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+from mailrelay_cli.errors import ConfigError, ServerRefusedError, TemporaryError
+from mailrelay_cli.settings import Settings
+
+_UID = re.compile(rb"\bUID (\d+)")
+_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
+_HEADER_END = re.compile(rb"\r?\n\r?\n")
+
+
+@dataclass(frozen=True)
+class FetchedMessage:
+    """One message: ``raw`` is None when it is over the size limit (judge the header only)."""
+
+    uid: str
+    size: int
+    header: bytes
+    raw: bytes | None
+
+
+class ReplyMailbox(Protocol):
+    name: str  # audit key: "imap:user@host:port/FOLDER" or "maildir:PATH"
+    uidvalidity: int
+    total: int  # messages in the folder when it was opened
+
+    def fetch_oldest(self, count: int, max_bytes: int) -> list[FetchedMessage]: ...
+
+    def delete(self, uids: Sequence[str]) -> None: ...
+
+
+# -- Maildir -------------------------------------------------------------------------------
+
+_PYTHON_KEY = re.compile(r"^(\d+)\.M(\d+)P\d+Q(\d+)\.")
+
+
+def _delivery_order(key: str) -> tuple[int, int, int, str]:
+    # Maildir names start with the delivery time in seconds (the Maildir convention); names
+    # made by Python's mailbox (and the demo) add microseconds and a counter after M and Q.
+    match = _PYTHON_KEY.match(key)
+    if match:
+        return (int(match.group(1)), int(match.group(2)), int(match.group(3)), key)
+    head = key.split(".", 1)[0]
+    return (int(head) if head.isdigit() else 2**62, 0, 0, key)
+
+
+class MaildirMailbox:
+    """A local Maildir (``approval.mailbox = "maildir:PATH"``)."""
+
+    uidvalidity = 0
+
+    def __init__(self, path: Path) -> None:
+        import mailbox
+
+        if not (path / "new").is_dir() or not (path / "cur").is_dir():
+            raise ConfigError(
+                f"approval.mailbox: {path} is not a Maildir (no new/ and cur/ inside)",
+                hint=f"create it (mkdir -p {path}/new {path}/cur {path}/tmp) or fix "
+                     "approval.mailbox",
+            )
+        self.path = path
+        self.name = f"maildir:{path}"
+        self._maildir = mailbox.Maildir(str(path), factory=None, create=False)
+        self._keys = sorted(self._maildir.keys(), key=_delivery_order)
+        self.total = len(self._keys)
+
+    def fetch_oldest(self, count: int, max_bytes: int) -> list[FetchedMessage]:
+        fetched = []
+        for key in self._keys[:count]:
+            try:
+                handle = self._maildir.get_file(key)
+            except KeyError:
+                continue  # removed by someone else since we listed it
+            with handle:
+                handle.seek(0, 2)
+                size = handle.tell()
+                handle.seek(0)
+                if size > max_bytes:
+                    header = _read_header(handle)
+                    fetched.append(FetchedMessage(key, size, header, None))
+                    continue
+                raw = handle.read()
+            fetched.append(FetchedMessage(key, size, _header_of(raw), raw))
+        return fetched
+
+    def delete(self, uids: Sequence[str]) -> None:
+        for key in uids:
+            self._maildir.discard(key)
+
+
+def _read_header(handle: Any) -> bytes:
+    lines = []
+    for line in iter(handle.readline, b""):
+        if line in (b"\n", b"\r\n"):
+            break
+        lines.append(line)
+    return b"".join(lines)
+
+
+def _header_of(raw: bytes) -> bytes:
+    match = _HEADER_END.search(raw)
+    return raw[: match.start()] if match else raw
+
+
+# -- IMAP ----------------------------------------------------------------------------------
+
+def quote_mailbox(name: str) -> str:
+    """An IMAP quoted string (imaplib sends mailbox names as they are)."""
+    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _fetch_items(data: list[Any]) -> Iterator[tuple[bytes, bytes | None]]:
+    """(the item text around the literal, the literal) for each message in a FETCH answer.
+
+    imaplib gives ``(b'1 (UID 5 … {123}', literal)`` followed by ``b' …)'`` for what
+    came after the literal; both halves are joined so UID is found wherever the
+    server put it.
+    """
+    index = 0
+    while index < len(data):
+        item = data[index]
+        if isinstance(item, tuple):
+            text, literal = item[0], item[1]
+            if index + 1 < len(data) and isinstance(data[index + 1], bytes):
+                text += b" " + data[index + 1]
+                index += 1
+            yield text, literal
+        elif isinstance(item, bytes) and item.strip() not in (b"", b")"):
+            yield item, None
+        index += 1
+
+
+class ImapMailbox:
+    """The reply folder on the IMAP server, over one logged-in connection."""
+
+    def __init__(self, conn: Any, settings: Settings, *, readonly: bool) -> None:
+        self.conn = conn
+        self.address = f"{settings.imap.host}:{settings.imap.port}"
+        folder = settings.approval.folder
+        self.folder = folder
+        self.name = f"imap:{settings.imap.user or ''}@{self.address}/{folder}"
+        typ, data = self._call("SELECT", conn.select, quote_mailbox(folder), readonly)
+        if typ != "OK":
+            raise ServerRefusedError(
+                f"{self.address}: cannot open the reply folder {folder!r}: "
+                f"{_text(data)}",
+                hint="check approval.folder (mailrelay test --imap-only lists what the server "
+                     "says)",
+            )
+        self.total = int(data[0] or 0)
+        validity = conn.untagged_responses.get("UIDVALIDITY") or [b"0"]
+        self.uidvalidity = int(validity[-1])
+        self.uidplus = "UIDPLUS" in conn.capabilities
+
+    def _call(self, what: str, method: Any, *args: Any) -> Any:
+        import imaplib
+
+        try:
+            return method(*args)
+        except imaplib.IMAP4.abort as e:
+            raise TemporaryError(f"{self.address}: connection lost during {what}: {e}",
+                                 hint="cron runs process-replies again at the next interval; "
+                                      "nothing is lost") from e
+        except OSError as e:
+            raise TemporaryError(f"{self.address}: network error during {what}: {e}",
+                                 hint="cron runs process-replies again at the next interval; "
+                                      "nothing is lost") from e
+        except imaplib.IMAP4.error as e:
+            raise ServerRefusedError(f"{self.address}: {what} refused: {e}",
+                                     hint="mailrelay test --imap-only --transcript") from e
+
+    def _ok(self, what: str, result: tuple[str, Any]) -> list[Any]:
+        typ, data = result
+        if typ != "OK":
+            raise ServerRefusedError(f"{self.address}: {what} refused: {_text(data)}",
+                                     hint="mailrelay test --imap-only --transcript")
+        return list(data)
+
+    def fetch_oldest(self, count: int, max_bytes: int) -> list[FetchedMessage]:
+        if self.total == 0 or count <= 0:
+            return []
+        last = min(count, self.total)
+        data = self._ok("FETCH", self._call(
+            "FETCH", self.conn.fetch, f"1:{last}", "(UID RFC822.SIZE BODY.PEEK[HEADER])"))
+        heads: dict[str, tuple[int, bytes]] = {}
+        for text, literal in _fetch_items(data):
+            uid, size = _UID.search(text), _SIZE.search(text)
+            if uid is None:
+                continue
+            heads[uid.group(1).decode()] = (int(size.group(1)) if size else 0, literal or b"")
+        order = sorted(heads, key=int)
+        wanted = [uid for uid in order if heads[uid][0] <= max_bytes]
+        bodies: dict[str, bytes] = {}
+        if wanted:
+            data = self._ok("UID FETCH", self._call(
+                "UID FETCH", self.conn.uid, "FETCH", _uid_set(wanted), "(BODY.PEEK[])"))
+            for text, literal in _fetch_items(data):
+                uid = _UID.search(text)
+                if uid is not None and literal is not None:
+                    bodies[uid.group(1).decode()] = literal
+        return [
+            FetchedMessage(uid, heads[uid][0], heads[uid][1], bodies.get(uid))
+            for uid in order
+            # A message that vanished between the two fetches is simply not read this run.
+            if uid in bodies or heads[uid][0] > max_bytes
+        ]
+
+    def delete(self, uids: Sequence[str]) -> None:
+        if not uids:
+            return
+        uid_set = _uid_set(uids)
+        self._ok("UID STORE", self._call(
+            "UID STORE", self.conn.uid, "STORE", uid_set, "+FLAGS.SILENT", r"(\Deleted)"))
+        if self.uidplus:
+            self._ok("UID EXPUNGE", self._call(
+                "UID EXPUNGE", self.conn.uid, "EXPUNGE", uid_set))
+        else:
+            self._ok("EXPUNGE", self._call("EXPUNGE", self.conn.expunge))
+
+
+def _uid_set(uids: Sequence[str]) -> str:
+    """``1:3,7`` for 1, 2, 3, 7: keeps the command short whatever the count."""
+    numbers = sorted({int(uid) for uid in uids})
+    parts: list[str] = []
+    start = prev = numbers[0]
+    for number in numbers[1:]:
+        if number == prev + 1:
+            prev = number
+            continue
+        parts.append(f"{start}:{prev}" if prev != start else str(start))
+        start = prev = number
+    parts.append(f"{start}:{prev}" if prev != start else str(start))
+    return ",".join(parts)
+
+
+def _text(data: Any) -> str:
+    if isinstance(data, list | tuple) and data:
+        data = data[0]
+    if isinstance(data, bytes):
+        return data.decode("utf-8", "replace")
+    return str(data)
+
+
+@contextmanager
+def open_reply_mailbox(settings: Settings, *, readonly: bool = False,
+                       transcript: Any = None) -> Iterator[ReplyMailbox]:
+    """The configured reply mailbox, open for one run (logged out afterwards)."""
+    maildir = settings.approval.maildir
+    if maildir is not None:
+        yield MaildirMailbox(maildir)
+        return
+    from mailrelay_cli.imap import open_imap
+
+    with open_imap(settings, transcript=transcript) as conn:
+        yield ImapMailbox(conn, settings, readonly=readonly)

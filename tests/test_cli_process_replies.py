@@ -1,0 +1,105 @@
+"""`mailrelay process-replies` through the command line (Maildir here; IMAP below)."""
+
+from __future__ import annotations
+
+import json
+import mailbox
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from mailrelay_cli import approvals, store
+from mailrelay_cli.settings import Settings, load_settings
+from tests.reply_builders import reply, request_text
+
+
+@pytest.fixture
+def maildir(tmp_path: Path) -> mailbox.Maildir:
+    return mailbox.Maildir(str(tmp_path / "Maildir"), create=True)
+
+
+@pytest.fixture
+def settings(write_config: Callable[[str], Path], tmp_path: Path, maildir, smtp_plain
+             ) -> Settings:
+    path = write_config(
+        smtp_plain.toml(auth="none")
+        + f'[approval]\nmailbox = "maildir:{maildir._path}"\n'
+        + f'[state]\npath = "{tmp_path / "state"}"\n'
+    )
+    return load_settings(path)
+
+
+def ask(settings: Settings) -> approvals.ApprovalRequest:
+    with store.open_store(settings.state_dir) as db:
+        return approvals.create_approval(settings, db, title="Deploy 1.4",
+                                         approvers=["alice@example.com"])
+
+
+def add_reply(maildir: mailbox.Maildir, request: approvals.ApprovalRequest, sender: str,
+              text: str) -> str:
+    return maildir.add(reply(request.subject, sender, text,
+                             quoted=request_text(request.reference)))
+
+
+def test_json_prints_one_line_per_message_then_the_summary(run_cli, settings, maildir) -> None:
+    request = ask(settings)
+    key = add_reply(maildir, request, "alice@example.com", "Approve")
+    add_reply(maildir, request, "mallory@example.com", "Approve")
+    result = run_cli("process-replies", "--json")
+    assert result.exit_code == 0
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [line.get("outcome") for line in lines[:2]] == ["approved", "not-an-approver"]
+    assert lines[0]["uid"] == key
+    assert lines[2] == {"summary": {"read": 2, "deleted": 2, "left": 0}}
+
+
+def test_the_human_summary_is_one_line_with_the_decision(run_cli, settings, maildir) -> None:
+    request = ask(settings)
+    add_reply(maildir, request, "alice@example.com", "Approve")
+    result = run_cli("process-replies")
+    assert result.stdout.splitlines() == [
+        f"{request.approval.id} approved by alice@example.com: Deploy 1.4",
+        "read 1, deleted 1, left 0 (1 approved)",
+    ]
+
+
+def test_quiet_prints_nothing_when_all_went_well(run_cli, settings, maildir) -> None:
+    request = ask(settings)
+    add_reply(maildir, request, "mallory@example.com", "Approve")
+    result = run_cli("-q", "process-replies")
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", "")
+
+
+def test_quiet_still_reports_a_failing_hook(run_cli, settings, maildir, config_file) -> None:
+    config_file.write_text(config_file.read_text().replace(
+        "[approval]\n", '[approval]\non_decision = ["false"]\n'))
+    request = ask(settings)
+    add_reply(maildir, request, "alice@example.com", "Approve")
+    result = run_cli("-q", "process-replies")
+    assert result.exit_code == 0
+    assert result.stdout == ""
+    assert f"on_decision hook for {request.approval.id} failed" in result.stderr
+
+
+def test_dry_run_leaves_the_mailbox_and_the_approval_alone(run_cli, settings, maildir) -> None:
+    request = ask(settings)
+    add_reply(maildir, request, "alice@example.com", "Approve")
+    result = run_cli("process-replies", "--dry-run")
+    assert "dry run: read 1, deleted 0, left 1" in result.stdout
+    assert len(maildir) == 1
+    assert run_cli("approvals", "show", request.approval.id, "--json").stdout.count('"pending"')
+
+
+def test_an_overlapping_run_exits_75_naming_the_holder(run_cli, settings) -> None:
+    with store.run_lock(settings.state_dir):
+        result = run_cli("process-replies")
+    assert result.exit_code == 75
+    assert "another process-replies run holds the lock" in result.stderr
+
+
+def test_a_missing_maildir_is_a_config_error(run_cli, settings, maildir, config_file) -> None:
+    config_file.write_text(config_file.read_text().replace(maildir._path, "/nonexistent/md"))
+    result = run_cli("process-replies")
+    assert result.exit_code == 78
+    assert "/nonexistent/md is not a Maildir" in result.stderr
