@@ -125,6 +125,14 @@ def test_logout_removes_the_login_and_status_shows_it_gone(
     assert "not logged in" in run_cli("auth", "status").stdout
 
 
+def test_client_credentials_without_a_tenant_name_the_key_to_set(
+        run_cli, write_config) -> None:
+    write_config(CLIENT_CREDENTIALS.replace('tenant_id = "contoso.example"', ""))
+    result = run_cli("auth", "login")
+    assert result.exit_code == 78
+    assert "hint: mailrelay config set smtp.tenant_id" in result.stderr
+
+
 def test_auth_on_a_basic_auth_configuration_is_a_config_error(
         run_cli, write_config) -> None:
     write_config('[smtp]\nhost = "smtp.example.com"\n')
@@ -167,4 +175,121 @@ def test_google_login_prints_the_url_and_the_ssh_forwarding_line(
     assert f"ssh -L {port}:127.0.0.1:{port} " in result.stdout
     assert "SMTP and IMAP: google-oauth (authorization-code) ready for bob@gmail.example" \
         in result.stdout
+    no_secrets(result)
+
+
+# --- end to end: the tokens a login leaves behind work against real servers, with no person
+
+
+def oauth_config(smtp_server, dovecot=None, user=None, **smtp_extra: str) -> str:
+    text = smtp_server.toml(auth="microsoft-oauth",
+                            client_id="00000000-aaaa-bbbb-cccc-000000000001", **smtp_extra)
+    if dovecot is not None:
+        text += dovecot.imap_toml(user, auth="microsoft-oauth")
+    return text
+
+
+def accept_tokens_everywhere(identity_service, smtp_server, dovecot=None, user=None) -> None:
+    """The fake issues tokens the servers accept: Dovecot's JWT, registered with aiosmtpd."""
+
+    def mint(scopes: str, _account: str) -> str:
+        token = dovecot.mint_token(user) if dovecot is not None else f"{SENTINEL}-AT-{time.time_ns()}"
+        smtp_server.add_token(smtp_server.user, token)
+        return token
+
+    identity_service.mint_access_token = mint
+
+
+def known_to_dovecot(dovecot, user) -> None:
+    """Wait until Dovecot sees a user added this second (it re-reads passwd-file at most
+    once a second; reported to the fixture's owner)."""
+    import imaplib
+
+    deadline = time.monotonic() + 3
+    while True:
+        try:
+            dovecot.connect(user).logout()
+            return
+        except imaplib.IMAP4.error:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+def send(run_cli) -> Result:
+    return run_cli("send", "--event", "request-completed", "--to", "ops@example.com",
+                   "--var", "instance_name=Release 42")
+
+
+def test_after_a_device_login_send_authenticates_with_xoauth2_without_a_person(
+        run_cli, write_config, identity_service, smtp_xoauth2) -> None:
+    write_config(oauth_config(smtp_xoauth2))
+    accept_tokens_everywhere(identity_service, smtp_xoauth2)
+    identity_service.device_polls.extend(["success"])
+    assert run_cli("auth", "login").exit_code == 0
+    result = send(run_cli)
+    assert result.exit_code == 0, result.stderr
+    assert len(smtp_xoauth2.messages) == 1
+    assert smtp_xoauth2.auth_commands and all(
+        command.startswith("XOAUTH2") for command in smtp_xoauth2.auth_commands)
+    no_secrets(result)
+
+
+def test_after_a_device_login_imap_logs_in_to_dovecot_with_the_shared_token(
+        run_cli, write_config, identity_service, smtp_xoauth2, dovecot, mail_user) -> None:
+    from mailrelay_cli import imap
+    from mailrelay_cli.settings import load_settings
+
+    known_to_dovecot(dovecot, mail_user)
+    path = write_config(oauth_config(smtp_xoauth2, dovecot, mail_user))
+    accept_tokens_everywhere(identity_service, smtp_xoauth2, dovecot, mail_user)
+    identity_service.device_polls.extend(["success"])
+    assert run_cli("auth", "login").exit_code == 0
+    with imap.open_imap(load_settings(path)) as conn:
+        assert "INBOX" in imap.list_folders(conn)
+    assert f"Login: user=<{mail_user.name}>, method=XOAUTH2" in dovecot.log()
+
+
+def test_process_replies_runs_from_cron_on_the_login_alone(
+        run_cli, write_config, identity_service, smtp_xoauth2, dovecot, mail_user) -> None:
+    known_to_dovecot(dovecot, mail_user)
+    write_config(oauth_config(smtp_xoauth2, dovecot, mail_user)
+                 + "[approval]\nenabled = true\n")
+    accept_tokens_everywhere(identity_service, smtp_xoauth2, dovecot, mail_user)
+    identity_service.device_polls.extend(["success"])
+    assert run_cli("auth", "login").exit_code == 0
+    dovecot.append(mail_user, b"From: a@example.com\r\nSubject: hello\r\n\r\nnot a reply\r\n")
+    result = run_cli("process-replies", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1])["summary"]["read"] == 1
+    no_secrets(result)
+
+
+def test_a_revoked_refresh_token_under_cron_exits_77_with_the_login_hint(
+        run_cli, write_config, identity_service, smtp_xoauth2) -> None:
+    write_config(oauth_config(smtp_xoauth2))
+    accept_tokens_everywhere(identity_service, smtp_xoauth2)
+    identity_service.expires_in = 0  # the access token is stale at once: the refresh decides
+    identity_service.device_polls.extend(["success"])
+    assert run_cli("auth", "login").exit_code == 0
+    identity_service.revoke_all()
+    result = send(run_cli)
+    assert result.exit_code == 77
+    assert "invalid_grant" in result.stderr
+    assert "hint: mailrelay auth login" in result.stderr
+    assert smtp_xoauth2.messages == []
+    no_secrets(result)
+
+
+def test_client_credentials_send_without_any_login(
+        run_cli, write_config, identity_service, smtp_xoauth2) -> None:
+    write_config(oauth_config(smtp_xoauth2, oauth_flow="client-credentials",
+                              tenant_id="contoso.example"))
+    accept_tokens_everywhere(identity_service, smtp_xoauth2)
+    identity_service.client_secret = f"{SENTINEL}-APP-SECRET"
+    credentials.set_secret("default", "smtp.client_secret", f"{SENTINEL}-APP-SECRET")
+    result = send(run_cli)
+    assert result.exit_code == 0, result.stderr
+    assert len(smtp_xoauth2.messages) == 1
+    assert identity_service.posts("client_credentials")
     no_secrets(result)

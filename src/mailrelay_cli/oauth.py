@@ -197,6 +197,14 @@ def resolve(settings: Settings, role: str) -> OAuthConfig:
             hint=f"mailrelay config set {cache_role}.client_id APPLICATION-ID",
         )
     flow = owner.oauth_flow if provider == MICROSOFT else "authorization-code"
+    tenant = owner.tenant_id or DEFAULT_TENANT
+    if flow == CLIENT_CREDENTIALS and tenant.lower() in ("organizations", "common", "consumers"):
+        # App-only tokens come from one directory: Entra cannot tell which from "organizations".
+        raise ConfigError(
+            f"{cache_role}.tenant_id must name your tenant for client-credentials, "
+            f"not {tenant!r}",
+            hint=f"mailrelay config set {cache_role}.tenant_id contoso.onmicrosoft.com",
+        )
     scopes = _scopes_for(server, provider, flow)
     login_scopes = _scopes_for(owner, provider, flow)
     if cache_role == "smtp" and shares_smtp_login(settings):
@@ -208,7 +216,7 @@ def resolve(settings: Settings, role: str) -> OAuthConfig:
         provider=provider,
         flow=flow,
         client_id=owner.client_id,
-        tenant_id=owner.tenant_id or DEFAULT_TENANT,
+        tenant_id=tenant,
         scopes=scopes,
         login_scopes=login_scopes,
         user=server.user,
