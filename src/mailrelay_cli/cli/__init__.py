@@ -25,6 +25,7 @@ COMMANDS: dict[str, str] = {
     "auth": "mailrelay_cli.cli.cmd_auth:auth_group",
     "process-replies": "mailrelay_cli.cli.cmd_replies:process_replies_command",
     "approvals": "mailrelay_cli.cli.cmd_approvals:approvals_group",
+    "status": "mailrelay_cli.cli.cmd_status:status_command",
     "schedule": "mailrelay_cli.cli.cmd_schedule:schedule_command",
 }
 

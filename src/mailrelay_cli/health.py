@@ -1,0 +1,230 @@
+"""``mailrelay status``: is the process-replies cron job alive and keeping up?
+
+Reads the runs, approvals and hooks recorded in the state store (never the
+network), the OAuth token caches, and the schedule the settings imply. A
+cron job that silently stopped shows up as a last successful run older than
+``--max-age``; that is the one condition that makes the command exit non-zero
+(75, temporary failure), so a Nagios-style check can page someone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from mailrelay_cli.durations import format_duration
+from mailrelay_cli.errors import ExitCode
+from mailrelay_cli.settings import Settings
+
+DAY = timedelta(days=1)
+# With no --max-age, a last success older than this many intervals is still reported.
+LATE_INTERVALS = 3
+
+
+@dataclass(frozen=True)
+class Run:
+    """One process-replies run."""
+
+    started_at: datetime
+    finished_at: datetime | None
+    outcome: str | None  # "ok", "failed", or None: still running, or the run died
+    counts: Mapping[str, int]
+    error: str | None
+
+    @property
+    def at(self) -> datetime:
+        """When it ended, or started when no end was recorded."""
+        return self.finished_at or self.started_at
+
+
+@dataclass(frozen=True)
+class Pending:
+    """The approvals still waiting for a decision, and the oldest of them."""
+
+    count: int
+    oldest_id: str | None = None
+    oldest_created_at: datetime | None = None
+    oldest_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class FailingHook:
+    approval_id: str
+    attempts: int
+    last_error: str | None
+    last_attempt_at: datetime | None
+
+
+@dataclass(frozen=True)
+class OAuthHealth:
+    """Whether a role can get a token without a person (silent refresh or client credentials)."""
+
+    role: str
+    provider: str
+    ok: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class HealthReport:
+    now: datetime
+    database: str
+    last_run: Run | None
+    last_success: Run | None
+    runs_last_day: int
+    failed_runs_last_day: int
+    messages_last_day: int
+    decisions_last_day: int
+    pending: Pending
+    failing_hooks: tuple[FailingHook, ...]
+    oauth: tuple[OAuthHealth, ...]
+    interval_minutes: int
+    cron_lines: tuple[str, ...]
+    max_age: float | None  # seconds
+    stale: bool  # last success older than max_age, or none at all (only with max_age)
+    problems: tuple[str, ...]  # one line each, worst first
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """75 (temporary failure: cron should have fixed it by now) when stale, else 0."""
+        return ExitCode.TEMPFAIL if self.stale else ExitCode.OK
+
+    @property
+    def summary(self) -> str:
+        """One line, Nagios-style: the state and the age of the last successful run."""
+        if self.last_success is None:
+            age = "no successful process-replies run recorded"
+        else:
+            age = f"last successful process-replies run {ago(self.now, self.last_success.at)}"
+        if self.stale:
+            assert self.max_age is not None
+            return f"STALE: {age} (max age {format_duration(self.max_age)})"
+        return f"{'WARNING' if self.problems else 'OK'}: {age}"
+
+
+def ago(now: datetime, then: datetime) -> str:
+    """``3m ago``; ``just now`` under a second."""
+    seconds = (now - then).total_seconds()
+    if seconds < 1:
+        return "just now"
+    return f"{format_duration(seconds)} ago"
+
+
+def _time(text: str | None) -> datetime | None:
+    from mailrelay_cli.store import parse_iso
+
+    return parse_iso(text) if text else None
+
+
+def _run(record: Any) -> Run:
+    return Run(started_at=_time(record.started_at) or datetime.min,
+               finished_at=_time(record.finished_at), outcome=record.outcome,
+               counts=dict(record.counts), error=record.error)
+
+
+def _oauth(settings: Settings) -> tuple[OAuthHealth, ...]:
+    from mailrelay_cli import oauth
+    from mailrelay_cli.errors import MailrelayError
+
+    try:
+        statuses = oauth.status(settings)
+    except MailrelayError as e:  # e.g. no keyring: the cron job could not refresh either
+        detail = f"{e.message} ({e.hint})" if e.hint else e.message
+        return (OAuthHealth("oauth", "", False, detail),)
+    rows = []
+    for row in statuses:
+        if row.flow is None:  # not an OAuth role
+            continue
+        if row.shares_smtp_login:
+            rows.append(OAuthHealth(row.role, row.provider, True, "shares SMTP's login"))
+        elif row.flow == "client-credentials":
+            rows.append(OAuthHealth(row.role, row.provider, True,
+                                    "client credentials: a token is fetched each run"))
+        elif row.logged_in and row.refresh_token:
+            rows.append(OAuthHealth(row.role, row.provider, True,
+                                    f"refresh token stored for {row.account or 'the account'}"))
+        else:
+            detail = row.note or f"no refresh token: mailrelay auth login --{row.role}"
+            rows.append(OAuthHealth(row.role, row.provider, False, detail))
+    return tuple(rows)
+
+
+def check(settings: Settings, max_age: float | None = None) -> HealthReport:
+    """The health of the process-replies job (see the module docstring)."""
+    from mailrelay_cli import schedule
+    from mailrelay_cli.store import db_path, open_store, utcnow
+
+    now = utcnow()
+    database = db_path(settings.state_dir)
+    last_run = last_success = None
+    recent: list[Run] = []
+    pending = Pending(0)
+    hooks: tuple[FailingHook, ...] = ()
+    # No database yet means no run ever finished; do not create one just to look.
+    if database.is_file():
+        from mailrelay_cli import approvals
+
+        with open_store(settings.state_dir) as store:
+            found = store.last_run()
+            last_run = _run(found) if found else None
+            found = store.last_success()
+            last_success = _run(found) if found else None
+            recent = [_run(r) for r in store.runs_since(now - DAY)]
+            waiting = approvals.list_approvals(store, "pending")
+            if waiting:
+                oldest = min(waiting, key=lambda a: a.created_at)
+                pending = Pending(len(waiting), oldest.id, _time(oldest.created_at),
+                                  _time(oldest.expires_at))
+            hooks = tuple(FailingHook(h.approval_id, h.attempts, h.last_error,
+                                      _time(h.last_attempt_at))
+                          for h in store.failing_hooks())
+    oauth_rows = _oauth(settings)
+    interval = settings.approval.interval_minutes
+    cron_lines = schedule.cron(settings).lines
+
+    problems: list[str] = []
+    success_at = last_success.at if last_success else None
+    stale = False
+    if max_age is not None:
+        stale = success_at is None or (now - success_at).total_seconds() > max_age
+    late = LATE_INTERVALS * interval * 60
+    if success_at is None:
+        problems.append("no successful process-replies run recorded: is the cron job installed? "
+                        "mailrelay schedule --cron")
+    elif stale or (now - success_at).total_seconds() > late:
+        problems.append(f"the last successful run was {ago(now, success_at)} but cron should run "
+                        f"every {interval}m: check the cron job (mailrelay schedule --cron)")
+    if last_run is not None and last_run.outcome == "failed":
+        problems.append(f"the last run failed {ago(now, last_run.at)}: "
+                        f"{last_run.error or 'no error recorded'}")
+    elif last_run is not None and last_run.outcome is None:
+        problems.append(f"the last run started {ago(now, last_run.started_at)} and recorded "
+                        "no end: still running, or it died")
+    for hook in hooks:
+        problems.append(f"on_decision hook for {hook.approval_id} failing after {hook.attempts} "
+                        f"attempt(s): {hook.last_error or 'no error recorded'}")
+    for row in oauth_rows:
+        if not row.ok:
+            problems.append(f"{row.role} OAuth cannot refresh without a person: {row.detail}")
+
+    return HealthReport(
+        now=now,
+        database=str(database),
+        last_run=last_run,
+        last_success=last_success,
+        runs_last_day=len(recent),
+        failed_runs_last_day=sum(1 for r in recent if r.outcome == "failed"),
+        messages_last_day=sum(int(r.counts.get("read", 0)) for r in recent),
+        decisions_last_day=sum(int(r.counts.get("approved", 0)) + int(r.counts.get("rejected", 0))
+                               for r in recent),
+        pending=pending,
+        failing_hooks=hooks,
+        oauth=oauth_rows,
+        interval_minutes=interval,
+        cron_lines=cron_lines,
+        max_age=max_age,
+        stale=stale,
+        problems=tuple(problems),
+    )

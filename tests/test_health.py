@@ -1,0 +1,161 @@
+"""The health of the process-replies job, from what the state store recorded."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from freezegun import freeze_time
+
+from mailrelay_cli import approvals, health, hooks
+from mailrelay_cli.errors import ExitCode
+from mailrelay_cli.settings import Settings, settings_from_table
+from mailrelay_cli.store import db_path, open_store
+
+T0 = "2026-03-02 09:00:00"
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return settings_from_table({
+        "smtp": {"host": "smtp.example.com", "from": "releases@example.com"},
+        "approval": {"interval_minutes": 5},
+        "state": {"path": str(tmp_path / "state")},
+    }, tmp_path / "settings.toml")
+
+
+def record_run(settings: Settings, at: str, outcome: str = "ok", read: int = 0,
+               error: str | None = None, finish: bool = True) -> None:
+    with freeze_time(at), open_store(settings.state_dir) as store:
+        run_id = store.record_run_start()
+        if finish:
+            store.record_run_finish(run_id, outcome, {"read": read, "deleted": read, "left": 0,
+                                                      "approved": 1 if read else 0},
+                                    error)
+
+
+def test_no_database_means_no_runs_and_no_database_is_created(settings: Settings) -> None:
+    report = health.check(settings)
+    assert (report.last_run, report.last_success) == (None, None)
+    assert not db_path(settings.state_dir).exists()
+
+
+def test_no_successful_run_is_a_problem_pointing_at_the_schedule(settings: Settings) -> None:
+    (problem,) = health.check(settings).problems
+    assert "no successful process-replies run" in problem and "mailrelay schedule --cron" in problem
+
+
+def test_without_max_age_a_missing_success_does_not_fail(settings: Settings) -> None:
+    assert health.check(settings).exit_code == ExitCode.OK
+
+
+def test_with_max_age_no_success_at_all_is_stale(settings: Settings) -> None:
+    report = health.check(settings, max_age=900)
+    assert report.stale and report.exit_code == ExitCode.TEMPFAIL
+    assert report.summary.startswith("STALE: no successful process-replies run recorded")
+
+
+def test_last_success_within_max_age_is_ok(settings: Settings) -> None:
+    record_run(settings, T0)
+    with freeze_time("2026-03-02 09:14:00"):
+        report = health.check(settings, max_age=900)
+    assert report.exit_code == ExitCode.OK
+    assert report.summary == "OK: last successful process-replies run 14m ago"
+
+
+def test_last_success_older_than_max_age_is_stale(settings: Settings) -> None:
+    record_run(settings, T0)
+    with freeze_time("2026-03-02 09:16:00"):
+        report = health.check(settings, max_age=900)
+    assert report.exit_code == ExitCode.TEMPFAIL
+    assert report.summary == ("STALE: last successful process-replies run 16m ago "
+                              "(max age 15m)")
+
+
+def test_failed_runs_do_not_count_as_success(settings: Settings) -> None:
+    record_run(settings, T0)
+    record_run(settings, "2026-03-02 09:30:00", outcome="failed",
+               error="imap.example.com:993: connection refused")
+    with freeze_time("2026-03-02 09:31:00"):
+        report = health.check(settings, max_age=900)
+    assert report.stale
+    assert report.last_run is not None and report.last_run.outcome == "failed"
+    assert any("the last run failed 1m ago: imap.example.com:993: connection refused" in p
+               for p in report.problems)
+
+
+def test_a_success_many_intervals_old_is_reported_even_without_max_age(settings: Settings) -> None:
+    record_run(settings, T0)
+    with freeze_time("2026-03-02 10:00:00"):
+        report = health.check(settings)
+    assert report.exit_code == ExitCode.OK
+    assert report.summary.startswith("WARNING: ")
+    assert any("1h ago but cron should run every 5m" in p for p in report.problems)
+
+
+def test_a_run_without_an_end_is_reported_as_running_or_dead(settings: Settings) -> None:
+    record_run(settings, T0)
+    record_run(settings, "2026-03-02 09:05:00", finish=False)
+    with freeze_time("2026-03-02 09:07:00"):
+        report = health.check(settings)
+    assert any("started 2m ago and recorded no end" in p for p in report.problems)
+
+
+def test_messages_and_runs_count_only_the_last_day(settings: Settings) -> None:
+    record_run(settings, "2026-03-01 08:00:00", read=100)
+    record_run(settings, "2026-03-02 08:00:00", read=3)
+    record_run(settings, "2026-03-02 08:55:00", outcome="failed", error="timeout")
+    record_run(settings, T0, read=4)
+    with freeze_time("2026-03-02 09:01:00"):
+        report = health.check(settings)
+    assert (report.runs_last_day, report.failed_runs_last_day) == (3, 1)
+    assert (report.messages_last_day, report.decisions_last_day) == (7, 2)
+
+
+def test_pending_approvals_are_counted_with_the_oldest(settings: Settings) -> None:
+    with open_store(settings.state_dir) as store:
+        with freeze_time("2026-03-01 10:00:00"):
+            first = approvals.create_approval(settings, store, title="Deploy 1.4",
+                                              approvers=["alice@example.com"])
+        with freeze_time("2026-03-02 08:00:00"):
+            approvals.create_approval(settings, store, title="Deploy 1.5",
+                                      approvers=["alice@example.com"])
+    with freeze_time(T0):
+        pending = health.check(settings).pending
+    assert (pending.count, pending.oldest_id) == (2, first.approval.id)
+    assert pending.oldest_created_at is not None
+    assert pending.oldest_created_at.isoformat() == "2026-03-01T10:00:00+00:00"
+
+
+def test_failing_decision_hooks_are_listed_with_their_error(settings: Settings) -> None:
+    with open_store(settings.state_dir) as store:
+        request = approvals.create_approval(settings, store, title="Deploy",
+                                            approvers=["alice@example.com"])
+        with store.transaction():
+            hooks.queue_hook(store, {"id": request.approval.id, "status": "approved"})
+        hooks.run_owed_hooks(store, ["sh", "-c", "echo ticket system down >&2; exit 3"])
+    report = health.check(settings)
+    (hook,) = report.failing_hooks
+    assert (hook.approval_id, hook.attempts) == (request.approval.id, 1)
+    assert any("ticket system down" in p and request.approval.id in p for p in report.problems)
+
+
+def test_basic_auth_has_no_oauth_rows(settings: Settings) -> None:
+    assert health.check(settings).oauth == ()
+
+
+def test_oauth_without_a_stored_login_cannot_refresh(tmp_path: Path) -> None:
+    oauth_settings = settings_from_table({
+        "smtp": {"host": "smtp.office365.com", "auth": "microsoft-oauth",
+                 "client_id": "00000000-0000-0000-0000-000000000001"},
+        "state": {"path": str(tmp_path / "state")},
+    }, tmp_path / "settings.toml")
+    report = health.check(oauth_settings)
+    (row,) = report.oauth
+    assert (row.role, row.ok) == ("smtp", False)
+    assert any(p.startswith("smtp OAuth cannot refresh without a person") for p in report.problems)
+
+
+def test_the_cron_line_the_settings_imply_is_included(settings: Settings) -> None:
+    (line,) = health.check(settings).cron_lines
+    assert line.startswith("*/5 * * * * /") and line.endswith(" -q process-replies")
