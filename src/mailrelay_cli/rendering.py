@@ -126,8 +126,11 @@ def context_for(event: Event, variables: Mapping[str, Any], used: tuple[str, ...
 
 
 def render_event(event: Event, variables: Mapping[str, Any],
-                 templates_dir: Path | None = None) -> Rendered:
-    """Render ``event``'s subject, text and HTML with ``variables`` (see the module docstring)."""
+                 templates_dir: Path | None = None, *, subject: str | None = None) -> Rendered:
+    """Render ``event``'s subject, text and HTML with ``variables`` (see the module docstring).
+
+    A given ``subject`` (``--subject``) replaces the subject template, which is then not rendered.
+    """
     from jinja2 import TemplateSyntaxError, UndefinedError
     from jinja2.exceptions import SecurityError
 
@@ -137,8 +140,8 @@ def render_event(event: Event, variables: Mapping[str, Any],
     context = context_for(event, variables, used)
     parts: dict[str, str | None] = {}
     for part, name in names.items():
-        if name is None:
-            parts[part] = None
+        if name is None or (part == "subject" and subject is not None):
+            parts[part] = subject if part == "subject" else None
             continue
         try:
             parts[part] = env.get_template(name).render(context)
@@ -151,6 +154,8 @@ def render_event(event: Event, variables: Mapping[str, Any],
         except SecurityError as e:
             raise ConfigError(f"template {_where(env, name)} did something the sandbox "
                               f"forbids: {e}", hint=f"fix the template {name}") from e
+    if subject is not None:
+        return Rendered(subject=subject, text=parts["text"] or "", html=parts["html"])
     subject = (parts["subject"] or "").strip()
     if "\r" in subject or "\n" in subject:
         culprits = [k for k, v in context.items() if isinstance(v, str) and ("\n" in v or "\r" in v)

@@ -186,8 +186,9 @@ def _compose(settings: Settings, event: Event, variables: dict[str, Any], reques
     attachment = attachments.build(chosen, instance, settings.notifications.max_attachment_mb)
     if attachment is not None:
         variables.setdefault("attachments", [attachment.filename])
-    rendered = rendering.render_event(event, variables, settings.notifications.templates_dir)
-    subject = request.subject if request.subject is not None else rendered.subject
+    rendered = rendering.render_event(event, variables, settings.notifications.templates_dir,
+                                      subject=request.subject)
+    subject = rendered.subject
     reply_to = parse_address(prepared.reply_to, "Reply-To") if prepared.reply_to else None
     built = build_message(
         sender=sender, to=to, cc=cc, subject=subject, text=rendered.text, html=rendered.html,

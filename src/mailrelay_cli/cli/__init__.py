@@ -20,6 +20,8 @@ from mailrelay_cli.errors import ExitCode, MailrelayError
 # name -> "module:attribute"; the order is the order of `mailrelay --help`.
 COMMANDS: dict[str, str] = {
     "test": "mailrelay_cli.cli.cmd_test:test_command",
+    "send": "mailrelay_cli.cli.cmd_send:send_command",
+    "events": "mailrelay_cli.cli.cmd_events:events_group",
     "config": "mailrelay_cli.cli.cmd_config:config_group",
     "secret": "mailrelay_cli.cli.cmd_secret:secret_group",
     "auth": "mailrelay_cli.cli.cmd_auth:auth_group",
