@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from mailrelay_cli.errors import ConfigError, ServerRefusedError, TemporaryError
+from mailrelay_cli.errors import ConfigError, ServerRefusedError
 from mailrelay_cli.settings import Settings
 
 _UID = re.compile(rb"\bUID (\d+)")
@@ -153,40 +153,30 @@ class ImapMailbox:
     """The reply folder on the IMAP server, over one logged-in connection."""
 
     def __init__(self, conn: Any, settings: Settings, *, readonly: bool) -> None:
+        from mailrelay_cli import imap
+
         self.conn = conn
-        self.address = f"{settings.imap.host}:{settings.imap.port}"
+        self.address = f"{conn.endpoint.host}:{conn.endpoint.port}"
         folder = settings.approval.folder
-        self.folder = folder
-        self.name = f"imap:{settings.imap.user or ''}@{self.address}/{folder}"
-        typ, data = self._call("SELECT", conn.select, quote_mailbox(folder), readonly)
-        if typ != "OK":
-            raise ServerRefusedError(
-                f"{self.address}: cannot open the reply folder {folder!r}: "
-                f"{_text(data)}",
-                hint="check approval.folder (mailrelay test --imap-only lists what the server "
-                     "says)",
-            )
-        self.total = int(data[0] or 0)
+        # No port: the same mailbox reached over 993 or 143 is the same mailbox.
+        self.name = f"imap:{settings.imap.user or ''}@{conn.endpoint.host}/{folder}"
+        self.total = imap.select_folder(conn, folder, readonly=readonly)
         validity = conn.untagged_responses.get("UIDVALIDITY") or [b"0"]
         self.uidvalidity = int(validity[-1])
-        self.uidplus = "UIDPLUS" in conn.capabilities
 
     def _call(self, what: str, method: Any, *args: Any) -> Any:
-        import imaplib
+        from mailrelay_cli import imap
 
-        try:
+        with imap.imap_errors(self.conn.endpoint, what):
             return method(*args)
-        except imaplib.IMAP4.abort as e:
-            raise TemporaryError(f"{self.address}: connection lost during {what}: {e}",
-                                 hint="cron runs process-replies again at the next interval; "
-                                      "nothing is lost") from e
-        except OSError as e:
-            raise TemporaryError(f"{self.address}: network error during {what}: {e}",
-                                 hint="cron runs process-replies again at the next interval; "
-                                      "nothing is lost") from e
-        except imaplib.IMAP4.error as e:
-            raise ServerRefusedError(f"{self.address}: {what} refused: {e}",
-                                     hint="mailrelay test --imap-only --transcript") from e
+
+    def _has_uidplus(self) -> bool:
+        if "UIDPLUS" in self.conn.capabilities:
+            return True
+        # Servers (Dovecot among them) may list UIDPLUS only once logged in, which imaplib
+        # does not record: ask once, only when about to expunge.
+        data = self._ok("CAPABILITY", self._call("CAPABILITY", self.conn.capability))
+        return b"UIDPLUS" in b" ".join(d for d in data if isinstance(d, bytes)).upper()
 
     def _ok(self, what: str, result: tuple[str, Any]) -> list[Any]:
         typ, data = result
@@ -230,7 +220,7 @@ class ImapMailbox:
         uid_set = _uid_set(uids)
         self._ok("UID STORE", self._call(
             "UID STORE", self.conn.uid, "STORE", uid_set, "+FLAGS.SILENT", r"(\Deleted)"))
-        if self.uidplus:
+        if self._has_uidplus():
             self._ok("UID EXPUNGE", self._call(
                 "UID EXPUNGE", self.conn.uid, "EXPUNGE", uid_set))
         else:
