@@ -10,6 +10,7 @@ attribute a value does not have) is a ``DataError`` naming that too.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -154,8 +155,10 @@ def render_event(event: Event, variables: Mapping[str, Any],
         except SecurityError as e:
             raise ConfigError(f"template {_where(env, name)} did something the sandbox "
                               f"forbids: {e}", hint=f"fix the template {name}") from e
+    # Optional sections leave blank-line runs behind; one blank line reads better in any client.
+    text = re.sub(r"\n{3,}", "\n\n", parts["text"] or "")
     if subject is not None:
-        return Rendered(subject=subject, text=parts["text"] or "", html=parts["html"])
+        return Rendered(subject=subject, text=text, html=parts["html"])
     subject = (parts["subject"] or "").strip()
     if "\r" in subject or "\n" in subject:
         culprits = [k for k, v in context.items() if isinstance(v, str) and ("\n" in v or "\r" in v)
@@ -163,7 +166,7 @@ def render_event(event: Event, variables: Mapping[str, Any],
         named = f" (from {', '.join(sorted(culprits))})" if culprits else ""
         raise DataError(f"event {event.name}: the subject would contain a line break{named}",
                         hint="remove CR/LF from variables used in the subject")
-    return Rendered(subject=subject, text=parts["text"] or "", html=parts["html"])
+    return Rendered(subject=subject, text=text, html=parts["html"])
 
 
 @dataclass(frozen=True)
