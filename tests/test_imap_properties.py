@@ -359,3 +359,40 @@ def test_overrides_record_the_field_they_disagree_with() -> None:
     assert (override.field, override.value, override.field_value, override.source) == \
         ("imap.port", 143, 993, "imap.properties line 1")
     assert override.disagrees
+
+
+# -- what config show and config check say ------------------------------------------
+
+
+def test_config_rows_give_an_overridden_field_the_property_value_and_line() -> None:
+    from mailrelay_cli.settings import describe
+
+    settings = settings_from_table({"imap": {"host": "imap.example.com", "port": 143,
+                                             "properties": "PROTOCOL=imap\nmail.imap.port=993\n"}},
+                                   Path("/x"))
+    rows = {row.key: row for row in imap_properties.config_rows(describe(settings), settings.imap)}
+    assert (rows["imap.port"].value, rows["imap.port"].source) == \
+        (993, "imap.properties line 2 (file: 143)")
+
+
+def test_config_rows_add_a_row_for_properties_without_a_field() -> None:
+    from mailrelay_cli.settings import describe
+
+    settings = settings_from_table(
+        {"imap": {"host": "h", "properties": "mail.imap.ssl.protocols=TLSv1.3\nmail.imap.x=1\n"}},
+        Path("/x"))
+    rows = {row.key: row for row in imap_properties.config_rows(describe(settings), settings.imap)}
+    assert (rows["mail.imap.ssl.protocols"].value, rows["mail.imap.ssl.protocols"].source) == \
+        ("TLSv1.3", "imap.properties line 1")
+    assert rows["mail.imap.x"].source == "imap.properties line 2: ignored, no meaning here"
+
+
+def test_check_warnings_list_ignored_lines_and_checks_turned_off() -> None:
+    found = imap_properties.check_warnings(imap("mail.debug=true\nmail.imap.ssl.trust=*\n"))
+    assert found[0] == ("imap.properties line 1: mail.debug ignored: not an IMAP key "
+                        "(only mail.imap.* has a meaning here)")
+    assert any("certificate checks are off" in line for line in found)
+
+
+def test_check_warnings_are_empty_for_the_default_block() -> None:
+    assert imap_properties.check_warnings(imap(DEFAULT_BLOCK)) == []

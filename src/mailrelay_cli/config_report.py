@@ -25,6 +25,10 @@ class CheckReport:
 def show(settings: Settings) -> ShowReport:
     """Effective values plus one row per secret saying only where it is set."""
     rows = list(describe(settings))
+    if settings.imap.properties:
+        from mailrelay_cli import imap_properties
+
+        rows = imap_properties.config_rows(rows, settings.imap)
     for name, where in credentials.secret_status(settings.profile):
         rows.append(ConfigRow(name, "set" if not where.startswith("unset") else "unset",
                               where if not where.startswith("unset") else "keyring"))
@@ -40,4 +44,8 @@ def check(settings: Settings) -> CheckReport:
         if role.allow_plaintext_auth:
             warnings.append(f"{role.role}.allow_plaintext_auth = true: a password may cross "
                             "the network unencrypted")
+    if settings.imap.properties:
+        from mailrelay_cli import imap_properties
+
+        warnings.extend(imap_properties.check_warnings(settings.imap))
     return CheckReport(settings.path, tuple(warnings))

@@ -34,7 +34,7 @@ from typing import Any
 
 from mailrelay_cli.endpoints import Endpoint
 from mailrelay_cli.errors import ConfigError
-from mailrelay_cli.settings import ServerSettings
+from mailrelay_cli.settings import ConfigRow, ServerSettings
 
 VARIABLES = ("PROTOCOL", "IMAP_HOST_NAME", "IMAP_HOST_PORT", "IMAP_ENABLE_STARTTLS")
 PROTOCOLS = ("imap", "imaps")
@@ -473,3 +473,58 @@ def warnings(endpoint: Endpoint) -> tuple[str, ...]:
         found.append(f"STARTTLS is optional for {where} (starttls.required=false): without it "
                      "the connection stays unencrypted")
     return tuple(found)
+
+
+def config_rows(rows: list[ConfigRow], server: ServerSettings) -> list[ConfigRow]:
+    """``config show`` rows with what the properties override, and a row per other property.
+
+    An overridden field keeps its key; its value becomes the property's and its source
+    says so, e.g. ``imap.properties line 3 (file: 143)``.
+    """
+    if not server.properties:
+        return rows
+    resolution = resolve(server.properties, server)
+    by_key = {row.key: index for index, row in enumerate(rows)}
+    result = list(rows)
+    extra: list[ConfigRow] = []
+
+    def override(key: str, value: Any, source: str) -> None:
+        index = by_key.get(key)
+        if index is None:
+            extra.append(ConfigRow(key, value, source))
+            return
+        old = result[index]
+        if old.value == value:
+            result[index] = ConfigRow(key, value, f"{old.source}; {source} agrees")
+        else:
+            shown = "unset" if old.value is None else old.value
+            result[index] = ConfigRow(key, value, f"{source} ({old.source}: {shown})")
+
+    for item in resolution.overrides:
+        if item.name == "security":
+            override("imap.tls", item.value == "tls", item.source)
+            override("imap.starttls", item.value == "starttls", item.source)
+        elif item.name in ("host", "port", "timeout"):
+            override(f"imap.{item.name}", item.value, item.source)
+        else:
+            value = " ".join(item.value) if isinstance(item.value, tuple) else item.value
+            extra.append(ConfigRow(item.key, value, item.source))
+    for ignored in resolution.ignored:
+        extra.append(ConfigRow(ignored.key, None,
+                               f"imap.properties line {ignored.number}: ignored, {ignored.reason}"))
+    position = by_key.get("imap.properties", len(result) - 1) + 1
+    return result[:position] + extra + result[position:]
+
+
+def check_warnings(server: ServerSettings) -> list[str]:
+    """What ``config check`` says about the properties: ignored lines, checks turned off."""
+    if not server.properties:
+        return []
+    from mailrelay_cli.endpoints import endpoint_for
+
+    resolution = resolve(server.properties, server)
+    found = [f"imap.properties line {i.number}: {i.key} ignored: {i.reason}"
+             for i in resolution.ignored]
+    found += list(warnings(endpoint_for(server)))
+    found += [f"imap.properties: {note}" for note in resolution.notes]
+    return found
