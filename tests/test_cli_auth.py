@@ -81,6 +81,17 @@ def test_login_under_client_credentials_says_no_login_is_needed(
     no_secrets(result)
 
 
+def test_login_signs_in_twice_when_imap_has_its_own_client_id(
+        run_cli, write_config, identity_service: FakeIdentityService) -> None:
+    write_config(DEVICE + 'client_id = "00000000-aaaa-bbbb-cccc-00000000000f"\n')
+    identity_service.device_polls.extend(["success", "success"])
+    result = run_cli("auth", "login")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.count("FAKE-CODE1") == 2
+    assert "SMTP: microsoft-oauth" in result.stdout and "IMAP: microsoft-oauth" in result.stdout
+    assert credentials.get_internal("default", "oauth.imap") is not None
+
+
 def test_status_json_pins_its_keys(
         run_cli, device, identity_service: FakeIdentityService) -> None:
     identity_service.device_polls.extend(["success"])

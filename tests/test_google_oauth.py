@@ -151,3 +151,13 @@ def test_no_login_yet_says_to_log_in(settings) -> None:
     with pytest.raises(AuthError) as caught:
         oauth.access_token(settings, "smtp")
     assert caught.value.hint == "mailrelay auth login"
+
+
+def test_status_after_a_google_login_shows_the_refresh_token_and_shared_imap(
+        settings, google_token_endpoint) -> None:
+    google_login(settings, google_token_endpoint)
+    smtp, imap = oauth.status(settings)
+    assert (smtp.provider, smtp.flow) == ("google-oauth", "authorization-code")
+    assert smtp.account == "bob@gmail.example"
+    assert smtp.refresh_token is True and smtp.scopes == ("https://mail.google.com/",)
+    assert imap.shares_smtp_login is True

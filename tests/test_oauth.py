@@ -323,3 +323,15 @@ def test_the_stored_cache_holds_no_client_secret(settings, identity_service) -> 
     stored = credentials.get_internal("default", "oauth.smtp") or ""
     assert "SENTINEL-SECRET-3" not in stored
     json.loads(stored)
+
+
+def test_status_under_client_credentials_names_the_app_and_holds_no_refresh_token(
+        settings, identity_service: FakeIdentityService) -> None:
+    identity_service.client_secret = "SENTINEL-SECRET-4"
+    credentials.set_secret("default", "smtp.client_secret", "SENTINEL-SECRET-4")
+    oauth.access_token(settings(CLIENT_CREDENTIALS), "smtp")
+    smtp = oauth.status(settings(CLIENT_CREDENTIALS))[0]
+    assert smtp.flow == "client-credentials"
+    assert smtp.account == "app 00000000-aaaa-bbbb-cccc-000000000002"
+    assert smtp.refresh_token is False
+    assert smtp.access_token_expires_at is not None
