@@ -103,3 +103,78 @@ def test_a_missing_maildir_is_a_config_error(run_cli, settings, maildir, config_
     result = run_cli("process-replies")
     assert result.exit_code == 78
     assert "/nonexistent/md is not a Maildir" in result.stderr
+
+
+# -- the whole loop over real servers: send, capture, reply, process, wait -------------------
+
+@pytest.fixture
+def loop_config(write_config, tmp_path: Path, smtp_plain, dovecot, mail_user) -> Path:
+    import os
+    import time
+
+    from mailrelay_cli import credentials
+
+    # Dovecot rereads its passwd-file only when the mtime (whole seconds) changes.
+    stamp = time.time() + 100
+    os.utime(dovecot.dir / "passwd", (stamp, stamp))
+    credentials.set_secret("default", "imap.password", mail_user.password)
+    return write_config(
+        smtp_plain.toml(auth="none")
+        + dovecot.imap_toml(mail_user)
+        + '[approval]\nreply_address = "approvals@example.com"\n'
+        + f'[state]\npath = "{tmp_path / "state"}"\n'
+    )
+
+
+def client_reply(request_mail, sender: str, text: str) -> bytes:
+    """Answer the captured request the way a mail client does: quote its text part below."""
+    original = request_mail.message()
+    body = original.get_body(("plain",)).get_content()
+    return reply(original["Subject"], sender, text, quoted=body,
+                 in_reply_to=original["Message-ID"])
+
+
+def test_the_whole_loop_ask_reply_process_wait(run_cli, loop_config, smtp_plain, dovecot,
+                                               mail_user) -> None:
+    sent = run_cli("send", "--event", "approval-requested", "--to", "alice@example.com",
+                   "--to", "bob@example.com", "--var", "title=Deploy 1.4", "--notify",
+                   "requester@example.com", "--json")
+    assert sent.exit_code == 0, sent.stderr
+    approval_id = json.loads(sent.stdout)["approval_id"]
+    [request_mail] = smtp_plain.messages
+    assert request_mail.message()["Reply-To"] == "approvals@example.com"
+    assert f"[MR-{approval_id}-" in request_mail.message()["Subject"]
+    smtp_plain.clear()
+
+    dovecot.append(mail_user,
+                   client_reply(request_mail, "mallory@example.com", "Approve"),
+                   client_reply(request_mail, "Alice <alice@example.com>",
+                                "Approve\nGo ahead after 22:00."),
+                   client_reply(request_mail, "bob@example.com", "Reject"))
+    processed = run_cli("process-replies", "--json")
+    assert processed.exit_code == 0, processed.stderr
+    lines = [json.loads(line) for line in processed.stdout.splitlines()]
+    assert [line.get("outcome") for line in lines[:3]] == [
+        "not-an-approver", "approved", "too-late"]
+    assert lines[3] == {"summary": {"read": 3, "deleted": 3, "left": 0}}
+    assert dovecot.count(mail_user) == 0
+
+    shown = json.loads(run_cli("approvals", "show", approval_id, "--json").stdout)
+    assert (shown["status"], shown["decided_by"], shown["comment"]) == (
+        "approved", "alice@example.com", "Go ahead after 22:00.")
+    assert run_cli("approvals", "wait", approval_id).exit_code == 0
+    assert sorted(m.rcpt_tos for m in smtp_plain.messages) == [
+        ("bob@example.com",), ("requester@example.com",)]
+
+
+def test_a_request_that_cannot_be_sent_leaves_no_pending_approval(run_cli, write_config,
+                                                                  tmp_path: Path) -> None:
+    from tests.fixtures.smtp_servers import free_port
+
+    write_config(f'[smtp]\nhost = "127.0.0.1"\nport = {free_port()}\nauth = "none"\n'
+                 'starttls = false\nfrom = "relay@example.com"\nretry_for = "0s"\n'
+                 f'[state]\npath = "{tmp_path / "state"}"\n')
+    sent = run_cli("send", "--event", "approval-requested", "--to", "alice@example.com",
+                   "--var", "title=Deploy 1.4")
+    assert sent.exit_code == 75
+    assert run_cli("approvals", "list", "--json").stdout == ""

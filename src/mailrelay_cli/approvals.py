@@ -188,7 +188,8 @@ def new_id() -> str:
 # -- creating ------------------------------------------------------------------------------
 
 def _mailto(address: str, subject: str, word: str, reference: str) -> str:
-    body = f"{word}\r\n\r\n(comment, if any, here)\r\n\r\n{reference}"
+    # The subject carries the reference; the body is just the word, so no comment is made up.
+    body = word
     return f"mailto:{quote(address, safe='@')}?subject={quote(subject)}&body={quote(body)}"
 
 
@@ -210,6 +211,7 @@ def create_approval(
     expires_in: float | None = None,
     notify: Iterable[str] = (),
     requested_by: str | None = None,
+    message_id: str | None = None,
 ) -> ApprovalRequest:
     """Record a pending approval and return what the request message must carry."""
     title = " ".join((title or "").split())
@@ -259,9 +261,10 @@ def create_approval(
         subject = f"[{reference}] Approval requested: {title}"
         conn.execute(
             "INSERT INTO approvals (id, reference, title, subject, approvers, required, notify,"
-            " requested_by, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " requested_by, message_id, created_at, expires_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (approval_id, reference, title, subject, json.dumps(normalized), required,
-             json.dumps(notify_list), requested_by, iso(now),
+             json.dumps(notify_list), requested_by, message_id, iso(now),
              iso(now + timedelta(seconds=lifetime))),
         )
     approval = get_approval(store, approval_id)
@@ -295,6 +298,111 @@ def discard_approval(store: Store, approval_id: str) -> None:
     """Forget an approval whose request could not be sent (nobody can answer it)."""
     with store.transaction() as conn:
         conn.execute("DELETE FROM approvals WHERE id = ? AND status = 'pending'", (approval_id,))
+
+
+# -- the approval-requested event (the hook sending.send calls) ----------------------------
+
+def _option_int(value: Any, flag: str) -> int:
+    if value in (None, ""):
+        return 1
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise UsageError(f"{flag} {value!r} is not a whole number", hint=f"{flag} 2") from None
+
+
+def _option_duration(value: Any, flag: str) -> float | None:
+    from mailrelay_cli.durations import parse_duration
+
+    if value in (None, ""):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    try:
+        return parse_duration(str(value))
+    except ValueError:
+        raise UsageError(f"{flag} {value!r} is not a duration",
+                         hint=f"write it like {flag} 30m, 72h or 2d") from None
+
+
+def _request_variables(request: ApprovalRequest) -> dict[str, Any]:
+    approval = request.approval
+    return {
+        "title": approval.title,
+        "approval_id": approval.id,
+        "reference": request.reference,
+        "approval_subject": request.subject,
+        "reply_address": request.reply_address,
+        "mailto_approve": request.mailto_approve,
+        "mailto_reject": request.mailto_reject,
+        "approvers": list(approval.approvers),
+        "required": approval.required,
+        "expires_at": approval.expires_at,
+    }
+
+
+def prepare_request(draft: Any) -> Any:
+    """``approval-requested``: record the approval, and give the message its reference.
+
+    Called by ``sending.send`` with an ``events.Draft``; returns an
+    ``events.Preparation``. A dry run records nothing (its reference is not signed).
+    """
+    from mailrelay_cli.events import Preparation
+
+    settings: Settings = draft.settings
+    options = draft.options
+    required = _option_int(options.get("required"), "--required")
+    expires_in = _option_duration(options.get("expires_in"), "--expires-in")
+    approvers = [address.bare for address in draft.to]
+    notify = tuple(options.get("notify") or ())
+    title = str(draft.variables.get("title") or "")
+    requested_by = draft.variables.get("requested_by")
+    if draft.dry_run:
+        request = _unsaved_request(settings, title, approvers, required, expires_in)
+        return Preparation(variables=_request_variables(request),
+                           reply_to=request.reply_address, approval_id=None)
+    from mailrelay_cli.store import open_store
+
+    with open_store(settings.state_dir) as db:
+        request = create_approval(settings, db, title=title, approvers=approvers,
+                                  required=required, expires_in=expires_in, notify=notify,
+                                  requested_by=str(requested_by) if requested_by else None,
+                                  message_id=draft.message_id)
+
+    def forget(_error: Exception) -> None:
+        # Nobody received the request, so nobody can answer it: do not leave it pending.
+        with open_store(settings.state_dir) as db:
+            discard_approval(db, request.approval.id)
+
+    return Preparation(
+        variables=_request_variables(request),
+        headers={"X-Mailrelay-Approval": request.approval.id},
+        reply_to=request.reply_address,
+        approval_id=request.approval.id,
+        on_failed=forget,
+    )
+
+
+def _unsaved_request(settings: Settings, title: str, approvers: list[str], required: int,
+                     expires_in: float | None) -> ApprovalRequest:
+    """What a dry run shows: the same message, an id that is never stored, no signature."""
+    now = utcnow()
+    lifetime = settings.approval.expires_after if expires_in is None else expires_in
+    approval_id = new_id()
+    reference = f"MR-{approval_id}-{'0' * SIGNATURE_HEX}"
+    title = " ".join(title.split())
+    subject = f"[{reference}] Approval requested: {title}"
+    reply_address = settings.approval.reply_address or settings.smtp.from_address
+    if not reply_address:
+        raise settings_error()
+    approval = Approval(approval_id, reference, title, subject, tuple(approvers), required, (),
+                        None, iso(now), iso(now + timedelta(seconds=lifetime)), "pending",
+                        None, None, None)
+    reply_subject = f"Re: {subject}"
+    return ApprovalRequest(approval, reference, f"[{reference}]", subject, reply_address,
+                           _mailto(reply_address, reply_subject, "APPROVE", reference),
+                           _mailto(reply_address, reply_subject, "REJECT", reference),
+                           instructions(reference))
 
 
 # -- reading -------------------------------------------------------------------------------

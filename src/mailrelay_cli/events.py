@@ -102,6 +102,10 @@ BUILTIN_EVENTS: tuple[Event, ...] = (
           required=("instance_name",),
           optional=("failed_step", "error", "duration", "logs", "attachments"),
           attach_logs=True),
+    Event("approval-requested", "Someone is asked to approve a release step by replying",
+          required=("title",), optional=("details",),
+          prepare="mailrelay_cli.approvals:prepare_request",
+          options=("expires_in", "required", "notify")),
 )
 
 
