@@ -211,22 +211,6 @@ def accept_tokens_everywhere(identity_service, smtp_server, dovecot=None, user=N
     identity_service.mint_access_token = mint
 
 
-def known_to_dovecot(dovecot, user) -> None:
-    """Wait until Dovecot sees a user added this second (it re-reads passwd-file at most
-    once a second; reported to the fixture's owner)."""
-    import imaplib
-
-    deadline = time.monotonic() + 3
-    while True:
-        try:
-            dovecot.connect(user).logout()
-            return
-        except imaplib.IMAP4.error:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
-
-
 def send(run_cli) -> Result:
     return run_cli("send", "--event", "request-completed", "--to", "ops@example.com",
                    "--var", "instance_name=Release 42")
@@ -251,7 +235,6 @@ def test_after_a_device_login_imap_logs_in_to_dovecot_with_the_shared_token(
     from mailrelay_cli import imap
     from mailrelay_cli.settings import load_settings
 
-    known_to_dovecot(dovecot, mail_user)
     path = write_config(oauth_config(smtp_xoauth2, dovecot, mail_user))
     accept_tokens_everywhere(identity_service, smtp_xoauth2, dovecot, mail_user)
     identity_service.device_polls.extend(["success"])
@@ -263,7 +246,6 @@ def test_after_a_device_login_imap_logs_in_to_dovecot_with_the_shared_token(
 
 def test_process_replies_runs_from_cron_on_the_login_alone(
         run_cli, write_config, identity_service, smtp_xoauth2, dovecot, mail_user) -> None:
-    known_to_dovecot(dovecot, mail_user)
     write_config(oauth_config(smtp_xoauth2, dovecot, mail_user)
                  + "[approval]\nenabled = true\n")
     accept_tokens_everywhere(identity_service, smtp_xoauth2, dovecot, mail_user)
