@@ -528,3 +528,13 @@ def check_warnings(server: ServerSettings) -> list[str]:
     found += list(warnings(endpoint_for(server)))
     found += [f"imap.properties: {note}" for note in resolution.notes]
     return found
+
+
+def run_warnings(server: ServerSettings) -> tuple[str, ...]:
+    """The warnings every command that connects to IMAP prints on stderr (even with -q),
+    e.g. ``mailrelay: warning: certificate checks are off …``; () without properties."""
+    if not server.properties:
+        return ()
+    from mailrelay_cli.endpoints import endpoint_for
+
+    return warnings(endpoint_for(server))
