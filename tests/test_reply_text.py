@@ -205,7 +205,8 @@ def test_body_text_prefers_the_plain_part_over_html() -> None:
 
 
 def test_body_text_converts_html_when_there_is_no_plain_part() -> None:
-    msg = message("From: bob@example.com\nContent-Type: text/html", "<div>Reject</div><div>late</div>")
+    html = "<div>Reject</div><div>late</div>"
+    msg = message("From: bob@example.com\nContent-Type: text/html", html)
     assert body_text(msg) == "Reject\nlate"
 
 

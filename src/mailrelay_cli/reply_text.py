@@ -274,7 +274,12 @@ _OOF_SUBJECT = re.compile(
     r"respuesta autom[áa]tica|fuera de (?:la )?oficina|ausente)(?!\w)",
     re.IGNORECASE,
 )
-_AUTO_HEADERS = ("X-Autoreply", "X-Autorespond", "X-Autoresponder", "X-MS-Exchange-Inbox-Rules-Loop")
+_AUTO_HEADERS = (
+    "X-Autoreply",
+    "X-Autorespond",
+    "X-Autoresponder",
+    "X-MS-Exchange-Inbox-Rules-Loop",
+)
 
 
 def _iter_parts(part: Message) -> Iterator[Message]:
@@ -456,7 +461,9 @@ _BLOCK_TAGS = frozenset(
     "section article header footer center address".split()
 )
 _SKIP_TAGS = frozenset({"head", "style", "script", "title", "template"})
-_VOID_TAGS = frozenset("br hr img meta link input wbr area base col embed source track param".split())
+_VOID_TAGS = frozenset(
+    "br hr img meta link input wbr area base col embed source track param".split()
+)
 _OUTLOOK_SEPARATOR_IDS = frozenset({"divrplyfwdmsg", "appendonsend"})
 _SIGNATURE_CLASSES = frozenset({"gmail_signature", "moz-signature"})
 _BORDER_TOP = re.compile(r"border-top\s*:\s*(?:solid|[\d.]+\s*(?:pt|px|in|cm)\s+solid)", re.I)
@@ -506,7 +513,9 @@ class _HtmlToText(HTMLParser):
             self._line(OUTLOOK_SEPARATOR)
         if classes & _SIGNATURE_CLASSES or element_id == "signature":
             self._line("-- ")
-        quotes = tag == "blockquote" or (tag == "div" and bool(classes & {"gmail_quote", "moz-cite-prefix"}))
+        quotes = tag == "blockquote" or (
+            tag == "div" and bool(classes & {"gmail_quote", "moz-cite-prefix"})
+        )
         if tag == "pre":
             self._pre += 1
         if tag in _VOID_TAGS:
