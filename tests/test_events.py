@@ -10,8 +10,8 @@ from mailrelay_cli import events
 from mailrelay_cli.errors import ConfigError, NotFoundError
 
 
-def test_the_built_in_events_are_test_request_completed_and_request_failed() -> None:
-    assert list(events.catalogue()) == ["test", "request-completed", "request-failed"]
+def test_the_built_in_events_start_with_test_request_completed_and_request_failed() -> None:
+    assert list(events.catalogue())[:3] == ["test", "request-completed", "request-failed"]
 
 
 @pytest.mark.parametrize("name", ["request-completed", "request-failed"])
@@ -81,7 +81,7 @@ def test_a_templates_dir_that_does_not_exist_is_a_config_error(tmp_path: Path) -
 def test_files_that_are_not_event_templates_are_ignored(tmp_path: Path) -> None:
     (tmp_path / "_layout.html").write_text("<html></html>")
     (tmp_path / "README.md").write_text("notes")
-    assert list(events.catalogue(tmp_path)) == ["test", "request-completed", "request-failed"]
+    assert list(events.catalogue(tmp_path)) == list(events.catalogue())
 
 
 def test_an_events_prepare_hook_is_imported_by_name() -> None:

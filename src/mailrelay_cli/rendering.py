@@ -31,7 +31,7 @@ class Rendered:
 
 def environment(templates_dir: Path | None) -> Any:
     """A sandboxed environment reading ``templates_dir`` first, then the built-in templates."""
-    from jinja2 import ChoiceLoader, FileSystemLoader, StrictUndefined
+    from jinja2 import ChoiceLoader, FileSystemLoader
     from jinja2.sandbox import SandboxedEnvironment
 
     loaders = [FileSystemLoader(str(templates_dir))] if templates_dir else []
@@ -39,11 +39,42 @@ def environment(templates_dir: Path | None) -> Any:
     return SandboxedEnvironment(
         loader=ChoiceLoader(loaders),
         autoescape=lambda name: bool(name) and name.endswith(".html"),
-        undefined=StrictUndefined,
+        undefined=_undefined_class(),
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+
+
+def _undefined_class() -> type:
+    """StrictUndefined, except that a variable nobody passed is empty rather than an error.
+
+    A name missing at the top level (``{{ ticket }}``, ``{% if logs %}``) renders empty, so
+    every variable not required is optional without declaring it; a missing attribute or
+    key of a value that was passed (``{{ build.numbr }}``) still fails, naming it.
+    """
+    from jinja2 import StrictUndefined
+    from jinja2.utils import missing
+
+    class OptionalUndefined(StrictUndefined):
+        __slots__ = ()
+
+        def _top_level(self) -> bool:
+            return self._undefined_obj is missing and self._undefined_hint is None
+
+        def __str__(self) -> str:
+            return "" if self._top_level() else self._fail_with_undefined_error()
+
+        def __iter__(self) -> Any:
+            return iter(()) if self._top_level() else self._fail_with_undefined_error()
+
+        def __bool__(self) -> bool:
+            return False if self._top_level() else self._fail_with_undefined_error()
+
+        def __len__(self) -> int:
+            return 0 if self._top_level() else self._fail_with_undefined_error()
+
+    return OptionalUndefined
 
 
 def template_names(event: Event, env: Any) -> dict[str, str | None]:
@@ -118,10 +149,10 @@ def check_required(event: Event, variables: Mapping[str, Any]) -> None:
             )
 
 
-def context_for(event: Event, variables: Mapping[str, Any], used: tuple[str, ...]) -> dict[str, Any]:
+def context_for(event: Event, variables: Mapping[str, Any]) -> dict[str, Any]:
     """Template variables: given values, empty strings for optional ones; 65 for a missing one."""
     check_required(event, variables)
-    context: dict[str, Any] = {name: "" for name in (*COMMON_VARIABLES, *event.optional, *used)}
+    context: dict[str, Any] = {name: "" for name in (*COMMON_VARIABLES, *event.optional)}
     context.update(variables)
     return context
 
@@ -137,8 +168,7 @@ def render_event(event: Event, variables: Mapping[str, Any],
 
     env = environment(templates_dir)
     names = template_names(event, env)
-    used = variables_used(event, env)
-    context = context_for(event, variables, used)
+    context = context_for(event, variables)
     parts: dict[str, str | None] = {}
     for part, name in names.items():
         if name is None or (part == "subject" and subject is not None):
@@ -161,8 +191,12 @@ def render_event(event: Event, variables: Mapping[str, Any],
         return Rendered(subject=subject, text=text, html=parts["html"])
     subject = (parts["subject"] or "").strip()
     if "\r" in subject or "\n" in subject:
-        culprits = [k for k, v in context.items() if isinstance(v, str) and ("\n" in v or "\r" in v)
-                    and k in used]
+        from jinja2 import meta
+
+        source, filename, _ = env.loader.get_source(env, names["subject"])
+        in_subject = meta.find_undeclared_variables(env.parse(source, names["subject"], filename))
+        culprits = [k for k in in_subject
+                    if isinstance(context.get(k), str) and ("\n" in context[k] or "\r" in context[k])]
         named = f" (from {', '.join(sorted(culprits))})" if culprits else ""
         raise DataError(f"event {event.name}: the subject would contain a line break{named}",
                         hint="remove CR/LF from variables used in the subject")
