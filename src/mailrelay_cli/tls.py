@@ -65,6 +65,14 @@ class CertificateInfo:
     def self_signed(self) -> bool:
         return self.subject == self.issuer
 
+    def days_left(self) -> int | None:
+        """Whole days until ``not_after`` (negative once expired); None if unreadable."""
+        try:
+            end = dt.datetime.strptime(self.not_after, "%Y-%m-%d %H:%M:%S UTC")
+        except ValueError:
+            return None
+        return (end.replace(tzinfo=dt.UTC) - dt.datetime.now(dt.UTC)).days
+
     def describe(self) -> str:
         names = ", ".join(self.names) if self.names else "none"
         return (f"subject {self.subject}; issuer {self.issuer}; "

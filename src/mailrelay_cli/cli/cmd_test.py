@@ -1,0 +1,47 @@
+"""``mailrelay test``: a checklist proving the SMTP and IMAP settings work."""
+
+from __future__ import annotations
+
+import click
+
+from mailrelay_cli import render
+from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+
+
+@click.command("test")
+@click.option("--to", "to", metavar="ADDR",
+              help="Recipient of the test message (default: test.to).")
+@click.option("--smtp-only", is_flag=True, help="Check sending only.")
+@click.option("--imap-only", is_flag=True, help="Check the reply mailbox only (sends nothing).")
+@click.option("--transcript", "with_transcript", is_flag=True,
+              help="Print the protocol dialogue after the checklist, secrets redacted.")
+@json_option
+@pass_app
+def test_command(app: AppContext, to: str | None, smtp_only: bool, imap_only: bool,
+                 with_transcript: bool, as_json: bool) -> None:
+    """Send a test message, then open the IMAP reply folder, reporting every step.
+
+    The IMAP check runs when approval.enabled is true or with --imap-only. The exit
+    code is that of the first failed step (78 settings or certificate, 69 refused or
+    no STARTTLS, 77 login, 75 network).
+    """
+    from mailrelay_cli import diagnostics
+
+    report = diagnostics.run(app.settings(), to=to, smtp_only=smtp_only, imap_only=imap_only,
+                             with_transcript=with_transcript)
+    if as_json:
+        for step in report.steps:
+            render.json_line({"name": step.name, "ok": step.ok, "detail": step.detail,
+                              "hint": step.hint})
+        if report.transcript is not None:
+            render.json_line({"transcript": report.transcript.splitlines()})
+        render.json_line({"summary": {"ok": report.ok, "exit_code": report.exit_code,
+                                      "message_id": report.message_id}})
+    elif not (app.quiet and report.ok):
+        for step in report.steps:
+            render.checklist_line(step.ok, step.name, step.detail, step.hint)
+        if report.transcript is not None:
+            render.plain()
+            render.plain(report.transcript)
+    if not report.ok:
+        click.get_current_context().exit(report.exit_code)

@@ -1,0 +1,294 @@
+"""The steps of ``mailrelay test``: prove an SMTP + IMAP configuration works, one check at a time.
+
+``run`` returns a ``CheckReport`` whose steps are ``CheckStep(name, ok, detail,
+hint)``: ``ok`` is True (passed), False (failed: ``hint`` says what to do) or
+None (not applicable, e.g. STARTTLS on an implicit-TLS port). A failed step
+ends its section (SMTP or IMAP); the other section still runs, so one run
+shows everything that is wrong. The report's exit code is that of the first
+failed step (78 certificate or settings, 69 refused or no STARTTLS, 77 login,
+75 network).
+
+SMTP: resolve, connect, greeting (and the TLS handshake on an implicit-TLS
+port), STARTTLS, TLS, certificate, auth mechanisms, login, send.
+IMAP (when ``approval.enabled`` or asked for): resolve, connect, greeting,
+STARTTLS, TLS, capabilities, login, folders, select, count.
+"""
+
+from __future__ import annotations
+
+import socket
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid, parseaddr
+
+from mailrelay_cli import net, tls
+from mailrelay_cli.endpoints import Endpoint, endpoint_for
+from mailrelay_cli.errors import CertificateError, ConfigError, MailrelayError, UsageError
+from mailrelay_cli.settings import Settings
+from mailrelay_cli.transcript import Transcript
+
+TEST_SUBJECT = "mailrelay test message"
+
+
+@dataclass(frozen=True)
+class CheckStep:
+    """One line of the checklist."""
+
+    name: str
+    ok: bool | None
+    detail: str = ""
+    hint: str | None = None
+    exit_code: int = 0  # of the failure; 0 when the step did not fail
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """Every step that ran, and the redacted dialogue when it was asked for."""
+
+    steps: tuple[CheckStep, ...]
+    transcript: str | None = None
+    message_id: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return all(step.ok is not False for step in self.steps)
+
+    @property
+    def exit_code(self) -> int:
+        return next((step.exit_code for step in self.steps if step.ok is False), 0)
+
+
+@dataclass
+class _Section:
+    """Collects the steps of one server; ``current`` names the step a failure belongs to."""
+
+    prefix: str
+    steps: list[CheckStep] = field(default_factory=list)
+    current: str = ""
+
+    def start(self, name: str) -> None:
+        self.current = name
+
+    def passed(self, detail: str, name: str | None = None) -> None:
+        self.steps.append(CheckStep(f"{self.prefix} {name or self.current}", True, detail))
+
+    def skipped(self, detail: str, name: str | None = None) -> None:
+        self.steps.append(CheckStep(f"{self.prefix} {name or self.current}", None, detail))
+
+    def failed(self, error: MailrelayError) -> None:
+        name = self.current
+        if isinstance(error, CertificateError):
+            name = "certificate"
+        elif "TLS handshake" in error.message and name in ("greeting", "STARTTLS"):
+            name = "TLS"
+        self.steps.append(CheckStep(f"{self.prefix} {name}", False, error.message, error.hint,
+                                    int(error.exit_code)))
+
+
+def build_test_message(settings: Settings, to: str) -> tuple[EmailMessage, str]:
+    """The test email and its envelope sender (a bare address)."""
+    header_from = settings.smtp.from_address or settings.smtp.user
+    if not header_from:
+        raise ConfigError(f"smtp.from is not set in {settings.path}",
+                          hint='mailrelay config set smtp.from "Release Bot <builds@example.com>"')
+    name, address = parseaddr(header_from)
+    if "@" not in address:
+        raise ConfigError(f"smtp.from {header_from!r} holds no email address",
+                          hint='mailrelay config set smtp.from "Release Bot <builds@example.com>"')
+    local, domain = address.rsplit("@", 1)
+    address = f"{local}@{domain.lower()}"
+    message = EmailMessage()
+    message["From"] = f"{name} <{address}>" if name else address
+    message["To"] = to
+    message["Subject"] = TEST_SUBJECT
+    message["Date"] = formatdate(localtime=True)
+    message["Message-ID"] = make_msgid("mailrelay-test", domain=domain.lower())
+    message["Auto-Submitted"] = "auto-generated"
+    message.set_content(
+        f"This is a test message sent by `mailrelay test` from {socket.gethostname()}.\n"
+        "If you can read it, mailrelay can send mail with these settings.\n"
+    )
+    return message, address
+
+
+def _bare(address: str) -> str:
+    _, bare = parseaddr(address)
+    if "@" not in bare:
+        raise UsageError(f"--to {address!r} is not an email address",
+                         hint="mailrelay test --to you@example.com")
+    local, domain = bare.rsplit("@", 1)
+    return f"{local}@{domain.lower()}"
+
+
+def _resolve_and_connect(section: _Section, endpoint: Endpoint) -> None:
+    section.start("resolve")
+    addresses = net.resolve(endpoint)
+    if addresses == (endpoint.host,):
+        section.passed(f"{endpoint.host} (an address)")
+    else:
+        section.passed(f"{endpoint.host} -> {', '.join(addresses)}")
+    section.start("connect")
+    sock = net.connect(endpoint)
+    sock.close()
+    section.passed(f"{endpoint.address} accepts connections")
+
+
+def _tls_steps(section: _Section, info: tls.TlsInfo | None, endpoint: Endpoint) -> None:
+    role = endpoint.role
+    if info is None:
+        section.skipped(f"not used ({role}.tls and {role}.starttls are off)", "TLS")
+        return
+    section.passed(f"{info.version}, {info.cipher}", "TLS")
+    cert = info.certificate
+    if cert is None:
+        section.skipped("the server sent no readable certificate", "certificate")
+        return
+    verified = "not verified (certificate checks are off)" if (
+        not endpoint.verify or endpoint.host in endpoint.trusted_hosts) else "verified"
+    days = cert.days_left()
+    left = f" (in {days} days)" if days is not None else ""
+    section.passed(f"{cert.subject}, issued by {cert.issuer}, expires {cert.not_after}{left}; "
+                   f"{verified}", "certificate")
+
+
+def _smtp(settings: Settings, to: str, transcript: Transcript | None) -> tuple[
+        list[CheckStep], str | None]:
+    from mailrelay_cli import smtp
+
+    section = _Section("SMTP")
+    message_id = None
+    conn = None
+    try:
+        section.start("settings")
+        endpoint = endpoint_for(settings.smtp)
+        message, sender = build_test_message(settings, to)
+        _resolve_and_connect(section, endpoint)
+        if transcript:
+            transcript.note(f"SMTP session with {endpoint.address}")
+        section.start("greeting")
+        conn = smtp.connect(endpoint, transcript)
+        banner = " ".join((conn.ehlo_resp or b"").decode("utf-8", "replace").split()[:1])
+        section.passed(f"EHLO answered by {banner or endpoint.host}"
+                       + (" over implicit TLS" if endpoint.security == "tls" else ""))
+        section.start("STARTTLS")
+        if endpoint.security == "starttls":
+            offered = smtp.offers_starttls(conn)
+            if smtp.start_tls(conn):
+                section.passed("offered; TLS started")
+            else:
+                section.skipped("not offered; continuing without TLS (STARTTLS not required)"
+                                if not offered else "not used")
+        else:
+            section.skipped("implicit TLS from the first byte" if endpoint.security == "tls"
+                            else "off (smtp.starttls = false)")
+        _tls_steps(section, smtp.tls_info(conn), endpoint)
+        section.start("auth mechanisms")
+        mechanisms = smtp.auth_mechanisms(conn)
+        section.passed(" ".join(mechanisms) if mechanisms else "none offered")
+        section.start("login")
+        used = smtp.login(conn, settings)
+        if used == "none":
+            section.skipped("not required (smtp.auth = none)")
+        else:
+            section.passed(f"{used} as {settings.smtp.user}")
+        section.start("send")
+        refused = smtp.send_message(conn, message, sender=sender, recipients=[to])
+        if refused:
+            code, text = refused[to]
+            raise ConfigError(f"{to} refused: {code} {text}", hint="check --to")
+        message_id = str(message["Message-ID"])
+        section.passed(f"accepted for {to} ({message_id})")
+    except MailrelayError as e:
+        section.failed(e)
+    finally:
+        if conn is not None:
+            smtp.close(conn)
+    return section.steps, message_id
+
+
+def _imap(settings: Settings, transcript: Transcript | None) -> list[CheckStep]:
+    from mailrelay_cli import imap
+
+    section = _Section("IMAP")
+    maildir = settings.approval.maildir
+    if maildir is not None:
+        section.start("mailbox")
+        if (maildir / "cur").is_dir() and (maildir / "new").is_dir():
+            count = sum(1 for sub in ("cur", "new") for _ in (maildir / sub).iterdir())
+            section.passed(f"local Maildir {maildir} (approval.mailbox): {count} messages")
+        else:
+            section.failed(ConfigError(
+                f"{maildir} (approval.mailbox) is not a Maildir (no cur/ and new/)",
+                hint=f"mkdir -p {maildir}/cur {maildir}/new {maildir}/tmp"))
+        return section.steps
+    conn = None
+    try:
+        section.start("settings")
+        endpoint = endpoint_for(settings.imap)
+        _resolve_and_connect(section, endpoint)
+        if transcript:
+            transcript.note(f"IMAP session with {endpoint.address}")
+        section.start("greeting")
+        conn = imap.connect(endpoint, transcript)
+        greeting = (conn.welcome or b"").decode("utf-8", "replace")
+        section.passed(" ".join(greeting.split()[:6])
+                       + (" (implicit TLS)" if endpoint.security == "tls" else ""))
+        section.start("STARTTLS")
+        if endpoint.security == "starttls":
+            if imap.start_tls(conn):
+                section.passed("offered; TLS started")
+            else:
+                section.skipped("not offered; continuing without TLS (STARTTLS not required)")
+        else:
+            section.skipped("implicit TLS from the first byte" if endpoint.security == "tls"
+                            else "off (imap.starttls = false)")
+        _tls_steps(section, tls.session_info(conn.sock) if conn.has_tls else None, endpoint)
+        section.start("capabilities")
+        section.passed(" ".join(imap.capabilities(conn)))
+        section.start("login")
+        used = imap.login(conn, settings)
+        section.passed(f"{used} as {settings.imap.user}")
+        section.start("folders")
+        folders = imap.list_folders(conn)
+        shown = ", ".join(folders[:8]) + (f", … ({len(folders)} in all)" if len(folders) > 8 else "")
+        section.passed(shown or "none")
+        section.start("select")
+        folder = settings.approval.folder
+        count = imap.select_folder(conn, folder, readonly=True)
+        section.passed(f"{folder} (approval.folder) opened read-only")
+        section.start("count")
+        section.passed(f"{count} message{'s' if count != 1 else ''} in {folder}")
+    except MailrelayError as e:
+        section.failed(e)
+    finally:
+        if conn is not None:
+            imap.logout(conn)
+    return section.steps
+
+
+def run(settings: Settings, *, to: str | None = None, smtp_only: bool = False,
+        imap_only: bool = False, with_transcript: bool = False) -> CheckReport:
+    """Run the checks ``mailrelay test`` asks for and return every step."""
+    if smtp_only and imap_only:
+        raise UsageError("--smtp-only and --imap-only exclude each other",
+                         hint="mailrelay test --smtp-only, or mailrelay test --imap-only")
+    check_smtp = not imap_only
+    check_imap = imap_only or (settings.approval.enabled and not smtp_only)
+    recipient = None
+    if check_smtp:
+        given = to or settings.test_to
+        if not given:
+            raise UsageError("no recipient for the test message: give --to or set test.to",
+                             hint="mailrelay test --to you@example.com "
+                                  "(or: mailrelay config set test.to you@example.com)")
+        recipient = _bare(given)
+    transcript = Transcript() if with_transcript else None
+    steps: list[CheckStep] = []
+    message_id = None
+    if check_smtp and recipient is not None:
+        smtp_steps, message_id = _smtp(settings, recipient, transcript)
+        steps += smtp_steps
+    if check_imap:
+        steps += _imap(settings, transcript)
+    return CheckReport(tuple(steps), transcript.text() if transcript else None, message_id)
+
