@@ -109,14 +109,8 @@ def test_a_missing_maildir_is_a_config_error(run_cli, settings, maildir, config_
 
 @pytest.fixture
 def loop_config(write_config, tmp_path: Path, smtp_plain, dovecot, mail_user) -> Path:
-    import os
-    import time
-
     from mailrelay_cli import credentials
 
-    # Dovecot rereads its passwd-file only when the mtime (whole seconds) changes.
-    stamp = time.time() + 100
-    os.utime(dovecot.dir / "passwd", (stamp, stamp))
     credentials.set_secret("default", "imap.password", mail_user.password)
     return write_config(
         smtp_plain.toml(auth="none")

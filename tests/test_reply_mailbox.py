@@ -6,11 +6,8 @@ commands) that cuts both sides when the client sends a chosen command.
 
 from __future__ import annotations
 
-import itertools
-import os
 import socket
 import threading
-import time
 import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -64,22 +61,6 @@ class CuttingProxy:
 
     def close(self) -> None:
         self.listener.close()
-
-
-_mtime_bumps = itertools.count(1)
-
-
-@pytest.fixture
-def mail_user(dovecot):
-    """A fresh Dovecot user that can log in at once.
-
-    Dovecot rereads its passwd-file only when the file's mtime (whole seconds) changes, so
-    users added within one second of each other may not exist yet; a unique mtime forces it.
-    """
-    user = dovecot.new_user()
-    stamp = time.time() + next(_mtime_bumps) * 2
-    os.utime(dovecot.dir / "passwd", (stamp, stamp))
-    return user
 
 
 @pytest.fixture
