@@ -174,6 +174,16 @@ def test_parse_message_of_a_plain_message_is_readable() -> None:
     assert unreadable_reason(message("From: bob@example.com\nSubject: hi")) is None
 
 
+def test_parse_message_still_decodes_headers_for_callers() -> None:
+    msg = message("From: b@example.com\nSubject: =?utf-8?q?Re=3A_d=C3=A9ploiement?=")
+    assert str(msg.get("Subject")) == "Re: déploiement"
+
+
+def test_parse_message_reads_a_content_type_with_8bit_bytes() -> None:
+    raw = b"From: b@example.com\nContent-Type: text/plain; name=\xe9t\xe9\n\nOui\n"
+    assert body_text(parse_message(raw)).strip() == "Oui"
+
+
 def test_parse_message_resplits_a_multipart_on_the_boundary_its_body_uses() -> None:
     msg = message(
         'From: bob@example.com\nContent-Type: multipart/mixed; boundary="declared"',
@@ -248,7 +258,7 @@ def test_body_text_replaces_bytes_invalid_in_the_declared_charset() -> None:
     assert body_text(parse_message(raw)).strip() == "Yes \ufffd"
 
 
-@pytest.mark.parametrize("label", ["base64", "idna", "rot13"])
+@pytest.mark.parametrize("label", ["base64", "idna", "rot13", "utf\x00-8"])
 def test_body_text_treats_a_codec_that_is_not_a_charset_as_unknown(label: str) -> None:
     raw = f"From: bob@example.com\nContent-Type: text/plain; charset={label}\n\nApprove\n"
     assert body_text(parse_message(raw.encode())).strip() == "Approve"
@@ -776,6 +786,11 @@ def test_threading_ids_of_a_corpus_reply_names_the_request() -> None:
 def test_reference_text_includes_the_decoded_subject() -> None:
     msg = message("From: b@example.com\nSubject: =?utf-8?q?Re=3A_=5BMR-ABC=5D_d=C3=A9ploiement?=")
     assert reference_text(msg).startswith("Re: [MR-ABC] déploiement")
+
+
+def test_reference_text_keeps_an_encoded_subject_with_a_bad_charset_as_it_came() -> None:
+    msg = parse_message(b"From: b@example.com\nSubject: =?\xfbtf-8?q?MR-ABC?=\n\nYes\n")
+    assert reference_text(msg).startswith("=?ûtf-8?q?MR-ABC?=")
 
 
 def test_reference_text_includes_quoted_text() -> None:
