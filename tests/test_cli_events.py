@@ -98,3 +98,14 @@ def test_a_new_event_with_only_a_text_template_is_sent_as_plain_text(run_cli, te
     assert result.exit_code == 0, result.stderr
     assert "Content-Type: text/plain" in result.stdout
     assert "multipart" not in result.stdout
+
+
+def test_show_renders_an_event_with_a_prepare_hook_without_side_effects(run_cli, write_config,  # type: ignore[no-untyped-def]
+                                                                          isolated_env: Path) -> None:
+    write_config('[smtp]\nhost = "127.0.0.1"\nfrom = "relay@example.com"\n')
+    result = run_cli("events", "show", "approval-requested")
+    assert result.exit_code == 0, result.stderr
+    assert "  title" in result.stdout and "required" in result.stdout
+    assert "alice@example.com, bob@example.com" in result.stdout  # the hook's dry-run values
+    state = isolated_env / ".local" / "state" / "mailrelay"
+    assert not state.exists() or not any(state.iterdir())

@@ -126,3 +126,10 @@ def test_describe_lists_required_variables_first_and_renders_a_sample() -> None:
     assert not any(v.required for v in info.variables[1:])
     assert "Release 2.4.1" in info.subject
     assert info.html is not None and "Deploy database" in info.html
+
+
+def test_a_template_computing_with_the_wrong_kind_of_value_is_bad_input(tmp_path: Path) -> None:
+    (tmp_path / "test.txt").write_text("{% if count > 1 %}many{% endif %}\n")
+    with pytest.raises(DataError, match=r"test.txt failed: TypeError") as caught:
+        rendering.render_event(get_event("test", tmp_path), {"count": "3"}, tmp_path)
+    assert caught.value.exit_code == 65

@@ -75,6 +75,19 @@ VARIABLE_DOCS: dict[str, tuple[str, Any]] = {
     "attachments": ("names of the files attached (filled in by mailrelay)", ["Release_logs.zip"]),
     "title": ("what is to be approved", "Deploy 2.4.1 to production"),
     "details": ("more about what is to be approved", "Change window 22:00-23:00"),
+    # Filled in by the approval-requested hook; listed so `events show` can explain them.
+    "approval_id": ("the approval's id (filled in by mailrelay)", "A7K2"),
+    "approval_subject": ("the subject with the reference (filled in by mailrelay)",
+                         "Approval requested: Deploy 2.4.1 to production [MR-A7K2]"),
+    "approvers": ("who may decide: the --to addresses (filled in by mailrelay)",
+                  ["approver@example.com"]),
+    "required": ("approvals needed, --required (filled in by mailrelay)", 1),
+    "expires_at": ("when the approval expires (filled in by mailrelay)", "2026-11-28 15:00 UTC"),
+    "reference": ("the signed reference a reply must keep (filled in by mailrelay)", "MR-A7K2"),
+    "mailto_approve": ("mailto: link answering APPROVE (filled in by mailrelay)",
+                       "mailto:approvals@example.com?subject=APPROVE"),
+    "mailto_reject": ("mailto: link answering REJECT (filled in by mailrelay)",
+                      "mailto:approvals@example.com?subject=REJECT"),
 }
 
 

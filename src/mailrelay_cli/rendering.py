@@ -185,6 +185,11 @@ def render_event(event: Event, variables: Mapping[str, Any],
         except SecurityError as e:
             raise ConfigError(f"template {_where(env, name)} did something the sandbox "
                               f"forbids: {e}", hint=f"fix the template {name}") from e
+        except (TypeError, ValueError, ArithmeticError, LookupError) as e:
+            # A template computing with a value of the wrong kind (a string compared to a
+            # number): the data or the template is wrong, not mailrelay.
+            raise DataError(f"template {_where(env, name)} failed: {type(e).__name__}: {e}",
+                            hint=f"check the variables passed, or fix the template {name}") from e
     # Optional sections leave blank-line runs behind; one blank line reads better in any client.
     text = re.sub(r"\n{3,}", "\n\n", parts["text"] or "")
     if subject is not None:
@@ -224,8 +229,30 @@ class EventInfo:
     html: str | None
 
 
-def describe_event(name: str, templates_dir: Path | None = None) -> EventInfo:
-    """``name``'s variables (required first, then common, then the rest) and a sample rendering."""
+def _hook_samples(event: Event, sample: dict[str, Any], settings: Any) -> dict[str, Any]:
+    """What the event's prepare hook adds in a dry run, or {} when it cannot run here."""
+    from mailrelay_cli.errors import MailrelayError
+    from mailrelay_cli.events import Draft, resolve_hook
+    from mailrelay_cli.message import parse_address
+
+    hook = resolve_hook(event)
+    if hook is None or settings is None:
+        return {}
+    to = (parse_address("alice@example.com", "sample"), parse_address("bob@example.com", "sample"))
+    draft = Draft(event, dict(sample), to, (), "<sample@example.com>", {}, True, settings)
+    try:
+        return dict(hook(draft).variables)
+    except MailrelayError:
+        # e.g. no smtp.from configured yet: the catalogue's sample values still show the shape.
+        return {}
+
+
+def describe_event(name: str, templates_dir: Path | None = None,
+                   settings: Any = None) -> EventInfo:
+    """``name``'s variables (required first, then common, then the rest) and a sample rendering.
+
+    With ``settings``, an event's prepare hook runs in dry-run mode to fill in its variables.
+    """
     from mailrelay_cli.events import describe_variable, get_event, sample_value
 
     event = get_event(name, templates_dir)
@@ -235,6 +262,7 @@ def describe_event(name: str, templates_dir: Path | None = None) -> EventInfo:
     ordered = dict.fromkeys([*event.required, *COMMON_VARIABLES, *event.optional, *used])
     variables = tuple(VariableInfo(v, v in event.required, describe_variable(v)) for v in ordered)
     sample = {v: sample_value(v) for v in ordered}
+    sample.update(_hook_samples(event, sample, settings))
     rendered = render_event(event, sample, templates_dir)
     return EventInfo(
         event.name, event.description, event.source, variables,

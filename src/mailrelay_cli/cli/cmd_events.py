@@ -39,7 +39,8 @@ def show(app: AppContext, event: str, as_json: bool) -> None:
     """EVENT's variables (required or not) and its templates rendered with sample values."""
     from mailrelay_cli.rendering import describe_event
 
-    info = describe_event(event, app.settings().notifications.templates_dir)
+    settings = app.settings()
+    info = describe_event(event, settings.notifications.templates_dir, settings)
     if as_json:
         render.json_line({
             "event": info.name, "description": info.description, "source": info.source,
