@@ -299,3 +299,33 @@ def test_endpoint_for_settings_reaches_the_server_with_the_ca_file(
         assert smtp.auth_mechanisms(conn) == ("LOGIN", "PLAIN")
     finally:
         smtp.close(conn)
+
+
+def test_unknown_host_is_temporary_75_naming_smtp_host(write_config) -> None:
+    write_config('[smtp]\nhost = "no-such-host.invalid"\nauth = "none"\n')
+    with pytest.raises(TemporaryError) as caught:
+        send_one(load_settings())
+    assert "no-such-host.invalid" in caught.value.message
+    assert "smtp.host" in caught.value.message
+
+
+def test_optional_starttls_not_offered_continues_plain_but_keeps_the_password(
+        smtp_plain_auth, settings_for) -> None:
+    import dataclasses
+
+    settings = settings_for(smtp_plain_auth, starttls=True)
+    endpoint = dataclasses.replace(endpoint_for(settings.smtp), starttls_required=False)
+    with pytest.raises(ConfigError), smtp.open_smtp(settings, endpoint=endpoint):
+        pass
+    assert smtp_plain_auth.auth_commands == []
+
+
+def test_optional_starttls_not_offered_sends_without_auth(smtp_plain, settings_for) -> None:
+    import dataclasses
+
+    settings = settings_for(smtp_plain, password=None, auth="none", starttls=True)
+    endpoint = dataclasses.replace(endpoint_for(settings.smtp), starttls_required=False)
+    with smtp.open_smtp(settings, endpoint=endpoint) as conn:
+        smtp.send_message(conn, message(), sender="relay@example.com",
+                          recipients=["dev@example.com"])
+    assert len(smtp_plain.messages) == 1

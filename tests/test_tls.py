@@ -128,3 +128,19 @@ def test_certificate_description_reads_subject_issuer_dates_and_names(server_cer
     assert "mailrelay test CA" in info.issuer
     assert info.names == ("localhost", "127.0.0.1")
     assert not info.self_signed
+
+
+def test_imap_certificate_failure_is_described_the_same_way(
+        scripted_server_factory, expired_certs, server_certs) -> None:
+    from mailrelay_cli import imap
+
+    server = scripted_server_factory(tls=expired_certs.server_context(),
+                                     greeting=b"* OK ready\r\n")
+    endpoint = Endpoint("imap", "127.0.0.1", server.port, "tls", ca_file=server_certs.ca,
+                        timeout=5, connect_timeout=5)
+    with pytest.raises(CertificateError) as caught:
+        imap.connect(endpoint)
+    assert caught.value.exit_code == ExitCode.CONFIG
+    assert "expired" in caught.value.message
+    assert "2020-01-31" in caught.value.message
+    assert "renew" in (caught.value.hint or "")

@@ -16,6 +16,7 @@ STARTTLS, TLS, capabilities, login, folders, select, count.
 
 from __future__ import annotations
 
+import re
 import socket
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -231,8 +232,9 @@ def _imap(settings: Settings, transcript: Transcript | None) -> list[CheckStep]:
         section.start("greeting")
         conn = imap.connect(endpoint, transcript)
         greeting = (conn.welcome or b"").decode("utf-8", "replace")
-        section.passed(" ".join(greeting.split()[:6])
-                       + (" (implicit TLS)" if endpoint.security == "tls" else ""))
+        # "* OK [CAPABILITY …] Dovecot ready.": the words after the response code say who.
+        words = re.sub(r"^\*\s+\w+\s+(\[[^\]]*\]\s*)?", "", greeting).strip() or greeting
+        section.passed(words + (" (implicit TLS)" if endpoint.security == "tls" else ""))
         section.start("STARTTLS")
         if endpoint.security == "starttls":
             if imap.start_tls(conn):

@@ -292,8 +292,9 @@ def handshake_error(error: BaseException, endpoint: Endpoint,
         return ConfigError(
             f"TLS handshake with {endpoint.address} failed: no TLS version in common "
             f"(this client allows {allowed_versions(endpoint)}; the server accepts {theirs})",
-            hint=(f"allow a version the server accepts in {endpoint.role} ssl.protocols "
-                  f"(imap.properties) or upgrade the server"),
+            hint=("allow a version the server accepts (ssl.protocols in imap.properties) "
+                  "or upgrade the server's TLS" if endpoint.role == "imap"
+                  else "the server's TLS is older than TLS 1.2: upgrade the server"),
         )
     if isinstance(error, TimeoutError):
         return TemporaryError(
