@@ -342,6 +342,10 @@ def test_html_gmail_quote_is_quoted_with_its_attribution() -> None:
     assert html_to_text(html) == "No\n> On Mon, X wrote:\n> > Approve"
 
 
+def test_html_yahoo_quote_is_quoted() -> None:
+    assert html_to_text('<div>No</div><div class="yahoo_quoted">Approve</div>') == "No\n> Approve"
+
+
 def test_html_thunderbird_cite_prefix_is_quoted() -> None:
     html = '<div class="moz-cite-prefix">On 3/3/25, X wrote:</div><blockquote>a</blockquote>No'
     assert html_to_text(html) == "> On 3/3/25, X wrote:\n> a\nNo"
@@ -413,8 +417,11 @@ def test_split_reply_quoted_lines_are_never_new_text_even_when_indented() -> Non
         "Am 03.03.2025 um 10:00 schrieb Mailrelay <a@example.com>:",
         "Le lun. 3 mars 2025 à 10:00, Mailrelay <a@example.com> a écrit :",
         "El lun, 3 mar 2025 a las 10:00, Mailrelay (<a@example.com>) escribió:",
+        "Il giorno lun 3 mar 2025 alle ore 10:00 Mailrelay <a@example.com> ha scritto:",
+        "Op ma 3 mrt 2025 om 10:00 schreef Mailrelay <a@example.com>:",
+        "Em seg., 3 de mar. de 2025 às 10:00, Mailrelay <a@example.com> escreveu:",
     ],
-    ids=["en", "de", "fr", "es"],
+    ids=["en", "de", "fr", "es", "it", "nl", "pt"],
 )
 def test_split_reply_attribution_is_quote_header(attribution: str) -> None:
     assert split_reply(f"Yes\n{attribution}\n{QUOTE}")[0] == "Yes"

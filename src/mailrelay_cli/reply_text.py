@@ -47,7 +47,8 @@ is unwrapped), else the first text/html part converted to text. Attached
 messages (``message/rfc822``) are never the body. Unknown or lying charsets
 fall back to UTF-8, then Windows-1252, with replacement characters: a bad
 charset never stops a run. In HTML, ``<blockquote>`` (Apple's ``type=cite``
-too), Gmail's ``gmail_quote`` and Thunderbird's ``moz-cite-prefix`` become
+too), Gmail's ``gmail_quote``, Yahoo's ``yahoo_quoted`` and Thunderbird's
+``moz-cite-prefix`` become
 ``>``-quoted lines; Outlook's ``divRplyFwdMsg``, ``appendonsend`` and the
 ``border-top`` separator above its header block become Outlook's own
 ``________________________________`` line (all below is quoted); Gmail,
@@ -58,7 +59,9 @@ The new text (``split_reply``) is every line that is not
     all work),
   * an attribution line, also when a client wraps it over up to three lines:
     ``On ... wrote:``, ``Am ... schrieb ...:``, ``Le ... a écrit :``,
-    ``El ... escribió:``; when no ``>`` lines follow it, all below is quoted,
+    ``El ... escribió:`` (and Italian ``Il ... ha scritto:``, Dutch ``Op ...
+    schreef:``, Portuguese ``Em ... escreveu:``); when no ``>`` lines follow it,
+    all below is quoted,
   * at or below a separator that quotes everything after it, as Outlook does:
     a line of 20+ underscores, ``-----Original Message-----`` (and
     ``Ursprüngliche Nachricht``, ``Message d'origine``, ``Mensaje original``),
@@ -537,7 +540,7 @@ class _HtmlToText(HTMLParser):
         if classes & _SIGNATURE_CLASSES or element_id == "signature":
             self._line("-- ")
         quotes = tag == "blockquote" or (
-            tag == "div" and bool(classes & {"gmail_quote", "moz-cite-prefix"})
+            tag == "div" and bool(classes & {"gmail_quote", "moz-cite-prefix", "yahoo_quoted"})
         )
         if tag == "pre":
             self._pre += 1
@@ -605,12 +608,16 @@ def html_to_text(html: str) -> str:
 # cut at "- item" lines and at "Thanks,", eating comments.
 
 _QUOTED = re.compile(r"^\s*>")
-_ATTRIBUTION_START = re.compile(r"^\s*(?:On|Am|Le|El)\s", re.IGNORECASE)
+_ATTRIBUTION_START = re.compile(r"^\s*(?:On|Am|Le|El|Il|Op|Em)\s", re.IGNORECASE)
 _ATTRIBUTION = re.compile(
     r"^\s*(?:On\s.{1,300}?\bwrote"
     r"|Am\s.{1,300}?\bschrieb\b.{0,300}?"
     r"|Le\s.{1,300}?\ba\s+écrit"
-    r"|El\s.{1,300}?\bescribió)\s*:\s*$",
+    r"|El\s.{1,300}?\bescribió"
+    # Italian, Dutch and Portuguese too: an unrecognised quote would leak into the new text
+    r"|Il\s.{1,300}?\bha\s+scritto"
+    r"|Op\s.{1,300}?\bschreef\b.{0,300}?"
+    r"|Em\s.{1,300}?\bescreveu)\s*:\s*$",
     re.IGNORECASE,
 )
 _SEPARATOR = re.compile(
