@@ -6,6 +6,7 @@ process-replies run; the unit tests pin each rule on its own.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from email.message import EmailMessage
@@ -595,6 +596,13 @@ def test_decision_without_a_decision_has_no_comment() -> None:
 
 def test_decision_of_empty_text_is_none() -> None:
     assert decision("") == Decision(None, "")
+
+
+def test_decision_words_are_all_listed_in_the_module_documentation() -> None:
+    import mailrelay_cli.reply_text as module
+
+    documented = set(re.findall(r"[\w]+", module.__doc__ or ""))
+    assert [w for w in APPROVE_WORDS + REJECT_WORDS if w not in documented] == []
 
 
 # --- automatic_kind --------------------------------------------------------------------------

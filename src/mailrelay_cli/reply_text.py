@@ -48,8 +48,7 @@ messages (``message/rfc822``) are never the body. Unknown or lying charsets
 fall back to UTF-8, then Windows-1252, with replacement characters: a bad
 charset never stops a run. In HTML, ``<blockquote>`` (Apple's ``type=cite``
 too), Gmail's ``gmail_quote``, Yahoo's ``yahoo_quoted`` and Thunderbird's
-``moz-cite-prefix`` become
-``>``-quoted lines; Outlook's ``divRplyFwdMsg``, ``appendonsend`` and the
+``moz-cite-prefix`` become ``>``-quoted lines; Outlook's ``divRplyFwdMsg``, ``appendonsend`` and the
 ``border-top`` separator above its header block become Outlook's own
 ``________________________________`` line (all below is quoted); Gmail,
 Thunderbird and Outlook signature blocks become a ``-- `` line.
@@ -78,9 +77,10 @@ The new text (``split_reply``) is every line that is not
     regards") are kept: cutting at them would eat real comments.
 
 The decision (``decision``) is read from the first non-empty line of the new
-text only. It must start with one of these words, case ignored, followed by a
-non-letter or the end of the line (so "yesterday" and "nothing" decide
-nothing, "Approve – looks good" and "No." do):
+text only (blanks, zero-width characters, ``*``, ``_`` and quotation marks
+around it are ignored). It must start with one of these words, case ignored,
+followed by anything but a letter or digit, or by the end of the line (so
+"yesterday" and "nothing" decide nothing, "Approve – looks good" and "No." do):
   * approve: approve, approved, yes; genehmigt, genehmige, genehmigen, ja,
     freigeben, freigegeben; approuvé, approuve, approuver, oui, accepté,
     accepte, accepter; aprobado, apruebo, aprobar, sí.
