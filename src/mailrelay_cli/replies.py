@@ -185,11 +185,11 @@ def _archive(state_dir: Path, raw: bytes, digest: str) -> str:
     path = folder / f"{digest}.eml"
     if not path.exists():
         tmp = path.with_suffix(".tmp")
-        with open(tmp, "wb") as handle:
+        # No fsync: the archive is a copy for people; the message itself stays on the server
+        # until the audit row (with its SHA-256) is committed.
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
             handle.write(raw)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o600)
         os.replace(tmp, path)
     return str(path)
 
