@@ -14,7 +14,7 @@ import pytest
 from mailrelay_cli.cli import COMMANDS, cli
 
 ROOT = Path(__file__).resolve().parent.parent
-MAN = (ROOT / "man" / "mailrelay.1").read_text()
+MAN = (ROOT / "man" / "mailrelay.1").read_text().replace("\\-", "-")
 README = (ROOT / "README.md").read_text()
 HEAVY = ("msal", "keyring", "jinja2", "rich", "aiosmtpd", "sqlite3")
 
