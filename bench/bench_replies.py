@@ -219,7 +219,7 @@ def _run(server: _Dovecot, fetchmail: str, work: Path) -> None:
         "[smtp]\nhost = \"127.0.0.1\"\nfrom = \"relay@example.com\"\n"
         f"[imap]\nhost = \"127.0.0.1\"\nport = {server.port}\nuser = \"{USER}\"\n"
         f"tls_ca_file = \"{server.ca_file}\"\n"
-        "[approval]\nreply_address = \"approvals@example.com\"\ncount = 1000\n"
+        "[approval]\nenabled = true\nreply_address = \"approvals@example.com\"\ncount = 1000\n"
         f"[state]\npath = \"{work / 'state'}\"\n"
     )
     env = run_env({"MAILRELAY_CONFIG": str(config), "MAILRELAY_IMAP_PASSWORD": PASSWORD,

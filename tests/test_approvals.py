@@ -17,7 +17,7 @@ from mailrelay_cli.settings import Settings, settings_from_table
 def make_settings(tmp_path: Path, **approval: object) -> Settings:
     table = {
         "smtp": {"host": "smtp.example.com", "from": "relay@example.com"},
-        "approval": {"reply_address": "approvals@example.com", **approval},
+        "approval": {"enabled": True, "reply_address": "approvals@example.com", **approval},
         "state": {"path": str(tmp_path / "state")},
     }
     return settings_from_table(table, tmp_path / "settings.toml")

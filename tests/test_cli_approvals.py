@@ -19,6 +19,7 @@ JSON_KEYS = ["id", "status", "subject", "approvers", "created_at", "expires_at",
 def settings(write_config: Callable[[str], Path], tmp_path: Path) -> Settings:
     path = write_config(
         '[smtp]\nhost = "smtp.example.com"\nfrom = "relay@example.com"\n'
+        '[approval]\nenabled = true\n'
         f'[state]\npath = "{tmp_path / "state"}"\n'
     )
     return load_settings(path)

@@ -24,7 +24,7 @@ def settings(write_config: Callable[[str], Path], tmp_path: Path, maildir, smtp_
              ) -> Settings:
     path = write_config(
         smtp_plain.toml(auth="none")
-        + f'[approval]\nmailbox = "maildir:{maildir._path}"\n'
+        + f'[approval]\nenabled = true\nmailbox = "maildir:{maildir._path}"\n'
         + f'[state]\npath = "{tmp_path / "state"}"\n'
     )
     return load_settings(path)
@@ -115,7 +115,7 @@ def loop_config(write_config, tmp_path: Path, smtp_plain, dovecot, mail_user) ->
     return write_config(
         smtp_plain.toml(auth="none")
         + dovecot.imap_toml(mail_user)
-        + '[approval]\nreply_address = "approvals@example.com"\n'
+        + '[approval]\nenabled = true\nreply_address = "approvals@example.com"\n'
         + f'[state]\npath = "{tmp_path / "state"}"\n'
     )
 
@@ -167,8 +167,25 @@ def test_a_request_that_cannot_be_sent_leaves_no_pending_approval(run_cli, write
 
     write_config(f'[smtp]\nhost = "127.0.0.1"\nport = {free_port()}\nauth = "none"\n'
                  'starttls = false\nfrom = "relay@example.com"\nretry_for = "0s"\n'
+                 '[approval]\nenabled = true\n'
                  f'[state]\npath = "{tmp_path / "state"}"\n')
     sent = run_cli("send", "--event", "approval-requested", "--to", "alice@example.com",
                    "--var", "title=Deploy 1.4")
     assert sent.exit_code == 75
     assert run_cli("approvals", "list", "--json").stdout == ""
+
+
+def test_process_replies_with_approvals_off_exits_78(run_cli, settings, config_file) -> None:
+    config_file.write_text(config_file.read_text().replace("enabled = true", "enabled = false"))
+    result = run_cli("process-replies")
+    assert result.exit_code == 78
+    assert "hint: mailrelay config set approval.enabled true" in result.stderr
+
+
+def test_asking_with_approvals_off_exits_78_and_sends_nothing(run_cli, settings, config_file,
+                                                              smtp_plain) -> None:
+    config_file.write_text(config_file.read_text().replace("enabled = true", "enabled = false"))
+    result = run_cli("send", "--event", "approval-requested", "--to", "alice@example.com",
+                     "--var", "title=Deploy 1.4")
+    assert result.exit_code == 78
+    assert smtp_plain.messages == []

@@ -43,7 +43,7 @@ def maildir(tmp_path: Path) -> mailbox.Maildir:
 def make_settings(tmp_path: Path, maildir) -> Callable[..., Settings]:
     def make(on_decision: object) -> Settings:
         table = tomllib.loads('[smtp]\nhost = "127.0.0.1"\nfrom = "relay@example.com"\n')
-        table["approval"] = {"mailbox": f"maildir:{maildir._path}",
+        table["approval"] = {"enabled": True, "mailbox": f"maildir:{maildir._path}",
                              "reply_address": "approvals@example.com"}
         if on_decision is not None:
             table["approval"]["on_decision"] = on_decision

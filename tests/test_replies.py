@@ -33,7 +33,7 @@ def make_settings(tmp_path: Path, maildir: mailbox.Maildir, smtp_plain) -> Calla
     def make(**approval: object) -> Settings:
         text = smtp_plain.toml(auth="none")
         table = tomllib.loads(text)
-        table["approval"] = {"mailbox": f"maildir:{maildir._path}",
+        table["approval"] = {"enabled": True, "mailbox": f"maildir:{maildir._path}",
                              "reply_address": "approvals@example.com", **approval}
         table["state"] = {"path": str(tmp_path / "state")}
         return settings_from_table(table, tmp_path / "settings.toml")

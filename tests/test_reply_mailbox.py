@@ -70,7 +70,7 @@ def make_settings(tmp_path: Path, dovecot, mail_user) -> Callable[..., Settings]
     def make(imap_text: str | None = None, **approval: object) -> Settings:
         table = tomllib.loads(imap_text or dovecot.imap_toml(mail_user))
         table["smtp"] = {"host": "127.0.0.1", "from": "relay@example.com"}
-        table["approval"] = {"reply_address": "approvals@example.com", **approval}
+        table["approval"] = {"enabled": True, "reply_address": "approvals@example.com", **approval}
         table["state"] = {"path": str(tmp_path / "state")}
         return settings_from_table(table, tmp_path / "settings.toml")
 
@@ -229,3 +229,36 @@ def test_a_second_run_at_once_exits_75(settings) -> None:
     with store.run_lock(settings.state_dir):
         with pytest.raises(LockedError):
             replies.process_replies(settings)
+
+
+# -- every client in the reply corpus, through Dovecot ---------------------------------------
+
+def _corpus_expectations() -> dict[str, tuple[str, str | None]]:
+    """corpus file -> (outcome a run records, the From address), from reply_text's own table."""
+    from tests.test_reply_text import AUTOMATIC, DECIDES, UNREADABLE
+
+    outcome = {"approve": "approved", "reject": "rejected", None: "no-decision"}
+    expected = {name: (outcome[kind], sender) for name, (sender, kind, _) in DECIDES.items()}
+    expected.update({name: (kind, None) for name, kind in AUTOMATIC.items()})
+    expected.update({name: ("unreadable", None) for name in UNREADABLE})
+    return expected
+
+
+CORPUS = _corpus_expectations()
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_a_corpus_reply_records_its_outcome_through_dovecot(settings, db, dovecot, mail_user,
+                                                            name: str) -> None:
+    from tests.fixtures.replies import REFERENCE, load_reply
+
+    expected, sender = CORPUS[name]
+    approvers = [sender or "bob@example.com", "bob@example.com"]
+    request = approvals.create_approval(settings, db, title="Deploy 1.4.2 to production",
+                                        approvers=approvers)
+    dovecot.append(mail_user, load_reply(name, {REFERENCE.encode(): request.reference.encode()}))
+    report = replies.process_replies(settings)
+    assert [m.outcome for m in report.messages] == [expected]
+    decided = approvals.get_approval(db, request.approval.id).status
+    assert decided == {"approved": "approved", "rejected": "rejected"}.get(expected, "pending")
+    assert dovecot.count(mail_user) == 0

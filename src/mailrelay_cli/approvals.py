@@ -214,6 +214,7 @@ def create_approval(
     message_id: str | None = None,
 ) -> ApprovalRequest:
     """Record a pending approval and return what the request message must carry."""
+    require_enabled(settings)
     title = " ".join((title or "").split())
     if not title:
         raise DataError("approval-requested needs a title (what is to be approved)",
@@ -279,6 +280,16 @@ def create_approval(
         mailto_reject=_mailto(reply_address, reply_subject, "REJECT", reference),
         instructions=instructions(reference),
     )
+
+
+def require_enabled(settings: Settings) -> None:
+    """ConfigError unless ``approval.enabled`` (the page's "Enable Email Approval") is true."""
+    from mailrelay_cli.errors import ConfigError
+
+    if not settings.approval.enabled:
+        raise ConfigError(f"approvals by email are off (approval.enabled is false in "
+                          f"{settings.path})",
+                          hint="mailrelay config set approval.enabled true")
 
 
 def settings_error() -> Exception:
@@ -357,6 +368,7 @@ def prepare_request(draft: Any) -> Any:
     notify = tuple(options.get("notify") or ())
     title = str(draft.variables.get("title") or "")
     requested_by = draft.variables.get("requested_by")
+    require_enabled(settings)
     if draft.dry_run:
         request = _unsaved_request(settings, title, approvers, required, expires_in)
         return Preparation(variables=_request_variables(request),

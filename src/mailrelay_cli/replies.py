@@ -304,6 +304,7 @@ def process_replies(settings: Settings, *, count: int | None = None, dry_run: bo
     """One run (see the module docstring). Raises LockedError (75) when another run is going."""
     from mailrelay_cli.reply_mailbox import open_reply_mailbox
 
+    approvals.require_enabled(settings)
     limit = settings.approval.count if count is None else count
     max_bytes = settings.approval.max_message_kb * 1024
     state_dir = settings.state_dir
