@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 import sys
-import traceback
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
 from typing import Any
@@ -49,6 +48,8 @@ def plain(text: str = "", *, err: bool = False) -> None:
 def error(err: MailrelayError, *, as_json: bool, verbose: bool) -> None:
     """The one place a failure is printed: one line of what, one of what to do."""
     if verbose and err.__cause__ is not None:
+        import traceback
+
         traceback.print_exception(err.__cause__, file=sys.stderr)
     if as_json:
         json_line(
@@ -63,6 +64,8 @@ def error(err: MailrelayError, *, as_json: bool, verbose: bool) -> None:
 
 def internal_error(exc: BaseException, *, as_json: bool, verbose: bool) -> None:
     if verbose:
+        import traceback
+
         traceback.print_exception(exc, file=sys.stderr)
     message = f"internal error: {type(exc).__name__}: {exc}"
     hint = "this is a bug in mailrelay; run again with -v and report the traceback"

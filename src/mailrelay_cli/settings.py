@@ -12,7 +12,6 @@ naming the ``mailrelay secret set`` command to run instead.
 
 from __future__ import annotations
 
-import difflib
 import os
 import re
 import tomllib
@@ -221,6 +220,8 @@ def _is_secret_key(key: str) -> bool:
 
 
 def _suggest(key: str) -> str:
+    import difflib
+
     known = [spec.key for spec in KEYS if "*" not in spec.key]
     close = difflib.get_close_matches(key, known, n=1, cutoff=0.6)
     return f"did you mean {close[0]}?" if close else "see `mailrelay config show` for every key"

@@ -5,11 +5,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from mailrelay_cli.settings import Settings
+if TYPE_CHECKING:  # settings costs ~20 ms to import; `--help` never needs it
+    from mailrelay_cli.settings import Settings
 
 
 @dataclass
