@@ -214,7 +214,6 @@ def create_approval(
     message_id: str | None = None,
 ) -> ApprovalRequest:
     """Record a pending approval and return what the request message must carry."""
-    require_enabled(settings)
     title = " ".join((title or "").split())
     if not title:
         raise DataError("approval-requested needs a title (what is to be approved)",
@@ -368,13 +367,14 @@ def prepare_request(draft: Any) -> Any:
     notify = tuple(options.get("notify") or ())
     title = str(draft.variables.get("title") or "")
     requested_by = draft.variables.get("requested_by")
-    require_enabled(settings)
     if draft.dry_run:
+        # A dry run (also `events show`) records nothing, so it works with approvals off.
         request = _unsaved_request(settings, title, approvers, required, expires_in)
         return Preparation(variables=_request_variables(request),
                            reply_to=request.reply_address, approval_id=None)
     from mailrelay_cli.store import open_store
 
+    require_enabled(settings)
     with open_store(settings.state_dir) as db:
         request = create_approval(settings, db, title=title, approvers=approvers,
                                   required=required, expires_in=expires_in, notify=notify,
