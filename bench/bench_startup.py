@@ -9,8 +9,15 @@ import sys
 import tempfile
 from pathlib import Path
 
-from common import ROOT, compile_everything, interleaved_medians, mailrelay_command, print_rows, run_env, \
-    time_once
+from common import (
+    ROOT,
+    compile_everything,
+    interleaved_medians,
+    mailrelay_command,
+    print_rows,
+    run_env,
+    time_once,
+)
 
 
 def main(rounds: int = 21) -> dict[str, float]:
