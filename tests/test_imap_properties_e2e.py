@@ -210,3 +210,13 @@ def test_timeout_property_ends_a_tls_handshake_that_never_completes(
     with pytest.raises(TemporaryError) as caught, imap.open_imap(settings):
         pass
     assert "timed out after 0.3s" in caught.value.message
+
+
+def test_turned_off_certificate_checks_warn_on_every_run_even_quiet(
+        dovecot: Dovecot, mail_user: MailUser, settings_with: Make, run_cli) -> None:
+    fields = dovecot_fields(dovecot, mail_user, dovecot.imaps_port)
+    del fields["tls_ca_file"]
+    settings_with(DEFAULT_BLOCK + "mail.imap.ssl.trust=*\n", mail_user.password, **fields)
+    result = run_cli("-q", "test", "--imap-only")
+    assert result.exit_code == 0, result.stderr
+    assert "mailrelay: warning: certificate checks are off for imap" in result.stderr

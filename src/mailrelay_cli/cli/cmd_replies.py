@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from mailrelay_cli import render
-from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+from mailrelay_cli.cli.common import AppContext, json_option, pass_app, warn_unsafe_imap
 
 
 @click.command("process-replies")
@@ -20,6 +20,7 @@ def process_replies_command(app: AppContext, count: int | None, dry_run: bool,
     """Read the reply folder, record decisions, delete what was processed."""
     from mailrelay_cli.replies import process_replies
 
+    warn_unsafe_imap(app)
     report = process_replies(app.settings(), count=count, dry_run=dry_run)
     for failure in report.failures:
         render.plain(f"mailrelay: warning: {failure}", err=True)

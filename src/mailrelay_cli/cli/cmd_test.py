@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from mailrelay_cli import render
-from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+from mailrelay_cli.cli.common import AppContext, json_option, pass_app, warn_unsafe_imap
 
 
 @click.command("test")
@@ -27,6 +27,8 @@ def test_command(app: AppContext, to: str | None, smtp_only: bool, imap_only: bo
     """
     from mailrelay_cli import diagnostics
 
+    if not smtp_only:
+        warn_unsafe_imap(app)
     report = diagnostics.run(app.settings(), to=to, smtp_only=smtp_only, imap_only=imap_only,
                              with_transcript=with_transcript)
     if as_json:

@@ -46,3 +46,20 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
         return func(*args, as_json=as_json, **kwargs)
 
     return wrapper
+
+
+def warn_unsafe_imap(app: AppContext) -> None:
+    """Print, on every run and even with -q, that IMAP certificate checks are turned off."""
+    from mailrelay_cli import render
+    from mailrelay_cli.errors import ConfigError
+    from mailrelay_cli.imap_properties import run_warnings
+
+    settings = app.settings()
+    if settings.approval.maildir is not None:
+        return
+    try:
+        warnings = run_warnings(settings.imap)
+    except ConfigError:  # the command itself reports a broken imap.properties
+        return
+    for warning in warnings:
+        render.plain(f"mailrelay: warning: {warning}", err=True)
