@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from mailrelay_cli import credentials
 from mailrelay_cli.settings import ConfigRow, Settings, describe
 
 
-@dataclass(frozen=True)
-class ShowReport:
+class ShowReport(NamedTuple):
     path: Path
     file_exists: bool
     rows: tuple[ConfigRow, ...]
 
 
-@dataclass(frozen=True)
-class CheckReport:
+class CheckReport(NamedTuple):
     path: Path
     warnings: tuple[str, ...]
 

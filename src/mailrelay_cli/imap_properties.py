@@ -27,10 +27,9 @@ This module is pure: it never connects, prints or reads the environment.
 
 from __future__ import annotations
 
-import difflib
 import re
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
+from typing import Any, NamedTuple
 
 from mailrelay_cli.endpoints import Endpoint
 from mailrelay_cli.errors import ConfigError
@@ -73,8 +72,9 @@ _HINT = ("edit imap.properties in the settings file (mailrelay config path), "
          "then run: mailrelay config check")
 
 
-@dataclass(frozen=True)
-class Line:
+# NamedTuples, not dataclasses: `config check` loads this module, and creating a
+# dataclass costs ~2 ms of start-up against ~0.2 ms for a NamedTuple.
+class Line(NamedTuple):
     """One ``key=value`` line after substitution (``key`` without ``mail.PROTOCOL.`` when ours)."""
 
     number: int
@@ -82,8 +82,7 @@ class Line:
     value: str
 
 
-@dataclass(frozen=True)
-class Ignored:
+class Ignored(NamedTuple):
     """A line with no meaning here; ``config check`` lists it (never silently dropped)."""
 
     number: int
@@ -91,8 +90,7 @@ class Ignored:
     reason: str
 
 
-@dataclass(frozen=True)
-class Override:
+class Override(NamedTuple):
     """A value the properties set on the connection.
 
     ``name`` is the ``Endpoint`` attribute; ``field`` the settings key it overrides
@@ -116,8 +114,7 @@ class Override:
         return f"imap.properties line {self.number}" if self.number else "imap.properties"
 
 
-@dataclass(frozen=True)
-class Parsed:
+class Parsed(NamedTuple):
     """The properties after substitution and validation."""
 
     protocol: str
@@ -233,6 +230,8 @@ def parse(text: str, server: ServerSettings) -> Parsed:
                 continue
             reason = _ELSEWHERE.get(short)
             if reason is None:
+                import difflib
+
                 close = difflib.get_close_matches(short, KNOWN_KEYS, n=1, cutoff=0.75)
                 reason = "no meaning here"
                 if close:
@@ -282,8 +281,7 @@ def _field_security(server: ServerSettings) -> tuple[str, str]:
     return "plain", "fields imap.tls and imap.starttls = false"
 
 
-@dataclass(frozen=True)
-class Resolution:
+class Resolution(NamedTuple):
     """What the properties do: every value they set, every line they ignore, and notes."""
 
     protocol: str

@@ -24,7 +24,7 @@ import hashlib
 import os
 import shutil
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -397,7 +397,7 @@ def send_owed_answers(settings: Settings, db: Store) -> list[AnswerResult]:
     if not rows:
         return []
     # An answer is not worth holding up a cron run for: one attempt per run, no retry loop.
-    quick = replace(settings, smtp=replace(settings.smtp, retry_for=0.0))
+    quick = settings._replace(smtp=settings.smtp._replace(retry_for=0.0))
     results = []
     for row in rows:
         approval = approvals.get_approval(db, row["approval_id"])
