@@ -79,3 +79,12 @@ def test_core_modules_import_without_click_or_rich() -> None:
             if p.stem not in ("__main__", "render", "demo")]
     loaded = _modules_after("\n".join(f"import mailrelay_cli.{name}" for name in core))
     assert not {m for m in loaded if m.split(".")[0] in ("click", "rich")}
+
+
+def test_readme_lists_every_decision_word() -> None:
+    from mailrelay_cli.reply_text import APPROVE_WORDS, REJECT_WORDS
+
+    table = README.split("| | approve | reject |", 1)[1].split("\n\n", 1)[0]
+    listed = {word.strip() for row in table.splitlines()[2:] for cell in row.split("|")[2:4]
+              for word in cell.split(",")}
+    assert set(APPROVE_WORDS) | set(REJECT_WORDS) == listed - {""}
