@@ -429,3 +429,16 @@ def test_a_server_that_stays_unreachable_exits_75(run_cli, write_config) -> None
     result = run_cli("send", "--event", "test", "--to", "ops@example.com")
     assert result.exit_code == 75
     assert f"127.0.0.1:{port}" in result.stderr
+
+
+def test_send_works_when_the_template_cache_cannot_be_written(  # type: ignore[no-untyped-def]
+        run_cli, plain: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    import jinja2.bccache
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(jinja2.bccache.tempfile, "NamedTemporaryFile", refuse)
+    result = run_cli("send", "--event", "test", "--to", "ops@example.com")
+    assert result.exit_code == 0, result.stderr
+    assert len(plain.messages) == 1

@@ -133,3 +133,71 @@ def test_a_template_computing_with_the_wrong_kind_of_value_is_bad_input(tmp_path
     with pytest.raises(DataError, match=r"test.txt failed: TypeError") as caught:
         rendering.render_event(get_event("test", tmp_path), {"count": "3"}, tmp_path)
     assert caught.value.exit_code == 65
+
+
+# --- compiled-template cache ---------------------------------------------------------------
+
+
+def _cache_files(home: Path) -> list[Path]:
+    directory = home / ".cache" / "mailrelay" / "templates"
+    return sorted(directory.glob("*.cache")) if directory.is_dir() else []
+
+
+def test_compiled_templates_are_cached_in_a_private_dir_and_used_next_time(
+        isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = rendering.render_event(get_event("test"), FULL)
+    files = _cache_files(isolated_env)
+    assert len(files) == 4  # subject, txt, html and the layout the html extends
+    assert (files[0].parent.stat().st_mode & 0o777) == 0o700
+
+    from jinja2.sandbox import SandboxedEnvironment
+
+    def no_compiling(*args: object, **kwargs: object) -> None:
+        raise AssertionError("compiled although the cache holds the template")
+
+    monkeypatch.setattr(SandboxedEnvironment, "compile", no_compiling)
+    assert rendering.render_event(get_event("test"), FULL) == first
+
+
+def test_the_cache_dir_comes_from_mailrelay_cache_dir(tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MAILRELAY_CACHE_DIR", str(tmp_path / "elsewhere"))
+    rendering.render_event(get_event("test"), FULL)
+    assert len(list((tmp_path / "elsewhere" / "templates").glob("*.cache"))) == 4
+
+
+def test_a_cache_dir_that_cannot_be_created_only_means_compiling(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    monkeypatch.setenv("MAILRELAY_CACHE_DIR", str(blocker))
+    rendered = rendering.render_event(get_event("test"), FULL)
+    assert "Release 2.4" in rendered.text
+
+
+def test_a_cache_that_cannot_be_written_only_means_compiling(
+        isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import jinja2.bccache
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(jinja2.bccache.tempfile, "NamedTemporaryFile", refuse)
+    rendered = rendering.render_event(get_event("test"), FULL)
+    assert "Release 2.4" in rendered.text
+    assert _cache_files(isolated_env) == []
+
+
+def test_a_damaged_cache_file_is_compiled_again(isolated_env: Path) -> None:
+    first = rendering.render_event(get_event("test"), FULL)
+    for path in _cache_files(isolated_env):
+        path.write_bytes(path.read_bytes()[:40])
+    assert rendering.render_event(get_event("test"), FULL) == first
+
+
+def test_a_cache_dir_others_can_write_to_is_not_used(isolated_env: Path) -> None:
+    directory = isolated_env / ".cache" / "mailrelay" / "templates"
+    directory.mkdir(parents=True)
+    directory.chmod(0o777)
+    rendering.render_event(get_event("test"), FULL)
+    assert _cache_files(isolated_env) == []

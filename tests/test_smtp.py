@@ -311,20 +311,16 @@ def test_unknown_host_is_temporary_75_naming_smtp_host(write_config) -> None:
 
 def test_optional_starttls_not_offered_continues_plain_but_keeps_the_password(
         smtp_plain_auth, settings_for) -> None:
-    import dataclasses
-
     settings = settings_for(smtp_plain_auth, starttls=True)
-    endpoint = dataclasses.replace(endpoint_for(settings.smtp), starttls_required=False)
+    endpoint = endpoint_for(settings.smtp)._replace(starttls_required=False)
     with pytest.raises(ConfigError), smtp.open_smtp(settings, endpoint=endpoint):
         pass
     assert smtp_plain_auth.auth_commands == []
 
 
 def test_optional_starttls_not_offered_sends_without_auth(smtp_plain, settings_for) -> None:
-    import dataclasses
-
     settings = settings_for(smtp_plain, password=None, auth="none", starttls=True)
-    endpoint = dataclasses.replace(endpoint_for(settings.smtp), starttls_required=False)
+    endpoint = endpoint_for(settings.smtp)._replace(starttls_required=False)
     with smtp.open_smtp(settings, endpoint=endpoint) as conn:
         smtp.send_message(conn, message(), sender="relay@example.com",
                           recipients=["dev@example.com"])

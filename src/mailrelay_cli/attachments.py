@@ -30,9 +30,8 @@ import re
 import time
 import unicodedata
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from mailrelay_cli.errors import DataError
 
@@ -42,9 +41,11 @@ CHUNK = 1 << 16
 LINE_SEARCH = 4096
 _UNSAFE = set('<>:"|?*')
 
+# Records are NamedTuples, not dataclasses: `send` imports this module, and creating a
+# dataclass costs ~1-2 ms of start-up against ~0.2 ms for a NamedTuple.
 
-@dataclass(frozen=True)
-class LogFile:
+
+class LogFile(NamedTuple):
     """One log and its metadata (strings, as they appear in names)."""
 
     path: Path
@@ -55,8 +56,7 @@ class LogFile:
     failed: bool = False
 
 
-@dataclass(frozen=True)
-class Attachment:
+class Attachment(NamedTuple):
     """A file ready for the message. ``cut`` names the logs that were shortened to the cap."""
 
     filename: str

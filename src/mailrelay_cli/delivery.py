@@ -22,8 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from mailrelay_cli.errors import MailrelayError, ServerRefusedError, TemporaryError
 from mailrelay_cli.message import Address, Built
@@ -32,9 +31,11 @@ from mailrelay_cli.settings import Settings
 FIRST_WAIT_MAX = 5.0
 WAIT_MAX = 60.0
 
+# Records are NamedTuples, not dataclasses: `send` imports this module, and creating a
+# dataclass costs ~1-2 ms of start-up against ~0.2 ms for a NamedTuple.
 
-@dataclass(frozen=True)
-class Refusal:
+
+class Refusal(NamedTuple):
     """A recipient the server would not take, and what it said."""
 
     address: str
@@ -45,8 +46,7 @@ class Refusal:
         return f"{self.address}: {self.code} {self.reply}"
 
 
-@dataclass(frozen=True)
-class Delivery:
+class Delivery(NamedTuple):
     """The outcome: who got the message, who was refused (permanently), how many sessions."""
 
     message_id: str

@@ -42,9 +42,9 @@ from __future__ import annotations
 import re
 import tomllib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mailrelay_cli.errors import ConfigError, NotFoundError
 
@@ -55,6 +55,9 @@ if TYPE_CHECKING:
 EVENT_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 TEMPLATE_SUFFIXES = ("subject", "txt", "html")
 COMMON_VARIABLES = ("instance_name", "project", "environment", "url", "requested_by")
+
+# Records are NamedTuples, not dataclasses: `send` imports this module, and creating a
+# dataclass costs ~1-2 ms of start-up against ~0.2 ms for a NamedTuple.
 
 # name -> (what it means, the value `events show` renders its sample with)
 VARIABLE_DOCS: dict[str, tuple[str, Any]] = {
@@ -91,8 +94,7 @@ VARIABLE_DOCS: dict[str, tuple[str, Any]] = {
 }
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """One catalogue entry. ``source`` is ``built-in`` or the templates dir that added it."""
 
     name: str
@@ -122,8 +124,7 @@ BUILTIN_EVENTS: tuple[Event, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class Draft:
+class Draft(NamedTuple):
     """What an event's ``prepare`` hook sees (see the module docstring)."""
 
     event: Event
@@ -136,12 +137,11 @@ class Draft:
     settings: Settings
 
 
-@dataclass(frozen=True)
-class Preparation:
+class Preparation(NamedTuple):
     """What a ``prepare`` hook adds to the message, and what to run once the outcome is known."""
 
-    variables: Mapping[str, Any] = field(default_factory=dict)
-    headers: Mapping[str, str] = field(default_factory=dict)
+    variables: Mapping[str, Any] = MappingProxyType({})
+    headers: Mapping[str, str] = MappingProxyType({})
     reply_to: str | None = None
     approval_id: str | None = None
     # Called with the Delivery (mailrelay_cli.delivery) after the server accepted the message.

@@ -28,7 +28,6 @@ This module is pure: it never connects, prints or reads the environment.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
 from typing import Any, NamedTuple
 
 from mailrelay_cli.endpoints import Endpoint
@@ -451,7 +450,7 @@ def apply(text: str, server: ServerSettings, base: Endpoint) -> Endpoint:
     resolution = resolve(text, server)
     changes: dict[str, Any] = {o.name: o.value for o in resolution.overrides}
     changes["notes"] = base.notes + resolution.notes
-    return replace(base, **changes)
+    return base._replace(**changes)
 
 
 def warnings(endpoint: Endpoint) -> tuple[str, ...]:

@@ -14,6 +14,12 @@ State directory (SQLite database, archive, lock), first match wins:
   3. ``$XDG_STATE_HOME/mailrelay`` (``~/.local/state`` when unset) on Linux,
      ``~/Library/Application Support/mailrelay/state`` on macOS,
      ``%LOCALAPPDATA%\\mailrelay\\state`` on Windows.
+
+Cache directory (compiled templates; safe to delete), first match wins:
+  1. ``$MAILRELAY_CACHE_DIR``
+  2. ``$XDG_CACHE_HOME/mailrelay`` (``~/.cache`` when unset) on Linux,
+     ``~/Library/Caches/mailrelay`` on macOS,
+     ``%LOCALAPPDATA%\\mailrelay\\cache`` on Windows.
 """
 
 from __future__ import annotations
@@ -56,4 +62,17 @@ def default_state_dir() -> Path:
     if sys.platform == "darwin":
         return Path.home() / "Library" / "Application Support" / APP / "state"
     base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / APP
+
+
+def cache_dir() -> Path:
+    override = os.environ.get("MAILRELAY_CACHE_DIR")
+    if override:
+        return Path(override)
+    if sys.platform == "win32":
+        local = os.environ.get("LOCALAPPDATA", Path.home() / "AppData" / "Local")
+        return Path(local) / APP / "cache"
+    if sys.platform == "darwin":
+        return Path.home() / "Library" / "Caches" / APP
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / APP
