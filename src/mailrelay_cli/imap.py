@@ -264,13 +264,7 @@ def login(conn: MailrelayIMAP, settings: Settings) -> str:
             f"imap.auth = none in {settings.path}: an IMAP mailbox always needs a login",
             hint="mailrelay config set imap.auth basic",
         )
-    if not conn.has_tls and not endpoint.allow_plaintext_auth:
-        raise ConfigError(
-            f"refusing to send credentials to {endpoint.address} over a connection without TLS",
-            hint=("use TLS: mailrelay config set imap.tls true (port 993) or imap.starttls true "
-                  "(port 143); only on a trusted network: "
-                  "mailrelay config set imap.allow_plaintext_auth true"),
-        )
+    tls.require_tls_for_credentials(conn.has_tls, endpoint)
     user = server.user
     if not user:
         raise ConfigError(f"imap.user (or smtp.user) is not set in {settings.path}",

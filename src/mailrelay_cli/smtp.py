@@ -321,13 +321,7 @@ def login(conn: MailrelaySMTP, settings: Settings) -> str:
     server = settings.smtp
     if server.auth == "none":
         return "none"
-    if not conn.has_tls and not endpoint.allow_plaintext_auth:
-        raise ConfigError(
-            f"refusing to send credentials to {endpoint.address} over a connection without TLS",
-            hint=("use TLS: mailrelay config set smtp.starttls true (port 587) or smtp.tls true "
-                  "(port 465); only on a trusted network: "
-                  "mailrelay config set smtp.allow_plaintext_auth true"),
-        )
+    tls.require_tls_for_credentials(conn.has_tls, endpoint)
     user = server.user
     if not user:
         raise ConfigError(f"smtp.user is not set in {settings.path} (smtp.auth = {server.auth})",

@@ -308,3 +308,20 @@ def handshake_error(error: BaseException, endpoint: Endpoint,
         f"TLS handshake with {endpoint.address} failed: {detail}",
         hint=f"check {endpoint.role}.port and the {endpoint.role}.tls / {endpoint.role}.starttls keys",
     )
+
+
+_TLS_SETTINGS = {
+    "smtp": "smtp.starttls true (port 587) or smtp.tls true (port 465)",
+    "imap": "imap.tls true (port 993) or imap.starttls true (port 143)",
+}
+
+
+def require_tls_for_credentials(has_tls: bool, endpoint: Endpoint) -> None:
+    """Refuse to send a password or token over plain text unless the settings allow it."""
+    if has_tls or endpoint.allow_plaintext_auth:
+        return
+    raise ConfigError(
+        f"refusing to send credentials to {endpoint.address} over a connection without TLS",
+        hint=(f"use TLS: mailrelay config set {_TLS_SETTINGS[endpoint.role]}; only on a trusted "
+              f"network: mailrelay config set {endpoint.role}.allow_plaintext_auth true"),
+    )
