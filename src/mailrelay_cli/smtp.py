@@ -42,7 +42,6 @@ from mailrelay_cli.errors import (
     ConfigError,
     MailrelayError,
     ServerRefusedError,
-    StartTLSUnavailableError,
     TemporaryError,
 )
 from mailrelay_cli.settings import Settings
@@ -256,12 +255,7 @@ def start_tls(conn: MailrelaySMTP) -> bool:
         return conn.has_tls
     if not offers_starttls(conn):
         if endpoint.starttls_required:
-            raise StartTLSUnavailableError(
-                f"{endpoint.address} does not offer STARTTLS (smtp.starttls is on); "
-                f"refusing to continue without TLS",
-                hint=("if the server has a TLS port use it: mailrelay config set smtp.tls true "
-                      "(usually port 465); otherwise fix the server's TLS set-up"),
-            )
+            raise tls.starttls_not_offered(endpoint)
         if conn.transcript:
             conn.transcript.note("STARTTLS not offered and not required: continuing without TLS")
         return False

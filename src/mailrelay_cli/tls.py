@@ -25,7 +25,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 from mailrelay_cli.endpoints import Endpoint
-from mailrelay_cli.errors import CertificateError, ConfigError, MailrelayError, TemporaryError
+from mailrelay_cli.errors import (
+    CertificateError,
+    ConfigError,
+    MailrelayError,
+    StartTLSUnavailableError,
+    TemporaryError,
+)
 
 Reconnect = Callable[[ssl.SSLContext], ssl.SSLSocket]
 
@@ -324,4 +330,18 @@ def require_tls_for_credentials(has_tls: bool, endpoint: Endpoint) -> None:
         f"refusing to send credentials to {endpoint.address} over a connection without TLS",
         hint=(f"use TLS: mailrelay config set {_TLS_SETTINGS[endpoint.role]}; only on a trusted "
               f"network: mailrelay config set {endpoint.role}.allow_plaintext_auth true"),
+    )
+
+
+_TLS_PORTS = {"smtp": ("smtp.tls", 465), "imap": ("imap.tls", 993)}
+
+
+def starttls_not_offered(endpoint: Endpoint) -> StartTLSUnavailableError:
+    """The error for a server that does not offer the STARTTLS the settings require."""
+    key, port = _TLS_PORTS[endpoint.role]
+    return StartTLSUnavailableError(
+        f"{endpoint.address} does not offer STARTTLS ({endpoint.role}.starttls is on); "
+        f"refusing to continue without TLS",
+        hint=(f"if the server has a TLS port use it: mailrelay config set {key} true "
+              f"(usually port {port}); otherwise fix the server's TLS set-up"),
     )
