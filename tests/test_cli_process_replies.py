@@ -189,3 +189,21 @@ def test_asking_with_approvals_off_exits_78_and_sends_nothing(run_cli, settings,
                      "--var", "title=Deploy 1.4")
     assert result.exit_code == 78
     assert smtp_plain.messages == []
+
+
+def test_asking_prints_the_approval_id_alone_on_stdout(run_cli, settings, smtp_plain) -> None:
+    result = run_cli("send", "--event", "approval-requested", "--to", "alice@example.com",
+                     "--var", "title=Deploy 1.4")
+    assert result.exit_code == 0, result.stderr
+    approval_id = result.stdout.strip()
+    assert f"[MR-{approval_id}-" in smtp_plain.messages[0].message()["Subject"]
+    assert "approval id" in result.stderr
+
+
+def test_asking_quietly_still_prints_the_approval_id(run_cli, settings, smtp_plain) -> None:
+    result = run_cli("-q", "send", "--event", "approval-requested", "--to", "alice@example.com",
+                     "--var", "title=Deploy 1.4")
+    assert result.exit_code == 0, result.stderr
+    approval_id = result.stdout.strip()
+    assert result.stderr == ""
+    assert run_cli("approvals", "show", approval_id).exit_code == 0

@@ -159,3 +159,11 @@ def test_oauth_without_a_stored_login_cannot_refresh(tmp_path: Path) -> None:
 def test_the_cron_line_the_settings_imply_is_included(settings: Settings) -> None:
     (line,) = health.check(settings).cron_lines
     assert line.startswith("*/5 * * * * /") and line.endswith(" -q process-replies")
+
+
+def test_stale_within_the_cron_interval_blames_max_age_not_cron(settings: Settings) -> None:
+    record_run(settings, T0)
+    with freeze_time("2026-03-02 09:01:30"):
+        report = health.check(settings, max_age=1)
+    assert report.stale
+    assert report.problems == ("the last successful run was 1m30s ago, more than --max-age 1s ago",)

@@ -193,9 +193,12 @@ def check(settings: Settings, max_age: float | None = None) -> HealthReport:
     if success_at is None:
         problems.append("no successful process-replies run recorded: is the cron job installed? "
                         "mailrelay schedule --cron")
-    elif stale or (now - success_at).total_seconds() > late:
+    elif (now - success_at).total_seconds() > late:
         problems.append(f"the last successful run was {ago(now, success_at)} but cron should run "
                         f"every {interval}m: check the cron job (mailrelay schedule --cron)")
+    elif stale:
+        problems.append(f"the last successful run was {ago(now, success_at)}, more than "
+                        f"--max-age {format_duration(max_age or 0)} ago")
     if last_run is not None and last_run.outcome == "failed":
         problems.append(f"the last run failed {ago(now, last_run.at)}: "
                         f"{last_run.error or 'no error recorded'}")

@@ -84,6 +84,12 @@ def send_command(app: AppContext, event: str, to: tuple[str, ...], cc: tuple[str
         render.json_line(result.json())
     elif result.dry_run:
         render.plain(result.mime or "")
+    elif result.approval_id is not None:
+        # stdout is the id alone, so that `id=$(mailrelay send --event approval-requested …)` works
+        if not app.quiet:
+            render.plain(f"sent {result.event} to {', '.join(result.recipients)} "
+                         f"(Message-ID {result.message_id}); approval id:", err=True)
+        render.plain(result.approval_id)
     elif not app.quiet:
         render.plain(f"sent {result.event} to {', '.join(result.recipients)} "
                      f"(Message-ID {result.message_id})")

@@ -32,7 +32,7 @@ def status_command(app: AppContext, max_age: float | None, as_json: bool) -> Non
     failing hooks, OAuth refresh and the schedule. For monitoring:
 
     \b
-      mailrelay status --max-age 15m -q || echo "cron job stopped"
+      mailrelay -q status --max-age 15m || echo "cron job stopped"
     """
     from mailrelay_cli import health
 
