@@ -45,6 +45,30 @@ class MailrelayGroup(click.Group):
         module_name, attribute = target.split(":")
         return getattr(importlib.import_module(module_name), attribute)
 
+    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
+             standalone_mode: bool = True, **extra: Any) -> Any:
+        """Run, reporting click's own usage errors the way every other error is reported."""
+        argv = list(sys.argv[1:] if args is None else args)
+        try:
+            result = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.ClickException as e:
+            from mailrelay_cli import render
+            from mailrelay_cli.errors import DataError, UsageError
+
+            path = e.ctx.command_path if getattr(e, "ctx", None) else "mailrelay"
+            kind = UsageError if isinstance(e, click.UsageError) else DataError  # FileError: 65
+            error = kind(e.format_message(), hint=f"{path} --help")
+            render.error(error, as_json="--json" in argv, verbose=False)
+            result = int(error.exit_code)
+        except click.exceptions.Abort:
+            from mailrelay_cli import render
+
+            render.plain("mailrelay: interrupted", err=True)
+            result = int(ExitCode.INTERRUPTED)
+        if not standalone_mode:
+            return result
+        sys.exit(result if isinstance(result, int) else 0)
+
     def invoke(self, ctx: click.Context) -> Any:
         from mailrelay_cli import render
 
@@ -54,21 +78,22 @@ class MailrelayGroup(click.Group):
             app = ctx.find_object(AppContext) or AppContext()
             render.error(e, as_json=app.json, verbose=app.verbose)
             ctx.exit(int(e.exit_code))
-        except KeyboardInterrupt:
-            render.plain("mailrelay: interrupted", err=True)
+        except (KeyboardInterrupt, click.exceptions.Abort):
+            from mailrelay_cli.errors import Interrupted
+
+            app = ctx.find_object(AppContext) or AppContext()
+            render.error(Interrupted("interrupted", hint="run the command again to finish its work"),
+                         as_json=app.json, verbose=False)
             ctx.exit(int(ExitCode.INTERRUPTED))
-        except click.exceptions.Abort:
-            render.plain("mailrelay: aborted", err=True)
-            ctx.exit(int(ExitCode.INTERRUPTED))
-        except (click.exceptions.Exit, click.ClickException, SystemExit):
-            raise
+        except (click.exceptions.Exit, click.ClickException, SystemExit, BrokenPipeError):
+            raise  # click handles these: exit codes, usage errors, a reader that closed the pipe
         except Exception as e:  # a bug: say so, exit 70, keep the traceback behind -v
             app = ctx.find_object(AppContext) or AppContext()
             render.internal_error(e, as_json=app.json, verbose=app.verbose)
             ctx.exit(int(ExitCode.SOFTWARE))
 
 
-@click.group(cls=MailrelayGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.group("mailrelay", cls=MailrelayGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config",
     "config_path",

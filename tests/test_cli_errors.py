@@ -1,0 +1,80 @@
+"""The one error handler: every failure is `mailrelay: error:` + `hint:`, or JSON, with its code."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from mailrelay_cli import approvals
+from mailrelay_cli.settings import load_settings
+from mailrelay_cli.store import open_store
+
+
+def test_unknown_command_is_a_usage_error_in_the_house_format(run_cli) -> None:
+    result = run_cli("bogus")
+    assert result.exit_code == 2
+    assert result.stderr == "mailrelay: error: No such command 'bogus'.\nhint: mailrelay --help\n"
+
+
+def test_unknown_option_names_the_command_help(run_cli) -> None:
+    result = run_cli("send", "--event", "test", "--bogus")
+    assert result.exit_code == 2
+    assert result.stderr.startswith("mailrelay: error: No such option '--bogus'")
+    assert result.stderr.endswith("hint: mailrelay send --help\n")
+    assert "Usage:" not in result.stderr
+
+
+def test_usage_error_under_json_is_one_json_object(run_cli) -> None:
+    result = run_cli("approvals", "list", "--status", "bogus", "--json")
+    assert result.exit_code == 2
+    error = json.loads(result.stderr)
+    assert error["exit_code"] == 2 and error["hint"] == "mailrelay approvals list --help"
+    assert "--status" in error["error"]
+
+
+def test_help_and_version_exit_0(run_cli) -> None:
+    assert run_cli("--help").exit_code == 0
+    assert run_cli("--version").exit_code == 0
+
+
+def _env(home: Path) -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def test_a_reader_that_closes_the_pipe_is_not_an_internal_error(write_config, isolated_env) -> None:
+    settings = load_settings(write_config('[smtp]\nfrom = "bot@example.com"\n'))
+    with open_store(settings.state_dir) as store:
+        for n in range(200):
+            approvals.create_approval(settings, store, title=f"Deploy {n}",
+                                      approvers=["alice@example.com"])
+    proc = subprocess.Popen([sys.executable, "-m", "mailrelay_cli", "approvals", "list", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(isolated_env))
+    assert proc.stdout is not None and proc.stderr is not None
+    proc.stdout.readline()
+    proc.stdout.close()  # like `| head -1`
+    stderr = proc.stderr.read().decode()
+    assert proc.wait(timeout=20) != 70
+    assert "internal error" not in stderr and "Traceback" not in stderr
+
+
+def test_ctrl_c_under_json_is_a_json_error_with_exit_130(write_config, isolated_env) -> None:
+    settings = load_settings(write_config('[smtp]\nfrom = "bot@example.com"\n'))
+    with open_store(settings.state_dir) as store:
+        request = approvals.create_approval(settings, store, title="Deploy",
+                                            approvers=["alice@example.com"])
+    proc = subprocess.Popen([sys.executable, "-m", "mailrelay_cli", "approvals", "wait",
+                             request.approval.id, "--timeout", "1m", "--poll", "1s", "--json"],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(isolated_env))
+    time.sleep(1.5)  # let it start waiting; the assertion does not depend on timing
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=20)
+    assert proc.returncode == 130
+    error = json.loads(stderr.decode().strip().splitlines()[-1])
+    assert error["exit_code"] == 130 and error["error"] == "interrupted"
