@@ -84,3 +84,131 @@ def test_config_set_unknown_key_exits_78_with_suggestion(run_cli, config_file: P
     result = run_cli("config", "set", "smtp.hostname", "x")
     assert result.exit_code == 78
     assert "did you mean smtp.host?" in result.stderr
+
+
+MINIMAL = '[smtp]\nhost = "smtp.example.com"\nuser = "bot@example.com"\nfrom = "bot@example.com"\n'
+PROPERTIES_PASSWORD = ('[imap]\nhost = "imap.example.com"\nproperties = """\nPROTOCOL=imap\n'
+                       'mail.imap.password=hunter2\n"""\n')
+
+
+def test_config_check_refuses_a_password_in_imap_properties(run_cli, write_config) -> None:
+    write_config(MINIMAL + PROPERTIES_PASSWORD)
+    result = run_cli("config", "check")
+    assert result.exit_code == 78
+    assert "imap.properties line 2" in result.stderr
+    assert "mailrelay secret set imap.password" in result.stderr
+    assert "hunter2" not in result.stdout + result.stderr
+
+
+def test_config_show_refuses_a_password_in_imap_properties(run_cli, write_config) -> None:
+    write_config(MINIMAL + PROPERTIES_PASSWORD)
+    result = run_cli("config", "show", "--json")
+    assert result.exit_code == 78
+    assert "hunter2" not in result.stdout + result.stderr
+
+
+def test_other_commands_refuse_a_password_in_imap_properties(run_cli, write_config) -> None:
+    write_config(MINIMAL + PROPERTIES_PASSWORD)
+    result = run_cli("secret", "list")
+    assert result.exit_code == 78
+    assert "imap.properties line 2" in result.stderr
+
+
+def test_config_check_passes_on_a_minimal_file(run_cli, write_config) -> None:
+    path = write_config(MINIMAL)
+    result = run_cli("config", "check")
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip() == f"{path}: ok"
+
+
+def test_config_check_fails_when_the_file_does_not_exist(run_cli, config_file: Path) -> None:
+    config_file.unlink(missing_ok=True)
+    result = run_cli("config", "check")
+    assert result.exit_code == 78
+    assert f"mailrelay: error: {config_file} does not exist" in result.stderr
+    assert "mailrelay config set smtp.host HOST" in result.stderr
+    assert "examples/settings.toml" in result.stderr
+
+
+def test_config_check_lists_every_missing_key(run_cli, write_config) -> None:
+    write_config('[smtp]\nport = 587\n')
+    result = run_cli("config", "check")
+    assert result.exit_code == 78
+    assert "mailrelay: error: " in result.stderr and "smtp.host is not set" in result.stderr
+    assert "(and 2 more)" in result.stderr
+    assert "problem: smtp.from is not set" in result.stderr
+    assert "problem: smtp.user is not set" in result.stderr
+    assert "hint: mailrelay config set smtp.host VALUE" in result.stderr
+    assert "ok" not in result.stdout
+
+
+def test_config_check_needs_no_user_without_authentication(run_cli, write_config) -> None:
+    write_config('[smtp]\nhost = "h"\nfrom = "a@example.com"\nauth = "none"\n')
+    result = run_cli("config", "check")
+    assert result.exit_code == 0, result.stderr
+
+
+def test_config_check_needs_a_client_id_for_oauth(run_cli, write_config) -> None:
+    write_config(MINIMAL.replace("[smtp]\n", '[smtp]\nauth = "microsoft-oauth"\n'))
+    result = run_cli("config", "check")
+    assert result.exit_code == 78
+    assert "smtp.client_id is not set" in result.stderr
+
+
+def test_config_check_needs_imap_host_when_approvals_are_on(run_cli, write_config) -> None:
+    write_config(MINIMAL + "[approval]\nenabled = true\n")
+    result = run_cli("config", "check")
+    assert result.exit_code == 78
+    assert "imap.host is not set" in result.stderr
+    assert "imap.user" not in result.stderr  # inherited from smtp.user
+
+
+def test_config_check_needs_imap_user_when_approvals_are_on(run_cli, write_config) -> None:
+    write_config('[smtp]\nhost = "h"\nfrom = "a@example.com"\nauth = "none"\n'
+                 '[imap]\nhost = "imap.example.com"\n[approval]\nenabled = true\n')
+    result = run_cli("config", "check")
+    assert result.exit_code == 78
+    assert "imap.user is not set" in result.stderr
+
+
+def test_config_check_needs_no_imap_for_a_maildir_mailbox(run_cli, write_config) -> None:
+    write_config(MINIMAL + '[approval]\nenabled = true\nmailbox = "maildir:/tmp/approvals"\n')
+    result = run_cli("config", "check")
+    assert result.exit_code == 0, result.stderr
+
+
+def test_config_check_json_lists_the_problems(run_cli, write_config) -> None:
+    write_config('[smtp]\nhost = "h"\nauth = "none"\n')
+    result = run_cli("config", "check", "--json")
+    assert result.exit_code == 78
+    report = json.loads(result.stdout)
+    assert report["ok"] is False
+    assert [p["problem"] for p in report["problems"]] == [
+        f"smtp.from is not set in {report['path']}"]
+    assert json.loads(result.stderr)["exit_code"] == 78
+
+
+def test_config_show_writes_durations_as_the_file_does(run_cli, write_config) -> None:
+    write_config(MINIMAL + '[approval]\nexpires_after = "2d"\n')
+    result = run_cli("config", "show", "--json")
+    rows = {row["key"]: row["value"] for row in map(json.loads, result.stdout.splitlines())}
+    assert rows["approval.expires_after"] == "2d"
+    assert rows["smtp.retry_for"] == "2m"
+
+
+def test_config_show_writes_whole_numbers_without_a_fraction(run_cli, write_config) -> None:
+    write_config(MINIMAL)
+    result = run_cli("config", "show", "--json")
+    rows = {row["key"]: row["value"] for row in map(json.loads, result.stdout.splitlines())}
+    assert '"key": "smtp.timeout", "value": 30,' in result.stdout
+    assert rows["notifications.max_attachment_mb"] == 10
+    assert isinstance(rows["notifications.max_attachment_mb"], int)
+    human = run_cli("config", "show").stdout
+    assert "30.0" not in human and "10.0" not in human
+
+
+def test_config_show_writes_default_durations_in_units(run_cli, write_config) -> None:
+    write_config(MINIMAL)
+    human = run_cli("config", "show").stdout
+    assert "259200" not in human and "120.0" not in human
+    assert " 3d " in human and " 2m " in human

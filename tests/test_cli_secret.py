@@ -3,6 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
+import pty
+import select
+import signal
+import sys
+import time
+
+from tests.conftest import reset_keyring
 
 SENTINEL = "S3ntinel-pw-xyz"
 
@@ -16,13 +24,108 @@ def test_secret_set_from_stdin_stores_in_keyring(run_cli) -> None:
     assert SENTINEL not in result.stdout + result.stderr
 
 
-def test_secret_set_prompts_hidden_with_confirmation(run_cli) -> None:
-    result = run_cli("secret", "set", "imap.password", input=f"{SENTINEL}\n{SENTINEL}\n")
-    assert result.exit_code == 0, result.stderr
-    assert SENTINEL not in result.stdout + result.stderr
+def _spawn_in_terminal(*args: str) -> tuple[int, int]:
+    """Start ``mailrelay ARGS`` with a new pseudo-terminal as its controlling terminal."""
+    pid, master = pty.fork()
+    if pid == 0:  # the child: replace it at once (no pytest code runs here)
+        os.execve(sys.executable, [sys.executable, "-m", "mailrelay_cli", *args],
+                  dict(os.environ))
+    return pid, master
+
+
+def _read_until(master: int, wanted: str, seen: list[str], start: int = 0,
+                timeout: float = 15.0) -> str:
+    """Terminal output until ``wanted`` appears after offset ``start`` (bounded by ``timeout``)."""
+    deadline = time.monotonic() + timeout
+    while wanted not in "".join(seen)[start:]:
+        remaining = deadline - time.monotonic()
+        assert remaining > 0, f"no {wanted!r} within {timeout}s; got {''.join(seen)!r}"
+        ready, _, _ = select.select([master], [], [], remaining)
+        if not ready:
+            continue
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # EIO: the child closed the terminal
+            chunk = b""
+        assert chunk, f"terminal closed before {wanted!r}; got {''.join(seen)!r}"
+        seen.append(chunk.decode("utf-8", "replace"))
+    return "".join(seen)
+
+
+def _finish(pid: int, master: int, seen: list[str], timeout: float = 15.0) -> int:
+    """Read the rest of the output and reap the child; its exit status."""
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([master], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:
+                    chunk = b""
+                if chunk:
+                    seen.append(chunk.decode("utf-8", "replace"))
+                    continue
+            done, status = os.waitpid(pid, os.WNOHANG)
+            if done:
+                return os.waitstatus_to_exitcode(status)
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        raise AssertionError(f"mailrelay did not exit within {timeout}s; got {''.join(seen)!r}")
+    finally:
+        os.close(master)
+
+
+def test_secret_set_prompts_hidden_twice_in_a_terminal() -> None:
+    pid, master = _spawn_in_terminal("secret", "set", "imap.password")
+    seen: list[str] = []
+    _read_until(master, "imap.password:", seen)
+    os.write(master, (SENTINEL + "\n").encode())
+    _read_until(master, "Repeat for confirmation:", seen)
+    os.write(master, (SENTINEL + "\n").encode())
+    code = _finish(pid, master, seen)
+    output = "".join(seen)
+    assert code == 0, output
+    assert SENTINEL not in output
+    assert "imap.password stored in the keyring" in output
     import keyring
 
+    reset_keyring()
     assert keyring.get_password("mailrelay", "default:imap.password") == SENTINEL
+
+
+def test_secret_set_asks_again_when_the_two_entries_differ() -> None:
+    pid, master = _spawn_in_terminal("secret", "set", "imap.password")
+    seen: list[str] = []
+    _read_until(master, "imap.password:", seen)
+    os.write(master, b"first-try\n")
+    _read_until(master, "Repeat for confirmation:", seen)
+    os.write(master, b"second-try\n")
+    after_error = len(_read_until(master, "do not match", seen))
+    _read_until(master, "imap.password:", seen, start=after_error)
+    os.write(master, (SENTINEL + "\n").encode())
+    _read_until(master, "Repeat for confirmation:", seen, start=after_error)
+    os.write(master, (SENTINEL + "\n").encode())
+    code = _finish(pid, master, seen)
+    output = "".join(seen)
+    assert code == 0, output
+    assert "first-try" not in output and "second-try" not in output and SENTINEL not in output
+    import keyring
+
+    reset_keyring()
+    assert keyring.get_password("mailrelay", "default:imap.password") == SENTINEL
+
+
+def test_secret_set_without_a_terminal_or_stdin_is_a_usage_error(run_cli) -> None:
+    result = run_cli("secret", "set", "smtp.password", input="")
+    assert result.exit_code == 2
+    assert result.stderr.startswith(
+        "mailrelay: error: standard input is not a terminal; pipe the value with --stdin")
+    assert "--stdin" in result.stderr
+    assert "Warning" not in result.stderr and "echoed" not in result.stderr
+    import keyring
+
+    assert keyring.get_password("mailrelay", "default:smtp.password") is None
 
 
 def test_secret_set_uses_the_profile_name(run_cli, write_config) -> None:

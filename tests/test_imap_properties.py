@@ -396,3 +396,27 @@ def test_check_warnings_list_ignored_lines_and_checks_turned_off() -> None:
 
 def test_check_warnings_are_empty_for_the_default_block() -> None:
     assert imap_properties.check_warnings(imap(DEFAULT_BLOCK)) == []
+
+
+@pytest.mark.parametrize("line", [
+    "mail.imap.password=hunter2", "mail.${{PROTOCOL}}.pass=hunter2", "password=hunter2",
+    "mail.imaps.auth.ntlm.passwd=hunter2", "mail.imap.sasl.token=hunter2",
+    "mail.imap.apiKey=hunter2", "mail.smtp.credentials=hunter2",
+])
+def test_secret_like_property_is_a_config_error_naming_the_line(line: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        imap_properties.refuse_secrets(f"# pasted\nPROTOCOL=imap\n{line}\n")
+    assert caught.value.exit_code == ExitCode.CONFIG
+    assert "imap.properties line 3" in caught.value.message
+    assert "mailrelay secret set imap.password" in caught.value.hint
+    assert "hunter2" not in caught.value.message + caught.value.hint
+
+
+def test_the_parser_refuses_a_secret_like_property() -> None:
+    with pytest.raises(ConfigError, match="imap.properties line 1"):
+        imap_properties.parse("mail.imap.password=hunter2\n", imap())
+
+
+def test_known_and_elsewhere_property_keys_are_not_secrets() -> None:
+    keys = [*imap_properties.KNOWN_KEYS, *imap_properties._ELSEWHERE]
+    imap_properties.refuse_secrets("".join(f"mail.imap.{key}=x\n" for key in keys))

@@ -202,3 +202,65 @@ def test_set_value_validates_the_whole_file(tmp_path: Path) -> None:
     with pytest.raises(ConfigError):
         set_value(path, "smtp.starttls", "true")
     assert path.read_text() == "[smtp]\ntls = true\n"
+
+
+@pytest.mark.parametrize("key", [
+    "imap.pass", "imap.pwd", "imap.passphrase", "imap.smtp_pass", "smtp.passwd",
+    "smtp.credentials", "smtp.credential", "smtp.token", "imap.access_token",
+    "imap.refresh_token", "smtp.api_key", "smtp.apikey", "smtp.secret",
+])
+def test_password_like_key_is_a_secret_not_an_unknown_key(write_config, key: str) -> None:
+    section, name = key.split(".")
+    path = write_config(f'[{section}]\n{name} = "hunter2"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert "is a secret" in info.value.message
+    assert "mailrelay secret set" in info.value.hint
+    assert "did you mean" not in info.value.hint
+    assert "hunter2" not in info.value.message + info.value.hint
+
+
+def test_password_table_is_a_secret(write_config) -> None:
+    path = write_config('[smtp.password]\nvalue = "hunter2"\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert "smtp.password.value is a secret" in info.value.message
+    assert info.value.hint.endswith("mailrelay secret set smtp.password")
+
+
+def test_empty_password_table_is_a_secret(write_config) -> None:
+    path = write_config("[imap.password]\n")
+    with pytest.raises(ConfigError, match="imap.password is a secret"):
+        load_settings(path)
+
+
+@pytest.mark.parametrize(("key", "command"), [
+    ("imap.pwd", "mailrelay secret set imap.password"),
+    ("imap.smtp_pass", "mailrelay secret set imap.password"),
+    ("smtp.credentials", "mailrelay secret set smtp.password"),
+    ("imap.access_token", "mailrelay secret set imap.client_secret"),
+    ("smtp.api_key", "mailrelay secret set smtp.client_secret"),
+    ("approval.secret", "mailrelay secret set smtp.client_secret"),
+    ("passphrase", "mailrelay secret set smtp.password"),
+])
+def test_secret_hint_names_the_section_and_kind(key: str, command: str) -> None:
+    from mailrelay_cli.settings import secret_hint
+
+    assert secret_hint(key).endswith(command)
+
+
+def test_no_real_key_is_taken_for_a_secret() -> None:
+    from mailrelay_cli.settings import KEYS, is_secret_key
+
+    caught = [spec.key for spec in KEYS if is_secret_key(spec.key)]
+    assert caught == []
+
+
+def test_password_line_in_imap_properties_fails_loading(write_config) -> None:
+    path = write_config('[imap]\nhost = "h"\nproperties = """\nmail.imap.password=hunter2\n"""\n')
+    with pytest.raises(ConfigError) as info:
+        load_settings(path)
+    assert info.value.exit_code == ExitCode.CONFIG
+    assert "imap.properties line 1" in info.value.message
+    assert "mailrelay secret set imap.password" in info.value.hint
+    assert "hunter2" not in info.value.message + info.value.hint

@@ -32,7 +32,7 @@ from typing import Any, NamedTuple
 
 from mailrelay_cli.endpoints import Endpoint
 from mailrelay_cli.errors import ConfigError
-from mailrelay_cli.settings import ConfigRow, ServerSettings
+from mailrelay_cli.settings import ConfigRow, ServerSettings, is_secret_key
 
 VARIABLES = ("PROTOCOL", "IMAP_HOST_NAME", "IMAP_HOST_PORT", "IMAP_ENABLE_STARTTLS")
 PROTOCOLS = ("imap", "imaps")
@@ -126,8 +126,31 @@ def _error(number: int, what: str, hint: str = _HINT) -> ConfigError:
     return ConfigError(f"imap.properties line {number}: {what}", hint=hint)
 
 
+_SECRET_HINT = "remove the line and run: mailrelay secret set imap.password"
+
+
+def refuse_secrets(text: str, where: str = "") -> None:
+    """ConfigError naming the first line whose key looks like a secret (never its value).
+
+    Any key counts, e.g. ``mail.imap.password``, ``mail.${{PROTOCOL}}.pass`` or
+    ``password``: a password pasted into the settings file is refused, not ignored.
+    Settings loading calls this, so every command exits 78 on such a file.
+    """
+    for number, raw in enumerate(text.splitlines(), start=1):
+        stripped = raw.strip()
+        if not stripped or stripped[0] in "#!":
+            continue
+        key = stripped.partition("=")[0].strip()
+        if key and is_secret_key(key):
+            prefix = f"{where}: " if where else ""
+            raise ConfigError(f"{prefix}imap.properties line {number}: {key[:60]} is a secret "
+                              "and secrets never live in the settings file",
+                              hint=_SECRET_HINT)
+
+
 def _split(text: str) -> list[tuple[int, str, str]]:
     """(line number, key, value) of every ``key=value`` line; comments and blanks dropped."""
+    refuse_secrets(text)
     pairs = []
     for number, raw in enumerate(text.splitlines(), start=1):
         stripped = raw.strip()

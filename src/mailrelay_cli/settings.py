@@ -30,7 +30,15 @@ AUTH_TYPES = ("none", "basic", "microsoft-oauth", "google-oauth")
 OAUTH_FLOWS = ("device-code", "client-credentials")
 ATTACH_LOGS = ("never", "always", "on-failure")
 SECRET_NAMES = ("smtp.password", "imap.password", "smtp.client_secret", "imap.client_secret")
-_SECRET_WORDS = re.compile(r"(password|passwd|secret|token|api_?key)$", re.IGNORECASE)
+# A secret-like word anywhere in a dotted part of a key, between word boundaries
+# (start, end, ``_`` or ``-``; camelCase is split first): ``smtp.pass``,
+# ``imap.smtp_pass``, ``smtp.password.x``, ``mail.imap.apiKey``; never
+# ``allow_plaintext_auth``, ``oauth_flow`` or ``trusted_authserv_id``.
+_SECRET_WORDS = re.compile(
+    r"(?:^|[_-])(pass|passwd|password|passphrase|pwd|secret|token|api[_-]?key|credentials?)"
+    r"(?=$|[_-])"
+)
+_TOKEN_WORDS = ("secret", "token", "api")
 
 
 class KeySpec(NamedTuple):
@@ -195,24 +203,47 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in table.items():
         dotted = f"{prefix}{key}"
-        if isinstance(value, Mapping):
+        if isinstance(value, Mapping) and not value and _secret_word(dotted):
+            flat[dotted] = value  # an empty [smtp.password] table is still refused
+        elif isinstance(value, Mapping):
             flat.update(_flatten(value, dotted + "."))
         else:
             flat[dotted] = value
     return flat
 
 
-def secret_hint(key: str) -> str:
-    """The command that stores the secret ``key`` (from the file) in the keyring."""
-    section = key.split(".")[0] if "." in key else "smtp"
-    name = "client_secret" if "secret" in key.lower() else "password"
+def _secret_word(key: str) -> str | None:
+    """The first secret-like word in any dotted part of ``key`` (lower case), or None."""
+    for part in key.split("."):
+        words = re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", part).lower()
+        match = _SECRET_WORDS.search(words)
+        if match:
+            return match.group(1)
+    return None
+
+
+def secret_command(key: str) -> str:
+    """``mailrelay secret set SECTION.NAME`` for a secret-like ``key``.
+
+    The client secret for secret- or token-like words, the password otherwise; the
+    section is the key's first part when it is smtp or imap, else smtp.
+    """
+    word = _secret_word(key) or ""
+    name = "client_secret" if word.startswith(_TOKEN_WORDS) else "password"
+    section = key.split(".")[0]
     if section not in ("smtp", "imap"):
         section = "smtp"
-    return f"remove it from the file and run: mailrelay secret set {section}.{name}"
+    return f"mailrelay secret set {section}.{name}"
 
 
-def _is_secret_key(key: str) -> bool:
-    return key in SECRET_NAMES or bool(_SECRET_WORDS.search(key.split(".")[-1]))
+def secret_hint(key: str) -> str:
+    """The command that stores the secret ``key`` (from the file) in the keyring."""
+    return f"remove it from the file and run: {secret_command(key)}"
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether ``key`` names a secret (see ``_SECRET_WORDS``); such keys never live in a file."""
+    return key in SECRET_NAMES or _secret_word(key) is not None
 
 
 def _suggest(key: str) -> str:
@@ -304,13 +335,17 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
     for key, value in raw.items():
-        if _is_secret_key(key):
+        if is_secret_key(key):
             raise ConfigError(
                 f"{file_path}: {key} is a secret and secrets never live in the settings file",
                 hint=secret_hint(key),
             )
         values[key] = check_value(key, value, str(file_path))
         sources[key] = "file"
+    if values.get("imap.properties"):
+        from mailrelay_cli import imap_properties
+
+        imap_properties.refuse_secrets(values["imap.properties"], str(file_path))
 
     def get(key: str, default: Any = None, inherit: str | None = None,
             compute: Callable[[], Any] | None = None) -> Any:
@@ -448,7 +483,7 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
 
 def parse_cli_value(key: str, text: str) -> Any:
     """The TOML value for ``config set KEY TEXT``, converted by the key's type."""
-    if _is_secret_key(key):
+    if is_secret_key(key):
         raise ConfigError(f"{key} is a secret and secrets never live in the settings file",
                           hint=secret_hint(key))
     spec = spec_for(key)

@@ -6,6 +6,7 @@ import click
 
 from mailrelay_cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+from mailrelay_cli.errors import ConfigError
 
 
 @click.group("config")
@@ -35,16 +36,31 @@ def show(app: AppContext, as_json: bool) -> None:
 @json_option
 @pass_app
 def check(app: AppContext, as_json: bool) -> None:
-    """Validate the settings file; exit 78 with the key to fix when it is wrong."""
+    """Validate the settings file and what the commands need; exit 78 naming each key to fix.
+
+    Checks that the file exists, that smtp.host and smtp.from are set, smtp.user
+    for basic or OAuth login, smtp.client_id for OAuth and, with approvals on an
+    IMAP mailbox, imap.host and imap.user.
+    """
     from mailrelay_cli import config_report
 
     result = config_report.check(app.settings())
     if as_json:
-        render.json_line({"path": str(result.path), "ok": True, "warnings": list(result.warnings)})
-        return
-    for warning in result.warnings:
-        render.plain(f"warning: {warning}", err=True)
-    if not app.quiet:
+        render.json_line({"path": str(result.path), "ok": result.ok,
+                          "warnings": list(result.warnings),
+                          "problems": [{"problem": p.message, "hint": p.hint}
+                                       for p in result.problems]})
+    else:
+        for warning in result.warnings:
+            render.plain(f"warning: {warning}", err=True)
+    if result.problems:
+        first, *others = result.problems
+        if not as_json:
+            for problem in others:
+                render.plain(f"problem: {problem.message} (fix: {problem.hint})", err=True)
+        more = f" (and {len(others)} more)" if others else ""
+        raise ConfigError(first.message + more, hint=first.hint)
+    if not as_json and not app.quiet:
         render.plain(f"{result.path}: ok")
 
 

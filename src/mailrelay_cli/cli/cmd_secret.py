@@ -8,7 +8,7 @@ import click
 
 from mailrelay_cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app
-from mailrelay_cli.errors import DataError
+from mailrelay_cli.errors import DataError, UsageError
 
 
 @click.group("secret")
@@ -19,7 +19,8 @@ def secret_group() -> None:
 @secret_group.command("set")
 @click.argument("name")
 @click.option("--stdin", "from_stdin", is_flag=True,
-              help="Read the value from standard input (one line) instead of a prompt.")
+              help="Read the value from standard input (one line) instead of a prompt; "
+                   "required when standard input is not a terminal.")
 @pass_app
 def set_(app: AppContext, name: str, from_stdin: bool) -> None:
     """Store secret NAME (smtp.password, imap.password, smtp.client_secret, imap.client_secret)."""
@@ -30,6 +31,10 @@ def set_(app: AppContext, name: str, from_stdin: bool) -> None:
     if from_stdin:
         value = sys.stdin.readline().rstrip("\r\n")
     else:
+        if not sys.stdin.isatty():  # getpass would warn, echo the value, then abort
+            raise UsageError("standard input is not a terminal; pipe the value with --stdin",
+                             hint=f"run it in a terminal, or: mailrelay secret set {name} --stdin "
+                                  "< FILE-HOLDING-THE-VALUE")
         value = click.prompt(f"{name}", hide_input=True, confirmation_prompt=True)
     if not value:
         raise DataError(f"empty value for {name}; nothing stored",
