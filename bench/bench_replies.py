@@ -25,7 +25,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from common import ROOT, compile_everything, mailrelay_command, run_env
+from common import ROOT, compile_everything, ensure_program, mailrelay_command, run_env
 
 ROUNDS = 5
 SIZES = (30, 300)
@@ -37,20 +37,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _ensure(program: str, package: str) -> str | None:
-    found = shutil.which(program) or (f"/usr/sbin/{program}"
-                                      if os.path.exists(f"/usr/sbin/{program}") else None)
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        print(f"installing {package} (apt-get)")
-        subprocess.run(["apt-get", "install", "-y", "-qq", package], check=False,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return shutil.which(program) or (f"/usr/sbin/{program}"
-                                     if os.path.exists(f"/usr/sbin/{program}") else None)
 
 
 class _Dovecot:
@@ -195,8 +181,8 @@ def _timed(argv: list[str], env: dict[str, str], memory: Path) -> tuple[float, i
 
 
 def main() -> None:
-    dovecot_bin = _ensure("dovecot", "dovecot-imapd")
-    fetchmail = _ensure("fetchmail", "fetchmail")
+    dovecot_bin = ensure_program("dovecot", "dovecot-imapd")
+    fetchmail = ensure_program("fetchmail", "fetchmail")
     if not dovecot_bin or not fetchmail:
         print("\nreplies: skipped (needs dovecot-imapd and fetchmail: apt-get install them)")
         return

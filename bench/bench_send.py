@@ -10,8 +10,6 @@ mode-600 config file (its usual place). Targets (issue 3): mailrelay at most
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,7 +17,15 @@ import textwrap
 from pathlib import Path
 from typing import Any
 
-from common import compile_everything, interleaved_medians, mailrelay_command, print_rows, run_env, time_once
+from common import (
+    compile_everything,
+    ensure_program,
+    interleaved_medians,
+    mailrelay_command,
+    print_rows,
+    run_env,
+    time_once,
+)
 
 USER = "relay@example.com"
 PASSWORD = "bench-Pa55-word"
@@ -46,18 +52,6 @@ BASELINE = textwrap.dedent('''\
 MESSAGE = (b"From: relay@example.com\r\nTo: ops@example.com\r\n"
            b"Subject: [mailrelay] Test notification\r\n\r\n"
            b"This is a test notification from mailrelay.\r\n")
-
-
-def _ensure_msmtp() -> str | None:
-    found = shutil.which("msmtp")
-    if found:
-        return found
-    if os.geteuid() == 0 and shutil.which("apt-get"):
-        print("installing msmtp (apt-get)")
-        subprocess.run(["apt-get", "install", "-y", "-qq", "msmtp"], check=False,
-                       env={**os.environ, "DEBIAN_FRONTEND": "noninteractive"},
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    return shutil.which("msmtp")
 
 
 class _Counter:
@@ -107,7 +101,7 @@ def main(rounds: int = 15) -> dict[str, float]:
     # aiosmtpd warns about its own deprecated attribute on every AUTH.
     warnings.filterwarnings("ignore", message="Session.login_data")
     compile_everything()
-    msmtp = _ensure_msmtp()
+    msmtp = ensure_program("msmtp", "msmtp")
     with tempfile.TemporaryDirectory(prefix="mailrelay-bench-send-") as tmp:
         directory = Path(tmp)
         controller, port, ca_file, handler = _start_server(directory)

@@ -70,3 +70,27 @@ def print_rows(title: str, medians: dict[str, float], baseline: str,
         verdict = "" if target is None else (f"  target <= {target:.2f}x: "
                                              + ("ok" if ratio <= target else "MISSED"))
         print(f"  {name:<{width}}  {value * 1000:8.1f} ms  {ratio:5.2f}x{verdict}")
+
+
+def ensure_program(program: str, package: str) -> str | None:
+    """The path of ``program``, installing Debian's ``package`` first when we may (root).
+
+    A fresh machine has stale package lists, so a failed install is retried after
+    ``apt-get update``; what apt says is shown, so a missing baseline is never silent.
+    """
+    import shutil
+
+    def find() -> str | None:
+        return shutil.which(program) or next(
+            (str(p) for p in (Path("/usr/sbin") / program, Path("/usr/bin") / program)
+             if p.exists()), None)
+
+    if find() or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return find()
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-qq", package]
+    print(f"installing {package} (apt-get)")
+    if subprocess.run(install, env=env, check=False, stdout=subprocess.DEVNULL).returncode != 0:
+        subprocess.run(["apt-get", "update", "-qq"], env=env, check=False)
+        subprocess.run(install, env=env, check=False, stdout=subprocess.DEVNULL)
+    return find()
