@@ -150,3 +150,28 @@ def test_without_on_decision_no_hook_is_owed(make_settings, maildir) -> None:
 def test_an_unbalanced_quote_in_the_command_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="on_decision"):
         hooks.command_argv("/bin/notify 'unterminated")
+
+
+ENV_RECORDER = """\
+import json, os, sys
+json.load(sys.stdin)
+with open(sys.argv[1], "w") as out:
+    json.dump(sorted(os.environ), out)
+"""
+
+
+def test_the_hook_never_gets_secrets_from_the_environment(make_settings, maildir, tmp_path,
+                                                          monkeypatch) -> None:
+    for name in ("MAILRELAY_SMTP_PASSWORD", "MAILRELAY_IMAP_PASSWORD",
+                 "MAILRELAY_SMTP_CLIENT_SECRET"):
+        monkeypatch.setenv(name, "S3ntinel-secret")
+    monkeypatch.setenv("MAILRELAY_APPROVAL_HMAC_KEY", "ab" * 32)
+    monkeypatch.setenv("MAILRELAY_CONFIG", "/etc/mailrelay/settings.toml")
+    script, out = tmp_path / "env.py", tmp_path / "env.json"
+    script.write_text(ENV_RECORDER)
+    settings = make_settings([sys.executable, str(script), str(out)])
+    decide(settings, maildir)
+    replies.process_replies(settings)
+    seen = set(json.loads(out.read_text()))
+    assert not {n for n in seen if "PASSWORD" in n or "SECRET" in n or "HMAC" in n}
+    assert {"MAILRELAY_APPROVAL_ID", "MAILRELAY_CONFIG"} <= seen

@@ -37,6 +37,11 @@ def env_name(name: str) -> str:
     return "MAILRELAY_" + name.replace(".", "_").upper()
 
 
+def secret_env_names() -> tuple[str, ...]:
+    """Every environment variable that may hold a secret (to keep them from child processes)."""
+    return tuple(env_name(name) for name in SECRET_NAMES + INTERNAL_NAMES)
+
+
 def entry_name(profile: str, name: str) -> str:
     return f"{profile}:{name}"
 

@@ -17,6 +17,7 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any
 
+from mailrelay_cli import credentials
 from mailrelay_cli.errors import ConfigError
 from mailrelay_cli.store import Store, iso, utcnow
 
@@ -59,7 +60,10 @@ def queue_hook(store: Store, payload: dict[str, Any]) -> None:
 
 
 def _run_one(argv: list[str], payload: dict[str, Any]) -> str | None:
-    env = dict(os.environ)
+    # The hook is someone else's program: it gets no password, client secret or the
+    # key that signs references (with it, a hook could forge approvals).
+    secret_names = set(credentials.secret_env_names())
+    env = {name: value for name, value in os.environ.items() if name not in secret_names}
     env.update({
         "MAILRELAY_APPROVAL_ID": payload["id"],
         "MAILRELAY_DECISION": payload["status"],
