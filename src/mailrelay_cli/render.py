@@ -18,7 +18,11 @@ from mailrelay_cli.errors import ExitCode, MailrelayError
 def console(stderr: bool = False) -> Any:
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=True)
+    stream = sys.stderr if stderr else sys.stdout
+    # Piped into a log or cron mail there is no terminal width to honour: never cut a
+    # table cell (rich would assume 80 columns and truncate "where it came from").
+    width = None if stream.isatty() else 1000
+    return Console(file=stream, highlight=False, soft_wrap=True, width=width)
 
 
 def reset_consoles() -> None:
