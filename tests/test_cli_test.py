@@ -218,3 +218,19 @@ def test_sentinel_password_never_appears_in_any_output(
         for args in (("--transcript",), ("--transcript", "--json"), ("-v",)):
             result = run_cli("-v", "test", "--to", "dev@example.com", *args)
             assert SENTINEL_PW not in result.stdout + result.stderr
+            assert SENTINEL_PW not in decoded_base64(result.stdout + result.stderr)
+
+
+def decoded_base64(text: str) -> str:
+    """Every base64-looking run in ``text``, decoded: an unredacted AUTH PLAIN hides there."""
+    import base64
+    import binascii
+    import re
+
+    found = []
+    for run in re.findall(r"[A-Za-z0-9+/]{8,}={0,2}", text):
+        try:
+            found.append(base64.b64decode(run + "=" * (-len(run) % 4)).decode("latin-1"))
+        except (binascii.Error, ValueError):
+            continue
+    return "\n".join(found)
