@@ -151,3 +151,61 @@ def test_command_falls_back_to_this_python_as_a_module(monkeypatch: pytest.Monke
     program = schedule.find_command()
     assert program[1:] == ("-m", "mailrelay_cli")
     assert os.path.isabs(program[0])
+
+
+BACKEND = "keyrings.alt.file.PlaintextKeyring"
+
+
+def test_cron_line_carries_the_keyring_backend_with_env() -> None:
+    result = schedule.cron(settings(5), PROGRAM, keyring_backend=BACKEND)
+    assert result.lines == (f"*/5 * * * * env PYTHON_KEYRING_BACKEND={BACKEND} "
+                            "/opt/mailrelay/bin/mailrelay --config /etc/mailrelay/settings.toml "
+                            "-q process-replies",)
+    assert any("env" in comment and "NAME=value" in comment for comment in result.comments)
+
+
+def test_cron_line_quotes_the_keyring_backend_for_the_shell_and_escapes_percent() -> None:
+    (line,) = schedule.cron(settings(5), PROGRAM, keyring_backend="my backend;50%").lines
+    assert " env 'PYTHON_KEYRING_BACKEND=my backend;50\\%' /opt/" in line
+
+
+def test_a_keyring_backend_with_a_newline_is_not_carried_and_says_so() -> None:
+    result = schedule.cron(settings(5), PROGRAM, keyring_backend="a\n* * * * * evil")
+    assert "env" not in result.lines[0] and len(result.lines) == 1
+    assert any("control character" in comment for comment in result.comments)
+
+
+def test_cron_without_a_keyring_backend_has_no_env_and_no_comments() -> None:
+    result = schedule.cron(settings(5), PROGRAM)
+    assert " env " not in result.lines[0]
+    assert result.comments == ()
+
+
+def test_cron_names_withheld_secret_variables_in_a_comment_only() -> None:
+    result = schedule.cron(settings(5), PROGRAM, keyring_backend=BACKEND,
+                           withheld=("MAILRELAY_SMTP_PASSWORD",))
+    assert "MAILRELAY_SMTP_PASSWORD" not in result.lines[0]
+    (comment,) = [c for c in result.comments if "MAILRELAY_SMTP_PASSWORD" in c]
+    assert "will not have it" in comment
+    assert "keyring" in comment and "EnvironmentFile=" in comment and "0600" in comment
+
+
+def test_systemd_service_carries_the_keyring_backend_as_environment() -> None:
+    service = schedule.systemd(settings(5), PROGRAM, keyring_backend=BACKEND).service
+    lines = service.splitlines()
+    assert f"Environment=PYTHON_KEYRING_BACKEND={BACKEND}" in lines
+    assert lines.index(f"Environment=PYTHON_KEYRING_BACKEND={BACKEND}") < next(
+        i for i, line in enumerate(lines) if line.startswith("ExecStart="))
+
+
+def test_systemd_environment_quotes_spaces_and_escapes_specifiers() -> None:
+    service = schedule.systemd(settings(5), PROGRAM, keyring_backend='a "b"%c').service
+    assert 'Environment="PYTHON_KEYRING_BACKEND=a \\"b\\"%%c"' in service.splitlines()
+
+
+def test_systemd_names_withheld_secret_variables_in_a_comment_only() -> None:
+    units = schedule.systemd(settings(5), PROGRAM, withheld=("MAILRELAY_IMAP_CLIENT_SECRET",))
+    assert "MAILRELAY_IMAP_CLIENT_SECRET" not in units.service
+    assert "Environment=" not in units.service
+    (comment,) = units.comments
+    assert "MAILRELAY_IMAP_CLIENT_SECRET" in comment and "EnvironmentFile=" in comment

@@ -14,6 +14,7 @@ secret, first match wins:
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from mailrelay_cli.errors import ConfigError, NoKeyringError
@@ -40,6 +41,23 @@ def env_name(name: str) -> str:
 def secret_env_names() -> tuple[str, ...]:
     """Every environment variable that may hold a secret (to keep them from child processes)."""
     return tuple(env_name(name) for name in SECRET_NAMES + INTERNAL_NAMES)
+
+
+KEYRING_BACKEND_VARIABLE = "PYTHON_KEYRING_BACKEND"
+_SECRET_LIKE_VARIABLE = re.compile(r"^MAILRELAY_.*(PASSWORD|SECRET|KEY)", re.IGNORECASE)
+
+
+def keyring_backend_variable() -> str | None:
+    """``PYTHON_KEYRING_BACKEND`` when set: a scheduled job needs the same keyring backend."""
+    return os.environ.get(KEYRING_BACKEND_VARIABLE) or None
+
+
+def secret_variables_set() -> tuple[str, ...]:
+    """The names (never the values) of set variables that hold or look like secrets:
+    ``MAILRELAY_*PASSWORD*``, ``*SECRET*``, ``*KEY*`` and every secret fallback."""
+    known = set(secret_env_names())
+    return tuple(sorted(name for name, value in os.environ.items()
+                        if value and (name in known or _SECRET_LIKE_VARIABLE.match(name))))
 
 
 def entry_name(profile: str, name: str) -> str:

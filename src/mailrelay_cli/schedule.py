@@ -6,6 +6,15 @@ the minutes (and hours) of each run in a day. When N does not divide a day
 (1440 minutes) the count restarts at midnight and the last gap of the day is
 shorter: the job never waits longer than the interval, and ``comment`` says so.
 A systemd timer (``OnUnitActiveSec``) keeps any interval exactly.
+
+The job gets the keyring backend of the shell that ran ``schedule``
+(``keyring_backend``, from ``PYTHON_KEYRING_BACKEND``): on a headless host the
+keyring is a file backend, and without it the job finds no keyring and exits 78.
+cron gets it through ``env NAME=value`` on the job line itself (a crontab
+``NAME=value`` line would also apply to every later line of the user's crontab);
+systemd through ``Environment=`` in the service. Secrets are never carried:
+``withheld`` names the secret variables that are set here, and a comment says the
+job will not have them.
 """
 
 from __future__ import annotations
@@ -19,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mailrelay_cli.credentials import KEYRING_BACKEND_VARIABLE as KEYRING_BACKEND
 from mailrelay_cli.settings import Settings
 
 SERVICE_NAME = "mailrelay-replies.service"
@@ -35,6 +45,7 @@ class CronSchedule:
     exact: bool
     every: str  # "every 5 minutes"
     note: str | None  # when not exact: what the lines do instead, and why
+    comments: tuple[str, ...] = ()  # the job's environment: what is carried, what is not
 
 
 @dataclass(frozen=True)
@@ -47,6 +58,7 @@ class SystemdUnits:
     timer: str
     directory: str  # where user units live
     install: tuple[str, ...]  # the commands that start the timer once the units are saved
+    comments: tuple[str, ...] = ()  # the job's environment: what is carried, what is not
 
 
 def find_command() -> tuple[str, ...]:
@@ -138,19 +150,62 @@ def _in_words(minutes: int) -> str:
     return f"{minutes} minutes"
 
 
-def cron(settings: Settings, executable: Sequence[str] | None = None) -> CronSchedule:
-    """The crontab lines for ``process-replies`` every ``approval.interval_minutes``."""
+def _carried_backend(keyring_backend: str | None) -> tuple[str | None, tuple[str, ...]]:
+    """The backend to carry (None when unset or unusable in a job line) and what to say."""
+    if not keyring_backend:
+        return None, ()
+    if any(ord(c) < 0x20 or ord(c) == 0x7F for c in keyring_backend):
+        return None, (f"{KEYRING_BACKEND} is set here but holds a control character, so the "
+                      "job does not get it: set it in the job's environment yourself",)
+    return keyring_backend, ()
+
+
+def _withheld_comments(withheld: Sequence[str], where: str, instead: str) -> tuple[str, ...]:
+    if not withheld:
+        return ()
+    one = len(withheld) == 1
+    return (f"{', '.join(withheld)} {'is' if one else 'are'} set here but the job will not "
+            f"have {'it' if one else 'them'} (secrets never go in {where}): store secrets in "
+            f"the keyring with mailrelay secret set NAME, or {instead}",)
+
+
+def cron(settings: Settings, executable: Sequence[str] | None = None, *,
+         keyring_backend: str | None = None, withheld: Sequence[str] = ()) -> CronSchedule:
+    """The crontab lines for ``process-replies`` every ``approval.interval_minutes``.
+
+    ``keyring_backend`` (``PYTHON_KEYRING_BACKEND`` here) is put before the command with
+    ``env``; ``withheld`` (names of secret variables set here) only gets a comment.
+    """
     interval = settings.approval.interval_minutes
     fields, note = cron_fields(interval)
-    line = _cron_escape(shlex.join(command(settings, executable)))
+    backend, comments = _carried_backend(keyring_backend)
+    argv = command(settings, executable)
+    if backend is not None:
+        argv = ("env", f"{KEYRING_BACKEND}={backend}", *argv)
+        comments += (f"{KEYRING_BACKEND} is set for the job with env on its line (a crontab "
+                     "NAME=value line would apply to every later line of the crontab too)",)
+    comments += _withheld_comments(
+        withheld, "a crontab",
+        "use mailrelay schedule --systemd with an EnvironmentFile= of mode 0600")
+    line = _cron_escape(shlex.join(argv))
     return CronSchedule(interval, tuple(f"{f} {line}" for f in fields), note is None,
-                        f"every {_in_words(interval)}", note)
+                        f"every {_in_words(interval)}", note, comments)
 
 
-def systemd(settings: Settings, executable: Sequence[str] | None = None) -> SystemdUnits:
-    """A oneshot service and a timer that starts it every ``approval.interval_minutes``."""
+def systemd(settings: Settings, executable: Sequence[str] | None = None, *,
+            keyring_backend: str | None = None, withheld: Sequence[str] = ()) -> SystemdUnits:
+    """A oneshot service and a timer that starts it every ``approval.interval_minutes``.
+
+    ``keyring_backend`` becomes an ``Environment=`` line of the service; ``withheld``
+    (names of secret variables set here) only gets a comment.
+    """
     interval = settings.approval.interval_minutes
     exec_start = " ".join(_systemd_quote(arg) for arg in command(settings, executable))
+    backend, comments = _carried_backend(keyring_backend)
+    environment = ("" if backend is None else
+                   f"Environment={_systemd_environment(f'{KEYRING_BACKEND}={backend}')}\n")
+    comments += _withheld_comments(
+        withheld, "a unit file", "add an EnvironmentFile= of mode 0600 to the service")
     # A short interval needs a finer accuracy than systemd's default of one minute.
     accuracy = max(1, min(60, math.floor(interval * 60 / 10)))
     service = f"""\
@@ -160,7 +215,7 @@ Documentation=man:mailrelay(1)
 
 [Service]
 Type=oneshot
-ExecStart={exec_start}
+{environment}ExecStart={exec_start}
 """
     timer = f"""\
 [Unit]
@@ -185,12 +240,20 @@ WantedBy=timers.target
         "loginctl enable-linger \"$USER\"   # keep user timers running when logged out",
     )
     return SystemdUnits(SERVICE_NAME, service, TIMER_NAME, timer, "~/.config/systemd/user",
-                        install)
+                        install, comments)
 
 
 def _systemd_quote(arg: str) -> str:
     # systemd expands % specifiers and $VAR in ExecStart=; double quotes keep spaces.
     escaped = arg.replace("%", "%%").replace("$", "$$")
+    if any(c in escaped for c in " \t\"'\\"):
+        escaped = '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return escaped
+
+
+def _systemd_environment(assignment: str) -> str:
+    # Environment= expands % specifiers but not $VAR; double quotes keep spaces.
+    escaped = assignment.replace("%", "%%")
     if any(c in escaped for c in " \t\"'\\"):
         escaped = '"' + escaped.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return escaped
