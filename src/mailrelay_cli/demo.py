@@ -130,7 +130,10 @@ def main() -> int:
         # so it uses the documented environment fallback with a throwaway key.
         env["MAILRELAY_APPROVAL_HMAC_KEY"] = secrets.token_hex(32)
 
-        _step(3, f"Ask {APPROVER} for an approval")
+        _step(3, "Prove the settings work: mailrelay test (a checklist, one line per step)")
+        _mailrelay(config, env, "test", "--to", "ops@demo.example")
+
+        _step(4, f"Ask {APPROVER} for an approval")
         _mailrelay(config, env, "send", "--event", "approval-requested", "--to", APPROVER,
                    "--var", "title=Deploy webshop 2.4.1 to production",
                    "--var", "requested_by=CI pipeline #1234", "--expires-in", "1h")
@@ -142,20 +145,20 @@ def main() -> int:
         print(f"{APPROVER} received: {str(request['Subject']).strip()}")
         print(f"Reply-To: {request['Reply-To']}")
 
-        _step(4, "Alice answers from her mail client (answer on top, request quoted below)")
+        _step(5, "Alice answers from her mail client (answer on top, request quoted below)")
         answer = _client_reply(request)
         reply_dir.add(answer)
         text = message_from_bytes(answer, policy=policy.default)
         print("\n".join("    " + line for line in bytes(text).decode().splitlines()[:16]))
         print("    …")
 
-        _step(5, "The cron job runs: mailrelay process-replies")
+        _step(6, "The cron job runs: mailrelay process-replies")
         _mailrelay(config, env, "process-replies")
 
-        _step(6, "The recorded decision")
+        _step(7, "The recorded decision")
         _mailrelay(config, env, "approvals", "show", approval_id)
 
-        _step(7, "A pipeline step waits on it (exit 0 approved, 1 rejected, 3 expired)")
+        _step(8, "A pipeline step waits on it (exit 0 approved, 1 rejected, 3 expired)")
         code = _mailrelay(config, env, "approvals", "wait", approval_id, "--timeout", "10s",
                           check=False)
         print(f"exit status {code}")

@@ -210,8 +210,8 @@ def _smtp(settings: Settings, to: str, transcript: Transcript | None) -> tuple[
 def _imap(settings: Settings, transcript: Transcript | None) -> list[CheckStep]:
     from mailrelay_cli import imap
 
-    section = _Section("IMAP")
     maildir = settings.approval.maildir
+    section = _Section("IMAP" if maildir is None else "Reply")
     if maildir is not None:
         section.start("mailbox")
         if (maildir / "cur").is_dir() and (maildir / "new").is_dir():
