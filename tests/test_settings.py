@@ -152,13 +152,20 @@ def test_example_settings_file_is_valid() -> None:
     assert settings.approval.enabled is True
 
 
-def test_example_settings_file_mentions_every_key() -> None:
+def test_example_settings_file_mentions_every_key_in_its_own_table() -> None:
+    import re
+
     from mailrelay_cli.settings import KEYS
 
     text = EXAMPLE.read_text()
+    tables: dict[str, str] = {"": text.split("\n[", 1)[0]}
+    for match in re.finditer(r"^\[([^\]]+)\]\n(.*?)(?=^\[|\Z)", text, re.MULTILINE | re.DOTALL):
+        tables[match.group(1)] = tables.get(match.group(1), "") + match.group(2)
     for spec in KEYS:
-        leaf = spec.key.split(".")[-1]
-        assert f"{leaf} =" in text or f"{leaf}=" in text, spec.key
+        table, _, leaf = spec.key.rpartition(".")
+        bodies = ([body for name, body in tables.items() if name.startswith("events.")]
+                  if table == "events.*" else [tables.get(table, "")])
+        assert any(re.search(rf"^#? ?{leaf} =", body, re.MULTILINE) for body in bodies), spec.key
 
 
 def test_set_value_keeps_comments_and_layout(tmp_path: Path) -> None:
