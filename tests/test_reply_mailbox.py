@@ -1,11 +1,13 @@
 """process-replies against a real Dovecot: batched fetches, one STORE and EXPUNGE, faults.
 
 Connection faults go through a small TCP proxy (plain IMAP, so it can read the
-commands) that cuts both sides when the client sends a chosen command.
+commands) that cuts both sides when the client sends a chosen command; a server
+without UIDPLUS is Dovecot behind a proxy that strips it from the capabilities.
 """
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import tomllib
@@ -58,6 +60,65 @@ class CuttingProxy:
             except OSError:
                 pass
             sock.close()
+
+    def close(self) -> None:
+        self.listener.close()
+
+
+class NoUidplusProxy:
+    """Forwards 127.0.0.1:port to Dovecot, removing ``UIDPLUS`` from every capability list the
+    server sends (``* CAPABILITY`` and ``[CAPABILITY …]`` codes); logs the client's lines."""
+
+    _CAPABILITY_LINE = re.compile(rb"^\* CAPABILITY |\[CAPABILITY ", re.IGNORECASE)
+
+    def __init__(self, target_port: int) -> None:
+        self.target_port = target_port
+        self.client_lines: list[bytes] = []
+        self.port = free_port()
+        self.listener = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                client, _ = self.listener.accept()
+            except OSError:
+                return
+            server = socket.create_connection(("127.0.0.1", self.target_port))
+            threading.Thread(target=self._pump, args=(client, server, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(server, client, False), daemon=True).start()
+
+    def _rewrite(self, line: bytes) -> bytes:
+        if self._CAPABILITY_LINE.search(line):
+            return re.sub(rb" UIDPLUS(?=[ \]\r])", b"", line, flags=re.IGNORECASE)
+        return line
+
+    def _pump(self, source: socket.socket, sink: socket.socket, from_client: bool) -> None:
+        pending = b""
+        try:
+            while data := source.recv(65536):
+                pending += data
+                *lines, pending = pending.split(b"\r\n")
+                for line in lines:
+                    if from_client:
+                        self.client_lines.append(line)
+                    else:
+                        line = self._rewrite(line)
+                    sink.sendall(line + b"\r\n")
+        except OSError:
+            pass
+        for sock in (source, sink):
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+
+    def sent(self, command: bytes) -> bool:
+        """Whether the client sent ``command`` (tag dropped, case-insensitive)."""
+        return any(line.split(b" ", 1)[-1].upper().startswith(command + b" ")
+                   or line.split(b" ", 1)[-1].upper() == command
+                   for line in self.client_lines)
 
     def close(self) -> None:
         self.listener.close()
@@ -200,6 +261,58 @@ def proxied(make_settings, dovecot, mail_user) -> Callable[[bytes], tuple[Settin
     yield make
     for proxy in proxies:
         proxy.close()
+
+
+@pytest.fixture
+def no_uidplus(make_settings, dovecot, mail_user) -> Iterator[tuple[Settings, NoUidplusProxy]]:
+    proxy = NoUidplusProxy(dovecot.imap_port)
+    text = dovecot.imap_toml(mail_user, security="plain", port=proxy.port, tls=False,
+                             starttls=False, allow_plaintext_auth=True)
+    yield make_settings(text), proxy
+    proxy.close()
+
+
+def test_without_uidplus_processed_messages_are_expunged_with_plain_expunge(
+        no_uidplus, dovecot, mail_user) -> None:
+    proxied_settings, proxy = no_uidplus
+    dovecot.append(mail_user, *filler(5))
+    transcript = Transcript()
+    report = replies.process_replies(proxied_settings, count=2, transcript=transcript)
+    assert report.summary() == {"read": 2, "deleted": 2, "left": 3}
+    assert "UIDPLUS" not in " ".join(line for line in transcript.lines if line.startswith("S: "))
+    assert proxy.sent(b"EXPUNGE")
+    assert not proxy.sent(b"UID EXPUNGE")
+    assert "EXPUNGE" in commands(transcript) and "UID EXPUNGE" not in commands(transcript)
+    conn = dovecot.connect(mail_user)
+    conn.select("INBOX", readonly=True)
+    _, data = conn.uid("SEARCH", "ALL")
+    conn.logout()
+    assert data[0].split() == [b"3", b"4", b"5"]
+
+
+def test_without_uidplus_a_message_another_client_flagged_deleted_is_expunged_too(
+        no_uidplus, dovecot, mail_user) -> None:
+    # Plain EXPUNGE removes every \Deleted message in the folder: kept on purpose (see
+    # ImapMailbox.delete); with UIDPLUS the same message would stay.
+    proxied_settings, _ = no_uidplus
+    dovecot.append(mail_user, *filler(3))
+    conn = dovecot.connect(mail_user)
+    conn.select("INBOX")
+    conn.uid("STORE", "3", "+FLAGS.SILENT", r"(\Deleted)")
+    conn.logout()
+    replies.process_replies(proxied_settings, count=1)
+    assert dovecot.count(mail_user) == 1
+
+
+def test_with_uidplus_a_message_another_client_flagged_deleted_stays(
+        settings, dovecot, mail_user) -> None:
+    dovecot.append(mail_user, *filler(3))
+    conn = dovecot.connect(mail_user)
+    conn.select("INBOX")
+    conn.uid("STORE", "3", "+FLAGS.SILENT", r"(\Deleted)")
+    conn.logout()
+    replies.process_replies(settings, count=1)
+    assert dovecot.count(mail_user) == 2
 
 
 @pytest.mark.parametrize("cut_at", [b"UID STORE", b"UID EXPUNGE"],

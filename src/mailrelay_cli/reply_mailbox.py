@@ -6,9 +6,10 @@ message for those under the size limit; then delete a set of them at once.
 IMAP does this with a constant number of commands whatever N is: SELECT (or
 EXAMINE for a dry run), one ``FETCH 1:N (UID RFC822.SIZE BODY.PEEK[HEADER])``,
 one ``UID FETCH uid,uid,… (BODY.PEEK[])`` for the messages under the limit, then
-one ``UID STORE … +FLAGS.SILENT (\\Deleted)`` and one ``UID EXPUNGE`` (plain
-``EXPUNGE`` when the server lacks UIDPLUS; only messages this run flagged, or
-that an earlier run flagged and recorded, are then marked deleted).
+one ``UID STORE … +FLAGS.SILENT (\\Deleted)`` and one ``UID EXPUNGE`` of just
+those UIDs. A server without UIDPLUS gets a plain ``EXPUNGE``, which also removes
+any message another client had flagged ``\\Deleted`` in the folder (see
+``ImapMailbox.delete`` for why that is kept).
 """
 
 from __future__ import annotations
@@ -224,6 +225,13 @@ class ImapMailbox:
             self._ok("UID EXPUNGE", self._call(
                 "UID EXPUNGE", self.conn.uid, "EXPUNGE", uid_set))
         else:
+            # Without UIDPLUS only a plain EXPUNGE exists, and it also removes messages some
+            # other client flagged \Deleted here, even ones this run has not read. Kept on
+            # purpose: \Deleted means "remove at the next expunge" whoever does it (any mail
+            # client's EXPUNGE or CLOSE does the same), and the folder holds only replies.
+            # The guards are worse: clearing others' \Deleted flags around the EXPUNGE is racy
+            # and rewrites their state, and skipping the EXPUNGE would leave every processed
+            # reply to be fetched again on each run.
             self._ok("EXPUNGE", self._call("EXPUNGE", self.conn.expunge))
 
 
