@@ -273,6 +273,20 @@ def test_required_two_is_decided_by_the_second_distinct_approve(settings, db, ma
     assert status(db, request) == "approved"
 
 
+def test_a_second_answer_from_the_same_approver_changes_nothing_and_says_so(
+        settings, db, maildir, smtp_plain) -> None:
+    request = ask(settings, db, "alice@example.com", BOB, "carol@example.com", required=2)
+    maildir.add(answer(request, ALICE, "Approve"))
+    run(settings)
+    smtp_plain.clear()
+    maildir.add(answer(request, ALICE, "Reject\nchanged my mind"))
+    assert outcomes(run(settings)) == ["too-late"]
+    assert status(db, request) == "pending"
+    [notice] = smtp_plain.messages
+    text = notice.message().get_body(("plain",)).get_content()
+    assert "your first answer counts" in text and "still waiting" in text
+
+
 def test_the_first_valid_decision_wins_within_one_run(settings, db, maildir) -> None:
     request = ask(settings, db)
     maildir.add(answer(request, ALICE, "Approve"))

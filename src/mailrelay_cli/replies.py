@@ -371,6 +371,11 @@ class _DryRunDone(Exception):
 # -- answers -------------------------------------------------------------------------------
 
 def _answer_text(kind: str, approval: Approval) -> tuple[str, str]:
+    if kind == "too-late" and approval.status == "pending":  # a second answer to N-of-M
+        return (f"Re: {approval.subject}",
+                f"You have already answered approval {approval.id} ({approval.title}); "
+                "your first answer counts.\nThis one was recorded but changed nothing. "
+                "The approval is still waiting for other approvers.\n")
     if kind == "too-late":
         subject = f"Re: {approval.subject}"
         when = f" at {approval.decided_at}" if approval.decided_at else ""
