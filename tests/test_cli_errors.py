@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from mailrelay_cli import approvals
+from mailrelay_cli import approvals, credentials
 from mailrelay_cli.settings import load_settings
 from mailrelay_cli.store import open_store
 
@@ -78,3 +78,18 @@ def test_ctrl_c_under_json_is_a_json_error_with_exit_130(write_config, isolated_
     assert proc.returncode == 130
     error = json.loads(stderr.decode().strip().splitlines()[-1])
     assert error["exit_code"] == 130 and error["error"] == "interrupted"
+
+
+def test_imap_logindisabled_without_auth_plain_exits_69_with_the_mechanism_hint(
+        run_cli, write_config, scripted_server_factory) -> None:
+    server = scripted_server_factory(
+        greeting=b"* OK [CAPABILITY IMAP4rev1 LOGINDISABLED] hi\r\n",
+        reply_before_drop=b"* CAPABILITY IMAP4rev1 LOGINDISABLED\r\n{tag} OK done\r\n")
+    write_config(f'[imap]\nhost = "127.0.0.1"\nport = {server.port}\nuser = "u@x.test"\n'
+                 "tls = false\nallow_plaintext_auth = true\ntimeout = 5\n")
+    credentials.set_secret("default", "imap.password", "S3ntinel-pw-xyz")
+    result = run_cli("test", "--imap-only")
+    assert result.exit_code == 69
+    assert "allows neither LOGIN nor AUTHENTICATE PLAIN" in result.stdout + result.stderr
+    assert ("the server wants another mechanism or TLS: check imap.auth and imap.tls"
+            in result.stdout + result.stderr)

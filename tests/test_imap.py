@@ -12,6 +12,7 @@ from mailrelay_cli.errors import (
     AuthError,
     ConfigError,
     ExitCode,
+    ServerRefusedError,
     StartTLSUnavailableError,
     TemporaryError,
 )
@@ -209,3 +210,22 @@ def test_transcript_redacts_the_password_of_a_login(dovecot, mail_user, settings
     import base64
 
     assert base64.b64encode(f"\0{user.name}\0{SENTINEL_PW}".encode()).decode() not in text
+
+
+def test_logindisabled_without_auth_plain_is_69_with_the_mechanism_hint(
+        scripted_server_factory, write_config) -> None:
+    server = scripted_server_factory(
+        greeting=b"* OK [CAPABILITY IMAP4rev1 LOGINDISABLED AUTH=GSSAPI] hi\r\n",
+        reply_before_drop=b"* CAPABILITY IMAP4rev1 LOGINDISABLED AUTH=GSSAPI\r\n"
+                          b"{tag} OK done\r\n")
+    write_config(f'[imap]\nhost = "127.0.0.1"\nport = {server.port}\nuser = "u@x.test"\n'
+                 "tls = false\nallow_plaintext_auth = true\ntimeout = 5\n")
+    credentials.set_secret("default", "imap.password", SENTINEL_PW)
+    with pytest.raises(ServerRefusedError) as caught, imap.open_imap(load_settings()):
+        pass
+    assert caught.value.exit_code == ExitCode.UNAVAILABLE == 69
+    assert f"127.0.0.1:{server.port} allows neither LOGIN nor AUTHENTICATE PLAIN" in (
+        caught.value.message)
+    assert caught.value.hint == ("the server wants another mechanism or TLS: "
+                                 "check imap.auth and imap.tls")
+    assert not any(SENTINEL_PW.encode() in line for line in server.received)
