@@ -101,7 +101,29 @@ def test_wait_that_times_out_exits_3_saying_still_pending(run_cli, settings) -> 
     approval = ask(settings)
     result = run_cli("approvals", "wait", approval.id, "--timeout", "0s")
     assert result.exit_code == 3
-    assert "still pending" in result.stdout
+    assert result.stdout == f"{approval.id}: pending\n"
+    assert "still pending after 0s (timed out)" in result.stderr
+
+
+def test_wait_timeout_is_written_as_a_duration(run_cli, settings) -> None:
+    approval = ask(settings)
+    result = run_cli("approvals", "wait", approval.id, "--timeout", "1", "--poll", "0.2")
+    assert result.exit_code == 3
+    assert result.stderr.splitlines()[0] == (
+        f"mailrelay: error: approval {approval.id} still pending after 1s (timed out)")
+
+
+def test_wait_json_timeout_prints_the_approval_then_the_timeout_on_stderr(run_cli,
+                                                                        settings) -> None:
+    approval = ask(settings)
+    result = run_cli("approvals", "wait", approval.id, "--timeout", "0s", "--json")
+    assert result.exit_code == 3
+    shown = json.loads(result.stdout)
+    assert (shown["id"], shown["status"]) == (approval.id, "pending")
+    error = json.loads(result.stderr)
+    assert set(error) == {"error", "hint", "exit_code"}
+    assert error["exit_code"] == 3
+    assert error["error"] == f"approval {approval.id} still pending after 0s (timed out)"
 
 
 def test_wait_with_a_malformed_timeout_is_a_usage_error(run_cli, settings) -> None:

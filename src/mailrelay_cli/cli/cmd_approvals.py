@@ -111,11 +111,11 @@ def wait_command(app: AppContext, approval_id: str, timeout: str | None, poll: s
     if as_json:
         render.json_line(result.approval.as_json())
     elif not app.quiet:
-        if result.timed_out:
-            render.plain(f"{result.approval.id}: still pending after {timeout}")
-        else:
-            by = f" by {result.approval.decided_by}" if result.approval.decided_by else ""
-            render.plain(f"{result.approval.id}: {result.approval.status}{by}")
+        by = f" by {result.approval.decided_by}" if result.approval.decided_by else ""
+        render.plain(f"{result.approval.id}: {result.approval.status}{by}")
+    if result.timed_out:
+        # The approval line says "pending"; the outcome goes to stderr like any failure.
+        raise approvals.WaitTimedOut(result.approval.id, timeout_s or 0.0)
     click.get_current_context().exit(int(code))
 
 
