@@ -11,7 +11,7 @@ from click.testing import Result
 from freezegun import freeze_time
 
 from mailrelay_cli.settings import load_settings
-from mailrelay_cli.store import open_store
+from mailrelay_cli.store import iso, open_store, utcnow
 
 Run = Callable[..., Result]
 JSON_KEYS = {"ok", "summary", "now", "max_age_seconds", "last_run", "last_success",
@@ -26,8 +26,15 @@ def configured(write_config: Callable[[str], Path]) -> Path:
 
 
 def successful_run_at(config: Path, moment: str, read: int = 2) -> None:
+    """A finished run that read ``read`` messages (audit rows, outcome ``unmatched``)."""
     with freeze_time(moment), open_store(load_settings(config).state_dir) as store:
         run_id = store.record_run_start()
+        with store.transaction() as conn:
+            for uid in range(1, read + 1):
+                conn.execute(
+                    "INSERT INTO audit (mailbox, uidvalidity, uid, outcome, sha256, processed_at)"
+                    " VALUES ('INBOX', 1, ?, 'unmatched', ?, ?)",
+                    (f"{moment}/{uid}", f"{moment}/{uid}", iso(utcnow())))
         store.record_run_finish(run_id, "ok", {"read": read, "deleted": read, "left": 0})
 
 
@@ -79,7 +86,7 @@ def test_human_output_shows_runs_pending_oauth_and_cron(run_cli: Run, configured
         result = run_cli("status")
     out = result.stdout
     assert "last success       2026-03-02T09:00:00+00:00 (2m ago), ok: read 3, deleted 3" in out
-    assert "last 24 hours      1 runs (0 failed), 3 messages, 0 decisions" in out
+    assert "last 24 hours      1 run (0 failed), 3 messages, 0 decisions" in out
     assert "pending approvals  none" in out
     assert "oauth              not used" in out
     assert f"--config {configured} -q process-replies" in out
@@ -101,6 +108,32 @@ def test_json_stale_says_not_ok_and_exits_75(run_cli: Run, configured: Path) -> 
     result = run_cli("status", "--json", "--max-age", "15m")
     assert result.exit_code == 75
     assert json.loads(result.stdout)["ok"] is False
+
+
+def test_json_with_problems_is_not_ok_though_it_exits_0(run_cli: Run, configured: Path) -> None:
+    result = run_cli("status", "--json")
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["summary"].startswith("WARNING: ") and data["problems"]
+    assert data["ok"] is False
+
+
+def test_one_run_message_and_decision_are_singular(run_cli: Run, configured: Path) -> None:
+    successful_run_at(configured, "2026-03-02 09:00:00", read=1)
+    with open_store(load_settings(configured).state_dir) as store, store.transaction() as conn:
+        conn.execute("UPDATE audit SET outcome = 'approved'")
+    with freeze_time("2026-03-02 09:02:00"):
+        result = run_cli("status")
+    assert "last 24 hours      1 run (0 failed), 1 message, 1 decision\n" in result.stdout
+
+
+def test_cron_line_is_the_one_schedule_cron_prints(run_cli: Run, configured: Path) -> None:
+    cron = [line for line in run_cli("schedule", "--cron").stdout.splitlines()
+            if not line.startswith("#")]
+    shown = [line.split(None, 1)[1] for line in run_cli("status").stdout.splitlines()
+             if line.startswith("cron ")]
+    assert "env PYTHON_KEYRING_BACKEND=" in cron[0]
+    assert shown == cron
 
 
 def test_bad_max_age_is_a_usage_error(run_cli: Run, configured: Path) -> None:

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from freezegun import freeze_time
 
-from mailrelay_cli import approvals, health, hooks
+from mailrelay_cli import approvals, health, hooks, schedule
 from mailrelay_cli.errors import ExitCode
 from mailrelay_cli.settings import Settings, settings_from_table
-from mailrelay_cli.store import db_path, open_store
+from mailrelay_cli.store import db_path, iso, open_store, utcnow
 
 T0 = "2026-03-02 09:00:00"
 
@@ -32,6 +32,17 @@ def record_run(settings: Settings, at: str, outcome: str = "ok", read: int = 0,
             store.record_run_finish(run_id, outcome, {"read": read, "deleted": read, "left": 0,
                                                       "approved": 1 if read else 0},
                                     error)
+
+
+def record_audit(settings: Settings, at: str, *outcomes: str, duplicate: bool = False) -> None:
+    """Audit rows as process-replies commits them, one per outcome, processed at ``at``."""
+    with freeze_time(at), open_store(settings.state_dir) as store, store.transaction() as conn:
+        for outcome in outcomes:
+            uid = conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0] + 1
+            conn.execute(
+                "INSERT INTO audit (mailbox, uidvalidity, uid, outcome, sha256, duplicate_of,"
+                " processed_at) VALUES ('INBOX', 1, ?, ?, ?, ?, ?)",
+                (str(uid), outcome, f"{uid:064x}", 1 if duplicate else None, iso(utcnow())))
 
 
 def test_no_database_means_no_runs_and_no_database_is_created(settings: Settings) -> None:
@@ -103,13 +114,33 @@ def test_a_run_without_an_end_is_reported_as_running_or_dead(settings: Settings)
 
 def test_messages_and_runs_count_only_the_last_day(settings: Settings) -> None:
     record_run(settings, "2026-03-01 08:00:00", read=100)
+    record_audit(settings, "2026-03-01 08:00:00", *["unmatched"] * 99, "approved")
     record_run(settings, "2026-03-02 08:00:00", read=3)
+    record_audit(settings, "2026-03-02 08:00:00", "approved", "unmatched", "auto-reply")
     record_run(settings, "2026-03-02 08:55:00", outcome="failed", error="timeout")
     record_run(settings, T0, read=4)
+    record_audit(settings, T0, "rejected", "too-late", "no-decision", "bounce")
     with freeze_time("2026-03-02 09:01:00"):
         report = health.check(settings)
     assert (report.runs_last_day, report.failed_runs_last_day) == (3, 1)
     assert (report.messages_last_day, report.decisions_last_day) == (7, 2)
+
+
+def test_messages_and_decisions_of_a_run_that_died_after_committing_are_counted(
+        settings: Settings) -> None:
+    record_run(settings, T0, finish=False)
+    record_audit(settings, T0, "approved", "unmatched")
+    with freeze_time("2026-03-02 09:01:00"):
+        report = health.check(settings)
+    assert (report.runs_last_day, report.messages_last_day, report.decisions_last_day) == (1, 2, 1)
+
+
+def test_a_message_seen_again_under_a_new_uid_is_counted_once(settings: Settings) -> None:
+    record_audit(settings, T0, "approved")
+    record_audit(settings, T0, "approved", duplicate=True)
+    with freeze_time("2026-03-02 09:01:00"):
+        report = health.check(settings)
+    assert (report.messages_last_day, report.decisions_last_day) == (1, 1)
 
 
 def test_pending_approvals_are_counted_with_the_oldest(settings: Settings) -> None:
@@ -158,7 +189,12 @@ def test_oauth_without_a_stored_login_cannot_refresh(tmp_path: Path) -> None:
 
 def test_the_cron_line_the_settings_imply_is_included(settings: Settings) -> None:
     (line,) = health.check(settings).cron_lines
-    assert line.startswith("*/5 * * * * /") and line.endswith(" -q process-replies")
+    assert line.startswith("*/5 * * * * env PYTHON_KEYRING_BACKEND=")
+    assert line.endswith(" -q process-replies")
+
+
+def test_the_cron_line_is_the_one_schedule_cron_prints(settings: Settings) -> None:
+    assert health.check(settings).cron_lines == schedule.cron_here(settings).lines
 
 
 def test_stale_within_the_cron_interval_blames_max_age_not_cron(settings: Settings) -> None:

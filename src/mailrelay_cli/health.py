@@ -124,6 +124,18 @@ def _run(record: Any) -> Run:
                counts=dict(record.counts), error=record.error)
 
 
+def _audited_since(store: Any, since: datetime) -> tuple[int, int]:
+    """Messages processed and decisions (approve or reject votes) recorded since ``since``;
+    a message seen again under a new UID (``duplicate_of``) is not counted twice."""
+    from mailrelay_cli.store import iso
+
+    (row,) = store.query(
+        "SELECT COUNT(*) AS messages,"
+        " COALESCE(SUM(outcome IN ('approved', 'rejected')), 0) AS decisions"
+        " FROM audit WHERE processed_at >= ? AND duplicate_of IS NULL", (iso(since),))
+    return int(row["messages"]), int(row["decisions"])
+
+
 def _oauth(settings: Settings) -> tuple[OAuthHealth, ...]:
     from mailrelay_cli import oauth
     from mailrelay_cli.errors import MailrelayError
@@ -161,6 +173,7 @@ def check(settings: Settings, max_age: float | None = None) -> HealthReport:
     last_run = last_success = None
     recent: list[Run] = []
     pending = Pending(0)
+    messages = decisions = 0
     hooks: tuple[FailingHook, ...] = ()
     # No database yet means no run ever finished; do not create one just to look.
     if database.is_file():
@@ -172,6 +185,9 @@ def check(settings: Settings, max_age: float | None = None) -> HealthReport:
             found = store.last_success()
             last_success = _run(found) if found else None
             recent = [_run(r) for r in store.runs_since(now - DAY)]
+            # From the audit rows, not the runs: a run that died after committing them
+            # recorded no counts, but its messages were processed all the same.
+            messages, decisions = _audited_since(store, now - DAY)
             waiting = approvals.list_approvals(store, "pending")
             if waiting:
                 oldest = min(waiting, key=lambda a: a.created_at)
@@ -182,7 +198,7 @@ def check(settings: Settings, max_age: float | None = None) -> HealthReport:
                           for h in store.failing_hooks())
     oauth_rows = _oauth(settings)
     interval = settings.approval.interval_minutes
-    cron_lines = schedule.cron(settings).lines
+    cron_lines = schedule.cron_here(settings).lines
 
     problems: list[str] = []
     success_at = last_success.at if last_success else None
@@ -219,9 +235,8 @@ def check(settings: Settings, max_age: float | None = None) -> HealthReport:
         last_success=last_success,
         runs_last_day=len(recent),
         failed_runs_last_day=sum(1 for r in recent if r.outcome == "failed"),
-        messages_last_day=sum(int(r.counts.get("read", 0)) for r in recent),
-        decisions_last_day=sum(int(r.counts.get("approved", 0)) + int(r.counts.get("rejected", 0))
-                               for r in recent),
+        messages_last_day=messages,
+        decisions_last_day=decisions,
         pending=pending,
         failing_hooks=hooks,
         oauth=oauth_rows,

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from mailrelay_cli import credentials
 from mailrelay_cli.credentials import KEYRING_BACKEND_VARIABLE as KEYRING_BACKEND
 from mailrelay_cli.settings import Settings
 
@@ -190,6 +191,19 @@ def cron(settings: Settings, executable: Sequence[str] | None = None, *,
     line = _cron_escape(shlex.join(argv))
     return CronSchedule(interval, tuple(f"{f} {line}" for f in fields), note is None,
                         f"every {_in_words(interval)}", note, comments)
+
+
+def cron_here(settings: Settings) -> CronSchedule:
+    """The crontab lines for a job started from this shell: ``cron`` with this shell's keyring
+    backend and secret variables. ``schedule --cron`` prints them and ``status`` shows them."""
+    return cron(settings, keyring_backend=credentials.keyring_backend_variable(),
+                withheld=credentials.secret_variables_set())
+
+
+def systemd_here(settings: Settings) -> SystemdUnits:
+    """``systemd`` with this shell's keyring backend and secret variables (as ``cron_here``)."""
+    return systemd(settings, keyring_backend=credentials.keyring_backend_variable(),
+                   withheld=credentials.secret_variables_set())
 
 
 def systemd(settings: Settings, executable: Sequence[str] | None = None, *,

@@ -21,7 +21,7 @@ def schedule_command(app: AppContext, kind: str | None) -> None:
     Install the cron line with:
       (crontab -l 2>/dev/null; mailrelay schedule --cron) | crontab -
     """
-    from mailrelay_cli import credentials, schedule
+    from mailrelay_cli import schedule
 
     if kind is None:
         raise UsageError("say which scheduler: --cron or --systemd",
@@ -29,10 +29,8 @@ def schedule_command(app: AppContext, kind: str | None) -> None:
     settings = app.settings()
     # The job's environment: the keyring backend of this shell goes with it; secret
     # variables never do (only their names, in a comment).
-    backend = credentials.keyring_backend_variable()
-    withheld = credentials.secret_variables_set()
     if kind == "cron":
-        result = schedule.cron(settings, keyring_backend=backend, withheld=withheld)
+        result = schedule.cron_here(settings)
         render.plain(f"# mailrelay process-replies {result.every} "
                      f"(approval.interval_minutes = {result.interval_minutes})")
         if result.note:
@@ -42,7 +40,7 @@ def schedule_command(app: AppContext, kind: str | None) -> None:
         for line in result.lines:
             render.plain(line)
         return
-    units = schedule.systemd(settings, keyring_backend=backend, withheld=withheld)
+    units = schedule.systemd_here(settings)
     for comment in units.comments:
         render.plain(f"# note: {comment}")
     render.plain(f"# {units.directory}/{units.service_name}")

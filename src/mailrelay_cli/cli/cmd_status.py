@@ -59,7 +59,8 @@ def _run_json(run: Any) -> dict[str, Any] | None:
 def _as_json(report: Any) -> dict[str, Any]:
     pending = report.pending
     return {
-        "ok": not report.stale,
+        # False with any problem (a WARNING or STALE summary); the exit code is --max-age's.
+        "ok": not report.stale and not report.problems,
         "summary": report.summary,
         "now": _iso(report.now),
         "max_age_seconds": report.max_age,
@@ -97,6 +98,10 @@ def _run_text(report: Any, run: Any) -> str:
     return text
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def _print(report: Any, *, brief: bool) -> None:
     from mailrelay_cli.health import ago
 
@@ -113,9 +118,10 @@ def _print(report: Any, *, brief: bool) -> None:
     rows = [
         ("last run", _run_text(report, report.last_run)),
         ("last success", _run_text(report, report.last_success)),
-        ("last 24 hours", f"{report.runs_last_day} runs ({report.failed_runs_last_day} failed), "
-                          f"{report.messages_last_day} messages, "
-                          f"{report.decisions_last_day} decisions"),
+        ("last 24 hours", f"{_count(report.runs_last_day, 'run')} "
+                          f"({report.failed_runs_last_day} failed), "
+                          f"{_count(report.messages_last_day, 'message')}, "
+                          f"{_count(report.decisions_last_day, 'decision')}"),
         ("pending approvals", pending_text),
         ("failing hooks", str(len(report.failing_hooks)) if report.failing_hooks else "none"),
     ]
