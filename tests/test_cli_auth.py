@@ -101,7 +101,7 @@ def test_status_json_pins_its_keys(
     smtp, imap = (json.loads(line) for line in result.stdout.splitlines())
     assert list(smtp) == ["role", "provider", "flow", "account", "scopes",
                           "access_token_expires_at", "refresh_token", "logged_in",
-                          "shares_smtp_login", "stored_in"]
+                          "shares_smtp_login", "stored_in", "note"]
     assert smtp["account"] == "alice@contoso.example"
     assert smtp["scopes"] == [SMTP_SEND]
     assert smtp["refresh_token"] is True and smtp["logged_in"] is True
@@ -124,6 +124,30 @@ def test_status_before_login_tells_the_command_to_run(run_cli, device) -> None:
     result = run_cli("auth", "status")
     assert result.exit_code == 0
     assert "not logged in: mailrelay auth login" in result.stdout
+
+
+NO_CLIENT_ID = DEVICE.replace('client_id = "00000000-aaaa-bbbb-cccc-000000000001"\n', "")
+
+
+def test_status_without_a_client_id_says_not_configured_and_exits_0(
+        run_cli, write_config) -> None:
+    write_config(NO_CLIENT_ID)
+    result = run_cli("auth", "status")
+    assert result.exit_code == 0, result.stderr
+    assert "smtp: microsoft-oauth (device-code) - not configured" in result.stdout
+    assert "smtp.client_id is not set" in result.stdout
+    assert "mailrelay config set smtp.client_id" in result.stdout
+
+
+def test_status_json_without_a_client_id_is_a_row_not_logged_in_with_a_note(
+        run_cli, write_config) -> None:
+    write_config(NO_CLIENT_ID)
+    result = run_cli("auth", "status", "--json")
+    assert result.exit_code == 0, result.stderr
+    smtp, imap = (json.loads(line) for line in result.stdout.splitlines())
+    assert (smtp["logged_in"], imap["logged_in"]) == (False, False)
+    assert smtp["note"].startswith("smtp.client_id is not set")
+    assert "mailrelay config set smtp.client_id" in smtp["note"]
 
 
 def test_logout_removes_the_login_and_status_shows_it_gone(

@@ -187,6 +187,16 @@ def test_oauth_without_a_stored_login_cannot_refresh(tmp_path: Path) -> None:
     assert any(p.startswith("smtp OAuth cannot refresh without a person") for p in report.problems)
 
 
+def test_oauth_without_a_client_id_cannot_refresh_and_says_which_key(tmp_path: Path) -> None:
+    oauth_settings = settings_from_table({
+        "smtp": {"host": "smtp.office365.com", "auth": "microsoft-oauth"},
+        "state": {"path": str(tmp_path / "state")},
+    }, tmp_path / "settings.toml")
+    (row,) = health.check(oauth_settings).oauth
+    assert (row.role, row.ok) == ("smtp", False)
+    assert row.detail.startswith("smtp.client_id is not set")
+
+
 def test_the_cron_line_the_settings_imply_is_included(settings: Settings) -> None:
     (line,) = health.check(settings).cron_lines
     assert line.startswith("*/5 * * * * env PYTHON_KEYRING_BACKEND=")

@@ -149,7 +149,9 @@ def _oauth(settings: Settings) -> tuple[OAuthHealth, ...]:
     for row in statuses:
         if row.flow is None:  # not an OAuth role
             continue
-        if row.shares_smtp_login:
+        if not row.configured:
+            rows.append(OAuthHealth(row.role, row.provider, False, row.note or "not configured"))
+        elif row.shares_smtp_login:
             rows.append(OAuthHealth(row.role, row.provider, True, "shares SMTP's login"))
         elif row.flow == "client-credentials":
             rows.append(OAuthHealth(row.role, row.provider, True,

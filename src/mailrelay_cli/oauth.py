@@ -132,6 +132,7 @@ class TokenStatus:
     shares_smtp_login: bool
     stored_in: str | None
     note: str | None = None
+    configured: bool = True  # False: a setting is missing (the note names it and the fix)
 
 
 @dataclass(frozen=True)
@@ -745,7 +746,11 @@ def status(settings: Settings) -> list[TokenStatus]:
                                     logged_in=False, shares_smtp_login=False, stored_in=None,
                                     note=f"{role}.auth is {server.auth}: no OAuth"))
             continue
-        cfg = resolve(settings, role)
+        try:
+            cfg = resolve(settings, role)
+        except ConfigError as e:  # e.g. no client_id yet: say so, it is where the user stands
+            rows.append(_unconfigured(settings, role, e))
+            continue
         row = _google_status(settings, cfg) if cfg.provider == GOOGLE else _msal_status(settings, cfg)
         if row.shares_smtp_login:
             row = _replace(row, note="shares SMTP's login")
@@ -753,6 +758,17 @@ def status(settings: Settings) -> list[TokenStatus]:
             row = _replace(row, note=f"not logged in: {cfg.login_hint}")
         rows.append(row)
     return rows
+
+
+def _unconfigured(settings: Settings, role: str, error: ConfigError) -> TokenStatus:
+    server = _server(settings, role)
+    shared = role == "imap" and shares_smtp_login(settings)
+    owner = settings.smtp if shared else server
+    flow = owner.oauth_flow if server.auth == MICROSOFT else "authorization-code"
+    note = f"{error.message}: {error.hint}" if error.hint else error.message
+    return TokenStatus(role=role, provider=server.auth, flow=flow, account=None, scopes=(),
+                       access_token_expires_at=None, refresh_token=False, logged_in=False,
+                       shares_smtp_login=shared, stored_in=None, note=note, configured=False)
 
 
 def _replace(row: TokenStatus, **changes: Any) -> TokenStatus:

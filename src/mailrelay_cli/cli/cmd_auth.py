@@ -130,6 +130,7 @@ def _status_json(row: Any) -> dict[str, Any]:
         "logged_in": row.logged_in,
         "shares_smtp_login": row.shares_smtp_login,
         "stored_in": row.stored_in,
+        "note": row.note,
     }
 
 
@@ -149,6 +150,10 @@ def status(app: AppContext, as_json: bool) -> None:
             render.plain(f"{row.role}: {row.note}")
             continue
         head = f"{row.role}: {row.provider} ({row.flow})"
+        if not row.configured:
+            render.plain(f"{head} - not configured")
+            render.plain(f"  {row.note}")
+            continue
         if row.shares_smtp_login:
             head += " - shares SMTP's login"
         render.plain(head)
