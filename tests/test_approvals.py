@@ -54,6 +54,21 @@ def test_the_subject_carries_the_reference_and_the_title(settings, db) -> None:
     assert request.subject_tag == f"[{request.reference}]"
 
 
+@pytest.mark.parametrize("title", ["a\nb", "a\r\nBcc: victim@example.com", "a\rb"])
+def test_a_line_break_in_the_title_is_bad_data_naming_the_variable(settings, db,
+                                                                   title: str) -> None:
+    with pytest.raises(DataError, match="variable title contains a line break") as caught:
+        approvals.create_approval(settings, db, title=title, approvers=["alice@example.com"])
+    assert caught.value.exit_code == ExitCode.DATAERR
+    assert approvals.list_approvals(db) == []
+
+
+def test_tabs_and_runs_of_spaces_in_the_title_become_one_space(settings, db) -> None:
+    request = approvals.create_approval(settings, db, title="  Deploy\t1.4   now ",
+                                        approvers=["alice@example.com"])
+    assert request.subject == f"[{request.reference}] Approval requested: Deploy 1.4 now"
+
+
 def test_the_reference_is_mr_then_id_then_ten_hex_digits(settings, db) -> None:
     request = ask(settings, db)
     assert approvals.REFERENCE_RE.fullmatch(request.reference)

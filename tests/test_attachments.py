@@ -145,6 +145,14 @@ def test_a_missing_log_is_bad_input_naming_the_path(tmp_path: Path) -> None:
     assert caught.value.exit_code == 65
 
 
+def test_a_log_that_is_a_directory_is_bad_input_naming_the_path(tmp_path: Path) -> None:
+    folder = LogFile(tmp_path, "1", "Build", "ci", "1")
+    with pytest.raises(DataError, match=f"log {tmp_path} is a directory, not a file") as caught:
+        attachments.check_exist([folder])
+    assert caught.value.exit_code == 65
+    assert caught.value.hint and "--log" in caught.value.hint
+
+
 def test_logs_without_metadata_are_named_by_position_stem_and_local(tmp_path: Path) -> None:
     logs = attachments.logs_from_paths([tmp_path / "build.log"], [tmp_path / "deploy db.log"],
                                        start=3)

@@ -191,6 +191,37 @@ def test_a_payload_that_is_not_a_json_object_exits_65(run_cli, plain: SmtpServer
     assert "must be a JSON object" in result.stderr
 
 
+def test_an_empty_payload_on_standard_input_exits_65_saying_so(run_cli, plain: SmtpServer) -> None:  # type: ignore[no-untyped-def]
+    result = run_cli("send", "--event", "test", "--to", "ops@example.com", "--payload", "-",
+                     input="")
+    assert result.exit_code == 65
+    assert "mailrelay: error: the payload on standard input is empty" in result.stderr
+    assert "hint: " in result.stderr
+    assert plain.messages == []
+
+
+def test_an_empty_payload_file_exits_65_saying_so(run_cli, plain: SmtpServer,  # type: ignore[no-untyped-def]
+                                                  tmp_path: Path) -> None:
+    empty = tmp_path / "payload.json"
+    empty.write_text("")
+    result = run_cli("send", "--event", "test", "--to", "ops@example.com",
+                     "--payload", str(empty))
+    assert result.exit_code == 65
+    assert f"mailrelay: error: payload {empty} is empty" in result.stderr
+    assert plain.messages == []
+
+
+def test_a_line_break_in_the_approval_title_exits_65_and_sends_nothing(  # type: ignore[no-untyped-def]
+        run_cli, write_config, smtp_plain: SmtpServer, tmp_path: Path) -> None:
+    configure(write_config, smtp_plain,
+              f'[approval]\nenabled = true\n[state]\npath = "{tmp_path / "state"}"\n')
+    result = run_cli("send", "--event", "approval-requested", "--to", "alice@example.com",
+                     "--var", "title=a\nb")
+    assert result.exit_code == 65, result.stderr
+    assert "variable title contains a line break" in result.stderr
+    assert smtp_plain.messages == []
+
+
 def test_a_var_without_equals_is_a_usage_error(run_cli, plain: SmtpServer) -> None:  # type: ignore[no-untyped-def]
     result = run_cli("send", "--event", "test", "--to", "ops@example.com", "--var", "oops")
     assert result.exit_code == 2
@@ -321,6 +352,17 @@ def test_a_missing_log_exits_65_before_anything_is_sent(run_cli, write_config, s
     assert smtp_plain.messages == []
 
 
+@pytest.mark.parametrize("option", ["--log", "--failed-log"])
+def test_a_log_that_is_a_directory_exits_65_before_anything_is_sent(  # type: ignore[no-untyped-def]
+        run_cli, write_config, smtp_plain, tmp_path: Path, option: str) -> None:
+    policy(write_config, smtp_plain, "always")
+    result = _send_failed(run_cli, option, str(tmp_path))
+    assert result.exit_code == 65, result.stderr
+    assert f"mailrelay: error: log {tmp_path} is a directory, not a file" in result.stderr
+    assert "hint: fix the path in --log/--failed-log" in result.stderr
+    assert smtp_plain.messages == []
+
+
 def test_hostile_step_names_give_safe_attachment_names(run_cli, write_config, smtp_plain, logs,  # type: ignore[no-untyped-def]
                                                        tmp_path: Path) -> None:
     policy(write_config, smtp_plain, "always")
@@ -429,6 +471,26 @@ def test_a_server_that_stays_unreachable_exits_75(run_cli, write_config) -> None
     result = run_cli("send", "--event", "test", "--to", "ops@example.com")
     assert result.exit_code == 75
     assert f"127.0.0.1:{port}" in result.stderr
+
+
+def test_a_host_that_does_not_exist_exits_75_after_one_attempt(run_cli, write_config) -> None:  # type: ignore[no-untyped-def]
+    skip_without_a_resolver()
+    write_config('[smtp]\nhost = "no-such-host.invalid"\nfrom = "relay@example.com"\n'
+                 'auth = "none"\nstarttls = false\nretry_for = "2m"\n')
+    result = run_cli("send", "--event", "test", "--to", "ops@example.com")
+    assert result.exit_code == 75
+    assert "cannot resolve no-such-host.invalid (smtp.host)" in result.stderr
+    assert "gave up after 1 attempt: the name does not exist" in result.stderr
+    assert "hint: check the spelling of smtp.host" in result.stderr
+
+
+def skip_without_a_resolver() -> None:
+    """Skip when this machine cannot ask DNS at all (then every lookup is EAI_AGAIN)."""
+    try:
+        socket.getaddrinfo("no-such-host.invalid", 25)
+    except socket.gaierror as e:
+        if e.errno == socket.EAI_AGAIN:
+            pytest.skip("no DNS resolver answers here")
 
 
 def test_send_works_when_the_template_cache_cannot_be_written(  # type: ignore[no-untyped-def]

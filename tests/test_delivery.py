@@ -133,6 +133,35 @@ def test_a_connection_refused_is_temporary(smtp_server_factory) -> None:  # type
         deliver(settings, message(), sleep=lambda s: None)
 
 
+def test_a_host_that_does_not_exist_is_not_retried() -> None:
+    import socket
+
+    from mailrelay_cli.errors import UnknownHostError
+    from mailrelay_cli.smtp import open_smtp
+
+    try:
+        socket.getaddrinfo("no-such-host.invalid", 25)
+    except socket.gaierror as e:
+        if e.errno == socket.EAI_AGAIN:
+            pytest.skip("no DNS resolver answers here")
+    settings = settings_from_table(tomllib.loads(
+        '[smtp]\nhost = "no-such-host.invalid"\nfrom = "relay@example.com"\nauth = "none"\n'
+        'starttls = false\nretry_for = "2m"\n'), Path("settings.toml"))
+    connections: list[Settings] = []
+
+    def counting(settings: Settings):  # type: ignore[no-untyped-def]
+        connections.append(settings)
+        return open_smtp(settings)
+
+    clock = iter(range(0, 10_000, 10))  # each reading 10 s later: 2m would allow ~12 attempts
+    with pytest.raises(UnknownHostError, match="no-such-host.invalid") as caught:
+        deliver(settings, message(), connect=counting, sleep=lambda s: None,
+                clock=lambda: next(clock))
+    assert caught.value.exit_code == 75
+    assert len(connections) == 1
+    assert "gave up after 1 attempt" in caught.value.message
+
+
 def test_a_550_is_refused_at_once_without_retrying(smtp_server_factory) -> None:  # type: ignore[no-untyped-def]
     handler = RejectDataHandler()
     server = smtp_server_factory(handler=handler, security="plain", auth=False)

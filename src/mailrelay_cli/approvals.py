@@ -201,6 +201,19 @@ def instructions(reference: str) -> str:
     )
 
 
+def clean_title(title: str | None) -> str:
+    """The title as it goes into the subject: runs of spaces and tabs made one space.
+
+    CR, LF or NUL would inject a header, so they are a DataError (65) naming the
+    variable, as for every other variable that reaches a header.
+    """
+    title = title or ""
+    if "\r" in title or "\n" in title or "\x00" in title:
+        raise DataError("variable title contains a line break, which would inject a mail header",
+                        hint="remove CR/LF from --var title (or the payload's \"title\")")
+    return " ".join(title.split())
+
+
 def create_approval(
     settings: Settings,
     store: Store,
@@ -214,7 +227,7 @@ def create_approval(
     message_id: str | None = None,
 ) -> ApprovalRequest:
     """Record a pending approval and return what the request message must carry."""
-    title = " ".join((title or "").split())
+    title = clean_title(title)
     if not title:
         raise DataError("approval-requested needs a title (what is to be approved)",
                         hint='mailrelay send --event approval-requested --var title="Deploy 1.4"')
@@ -402,7 +415,7 @@ def _unsaved_request(settings: Settings, title: str, approvers: list[str], requi
     lifetime = settings.approval.expires_after if expires_in is None else expires_in
     approval_id = new_id()
     reference = f"MR-{approval_id}-{'0' * SIGNATURE_HEX}"
-    title = " ".join(title.split())
+    title = clean_title(title)
     subject = f"[{reference}] Approval requested: {title}"
     reply_address = settings.approval.reply_address or settings.smtp.from_address
     if not reply_address:

@@ -141,10 +141,19 @@ def logs_from_paths(logs: Sequence[Path], failed_logs: Sequence[Path],
 
 
 def check_exist(logs: Sequence[LogFile]) -> None:
-    """DataError (65) for the first log that is not a readable file, before anything is sent."""
+    """DataError (65) for the first log that is not a readable file, before anything is sent.
+
+    Missing paths, directories and unreadable files are all bad input data; the CLI
+    passes ``--log``/``--failed-log`` here as given, unchecked.
+    """
     for log in logs:
         if not log.path.is_file():
-            state = "does not exist" if not log.path.exists() else "is not a file"
+            if log.path.is_dir():
+                state = "is a directory, not a file"
+            elif log.path.exists():
+                state = "is not a regular file"
+            else:
+                state = "does not exist"
             raise DataError(f"log {log.path} {state}",
                             hint="fix the path in --log/--failed-log or the payload's logs list")
         if not os.access(log.path, os.R_OK):

@@ -7,7 +7,8 @@ sends to every recipient in it. What happens on failure:
   new session with backoff (the first wait is ``smtp.retry_for``/8, at most
   5 s, doubling up to 60 s) until ``smtp.retry_for`` has passed, then
   ``TemporaryError`` (75). Recipients already accepted are not sent to again;
-  only those deferred with a 4xx are retried;
+  only those deferred with a 4xx are retried. A host name that does not exist
+  (``UnknownHostError``, also 75) is not retried: it will not appear in minutes;
 - permanent (5xx for the sender, the data, or every recipient):
   ``ServerRefusedError`` (69) at once, with the server's reply;
 - some recipients refused with 5xx and others accepted: the message goes to
@@ -24,7 +25,12 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from mailrelay_cli.errors import MailrelayError, ServerRefusedError, TemporaryError
+from mailrelay_cli.errors import (
+    MailrelayError,
+    ServerRefusedError,
+    TemporaryError,
+    UnknownHostError,
+)
 from mailrelay_cli.message import Address, Built
 from mailrelay_cli.settings import Settings
 
@@ -181,9 +187,13 @@ def deliver(
                 + (f" (delivered to {', '.join(accepted)})" if accepted else ""),
                 hint="mailrelay retries within smtp.retry_for; cron can run it again",
             )
+        tried = f"{attempts} attempt{'s' if attempts > 1 else ''}"
+        if isinstance(failure, UnknownHostError):
+            failure.message += f" (gave up after {tried}: the name does not exist)"
+            raise failure
         remaining = deadline - clock()
         if remaining <= 0:
-            failure.message += f" (gave up after {attempts} attempt{'s' if attempts > 1 else ''})"
+            failure.message += f" (gave up after {tried})"
             raise failure
         sleep(min(wait, remaining))
         wait = min(wait * 2, WAIT_MAX)

@@ -69,6 +69,14 @@ class TemporaryError(MailrelayError):
     exit_code = ExitCode.TEMPFAIL
 
 
+class UnknownHostError(TemporaryError):
+    """Raised when DNS says a server's host name does not exist (EAI_NONAME).
+
+    Still 75 like every DNS failure, but a retry within the same run cannot help, so
+    ``delivery`` gives up at once instead of waiting out ``smtp.retry_for``.
+    """
+
+
 class LockedError(TemporaryError):
     """Raised when another run holds the process-replies lock."""
 

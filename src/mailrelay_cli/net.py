@@ -1,7 +1,9 @@
 """Name resolution and TCP connections to an ``Endpoint``, and their failures as errors.
 
 Every failure here is temporary (exit 75: cron tries again next run) and its
-message names ``host:port`` and the settings key to check.
+message names ``host:port`` and the settings key to check. A host name that does
+not exist is an ``UnknownHostError``: still 75, but not worth retrying within a
+run (a temporary DNS failure, EAI_AGAIN, stays a plain ``TemporaryError``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,22 @@ import errno
 import socket
 
 from mailrelay_cli.endpoints import Endpoint
-from mailrelay_cli.errors import TemporaryError
+from mailrelay_cli.errors import TemporaryError, UnknownHostError
+
+# getaddrinfo answers that mean the name has no address, not that DNS is down.
+_NO_SUCH_NAME = {socket.EAI_NONAME} | (
+    {socket.EAI_NODATA} if hasattr(socket, "EAI_NODATA") else set())
+
+
+def resolve_error(error: socket.gaierror, endpoint: Endpoint) -> TemporaryError:
+    """A failed name lookup: ``UnknownHostError`` when the name does not exist."""
+    role = endpoint.role
+    kind = UnknownHostError if error.errno in _NO_SUCH_NAME else TemporaryError
+    return kind(
+        f"cannot resolve {endpoint.host} ({role}.host): {error.strerror}",
+        hint=f"check the spelling of {role}.host and this host's DNS "
+             f"(getent hosts {endpoint.host})",
+    )
 
 
 def resolve(endpoint: Endpoint) -> tuple[str, ...]:
@@ -18,11 +35,7 @@ def resolve(endpoint: Endpoint) -> tuple[str, ...]:
     try:
         infos = socket.getaddrinfo(endpoint.host, endpoint.port, type=socket.SOCK_STREAM)
     except socket.gaierror as e:
-        raise TemporaryError(
-            f"cannot resolve {endpoint.host} ({endpoint.role}.host): {e.strerror}",
-            hint=f"check the spelling of {endpoint.role}.host and this host's DNS "
-                 f"(getent hosts {endpoint.host})",
-        ) from e
+        raise resolve_error(e, endpoint) from e
     addresses: list[str] = []
     for info in infos:
         address = str(info[4][0])
@@ -45,10 +58,7 @@ def connect_error(error: OSError, endpoint: Endpoint) -> TemporaryError:
     """A failed TCP connect as a one-line error with a hint."""
     role = endpoint.role
     if isinstance(error, socket.gaierror):
-        return TemporaryError(
-            f"cannot resolve {endpoint.host} ({role}.host): {error.strerror}",
-            hint=f"check the spelling of {role}.host and this host's DNS",
-        )
+        return resolve_error(error, endpoint)
     if isinstance(error, TimeoutError):
         return TemporaryError(
             f"timed out after {endpoint.connect_timeout:g}s connecting to {endpoint.address}",

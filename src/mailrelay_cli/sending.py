@@ -65,6 +65,10 @@ class SendResult(NamedTuple):
 
 def parse_payload(text: str, where: str) -> dict[str, Any]:
     """The ``--payload`` JSON object; DataError naming ``where`` when it is not one."""
+    if not text.strip():
+        raise DataError(f"{where} is empty",
+                        hint="give one JSON object, e.g. {\"instance_name\": \"R 2.4\"}, "
+                             "or leave out --payload")
     try:
         value = json.loads(text)
     except json.JSONDecodeError as e:

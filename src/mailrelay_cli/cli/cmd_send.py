@@ -16,7 +16,7 @@ def _read_payload(source: str) -> dict:
     from mailrelay_cli.sending import parse_payload
 
     if source == "-":
-        return parse_payload(sys.stdin.read(), "--payload - (standard input)")
+        return parse_payload(sys.stdin.read(), "the payload on standard input")
     try:
         text = Path(source).read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -25,7 +25,7 @@ def _read_payload(source: str) -> dict:
     except (OSError, UnicodeDecodeError) as e:
         raise DataError(f"--payload {source} cannot be read: {e}",
                         hint="the payload is a UTF-8 JSON file") from e
-    return parse_payload(text, f"--payload {source}")
+    return parse_payload(text, f"payload {source}")
 
 
 @click.command("send")
@@ -39,10 +39,11 @@ def _read_payload(source: str) -> dict:
               help="Template variable (repeat); wins over the payload.")
 @click.option("--payload", metavar="FILE|-",
               help="JSON object of variables and logs metadata; - reads standard input.")
-@click.option("--log", "logs", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-              metavar="PATH", help="Log to attach as the policy says (repeat).")
-@click.option("--failed-log", "failed_logs", multiple=True,
-              type=click.Path(dir_okay=False, path_type=Path), metavar="PATH",
+# --log/--failed-log are plain strings: a bad path is bad data (65, checked in attachments
+# before anything is sent), not a usage error (2) as click.Path would make it.
+@click.option("--log", "logs", multiple=True, metavar="PATH",
+              help="Log to attach as the policy says (repeat).")
+@click.option("--failed-log", "failed_logs", multiple=True, metavar="PATH",
               help="Log of a failed step (repeat); on-failure attaches only these.")
 @click.option("--subject", metavar="TEXT", help="Subject instead of the template's.")
 @click.option("--dry-run", is_flag=True, help="Print the MIME message; contact no server.")
@@ -55,8 +56,8 @@ def _read_payload(source: str) -> dict:
 @json_option
 @pass_app
 def send_command(app: AppContext, event: str, to: tuple[str, ...], cc: tuple[str, ...],
-                 variables: tuple[str, ...], payload: str | None, logs: tuple[Path, ...],
-                 failed_logs: tuple[Path, ...], subject: str | None, dry_run: bool,
+                 variables: tuple[str, ...], payload: str | None, logs: tuple[str, ...],
+                 failed_logs: tuple[str, ...], subject: str | None, dry_run: bool,
                  allow_partial: bool, expires_in: str | None, required: str | None,
                  notify: tuple[str, ...], as_json: bool) -> None:
     """Render EVENT's templates and send them to --to/--cc (or the event's configured recipients).
@@ -73,8 +74,8 @@ def send_command(app: AppContext, event: str, to: tuple[str, ...], cc: tuple[str
         cc=cc,
         variables=parse_vars(variables),
         payload=_read_payload(payload) if payload is not None else None,
-        logs=logs,
-        failed_logs=failed_logs,
+        logs=tuple(Path(p) for p in logs),
+        failed_logs=tuple(Path(p) for p in failed_logs),
         subject=subject,
         dry_run=dry_run,
         options={"expires_in": expires_in, "required": required, "notify": notify},
