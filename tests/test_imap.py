@@ -83,6 +83,35 @@ def test_wrong_password_is_auth_error_77(dovecot, mail_user, settings_for) -> No
     assert "mailrelay secret set imap.password" in (caught.value.hint or "")
 
 
+def test_wrong_password_from_the_environment_names_the_variable_to_fix(
+        dovecot, mail_user, settings_for, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = settings_for(mail_user)  # the keyring holds the right one; the env wins
+    monkeypatch.setenv("MAILRELAY_IMAP_PASSWORD", "wrong")
+    with pytest.raises(AuthError) as caught, imap.open_imap(settings):
+        pass
+    hint = caught.value.hint or ""
+    assert "fix MAILRELAY_IMAP_PASSWORD" in hint
+    assert "secret set" not in hint
+
+
+def test_wrong_password_inherited_from_smtp_names_smtp_password(
+        dovecot, mail_user, write_config) -> None:
+    write_config(dovecot.imap_toml(mail_user))
+    credentials.set_secret("default", "smtp.password", "wrong")
+    with pytest.raises(AuthError) as caught, imap.open_imap(load_settings()):
+        pass
+    assert "mailrelay secret set smtp.password" in (caught.value.hint or "")
+
+
+def test_wrong_password_inherited_from_smtps_variable_names_that_variable(
+        dovecot, mail_user, write_config, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_config(dovecot.imap_toml(mail_user))
+    monkeypatch.setenv("MAILRELAY_SMTP_PASSWORD", "wrong")
+    with pytest.raises(AuthError) as caught, imap.open_imap(load_settings()):
+        pass
+    assert "fix MAILRELAY_SMTP_PASSWORD" in (caught.value.hint or "")
+
+
 def test_imap_password_falls_back_to_the_smtp_password(dovecot, mail_user, write_config) -> None:
     write_config(dovecot.imap_toml(mail_user))
     credentials.set_secret("default", "smtp.password", mail_user.password)

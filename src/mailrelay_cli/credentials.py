@@ -126,6 +126,23 @@ def get_secret(profile: str, name: str, *, inherit: bool = True) -> str | None:
     return value
 
 
+def secret_source(profile: str, name: str) -> str:
+    """Where ``get_secret`` finds ``name``, in its order: ``env VAR``, ``keyring NAME``
+    (NAME is the inherited secret when that is where it came from), or ``unset``."""
+    fallback = INHERITED.get(name)
+    if os.environ.get(env_name(name)):
+        return f"env {env_name(name)}"
+    for candidate in (name, fallback):
+        if candidate == fallback and fallback and os.environ.get(env_name(fallback)):
+            return f"env {env_name(fallback)}"
+        try:
+            if candidate and _read(profile, candidate):
+                return f"keyring {candidate}"
+        except NoKeyringError:
+            continue
+    return "unset"
+
+
 def require_secret(profile: str, name: str) -> str:
     """The secret ``name``, or a ConfigError saying how to set it."""
     value = get_secret(profile, name)

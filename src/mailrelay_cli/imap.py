@@ -230,8 +230,20 @@ def start_tls(conn: MailrelayIMAP) -> bool:
     return True
 
 
+def _password_fix(source: str | None) -> str:
+    """How to correct the password, where ``credentials.secret_source`` says it came from."""
+    if source and source.startswith("env "):
+        variable = source.removeprefix("env ")
+        return (f"fix {variable} (the environment variable holds the password that was used; "
+                "it wins over the keyring)")
+    if source == "keyring smtp.password":
+        return ("store it again: mailrelay secret set smtp.password (IMAP uses SMTP's password), "
+                "or give IMAP its own: mailrelay secret set imap.password")
+    return "store the password again: mailrelay secret set imap.password"
+
+
 def _login_refused(error: imaplib.IMAP4.error, conn: MailrelayIMAP, user: str,
-                   mechanism: str) -> MailrelayError:
+                   mechanism: str, password_source: str | None = None) -> MailrelayError:
     endpoint = conn.endpoint
     text = _text(error.args[0] if error.args else error)
     where = f"{endpoint.address} refused the login of {user} ({mechanism}): {text}"
@@ -244,8 +256,7 @@ def _login_refused(error: imaplib.IMAP4.error, conn: MailrelayIMAP, user: str,
     elif mechanism == "XOAUTH2":
         hint = "the access token was refused: mailrelay auth login --imap"
     else:
-        hint = (f"check imap.user ({user}) and store the password again: "
-                "mailrelay secret set imap.password")
+        hint = f"check imap.user ({user}) and the password: {_password_fix(password_source)}"
     return AuthError(where, hint=hint)
 
 
@@ -304,7 +315,12 @@ def login(conn: MailrelayIMAP, settings: Settings) -> str:
         except imaplib.IMAP4.abort:
             raise
         except imaplib.IMAP4.error as e:
-            raise _login_refused(e, conn, user, mechanism) from e
+            source = None
+            if server.auth == "basic":
+                from mailrelay_cli import credentials
+
+                source = credentials.secret_source(settings.profile, "imap.password")
+            raise _login_refused(e, conn, user, mechanism, source) from e
     return mechanism
 
 
