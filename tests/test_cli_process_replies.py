@@ -91,6 +91,24 @@ def test_dry_run_leaves_the_mailbox_and_the_approval_alone(run_cli, settings, ma
     assert run_cli("approvals", "show", request.approval.id, "--json").stdout.count('"pending"')
 
 
+def test_dry_run_says_the_approval_would_be_decided(run_cli, settings, maildir) -> None:
+    request = ask(settings)
+    add_reply(maildir, request, "alice@example.com", "Approve")
+    result = run_cli("process-replies", "--dry-run")
+    assert (f"{request.approval.id} would be approved by alice@example.com: Deploy 1.4"
+            in result.stdout.splitlines())
+
+
+def test_an_auto_reply_json_line_carries_the_approval_id(run_cli, settings, maildir) -> None:
+    request = ask(settings)
+    maildir.add(reply(request.subject, "alice@example.com", "Out of office until Monday",
+                      quoted=request_text(request.reference),
+                      headers={"Auto-Submitted": "auto-replied"}))
+    (line, _summary) = (json.loads(x) for x in run_cli("process-replies", "--json")
+                        .stdout.splitlines())
+    assert (line["outcome"], line["approval_id"]) == ("auto-reply", request.approval.id)
+
+
 def test_an_overlapping_run_exits_75_naming_the_holder(run_cli, settings) -> None:
     with store.run_lock(settings.state_dir):
         result = run_cli("process-replies")

@@ -226,6 +226,25 @@ def test_a_bounce_quoting_the_request_decides_nothing(settings, db, maildir) -> 
     assert status(db, request) == "pending"
 
 
+def test_an_auto_reply_with_a_valid_reference_reports_its_approval(settings, db,
+                                                                   maildir) -> None:
+    request = ask(settings, db)
+    maildir.add(answer(request, ALICE, "Approve\nI am out of the office until Monday.",
+                       headers={"Auto-Submitted": "auto-replied"}))
+    (message,) = run(settings).messages
+    assert (message.outcome, message.approval_id) == ("auto-reply", request.approval.id)
+    assert status(db, request) == "pending"
+
+
+def test_a_bounce_with_a_valid_reference_reports_its_approval(settings, db, maildir) -> None:
+    request = ask(settings, db)
+    maildir.add(answer(request, "MAILER-DAEMON@example.com",
+                       "Approve\nDelivery to the following recipient failed permanently"))
+    (message,) = run(settings).messages
+    assert (message.outcome, message.approval_id) == ("bounce", request.approval.id)
+    assert status(db, request) == "pending"
+
+
 def test_a_reply_to_an_expired_approval_decides_nothing(settings, db, maildir) -> None:
     with freeze_time("2026-03-01 12:00:00") as frozen:
         request = ask(settings, db, expires_in=3600)

@@ -146,11 +146,13 @@ def _judge(settings: Settings, db: Store, key: bytes | None, msg: EmailMessage) 
     sender = reply_text.sender_address(msg)
     sender = approvals.normalize_address(sender) if sender else None
     kind = reply_text.automatic_kind(msg)
-    if kind is not None:
-        return _Judged(kind, None, sender)
     ids = approvals.verified_ids(key, reply_text.reference_text(msg))
     found = approvals.pending_by_id(db, ids)
     chosen = _choose(ids, found, reply_text.threading_ids(msg))
+    if kind is not None:
+        # Reported with the approval it refers to (when the reference is valid); decides
+        # nothing and gets no answer, whatever it says.
+        return _Judged(kind, found[chosen] if chosen else None, sender)
     if chosen is None:
         return _Judged("unmatched", None, sender)
     approval = found[chosen]

@@ -35,7 +35,9 @@ def process_replies_command(app: AppContext, count: int | None, dry_run: bool,
             about = f" {m.approval_id}" if m.approval_id else ""
             render.plain(f"{m.uid}: {m.outcome}{about} from {m.sender or '?'}: {m.subject or ''}")
     for approval in report.decided:
-        render.plain(f"{approval.id} {approval.status} by {approval.decided_by}: {approval.title}")
+        # A dry run records nothing: say what the reply would do.
+        verb = f"would be {approval.status}" if dry_run else approval.status
+        render.plain(f"{approval.id} {verb} by {approval.decided_by}: {approval.title}")
     tally: dict[str, int] = {}
     for m in report.messages:
         tally[m.outcome] = tally.get(m.outcome, 0) + 1
