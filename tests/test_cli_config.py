@@ -171,10 +171,23 @@ def test_config_check_needs_imap_user_when_approvals_are_on(run_cli, write_confi
     assert "imap.user is not set" in result.stderr
 
 
-def test_config_check_needs_no_imap_for_a_maildir_mailbox(run_cli, write_config) -> None:
-    write_config(MINIMAL + '[approval]\nenabled = true\nmailbox = "maildir:/tmp/approvals"\n')
+def test_config_check_needs_no_imap_for_a_maildir_mailbox(run_cli, write_config,
+                                                          tmp_path: Path) -> None:
+    import mailbox
+
+    mailbox.Maildir(str(tmp_path / "approvals"), create=True)
+    write_config(MINIMAL + f'[approval]\nenabled = true\nmailbox = "maildir:{tmp_path / "approvals"}"\n')
     result = run_cli("config", "check")
     assert result.exit_code == 0, result.stderr
+
+
+def test_config_check_rejects_a_maildir_that_does_not_exist(run_cli, write_config,
+                                                            tmp_path: Path) -> None:
+    write_config(MINIMAL + f'[approval]\nenabled = true\nmailbox = "maildir:{tmp_path / "none"}"\n')
+    result = run_cli("config", "check")
+    assert result.exit_code == 78
+    assert "is not a Maildir" in result.stderr
+    assert f"hint: mkdir -p {tmp_path / 'none'}/new" in result.stderr
 
 
 def test_config_check_json_lists_the_problems(run_cli, write_config) -> None:
@@ -212,3 +225,23 @@ def test_config_show_writes_default_durations_in_units(run_cli, write_config) ->
     human = run_cli("config", "show").stdout
     assert "259200" not in human and "120.0" not in human
     assert " 3d " in human and " 2m " in human
+
+
+def test_send_with_incomplete_oauth_settings_exits_78_before_connecting(run_cli,
+                                                                        write_config) -> None:
+    # The host does not resolve: a command that connected first would exit 75 instead.
+    write_config('[smtp]\nhost = "no-such-host.invalid"\nfrom = "bot@example.com"\n'
+                 'user = "bot@example.com"\nauth = "microsoft-oauth"\n')
+    result = run_cli("send", "--event", "test", "--to", "ops@example.com")
+    assert result.exit_code == 78, result.stderr
+    assert "smtp.client_id is not set" in result.stderr
+    assert "hint: mailrelay config set smtp.client_id VALUE" in result.stderr
+
+
+def test_process_replies_with_incomplete_imap_settings_exits_78_before_connecting(
+        run_cli, write_config) -> None:
+    write_config('[smtp]\nhost = "no-such-host.invalid"\nfrom = "bot@example.com"\n'
+                 '[imap]\nhost = "no-such-host.invalid"\n[approval]\nenabled = true\n')
+    result = run_cli("process-replies")
+    assert result.exit_code == 78, result.stderr
+    assert "imap.user is not set" in result.stderr

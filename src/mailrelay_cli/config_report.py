@@ -7,23 +7,20 @@ from typing import Any, NamedTuple
 
 from mailrelay_cli import credentials
 from mailrelay_cli.durations import format_duration
-from mailrelay_cli.errors import ConfigError
-from mailrelay_cli.settings import ConfigRow, Settings, describe, spec_for
-
-OAUTH_TYPES = ("microsoft-oauth", "google-oauth")
+from mailrelay_cli.settings import (
+    ConfigRow,
+    Problem,
+    Settings,
+    describe,
+    missing_settings,
+    spec_for,
+)
 
 
 class ShowReport(NamedTuple):
     path: Path
     file_exists: bool
     rows: tuple[ConfigRow, ...]
-
-
-class Problem(NamedTuple):
-    """Something every command that needs it would reject: what, and the command that fixes it."""
-
-    message: str
-    hint: str
 
 
 class CheckReport(NamedTuple):
@@ -60,18 +57,6 @@ def show(settings: Settings) -> ShowReport:
     return ShowReport(settings.path, settings.file_exists, tuple(rows))
 
 
-def _imap_host_from_properties(settings: Settings) -> bool:
-    if not settings.imap.properties:
-        return False
-    from mailrelay_cli import imap_properties
-
-    try:
-        return imap_properties.parse(settings.imap.properties, settings.imap).lines.get(
-            "host") is not None
-    except ConfigError:  # a broken block is reported by check_warnings and the commands
-        return False
-
-
 def problems(settings: Settings) -> tuple[Problem, ...]:
     """What is missing for the commands to work, each with the command that sets it.
 
@@ -81,30 +66,19 @@ def problems(settings: Settings) -> tuple[Problem, ...]:
         return (Problem(f"{settings.path} does not exist",
                         "mailrelay config set smtp.host HOST, or copy examples/settings.toml "
                         "to the file `mailrelay config path` prints"),)
-    found: list[Problem] = []
-
-    def unset(key: str, why: str = "") -> None:
-        found.append(Problem(f"{key} is not set in {settings.path}{why}",
-                             f"mailrelay config set {key} VALUE"))
-
-    smtp, imap = settings.smtp, settings.imap
-    if not smtp.host:
-        unset("smtp.host")
-    if not smtp.from_address:
-        unset("smtp.from")
-    if smtp.auth != "none" and not smtp.user:
-        unset("smtp.user", f" (smtp.auth = {smtp.auth})")
-    if smtp.auth in OAUTH_TYPES and not smtp.client_id:
-        unset("smtp.client_id", f" (smtp.auth = {smtp.auth})")
+    found = list(missing_settings(settings, "smtp"))
+    if not settings.smtp.from_address:  # every message needs it; the connection does not
+        found.append(Problem(f"smtp.from is not set in {settings.path}",
+                             "mailrelay config set smtp.from VALUE"))
     approval = settings.approval
     if approval.enabled and approval.maildir is None:
-        why = " (approval.enabled = true with approval.mailbox = \"imap\")"
-        if not imap.host and not _imap_host_from_properties(settings):
-            unset("imap.host", why)
-        if imap.auth != "none" and not imap.user:
-            unset("imap.user", why)
-        if imap.auth in OAUTH_TYPES and not imap.client_id:
-            unset("imap.client_id", f" (imap.auth = {imap.auth})")
+        found.extend(p._replace(message=p.message + " (approval.enabled, approval.mailbox = imap)")
+                     for p in missing_settings(settings, "imap"))
+    elif approval.enabled and approval.maildir is not None:
+        maildir = approval.maildir
+        if not (maildir / "new").is_dir() or not (maildir / "cur").is_dir():
+            found.append(Problem(f"approval.mailbox: {maildir} is not a Maildir (no new/ and cur/)",
+                                 f"mkdir -p {maildir}/new {maildir}/cur {maildir}/tmp"))
     return tuple(found)
 
 

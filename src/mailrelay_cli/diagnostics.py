@@ -25,7 +25,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 from mailrelay_cli import net, tls
 from mailrelay_cli.endpoints import Endpoint, endpoint_for
 from mailrelay_cli.errors import CertificateError, ConfigError, MailrelayError, UsageError
-from mailrelay_cli.settings import Settings
+from mailrelay_cli.settings import Settings, require_complete
 from mailrelay_cli.transcript import Transcript
 
 TEST_SUBJECT = "mailrelay test message"
@@ -161,6 +161,7 @@ def _smtp(settings: Settings, to: str, transcript: Transcript | None) -> tuple[
     conn = None
     try:
         section.start("settings")
+        require_complete(settings, "smtp")
         endpoint = endpoint_for(settings.smtp)
         message, sender = build_test_message(settings, to)
         _resolve_and_connect(section, endpoint)
@@ -225,6 +226,7 @@ def _imap(settings: Settings, transcript: Transcript | None) -> list[CheckStep]:
     conn = None
     try:
         section.start("settings")
+        require_complete(settings, "imap")
         endpoint = endpoint_for(settings.imap)
         _resolve_and_connect(section, endpoint)
         if transcript:

@@ -45,7 +45,7 @@ from mailrelay_cli.errors import (
     ServerRefusedError,
     TemporaryError,
 )
-from mailrelay_cli.settings import Settings
+from mailrelay_cli.settings import Settings, require_complete
 from mailrelay_cli.transcript import Transcript
 
 _LIST_LINE = re.compile(rb'^\((?P<flags>[^)]*)\) (?P<delim>"(?:[^"\\]|\\.)*"|NIL) (?P<name>.*)$')
@@ -449,6 +449,7 @@ def logout(conn: MailrelayIMAP) -> None:
 def open_imap(settings: Settings, *, transcript: Transcript | None = None,
               endpoint: Endpoint | None = None) -> Iterator[MailrelayIMAP]:
     """A connected, TLS-protected (per the settings), logged-in IMAP session."""
+    require_complete(settings, "imap")
     endpoint = endpoint or endpoint_for(settings.imap)
     conn = connect(endpoint, transcript)
     try:

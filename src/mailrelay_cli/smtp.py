@@ -44,7 +44,7 @@ from mailrelay_cli.errors import (
     ServerRefusedError,
     TemporaryError,
 )
-from mailrelay_cli.settings import Settings
+from mailrelay_cli.settings import Settings, require_complete
 from mailrelay_cli.transcript import Transcript
 
 BASIC_MECHANISMS = ("PLAIN", "LOGIN")
@@ -400,6 +400,7 @@ def close(conn: MailrelaySMTP) -> None:
 def open_smtp(settings: Settings, *, transcript: Transcript | None = None,
               endpoint: Endpoint | None = None) -> Iterator[MailrelaySMTP]:
     """A connected, TLS-protected (per the settings), authenticated SMTP session."""
+    require_complete(settings, "smtp")
     endpoint = endpoint or endpoint_for(settings.smtp)
     conn = connect(endpoint, transcript)
     try:
