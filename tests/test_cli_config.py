@@ -187,7 +187,7 @@ def test_config_check_rejects_a_maildir_that_does_not_exist(run_cli, write_confi
     result = run_cli("config", "check")
     assert result.exit_code == 78
     assert "is not a Maildir" in result.stderr
-    assert f"hint: mkdir -p {tmp_path / 'none'}/new" in result.stderr
+    assert f"mkdir -p {tmp_path / 'none'}/new" in result.stderr
 
 
 def test_config_check_json_lists_the_problems(run_cli, write_config) -> None:

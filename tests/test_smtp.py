@@ -116,6 +116,15 @@ def test_wrong_password_is_auth_error_77_naming_the_server(smtp_starttls, settin
     assert "mailrelay secret set smtp.password" in (caught.value.hint or "")
 
 
+def test_wrong_password_from_the_environment_names_the_variable_to_fix(
+        smtp_starttls, settings_for, monkeypatch) -> None:
+    monkeypatch.setenv("MAILRELAY_SMTP_PASSWORD", "wrong")
+    with pytest.raises(AuthError) as caught:
+        send_one(settings_for(smtp_starttls))  # the keyring holds the right one: env wins
+    assert "fix MAILRELAY_SMTP_PASSWORD" in (caught.value.hint or "")
+    assert "secret set" not in (caught.value.hint or "")
+
+
 class BasicAuthDisabled(RecordingHandler):
     async def handle_AUTH(self, server, session, envelope, args):  # noqa: N802
         return ("535 5.7.139 Authentication unsuccessful, basic authentication is disabled. "

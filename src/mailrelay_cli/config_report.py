@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 from mailrelay_cli import credentials
 from mailrelay_cli.durations import format_duration
+from mailrelay_cli.errors import ConfigError
 from mailrelay_cli.settings import (
     ConfigRow,
     Problem,
@@ -75,10 +76,12 @@ def problems(settings: Settings) -> tuple[Problem, ...]:
         found.extend(p._replace(message=p.message + " (approval.enabled, approval.mailbox = imap)")
                      for p in missing_settings(settings, "imap"))
     elif approval.enabled and approval.maildir is not None:
-        maildir = approval.maildir
-        if not (maildir / "new").is_dir() or not (maildir / "cur").is_dir():
-            found.append(Problem(f"approval.mailbox: {maildir} is not a Maildir (no new/ and cur/)",
-                                 f"mkdir -p {maildir}/new {maildir}/cur {maildir}/tmp"))
+        from mailrelay_cli.reply_mailbox import require_maildir
+
+        try:
+            require_maildir(approval.maildir)
+        except ConfigError as e:
+            found.append(Problem(e.message, e.hint or ""))
     return tuple(found)
 
 

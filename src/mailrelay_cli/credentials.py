@@ -143,6 +143,20 @@ def secret_source(profile: str, name: str) -> str:
     return "unset"
 
 
+def secret_fix(source: str | None, name: str) -> str:
+    """How to correct secret ``name`` after a server refused it, given ``secret_source``."""
+    if source and source.startswith("env "):
+        variable = source.removeprefix("env ")
+        return (f"fix {variable} (the environment variable holds the value that was used; "
+                "it wins over the keyring)")
+    inherited = INHERITED.get(name)
+    if inherited and source == f"keyring {inherited}":
+        return (f"store it again: mailrelay secret set {inherited} ({name.split('.')[0].upper()} "
+                f"uses {inherited.split('.')[0].upper()}'s), or give it its own: "
+                f"mailrelay secret set {name}")
+    return f"store it again: mailrelay secret set {name}"
+
+
 def require_secret(profile: str, name: str) -> str:
     """The secret ``name``, or a ConfigError saying how to set it."""
     value = get_secret(profile, name)

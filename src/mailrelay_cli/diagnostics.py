@@ -214,14 +214,16 @@ def _imap(settings: Settings, transcript: Transcript | None) -> list[CheckStep]:
     maildir = settings.approval.maildir
     section = _Section("IMAP" if maildir is None else "Reply")
     if maildir is not None:
+        from mailrelay_cli.reply_mailbox import require_maildir
+
         section.start("mailbox")
-        if (maildir / "cur").is_dir() and (maildir / "new").is_dir():
-            count = sum(1 for sub in ("cur", "new") for _ in (maildir / sub).iterdir())
-            section.passed(f"local Maildir {maildir} (approval.mailbox): {count} messages")
-        else:
-            section.failed(ConfigError(
-                f"{maildir} (approval.mailbox) is not a Maildir (no cur/ and new/)",
-                hint=f"mkdir -p {maildir}/cur {maildir}/new {maildir}/tmp"))
+        try:
+            require_maildir(maildir)
+        except ConfigError as e:
+            section.failed(e)
+            return section.steps
+        count = sum(1 for sub in ("cur", "new") for _ in (maildir / sub).iterdir())
+        section.passed(f"local Maildir {maildir} (approval.mailbox): {count} messages")
         return section.steps
     conn = None
     try:

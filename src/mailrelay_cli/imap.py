@@ -36,7 +36,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from mailrelay_cli import net, tls
+from mailrelay_cli import credentials, net, tls
 from mailrelay_cli.endpoints import Endpoint, endpoint_for
 from mailrelay_cli.errors import (
     AuthError,
@@ -230,18 +230,6 @@ def start_tls(conn: MailrelayIMAP) -> bool:
     return True
 
 
-def _password_fix(source: str | None) -> str:
-    """How to correct the password, where ``credentials.secret_source`` says it came from."""
-    if source and source.startswith("env "):
-        variable = source.removeprefix("env ")
-        return (f"fix {variable} (the environment variable holds the password that was used; "
-                "it wins over the keyring)")
-    if source == "keyring smtp.password":
-        return ("store it again: mailrelay secret set smtp.password (IMAP uses SMTP's password), "
-                "or give IMAP its own: mailrelay secret set imap.password")
-    return "store the password again: mailrelay secret set imap.password"
-
-
 def _login_refused(error: imaplib.IMAP4.error, conn: MailrelayIMAP, user: str,
                    mechanism: str, password_source: str | None = None) -> MailrelayError:
     endpoint = conn.endpoint
@@ -256,7 +244,8 @@ def _login_refused(error: imaplib.IMAP4.error, conn: MailrelayIMAP, user: str,
     elif mechanism == "XOAUTH2":
         hint = "the access token was refused: mailrelay auth login --imap"
     else:
-        hint = f"check imap.user ({user}) and the password: {_password_fix(password_source)}"
+        fix = credentials.secret_fix(password_source, "imap.password")
+        hint = f"check imap.user ({user}) and the password: {fix}"
     return AuthError(where, hint=hint)
 
 
@@ -276,8 +265,6 @@ def login(conn: MailrelayIMAP, settings: Settings) -> str:
                           hint="mailrelay config set imap.user USER")
     caps = capabilities(conn)
     if server.auth == "basic":
-        from mailrelay_cli import credentials
-
         password = credentials.require_secret(settings.profile, "imap.password")
         if "AUTH=PLAIN" in caps:
             mechanism = "PLAIN"
@@ -317,8 +304,6 @@ def login(conn: MailrelayIMAP, settings: Settings) -> str:
         except imaplib.IMAP4.error as e:
             source = None
             if server.auth == "basic":
-                from mailrelay_cli import credentials
-
                 source = credentials.secret_source(settings.profile, "imap.password")
             raise _login_refused(e, conn, user, mechanism, source) from e
     return mechanism

@@ -64,6 +64,15 @@ def _delivery_order(key: str) -> tuple[int, int, int, str]:
     return (int(head) if head.isdigit() else 2**62, 0, 0, key)
 
 
+def require_maildir(path: Path) -> None:
+    """Raise a ConfigError unless ``path`` is a Maildir (has new/ and cur/)."""
+    if not (path / "new").is_dir() or not (path / "cur").is_dir():
+        raise ConfigError(
+            f"approval.mailbox: {path} is not a Maildir (no new/ and cur/ inside)",
+            hint=f"create it (mkdir -p {path}/new {path}/cur {path}/tmp) or fix approval.mailbox",
+        )
+
+
 class MaildirMailbox:
     """A local Maildir (``approval.mailbox = "maildir:PATH"``)."""
 
@@ -72,12 +81,7 @@ class MaildirMailbox:
     def __init__(self, path: Path) -> None:
         import mailbox
 
-        if not (path / "new").is_dir() or not (path / "cur").is_dir():
-            raise ConfigError(
-                f"approval.mailbox: {path} is not a Maildir (no new/ and cur/ inside)",
-                hint=f"create it (mkdir -p {path}/new {path}/cur {path}/tmp) or fix "
-                     "approval.mailbox",
-            )
+        require_maildir(path)
         self.path = path
         self.name = f"maildir:{path}"
         self._maildir = mailbox.Maildir(str(path), factory=None, create=False)

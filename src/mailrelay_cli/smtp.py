@@ -35,7 +35,7 @@ from contextlib import contextmanager
 from email.message import EmailMessage
 from typing import Any
 
-from mailrelay_cli import net, tls
+from mailrelay_cli import credentials, net, tls
 from mailrelay_cli.endpoints import Endpoint, endpoint_for
 from mailrelay_cli.errors import (
     AuthError,
@@ -287,7 +287,7 @@ def _b64(text: str) -> str:
 
 
 def _auth_refused(code: int, message: bytes | str, conn: MailrelaySMTP, user: str,
-                  mechanism: str) -> MailrelayError:
+                  mechanism: str, password_source: str | None = None) -> MailrelayError:
     endpoint = conn.endpoint
     text = _text(message)
     where = f"{endpoint.address} refused the login of {user} ({mechanism}): {code} {text}"
@@ -300,12 +300,14 @@ def _auth_refused(code: int, message: bytes | str, conn: MailrelaySMTP, user: st
         hint = ("this provider has turned off password (basic) authentication: "
                 "mailrelay config set smtp.auth microsoft-oauth, then mailrelay auth login --smtp")
     elif any(word in lowered for word in _APP_PASSWORD):
-        hint = ("this account needs an app password (mailrelay secret set smtp.password) "
-                "or OAuth: mailrelay config set smtp.auth google-oauth")
+        hint = ("this account needs an app password ("
+                + credentials.secret_fix(password_source, "smtp.password")
+                + ") or OAuth: mailrelay config set smtp.auth google-oauth")
     elif mechanism == "XOAUTH2":
         hint = "the access token was refused: mailrelay auth login --smtp"
     else:
-        hint = f"check smtp.user ({user}) and store the password again: mailrelay secret set smtp.password"
+        hint = (f"check smtp.user ({user}) and the password: "
+                + credentials.secret_fix(password_source, "smtp.password"))
     return AuthError(where, hint=hint)
 
 
@@ -332,8 +334,6 @@ def login(conn: MailrelaySMTP, settings: Settings) -> str:
                 f"{endpoint.address} offers no password mechanism (PLAIN, LOGIN); it offers {listed}",
                 hint=hint,
             )
-        from mailrelay_cli import credentials
-
         password = credentials.require_secret(settings.profile, "smtp.password")
         with _smtp_errors(endpoint, "AUTH"):
             if mechanism == "PLAIN":
@@ -360,7 +360,9 @@ def login(conn: MailrelaySMTP, settings: Settings) -> str:
                 # The server's error details (base64 JSON); an empty line ends the exchange.
                 code, message = conn.docmd("")
     if code not in (235, 503):
-        raise _auth_refused(code, message, conn, user, mechanism)
+        source = (credentials.secret_source(settings.profile, "smtp.password")
+                  if mechanism != "XOAUTH2" else None)
+        raise _auth_refused(code, message, conn, user, mechanism, source)
     return mechanism
 
 
