@@ -27,7 +27,7 @@ from email.utils import parseaddr
 from typing import Any
 from urllib.parse import quote
 
-from mailrelay_cli.errors import DataError, ExitCode, MailrelayError, NotFoundError, UsageError
+from mailrelay_cli.errors import DataError, ExitCode, NotFoundError, UsageError
 from mailrelay_cli.settings import Settings
 from mailrelay_cli.store import Store, iso, parse_iso, utcnow
 
@@ -543,20 +543,6 @@ def pending_by_id(store: Store, ids: Iterable[str]) -> dict[str, Approval]:
 class WaitResult:
     approval: Approval
     timed_out: bool
-
-
-class WaitTimedOut(MailrelayError):
-    """Raised (by the CLI, after printing the approval) when ``approvals wait --timeout``
-    ran out while the approval was still pending: exit 3, like expired and cancelled."""
-
-    exit_code = ExitCode.EXPIRED
-
-    def __init__(self, approval_id: str, timeout: float) -> None:
-        from mailrelay_cli.durations import format_duration
-
-        super().__init__(
-            f"approval {approval_id} still pending after {format_duration(timeout)} (timed out)",
-            hint=f"wait again: mailrelay approvals wait {approval_id}")
 
 
 def wait_exit_code(status: str, timed_out: bool = False) -> ExitCode:

@@ -105,6 +105,12 @@ class NotFoundError(DataError):
     """Raised when a named thing (approval id, event, secret) does not exist."""
 
 
+class TimedOut(MailrelayError):
+    """Raised when `approvals wait --timeout` runs out with the approval still pending."""
+
+    exit_code = ExitCode.EXPIRED
+
+
 class InternalError(MailrelayError):
     """Raised for a bug: a state mailrelay should never reach."""
 

@@ -115,7 +115,12 @@ def wait_command(app: AppContext, approval_id: str, timeout: str | None, poll: s
         render.plain(f"{result.approval.id}: {result.approval.status}{by}")
     if result.timed_out:
         # The approval line says "pending"; the outcome goes to stderr like any failure.
-        raise approvals.WaitTimedOut(result.approval.id, timeout_s or 0.0)
+        from mailrelay_cli.durations import format_duration
+        from mailrelay_cli.errors import TimedOut
+
+        raise TimedOut(f"approval {result.approval.id} still pending after "
+                       f"{format_duration(timeout_s or 0.0)} (timed out)",
+                       hint=f"wait again: mailrelay approvals wait {result.approval.id}")
     click.get_current_context().exit(int(code))
 
 
