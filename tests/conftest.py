@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-pytest_plugins: list[str] = []
-
-# Import fixture plugins that exist (each owned by one module under tests/fixtures).
-for _name in ("certs", "smtp_servers", "dovecot", "oauth_fakes"):
-    if (Path(__file__).parent / "fixtures" / f"{_name}.py").exists():
-        pytest_plugins.append(f"tests.fixtures.{_name}")
+pytest_plugins = [
+    "tests.fixtures.certs",
+    "tests.fixtures.smtp_servers",
+    "tests.fixtures.dovecot",
+    "tests.fixtures.oauth_fakes",
+]
 
 FILE_KEYRING = "keyrings.alt.file.PlaintextKeyring"
 
