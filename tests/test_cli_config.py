@@ -245,3 +245,8 @@ def test_process_replies_with_incomplete_imap_settings_exits_78_before_connectin
     result = run_cli("process-replies")
     assert result.exit_code == 78, result.stderr
     assert "imap.user is not set" in result.stderr
+
+
+def test_config_set_confirms_in_toml_spelling(run_cli, config_file: Path) -> None:
+    result = run_cli("config", "set", "smtp.starttls", "yes")
+    assert result.stdout.startswith("smtp.starttls = true written to ")

@@ -271,3 +271,47 @@ def test_password_line_in_imap_properties_fails_loading(write_config) -> None:
     assert "imap.properties line 1" in info.value.message
     assert "mailrelay secret set imap.password" in info.value.hint
     assert "hunter2" not in info.value.message + info.value.hint
+
+
+@pytest.mark.parametrize("port", [0, 70000])
+def test_a_port_outside_1_to_65535_is_a_config_error(write_config, port: int) -> None:
+    with pytest.raises(ConfigError, match="port number"):
+        load_settings(write_config(f"[smtp]\nport = {port}\n"))
+
+
+def test_an_approval_that_expires_at_once_is_a_config_error(write_config) -> None:
+    with pytest.raises(ConfigError, match="longer than 0s"):
+        load_settings(write_config('[approval]\nexpires_after = "0s"\n'))
+
+
+def test_an_empty_reply_folder_is_a_config_error(write_config) -> None:
+    with pytest.raises(ConfigError, match="approval.folder"):
+        load_settings(write_config('[approval]\nfolder = " "\n'))
+
+
+def test_a_missing_ca_file_is_a_problem_before_connecting(write_config, tmp_path: Path) -> None:
+    from mailrelay_cli.settings import require_complete
+
+    settings = load_settings(write_config(
+        f'[smtp]\nhost = "h"\nauth = "none"\ntls_ca_file = "{tmp_path / "no-ca.pem"}"\n'))
+    with pytest.raises(ConfigError, match="smtp.tls_ca_file: .* is not a file"):
+        require_complete(settings, "smtp")
+
+
+def test_set_value_writes_a_properties_block_as_a_readable_multiline_string(tmp_path: Path) -> None:
+    path = tmp_path / "settings.toml"
+    block = "PROTOCOL=imap\nmail.${{PROTOCOL}}.host=${{IMAP_HOST_NAME}}\nmail.imap.ssl.enable=true\n"
+    set_value(path, "imap.host", "imap.example.com")
+    set_value(path, "imap.properties", block)
+    assert "properties = '''\nPROTOCOL=imap\nmail.${{PROTOCOL}}.host" in path.read_text()
+    assert load_settings(path).imap.properties == block
+
+
+@pytest.mark.parametrize("block", ["mail.imap.foo=${{NOPE}}\n", "mail.imap.port=abc\n"])
+def test_set_value_refuses_a_properties_block_config_check_would_reject(tmp_path: Path,
+                                                                        block: str) -> None:
+    path = tmp_path / "settings.toml"
+    path.write_text('[imap]\nhost = "imap.example.com"\n')
+    with pytest.raises(ConfigError, match="imap.properties line 1"):
+        set_value(path, "imap.properties", block)
+    assert path.read_text() == '[imap]\nhost = "imap.example.com"\n'

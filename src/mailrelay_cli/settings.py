@@ -254,6 +254,11 @@ def _suggest(key: str) -> str:
     return f"did you mean {close[0]}?" if close else "see `mailrelay config show` for every key"
 
 
+# An empty folder name, or an approval that expires as it is made, is never what was meant.
+_NOT_EMPTY = ("approval.folder", "smtp.host", "imap.host")
+_POSITIVE = ("approval.expires_after",)
+
+
 def check_value(key: str, value: Any, where: str) -> Any:
     """``value`` converted to the type of ``key``; ConfigError naming ``where`` when it is wrong."""
     spec = spec_for(key)
@@ -270,10 +275,14 @@ def check_value(key: str, value: Any, where: str) -> Any:
     if kind in ("str", "path", "text"):
         if not isinstance(value, str):
             raise bad("a string")
+        if key in _NOT_EMPTY and not value.strip():
+            raise bad("a name, not empty")
         return Path(value).expanduser() if kind == "path" else value
     if kind == "int":
         if isinstance(value, bool) or not isinstance(value, int) or value < 0:
             raise bad("a whole number")
+        if key.endswith(".port") and not 1 <= value <= 65535:
+            raise bad("a port number (1-65535)")
         return value
     if kind == "number":
         if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
@@ -289,9 +298,12 @@ def check_value(key: str, value: Any, where: str) -> Any:
         return value
     if kind == "duration":
         try:
-            return parse_duration(str(value))
+            seconds = parse_duration(str(value))
         except ValueError:
             raise bad("a duration like 30s, 5m, 72h or 2d") from None
+        if key in _POSITIVE and seconds <= 0:
+            raise bad("longer than 0s")
+        return seconds
     if kind == "list":
         if isinstance(value, str):
             value = [value]
@@ -549,9 +561,20 @@ def set_value(path: Path, key: str, text: str) -> Any:
         table = table[part]
         if not isinstance(table, Mapping):
             raise ConfigError(f"{path}: {part} is not a table", hint="fix the file by hand first")
-    table[parts[-1]] = value
+    if isinstance(value, str) and "\n" in value and "\'\'\'" not in value:
+        # A properties block stays a readable block: a literal multi-line string, which
+        # needs no escapes; the newline after the opening quotes is not part of the value.
+        from tomlkit.items import String, StringType, Trivia
+
+        table[parts[-1]] = String(StringType.MLL, value, "\n" + value, Trivia())
+    else:
+        table[parts[-1]] = value
     new_text = tomlkit.dumps(document)
-    settings_from_table(tomllib.loads(new_text), path)
+    settings = settings_from_table(tomllib.loads(new_text), path)
+    if key == "imap.properties":  # its lines are checked where they are parsed
+        from mailrelay_cli import imap_properties
+
+        imap_properties.check_warnings(settings.imap)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     tmp.write_text(new_text, encoding="utf-8")
@@ -622,6 +645,10 @@ def missing_settings(settings: Settings, role: str) -> tuple[Problem, ...]:
         found.append(Problem(f"{key} is not set in {settings.path}{why}",
                              f"mailrelay config set {key} VALUE"))
 
+    server = settings.smtp if role == "smtp" else settings.imap
+    if server.tls_ca_file is not None and not server.tls_ca_file.is_file():
+        found.append(Problem(f"{role}.tls_ca_file: {server.tls_ca_file} is not a file",
+                             f"mailrelay config set {role}.tls_ca_file /path/to/ca.pem"))
     if role == "smtp":
         smtp = settings.smtp
         if not smtp.host:

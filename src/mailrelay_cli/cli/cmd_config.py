@@ -84,4 +84,6 @@ def set_(app: AppContext, key: str, value: str) -> None:
     target = paths.config_file(app.config_path)
     written = settings.set_value(target, key, value)
     if not app.quiet:
-        render.plain(f"{key} = {written!r} written to {target}")
+        import tomlkit
+
+        render.plain(f"{key} = {tomlkit.item(written).as_string()} written to {target}")
