@@ -234,3 +234,75 @@ def decoded_base64(text: str) -> str:
         except (binascii.Error, ValueError):
             continue
     return "\n".join(found)
+
+
+# -- the TLS handshake in the transcript (what openssl s_client would show) ------------------
+
+def notes(out: str) -> list[str]:
+    return [line[3:] for line in out.splitlines() if line.startswith("*  ")]
+
+
+def test_transcript_of_a_self_signed_imaps_certificate_shows_the_error_and_the_certificate(
+        run_cli, configure, scripted_server_factory, self_signed_certs, mail_user) -> None:
+    server = scripted_server_factory(tls=self_signed_certs.server_context(),
+                                     greeting=b"* OK ready\r\n")
+    configure(None, mail_user, imap_extra={"port": server.port})
+    store("imap.password", SENTINEL_PW)
+    result = run_cli("test", "--imap-only", "--transcript")
+    assert result.exit_code == 78, result.stdout
+    lines = notes(result.stdout)
+    assert "TLS handshake: this client allows TLSv1.2-TLSv1.3" in lines
+    assert "TLS server name (SNI): not sent (127.0.0.1 is an IP address)" in lines
+    assert any(line.startswith("TLS handshake failed: certificate verify failed: self")
+               and "signed" in line for line in lines), lines
+    assert "certificate subject: CN=self-signed.localhost" in lines
+    assert "certificate issuer: CN=self-signed.localhost (self-signed)" in lines
+    assert any(line.startswith("certificate valid: ") and "days left" in line for line in lines)
+    assert any(line.startswith("certificate names: ") and "localhost" in line for line in lines)
+    assert SENTINEL_PW not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("role", ["smtp", "imap"])
+def test_transcript_of_tls_spoken_to_a_plain_port_shows_what_the_server_sent(
+        role, run_cli, configure, smtp_plain, dovecot, mail_user) -> None:
+    if role == "smtp":
+        configure(smtp_plain, smtp_extra={"tls": True, "starttls": False})
+        args = ("--to", "dev@example.com", "--smtp-only")
+        greeting = "server sent in plain text: 220 "
+    else:
+        configure(None, mail_user, imap_extra={"port": dovecot.imap_port, "tls": True,
+                                               "starttls": False})
+        args = ("--imap-only",)
+        greeting = "server sent in plain text: * OK "
+    result = run_cli("test", *args, "--transcript")
+    assert result.exit_code == 78, result.stdout
+    lines = notes(result.stdout)
+    assert "TLS handshake: this client allows TLSv1.2-TLSv1.3" in lines
+    assert any(line.startswith("TLS handshake failed: ") and "did not answer in TLS" in line
+               for line in lines), lines
+    [sent] = [line for line in lines if line.startswith("server sent in plain text: ")]
+    assert sent.startswith(greeting)
+    assert len(sent) <= len("server sent in plain text: ") + 81
+
+
+def test_transcript_of_a_starttls_session_shows_version_cipher_issuer_and_trust(
+        run_cli, configure, smtp_starttls, dovecot, mail_user, server_certs) -> None:
+    configure(smtp_starttls, mail_user,
+              imap_extra={"port": dovecot.imap_port, "tls": False, "starttls": True})
+    store("smtp.password", SMTP_PASSWORD)
+    store("imap.password", mail_user.password)
+    result = run_cli("test", "--to", "dev@example.com", "--transcript")
+    assert result.exit_code == 0, result.stdout
+    out = result.stdout
+    lines = notes(out)
+    # The attempt is noted after the server's go-ahead, before the handshake.
+    assert "S: 220 Ready to start TLS\n*  TLS handshake: this client allows" in out
+    assert "OK Begin TLS negotiation now.\n*  TLS handshake: this client allows" in out
+    established = [line for line in lines if line.startswith("TLS established: TLSv1.")]
+    assert len(established) == 2 and all("cipher " in line for line in established)
+    issuers = [line for line in lines if line.startswith("certificate issuer: ")]
+    assert len(issuers) == 2 and all("mailrelay test CA" in line for line in issuers)
+    assert any(line.startswith("certificate valid: ") for line in lines)
+    verified = [line for line in lines if line.startswith("certificate verified against ")]
+    assert verified == [f"certificate verified against CA file {server_certs.ca}"] * 2
+    assert not any("failed" in line for line in lines)

@@ -144,3 +144,63 @@ def test_imap_certificate_failure_is_described_the_same_way(
     assert "expired" in caught.value.message
     assert "2020-01-31" in caught.value.message
     assert "renew" in (caught.value.hint or "")
+
+
+# -- transcript notes ------------------------------------------------------------------------
+
+def test_attempt_notes_name_the_versions_offered_and_the_sni_name() -> None:
+    by_name = Endpoint("imap", "mail.example.com", 993, "tls", tls_versions=("TLSv1.3",))
+    assert tls.attempt_notes(by_name) == ["TLS handshake: this client allows TLSv1.3",
+                                          "TLS server name (SNI): mail.example.com"]
+    by_address = Endpoint("smtp", "::1", 465, "tls")
+    assert tls.attempt_notes(by_address)[1] == "TLS server name (SNI): not sent (::1 is an IP address)"
+
+
+def test_verified_note_names_the_trust_used(tmp_path) -> None:
+    ca = tmp_path / "ca.pem"
+    assert tls.verified_note(Endpoint("imap", "h", 993, "tls", ca_file=ca)) == (
+        f"certificate verified against CA file {ca}")
+    assert tls.verified_note(Endpoint("imap", "h", 993, "tls")) == (
+        "certificate verified against the system store")
+    assert "host name not checked" in tls.verified_note(
+        Endpoint("imap", "h", 993, "tls", check_hostname=False))
+    assert "not verified" in tls.verified_note(Endpoint("imap", "h", 993, "tls", verify=False))
+    assert "not verified" in tls.verified_note(
+        Endpoint("imap", "h", 993, "tls", trusted_hosts=("h",)))
+
+
+def test_certificate_failure_notes_the_reason_and_the_presented_certificate(
+        scripted_server_factory, expired_certs, server_certs) -> None:
+    from mailrelay_cli import imap
+    from mailrelay_cli.transcript import Transcript
+
+    server = scripted_server_factory(tls=expired_certs.server_context(),
+                                     greeting=b"* OK ready\r\n")
+    endpoint = Endpoint("imap", "127.0.0.1", server.port, "tls", ca_file=server_certs.ca,
+                        timeout=5, connect_timeout=5)
+    transcript = Transcript()
+    with pytest.raises(CertificateError):
+        imap.connect(endpoint, transcript)
+    lines = transcript.lines
+    assert "*  TLS handshake failed: certificate verify failed: certificate has expired" in lines
+    assert f"*  checked against CA file {server_certs.ca}" in lines
+    [valid] = [line for line in lines if line.startswith("*  certificate valid: ")]
+    assert "2020-01-01" in valid and "2020-01-31" in valid and "expired" in valid
+    assert any(line.startswith("*  certificate issuer: ") and "mailrelay test CA" in line
+               for line in lines)
+
+
+def test_first_bytes_of_a_plain_server_are_printable_and_truncated(scripted_server_factory) -> None:
+    server = scripted_server_factory(greeting=b"220 " + b"x" * 200 + b"\x01\r\n")
+    endpoint = Endpoint("smtp", "127.0.0.1", server.port, "tls", timeout=5, connect_timeout=5)
+    first = tls.plain_first_bytes(endpoint)
+    assert first == "220 " + "x" * 76 + "…"
+    server = scripted_server_factory(greeting=b"* OK \x1b[1mhi\r\nmore\r\n")
+    endpoint = Endpoint("imap", "127.0.0.1", server.port, "tls", timeout=5, connect_timeout=5)
+    assert tls.plain_first_bytes(endpoint) == "* OK .[1mhi"
+
+
+def test_a_silent_server_yields_no_first_bytes(silent_server) -> None:
+    endpoint = Endpoint("smtp", "127.0.0.1", silent_server.port, "tls", timeout=0.3,
+                        connect_timeout=1)
+    assert tls.plain_first_bytes(endpoint) is None

@@ -88,13 +88,15 @@ class MailrelayIMAP(imaplib.IMAP4):
             self.transcript.note(f"connected to {self.endpoint.address}")
         if self.implicit_tls is None:
             return sock
+        if self.transcript:
+            self.transcript.notes(tls.attempt_notes(self.endpoint))
         try:
             wrapped = self.implicit_tls.wrap_socket(sock, server_hostname=self.endpoint.host)
         except OSError as e:
             sock.close()
             raise _HandshakeFailed(e) from e
         if self.transcript:
-            self.transcript.note(_tls_note(wrapped))
+            self.transcript.notes(tls.session_notes(wrapped, self.endpoint))
         return wrapped
 
     @property
@@ -120,12 +122,6 @@ def create_connection(endpoint: Endpoint, transcript: Transcript | None = None,
     return MailrelayIMAP(endpoint, transcript, implicit_tls)
 
 
-def _tls_note(sock: ssl.SSLSocket) -> str:
-    info = tls.session_info(sock)
-    subject = info.certificate.subject if info.certificate else "unknown certificate"
-    return f"TLS {info.version} {info.cipher}; certificate {subject}"
-
-
 def _text(value: Any) -> str:
     if isinstance(value, list | tuple):
         value = b" ".join(v if isinstance(v, bytes) else str(v).encode() for v in value)
@@ -140,14 +136,17 @@ def _text(value: Any) -> str:
 
 
 @contextmanager
-def imap_errors(endpoint: Endpoint, during: str) -> Iterator[None]:
-    """Translate imaplib and socket failures raised while ``during``."""
+def imap_errors(endpoint: Endpoint, during: str,
+                transcript: Transcript | None = None) -> Iterator[None]:
+    """Translate imaplib and socket failures raised while ``during``; a failed TLS handshake
+    is also explained in ``transcript``."""
     try:
         yield
     except MailrelayError:
         raise
     except _HandshakeFailed as e:
-        raise tls.handshake_error(e.error, endpoint, _reconnect(endpoint)) from e.error
+        note = transcript.note if transcript else None
+        raise tls.handshake_error(e.error, endpoint, _reconnect(endpoint), note) from e.error
     except _NoGreeting as e:
         raise TemporaryError(
             f"{endpoint.address} accepted the connection but sent no IMAP greeting "
@@ -197,7 +196,7 @@ def _reconnect(endpoint: Endpoint) -> tls.Reconnect:
 def connect(endpoint: Endpoint, transcript: Transcript | None = None) -> MailrelayIMAP:
     """Connect and read the greeting and capabilities; implicit TLS first when configured."""
     context = tls.client_context(endpoint) if endpoint.security == "tls" else None
-    with imap_errors(endpoint, "waiting for the greeting"):
+    with imap_errors(endpoint, "waiting for the greeting", transcript):
         return create_connection(endpoint, transcript, context)
 
 
@@ -218,15 +217,16 @@ def start_tls(conn: MailrelayIMAP) -> bool:
             conn.transcript.note("STARTTLS not offered and not required: continuing without TLS")
         return False
     context = tls.client_context(endpoint)
-    with imap_errors(endpoint, "STARTTLS"):
+    note = conn.transcript.note if conn.transcript else None
+    with imap_errors(endpoint, "STARTTLS", conn.transcript):
         try:
-            conn.starttls(context)
+            conn.starttls(tls.announcing(context, endpoint, note))
         except imaplib.IMAP4.error:
             raise
         except OSError as e:
             raise _HandshakeFailed(e) from e
     if conn.transcript:
-        conn.transcript.note(_tls_note(conn.sock))
+        conn.transcript.notes(tls.session_notes(conn.sock, endpoint))
     return True
 
 

@@ -86,6 +86,8 @@ class MailrelaySMTP(smtplib.SMTP):
             self.transcript.note(f"connected to {self.endpoint.address}")
         if self.implicit_tls is None:
             return sock
+        if self.transcript:
+            self.transcript.notes(tls.attempt_notes(self.endpoint))
         try:
             return self.implicit_tls.wrap_socket(sock, server_hostname=self.endpoint.host)
         except OSError as e:
@@ -142,14 +144,17 @@ def _disconnected(error: smtplib.SMTPServerDisconnected, endpoint: Endpoint,
 
 
 @contextmanager
-def _smtp_errors(endpoint: Endpoint, during: str) -> Iterator[None]:
-    """Translate smtplib and socket failures raised while ``during``."""
+def _smtp_errors(endpoint: Endpoint, during: str,
+                 transcript: Transcript | None = None) -> Iterator[None]:
+    """Translate smtplib and socket failures raised while ``during``; a failed TLS handshake
+    is also explained in ``transcript``."""
     try:
         yield
     except MailrelayError:
         raise
     except _HandshakeFailed as e:
-        raise tls.handshake_error(e.error, endpoint, _reconnect(endpoint)) from e.error
+        note = transcript.note if transcript else None
+        raise tls.handshake_error(e.error, endpoint, _reconnect(endpoint), note) from e.error
     except smtplib.SMTPServerDisconnected as e:
         raise _disconnected(e, endpoint, during) from e
     except smtplib.SMTPRecipientsRefused as e:
@@ -194,7 +199,7 @@ def connect(endpoint: Endpoint, transcript: Transcript | None = None) -> Mailrel
     context = tls.client_context(endpoint) if endpoint.security == "tls" else None
     conn = create_connection(endpoint, transcript, context)
     try:
-        with _smtp_errors(endpoint, "waiting for the greeting"):
+        with _smtp_errors(endpoint, "waiting for the greeting", transcript):
             try:
                 code, message = conn.connect(endpoint.host, endpoint.port)
             except smtplib.SMTPServerDisconnected as e:
@@ -209,7 +214,7 @@ def connect(endpoint: Endpoint, transcript: Transcript | None = None) -> Mailrel
             if code != 220:
                 raise reply_error(code, message, endpoint, "greeting")
         if conn.has_tls and transcript:
-            transcript.note(_tls_note(conn))
+            _tls_notes(conn)
         ehlo(conn)
     except BaseException:
         conn.close()
@@ -225,12 +230,9 @@ def ehlo(conn: MailrelaySMTP) -> None:
             raise reply_error(code, message, endpoint, "EHLO")
 
 
-def _tls_note(conn: MailrelaySMTP) -> str:
-    info = tls_info(conn)
-    if info is None:
-        return "no TLS"
-    subject = info.certificate.subject if info.certificate else "unknown certificate"
-    return f"TLS {info.version} {info.cipher}; certificate {subject}"
+def _tls_notes(conn: MailrelaySMTP) -> None:
+    if conn.transcript and conn.has_tls:
+        conn.transcript.notes(tls.session_notes(conn.sock, conn.endpoint))
 
 
 def tls_info(conn: MailrelaySMTP) -> tls.TlsInfo | None:
@@ -260,17 +262,17 @@ def start_tls(conn: MailrelaySMTP) -> bool:
             conn.transcript.note("STARTTLS not offered and not required: continuing without TLS")
         return False
     context = tls.client_context(endpoint)
-    with _smtp_errors(endpoint, "STARTTLS"):
+    note = conn.transcript.note if conn.transcript else None
+    with _smtp_errors(endpoint, "STARTTLS", conn.transcript):
         try:
-            code, message = conn.starttls(context=context)
+            code, message = conn.starttls(context=tls.announcing(context, endpoint, note))
         except smtplib.SMTPException:
             raise
         except OSError as e:  # ssl.SSLError and timeouts of the handshake itself
             raise _HandshakeFailed(e) from e
         if code != 220:
             raise reply_error(code, message, endpoint, "STARTTLS")
-    if conn.transcript:
-        conn.transcript.note(_tls_note(conn))
+    _tls_notes(conn)
     ehlo(conn)
     return True
 

@@ -13,16 +13,26 @@ handshake: ``reconnect(context)`` opens a fresh connection the protocol's way
 (SMTP STARTTLS, IMAP STARTTLS, or implicit TLS) and returns the TLS socket,
 and this module calls it with an unverified context just to read the
 certificate. The same hook probes which TLS versions a server accepts.
+
+For ``mailrelay test --transcript`` this module also words the ``*`` notes of a
+handshake, one fact per line, like ``openssl s_client`` shows them:
+``attempt_notes`` (versions offered, SNI) before it, ``session_notes``
+(version, cipher, certificate, what it was verified against) after it, and
+``handshake_error(..., note=transcript.note)`` adds the failure, the presented
+certificate (from the same unverified re-connection the error message uses)
+or, for a port that speaks plain text first, what the server sent. Notes
+never hold a secret: nothing here reads one.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import socket
 import ssl
 import warnings
 from collections.abc import Callable
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple, cast
 
 from mailrelay_cli.endpoints import Endpoint
 from mailrelay_cli.errors import (
@@ -34,6 +44,7 @@ from mailrelay_cli.errors import (
 )
 
 Reconnect = Callable[[ssl.SSLContext], ssl.SSLSocket]
+Note = Callable[[str], None]
 
 VERSIONS = {
     "TLSv1": ssl.TLSVersion.TLSv1,
@@ -190,6 +201,109 @@ def session_info(sock: ssl.SSLSocket) -> TlsInfo:
     )
 
 
+def _is_address(host: str) -> bool:
+    import ipaddress  # only for transcripts; not worth its import on every run
+
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
+
+
+def attempt_notes(endpoint: Endpoint) -> list[str]:
+    """What this client is about to offer: TLS versions and the server name (SNI)."""
+    sni = (f"not sent ({endpoint.host} is an IP address)" if _is_address(endpoint.host)
+           else endpoint.host)
+    return [f"TLS handshake: this client allows {allowed_versions(endpoint)}",
+            f"TLS server name (SNI): {sni}"]
+
+
+class _Announcing:
+    """Stands in for an ``SSLContext`` given to smtplib's or imaplib's ``starttls``: notes the
+    attempt just before the handshake (after the server's go-ahead), then wraps as usual."""
+
+    def __init__(self, context: ssl.SSLContext, endpoint: Endpoint, note: Note) -> None:
+        self.context = context
+        self.endpoint = endpoint
+        self.note = note
+
+    def wrap_socket(self, sock: socket.socket, *args: Any, **kwargs: Any) -> ssl.SSLSocket:
+        _emit(self.note, attempt_notes(self.endpoint))
+        return self.context.wrap_socket(sock, *args, **kwargs)
+
+
+def announcing(context: ssl.SSLContext, endpoint: Endpoint, note: Note | None) -> ssl.SSLContext:
+    """``context``, or (with a transcript's ``note``) one that notes the handshake attempt."""
+    if note is None:
+        return context
+    return cast(ssl.SSLContext, _Announcing(context, endpoint, note))
+
+
+def certificate_notes(info: CertificateInfo | None) -> list[str]:
+    """The presented certificate, one fact a line (read without trusting it)."""
+    if info is None:
+        return ["certificate: none readable"]
+    days = info.days_left()
+    if days is None:
+        left = ""
+    elif days < 0:
+        left = f" (expired {-days} days ago)"
+    else:
+        left = f" ({days} days left)"
+    notes = [f"certificate subject: {info.subject}",
+             f"certificate issuer: {info.issuer}" + (" (self-signed)" if info.self_signed else ""),
+             f"certificate valid: {info.not_before} to {info.not_after}{left}",
+             f"certificate names: {', '.join(info.names) if info.names else 'none'}"]
+    return notes
+
+
+def verified_note(endpoint: Endpoint) -> str:
+    """What a certificate that passed was checked against (the trust ``client_context`` uses)."""
+    if not endpoint.verify or endpoint.host in endpoint.trusted_hosts:
+        return "certificate not verified (certificate checks are off for this host)"
+    where = f"CA file {endpoint.ca_file}" if endpoint.ca_file else "the system store"
+    host = "" if endpoint.check_hostname else "; host name not checked"
+    return f"certificate verified against {where}{host}"
+
+
+def session_notes(sock: ssl.SSLSocket, endpoint: Endpoint) -> list[str]:
+    """The negotiated session and the certificate, after a successful handshake."""
+    info = session_info(sock)
+    return ([f"TLS established: {info.version}, cipher {info.cipher}"]
+            + certificate_notes(info.certificate) + [verified_note(endpoint)])
+
+
+def _printable(data: bytes, limit: int = 80) -> str:
+    text = data.decode("latin-1").split("\n")[0].rstrip("\r")
+    text = "".join(c if c.isprintable() else "." for c in text)
+    return text[:limit] + ("…" if len(text) > limit else "")
+
+
+def plain_first_bytes(endpoint: Endpoint, wait: float = 3.0) -> str | None:
+    """What the server says first on a fresh plain connection (its greeting), or None."""
+    from mailrelay_cli import net  # net needs nothing from here; imported late for start-up
+
+    try:
+        sock = net.connect(endpoint)
+    except MailrelayError:
+        return None
+    try:
+        sock.settimeout(min(wait, endpoint.timeout))
+        data = sock.recv(512)
+    except OSError:
+        return None
+    finally:
+        sock.close()
+    return _printable(data) if data else None
+
+
+def _emit(note: Note | None, lines: list[str]) -> None:
+    if note is not None:
+        for line in lines:
+            note(line)
+
+
 def _peer_certificate(reconnect: Reconnect | None) -> CertificateInfo | None:
     if reconnect is None:
         return None
@@ -229,10 +343,15 @@ def _server_versions(reconnect: Reconnect | None) -> list[str]:
 
 
 def certificate_error(error: ssl.SSLCertVerificationError, endpoint: Endpoint,
-                      reconnect: Reconnect | None) -> CertificateError:
+                      reconnect: Reconnect | None, note: Note | None = None) -> CertificateError:
     """The certificate of ``endpoint`` failed verification: say whose, why and what to do."""
     info = _peer_certificate(reconnect)
     reason = error.verify_message or error.reason or str(error)
+    if note is not None:
+        where = f"CA file {endpoint.ca_file}" if endpoint.ca_file else "the system store"
+        _emit(note, [f"TLS handshake failed: certificate verify failed: {reason}",
+                     f"checked against {where}", "presented certificate (read unverified):"]
+              + certificate_notes(info))
     code = error.verify_code
     key = f"{endpoint.role}.tls_ca_file"
     if code in _UNKNOWN_ISSUER or (info is not None and info.self_signed):
@@ -282,12 +401,21 @@ def expects_tls_hint(endpoint: Endpoint) -> str:
 
 
 def handshake_error(error: BaseException, endpoint: Endpoint,
-                    reconnect: Reconnect | None = None) -> MailrelayError:
-    """A failed TLS handshake with ``endpoint`` as the error a user can act on."""
+                    reconnect: Reconnect | None = None, note: Note | None = None) -> MailrelayError:
+    """A failed TLS handshake with ``endpoint`` as the error a user can act on.
+
+    ``note`` (a transcript's ``note``) also receives what was learnt, one fact a call.
+    """
     if isinstance(error, ssl.SSLCertVerificationError):
-        return certificate_error(error, endpoint, reconnect)
+        return certificate_error(error, endpoint, reconnect, note)
     reason = getattr(error, "reason", None) or ""
     if isinstance(error, ssl.SSLError) and reason in _NOT_TLS:
+        if note is not None:
+            _emit(note, [f"TLS handshake failed: {reason.lower().replace('_', ' ')} "
+                         f"(the server did not answer in TLS)"])
+            first = plain_first_bytes(endpoint) if endpoint.security == "tls" else None
+            if first is not None:
+                note(f"server sent in plain text: {first}")
         return ConfigError(
             f"TLS handshake with {endpoint.address} failed: the server did not answer in TLS "
             f"({reason.lower().replace('_', ' ')}); it expects plain text first",
@@ -296,6 +424,8 @@ def handshake_error(error: BaseException, endpoint: Endpoint,
     if isinstance(error, ssl.SSLError) and reason in _VERSION_REFUSED:
         server = _server_versions(reconnect)
         theirs = ", ".join(server) if server else "unknown (no version this host can speak)"
+        _emit(note, [f"TLS handshake failed: {reason.lower().replace('_', ' ')}",
+                     f"TLS versions the server accepts: {theirs}"])
         return ConfigError(
             f"TLS handshake with {endpoint.address} failed: no TLS version in common "
             f"(this client allows {allowed_versions(endpoint)}; the server accepts {theirs})",
@@ -304,12 +434,14 @@ def handshake_error(error: BaseException, endpoint: Endpoint,
                   else "the server's TLS is older than TLS 1.2: upgrade the server"),
         )
     if isinstance(error, TimeoutError):
+        _emit(note, [f"TLS handshake timed out after {endpoint.timeout:g}s"])
         return TemporaryError(
             f"TLS handshake with {endpoint.address} timed out after {endpoint.timeout:g}s",
             hint=f"check {endpoint.role}.port and the tls/starttls keys; "
                  f"raise {endpoint.role}.timeout if the server is slow",
         )
     detail = reason.lower().replace("_", " ") if reason else str(error)
+    _emit(note, [f"TLS handshake failed: {detail}"])
     return TemporaryError(
         f"TLS handshake with {endpoint.address} failed: {detail}",
         hint=f"check {endpoint.role}.port and the {endpoint.role}.tls / {endpoint.role}.starttls keys",

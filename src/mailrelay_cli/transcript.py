@@ -1,9 +1,10 @@
 """A record of a protocol dialogue, like swaks prints it, with secrets redacted by structure.
 
-Lines are ``C: …`` (client), ``S: …`` (server) and ``*  …`` (notes such as the
-TLS handshake). Redaction does not search for secret strings: the SMTP and IMAP
-modules tell the transcript which lines carry credentials, and it keeps track
-of the authentication exchange itself:
+Lines are ``C: …`` (client), ``S: …`` (server) and ``*  …`` (notes, one fact a
+line: the TLS handshake attempted, its outcome and the certificate, or why it
+failed; ``tls.py`` words them and holds no secrets). Redaction does not search
+for secret strings: the SMTP and IMAP modules tell the transcript which lines
+carry credentials, and it keeps track of the authentication exchange itself:
 
 - SMTP ``AUTH MECH initial-response`` keeps ``AUTH MECH`` and redacts the rest;
   every client line while the server answers ``334`` is a SASL response and is
@@ -16,6 +17,8 @@ of the authentication exchange itself:
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 REDACTED = "<redacted>"
 
@@ -32,6 +35,10 @@ class Transcript:
     # -- generic -----------------------------------------------------------------
     def note(self, text: str) -> None:
         self.lines.append(f"*  {text}")
+
+    def notes(self, texts: Iterable[str]) -> None:
+        for text in texts:
+            self.note(text)
 
     def text(self) -> str:
         return "\n".join(self.lines)
