@@ -5,7 +5,6 @@ rich is imported on first use so that commands which print little start fast.
 
 from __future__ import annotations
 
-import json
 import sys
 from collections.abc import Iterable, Mapping
 from functools import lru_cache
@@ -32,6 +31,8 @@ def reset_consoles() -> None:
 
 def json_line(obj: Mapping[str, Any], stream: Any = None) -> None:
     """One JSON object on one line (DESIGN.md: stable keys, one object per line)."""
+    import json  # only scripts ask for JSON; people's output should not pay for it
+
     stream = stream or sys.stdout
     stream.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
     stream.flush()

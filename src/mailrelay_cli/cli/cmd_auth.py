@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import time
-from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mailrelay_cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+
+if TYPE_CHECKING:
+    from datetime import datetime
 
 _ROLE_OPTIONS = [
     click.option("--smtp", "only", flag_value="smtp", help="Only SMTP's login."),
@@ -87,6 +89,8 @@ def _show_url(prompt: Any) -> None:
 def _when(moment: datetime | None) -> str:
     if moment is None:
         return "none held"
+    from datetime import UTC, datetime
+
     from mailrelay_cli.durations import format_duration
 
     left = (moment - datetime.now(UTC)).total_seconds()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import click
 
@@ -18,6 +17,8 @@ def _read_payload(source: str) -> dict:
     if source == "-":
         return parse_payload(sys.stdin.read(), "the payload on standard input")
     try:
+        from pathlib import Path
+
         text = Path(source).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise DataError(f"--payload {source} does not exist",
@@ -66,6 +67,8 @@ def send_command(app: AppContext, event: str, to: tuple[str, ...], cc: tuple[str
     notifications.attach_logs says. Exit 65 for bad input, 69 when the server
     refuses, 75 when it stays unreachable for smtp.retry_for.
     """
+    from pathlib import Path
+
     from mailrelay_cli.sending import SendRequest, parse_vars, send
 
     request = SendRequest(
@@ -74,8 +77,8 @@ def send_command(app: AppContext, event: str, to: tuple[str, ...], cc: tuple[str
         cc=cc,
         variables=parse_vars(variables),
         payload=_read_payload(payload) if payload is not None else None,
-        logs=tuple(Path(p) for p in logs),
-        failed_logs=tuple(Path(p) for p in failed_logs),
+        logs=tuple(map(Path, logs)),
+        failed_logs=tuple(map(Path, failed_logs)),
         subject=subject,
         dry_run=dry_run,
         options={"expires_in": expires_in, "required": required, "notify": notify},
