@@ -149,11 +149,12 @@ def test_server_that_never_answers_times_out_with_75(silent_server, write_config
     assert "greeting" in caught.value.message
 
 
-def test_plain_imap_spoken_to_the_imaps_port_hints_at_imap_tls(
+def test_plain_imap_spoken_to_the_imaps_port_is_a_config_error_hinting_imap_tls(
         dovecot, mail_user, settings_for) -> None:
     settings = settings_for(mail_user, security="starttls", port=dovecot.imaps_port, timeout=0.5)
-    with pytest.raises(TemporaryError) as caught, imap.open_imap(settings):
+    with pytest.raises(ConfigError) as caught, imap.open_imap(settings):
         pass
+    assert "implicit-TLS port" in caught.value.message
     assert "imap.tls true" in (caught.value.hint or "")
 
 

@@ -204,11 +204,13 @@ def test_server_that_never_answers_times_out_with_75(silent_server, write_config
     assert f"127.0.0.1:{silent_server.port}" in caught.value.message
 
 
-def test_plain_smtp_spoken_to_an_implicit_tls_port_hints_at_smtp_tls(
+def test_plain_smtp_spoken_to_an_implicit_tls_port_is_a_config_error_hinting_smtp_tls(
         smtp_tls, settings_for) -> None:
     settings = settings_for(smtp_tls, tls=False, starttls=True, timeout=0.5)
-    with pytest.raises(TemporaryError) as caught:
+    with pytest.raises(ConfigError) as caught:
         send_one(settings)
+    assert caught.value.exit_code == ExitCode.CONFIG
+    assert "implicit-TLS port" in caught.value.message
     assert "smtp.tls true" in (caught.value.hint or "")
 
 

@@ -148,11 +148,7 @@ def imap_errors(endpoint: Endpoint, during: str,
         note = transcript.note if transcript else None
         raise tls.handshake_error(e.error, endpoint, _reconnect(endpoint), note) from e.error
     except _NoGreeting as e:
-        raise TemporaryError(
-            f"{endpoint.address} accepted the connection but sent no IMAP greeting "
-            f"within {endpoint.timeout:g}s",
-            hint=tls.expects_tls_hint(endpoint),
-        ) from e
+        raise tls.no_greeting_error(endpoint, "IMAP") from e
     except imaplib.IMAP4.abort as e:
         raise TemporaryError(
             f"connection to {endpoint.address} lost ({during}): {_text(e.args[0] if e.args else e)}",

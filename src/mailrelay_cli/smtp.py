@@ -205,11 +205,7 @@ def connect(endpoint: Endpoint, transcript: Transcript | None = None) -> Mailrel
             except smtplib.SMTPServerDisconnected as e:
                 if conn.tcp_connected and not conn.greeted and endpoint.security != "tls" \
                         and isinstance(e.__context__, TimeoutError):
-                    raise TemporaryError(
-                        f"{endpoint.address} accepted the connection but sent no SMTP greeting "
-                        f"within {endpoint.timeout:g}s",
-                        hint=tls.expects_tls_hint(endpoint),
-                    ) from e
+                    raise tls.no_greeting_error(endpoint, "SMTP") from e
                 raise
             if code != 220:
                 raise reply_error(code, message, endpoint, "greeting")

@@ -477,3 +477,35 @@ def starttls_not_offered(endpoint: Endpoint) -> StartTLSUnavailableError:
         hint=(f"if the server has a TLS port use it: mailrelay config set {key} true "
               f"(usually port {port}); otherwise fix the server's TLS set-up"),
     )
+
+
+def speaks_tls(endpoint: Endpoint) -> bool:
+    """Whether ``endpoint`` answers a TLS handshake at once (an implicit-TLS port).
+
+    Only a handshake: nothing is sent over it, and the certificate is not judged,
+    because the question is which protocol the port speaks, not whom to trust.
+    """
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE
+    try:
+        with socket.create_connection((endpoint.host, endpoint.port),
+                                      timeout=min(endpoint.connect_timeout, 5.0)) as sock, \
+                context.wrap_socket(sock, server_hostname=endpoint.host):
+            return True
+    except OSError:  # ssl.SSLError included: not a TLS answer
+        return False
+
+
+def no_greeting_error(endpoint: Endpoint, protocol: str) -> MailrelayError:
+    """A server that accepted the connection but never greeted in plain text.
+
+    If the port answers TLS it is an implicit-TLS port and the settings are wrong (78,
+    cron must not retry it forever); otherwise the server is stuck (75).
+    """
+    waited = (f"{endpoint.address} accepted the connection but sent no {protocol} greeting "
+              f"within {endpoint.timeout:g}s")
+    if speaks_tls(endpoint):
+        return ConfigError(f"{waited}; it answers a TLS handshake: it is an implicit-TLS port",
+                           hint=expects_tls_hint(endpoint))
+    return TemporaryError(waited, hint=expects_tls_hint(endpoint))
