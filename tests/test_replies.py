@@ -1,6 +1,9 @@
-"""One process-replies run over a local Maildir: the deciding rules, the audit, safety, answers.
+"""One process-replies run: the deciding rules, the audit, safety, answers.
 
-The IMAP side of the same run is in test_reply_mailbox.py and test_cli_process_replies.py.
+The attacks that must decide nothing run twice, over a local Maildir and over the real
+Dovecot (``folder`` parametrized with ``over_both``), and leave the folder empty either way;
+the other tests run over a Maildir only (see the ``maildir`` fixture). The IMAP side of the
+same run is in test_reply_mailbox.py and test_cli_process_replies.py.
 """
 
 from __future__ import annotations
@@ -8,33 +11,95 @@ from __future__ import annotations
 import mailbox
 import tomllib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from freezegun import freeze_time
 
-from mailrelay_cli import approvals, replies, store
+from mailrelay_cli import approvals, credentials, replies, store
 from mailrelay_cli.errors import LockedError
 from mailrelay_cli.settings import Settings, settings_from_table
+from tests.fixtures.dovecot import Dovecot, MailUser
 from tests.reply_builders import reply, request_text
 
 ALICE = "Alice <alice@example.com>"
 BOB = "bob@example.com"
 
 
-@pytest.fixture
-def maildir(tmp_path: Path) -> mailbox.Maildir:
-    return mailbox.Maildir(str(tmp_path / "Maildir"), create=True)
+@dataclass
+class MaildirFolder:
+    """The reply folder as a local Maildir (``approval.mailbox = "maildir:…"``)."""
+
+    maildir: mailbox.Maildir
+
+    def add(self, raw: bytes) -> str:
+        return self.maildir.add(raw)
+
+    def count(self) -> int:
+        return len(self.maildir)
+
+    def configure(self, table: dict[str, Any]) -> None:
+        table["approval"]["mailbox"] = f"maildir:{self.maildir._path}"
+
+
+@dataclass
+class DovecotFolder:
+    """The reply folder as the INBOX of a fresh user on the session's real Dovecot (IMAPS,
+    password in the keyring, the session CA as ``tls_ca_file``)."""
+
+    dovecot: Dovecot
+    user: MailUser
+
+    def add(self, raw: bytes) -> None:
+        self.dovecot.append(self.user, raw)
+
+    def count(self) -> int:
+        """Messages in the INBOX, flagged \\Deleted but not expunged ones included."""
+        return self.dovecot.count(self.user)
+
+    def configure(self, table: dict[str, Any]) -> None:
+        """An ``[imap]`` table for the user (``approval.mailbox`` stays the default, imap)."""
+        credentials.set_secret("default", "imap.password", self.user.password)
+        table.update(tomllib.loads(self.dovecot.imap_toml(self.user)))
+
+
+ReplyFolder = MaildirFolder | DovecotFolder
+
+# The attacks run over both mailboxes; Dovecot starts only when a test asks for it.
+over_both = pytest.mark.parametrize("folder", ["maildir", "dovecot"], indirect=True)
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, maildir: mailbox.Maildir, smtp_plain) -> Callable[..., Settings]:
+def folder(request: pytest.FixtureRequest, tmp_path: Path) -> ReplyFolder:
+    """The reply folder: a Maildir unless parametrized (``over_both``) with "dovecot"."""
+    kind = getattr(request, "param", "maildir")
+    if kind == "maildir":
+        return MaildirFolder(mailbox.Maildir(str(tmp_path / "Maildir"), create=True))
+    assert kind == "dovecot", kind
+    dovecot: Dovecot = request.getfixturevalue("dovecot")
+    return DovecotFolder(dovecot, dovecot.new_user())
+
+
+@pytest.fixture
+def maildir(folder: ReplyFolder) -> mailbox.Maildir:
+    """The Maildir of the tests that run over a Maildir only. Some are Maildir-specific (they
+    use Maildir keys as uids or patch MaildirMailbox); the IMAP side of the others (deciding,
+    required N, faults, dry run) is in test_reply_mailbox.py and test_cli_process_replies.py."""
+    assert isinstance(folder, MaildirFolder), "a Maildir-only test was given another folder"
+    return folder.maildir
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path, folder: ReplyFolder, smtp_plain) -> Callable[..., Settings]:
     def make(**approval: object) -> Settings:
         text = smtp_plain.toml(auth="none")
         table = tomllib.loads(text)
-        table["approval"] = {"enabled": True, "mailbox": f"maildir:{maildir._path}",
-                             "reply_address": "approvals@example.com", **approval}
+        table["approval"] = {"enabled": True, "reply_address": "approvals@example.com"}
+        folder.configure(table)
+        table["approval"].update(approval)
         table["state"] = {"path": str(tmp_path / "state")}
         return settings_from_table(table, tmp_path / "settings.toml")
 
@@ -127,155 +192,189 @@ def test_the_message_json_line_has_the_design_keys(settings, db, maildir) -> Non
 
 # -- attacks that decide nothing ------------------------------------------------------------
 
-def test_a_sender_who_is_not_an_approver_decides_nothing(settings, db, maildir) -> None:
+@over_both
+def test_a_sender_who_is_not_an_approver_decides_nothing(settings, db, folder) -> None:
     request = ask(settings, db)
-    maildir.add(answer(request, "mallory@example.com", "Approve"))
+    folder.add(answer(request, "mallory@example.com", "Approve"))
     assert outcomes(run(settings)) == ["not-an-approver"]
     assert status(db, request) == "pending"
+    assert folder.count() == 0
 
 
-def test_a_reply_to_of_an_approver_does_not_make_the_sender_one(settings, db, maildir) -> None:
+@over_both
+def test_a_reply_to_of_an_approver_does_not_make_the_sender_one(settings, db, folder) -> None:
     request = ask(settings, db)
-    maildir.add(answer(request, "mallory@example.com", "Approve",
-                       headers={"Reply-To": "alice@example.com",
-                                "Sender": "alice@example.com"}))
+    folder.add(answer(request, "mallory@example.com", "Approve",
+                      headers={"Reply-To": "alice@example.com",
+                               "Sender": "alice@example.com"}))
     assert outcomes(run(settings)) == ["not-an-approver"]
     assert status(db, request) == "pending"
+    assert folder.count() == 0
 
 
+@over_both
 def test_a_forwarded_request_answered_by_someone_else_decides_nothing(settings, db,
-                                                                        maildir) -> None:
+                                                                        folder) -> None:
     request = ask(settings, db)
     forwarded = ("---------- Forwarded message ---------\nFrom: Release Bot\n"
                  f"Subject: {request.subject}\n\n{request_text(request.reference)}")
-    maildir.add(reply(f"Fwd: {request.subject}", "carol@example.com", "Approve",
-                      quoted=forwarded))
+    folder.add(reply(f"Fwd: {request.subject}", "carol@example.com", "Approve",
+                     quoted=forwarded))
     assert outcomes(run(settings)) == ["not-an-approver"]
     assert status(db, request) == "pending"
+    assert folder.count() == 0
 
 
-def test_a_guessed_reference_matches_nothing(settings, db, maildir) -> None:
+@over_both
+def test_a_guessed_reference_matches_nothing(settings, db, folder) -> None:
     request = ask(settings, db)
     guessed = f"MR-{request.approval.id}-0123456789"
-    maildir.add(reply(f"Re: [{guessed}] Approval requested", ALICE, "Approve",
-                      quoted=request_text(guessed)))
+    folder.add(reply(f"Re: [{guessed}] Approval requested", ALICE, "Approve",
+                     quoted=request_text(guessed)))
     assert outcomes(run(settings)) == ["unmatched"]
     assert status(db, request) == "pending"
+    assert folder.count() == 0
 
 
-def test_an_altered_reference_matches_nothing(settings, db, maildir) -> None:
+@over_both
+def test_an_altered_reference_matches_nothing(settings, db, folder) -> None:
     request = ask(settings, db)
     other_id = "ZZZZZZ" if request.approval.id != "ZZZZZZ" else "YYYYYY"
     altered = request.reference.replace(request.approval.id, other_id)
-    maildir.add(reply(f"Re: [{altered}]", ALICE, "Approve", quoted=request_text(altered)))
+    folder.add(reply(f"Re: [{altered}]", ALICE, "Approve", quoted=request_text(altered)))
     assert outcomes(run(settings)) == ["unmatched"]
     assert status(db, request) == "pending"
+    assert folder.count() == 0
 
 
-def test_threading_headers_alone_are_no_proof(settings, db, maildir) -> None:
+@over_both
+def test_threading_headers_alone_are_no_proof(settings, db, folder) -> None:
     request = ask(settings, db)
     approvals.set_message_id(db, request.approval.id, "<request-1@example.com>")
-    maildir.add(reply("Re: deployment", ALICE, "Approve", in_reply_to="<request-1@example.com>"))
+    folder.add(reply("Re: deployment", ALICE, "Approve", in_reply_to="<request-1@example.com>"))
     assert outcomes(run(settings)) == ["unmatched"]
     assert status(db, request) == "pending"
+    assert folder.count() == 0
 
 
-def test_a_reference_to_another_approval_decides_only_that_one(settings, db, maildir) -> None:
+@over_both
+def test_a_reference_to_another_approval_decides_only_that_one(settings, db, folder) -> None:
     mine = ask(settings, db, "alice@example.com")
     theirs = ask(settings, db, "mallory@example.com")
     # Mallory may decide her own approval; quoting it does not let her decide Alice's.
-    maildir.add(reply(theirs.subject, "mallory@example.com", "Approve",
-                      quoted=request_text(theirs.reference)))
+    folder.add(reply(theirs.subject, "mallory@example.com", "Approve",
+                     quoted=request_text(theirs.reference)))
     run(settings)
     assert status(db, mine) == "pending"
     assert status(db, theirs) == "approved"
+    assert folder.count() == 0
 
 
-def test_a_replay_after_the_decision_is_too_late(settings, db, maildir) -> None:
+@over_both
+def test_a_replay_after_the_decision_is_too_late(settings, db, folder) -> None:
     request = ask(settings, db)
     raw = answer(request, ALICE, "Reject")
-    maildir.add(answer(request, BOB, "Approve"))
+    folder.add(answer(request, BOB, "Approve"))
     run(settings)
-    maildir.add(raw)
+    folder.add(raw)
     assert outcomes(run(settings)) == ["too-late"]
     assert status(db, request) == "approved"
+    assert folder.count() == 0
 
 
-def test_approve_only_in_the_quoted_part_decides_nothing(settings, db, maildir) -> None:
+@over_both
+def test_approve_only_in_the_quoted_part_decides_nothing(settings, db, folder) -> None:
     request = ask(settings, db)
-    maildir.add(answer(request, ALICE, "Let me check with the team first.",
-                       quoted="Approve\n" + request_text(request.reference)))
+    folder.add(answer(request, ALICE, "Let me check with the team first.",
+                      quoted="Approve\n" + request_text(request.reference)))
     assert outcomes(run(settings)) == ["no-decision"]
     assert status(db, request) == "pending"
+    assert folder.count() == 0
 
 
+@over_both
 def test_an_out_of_office_reply_quoting_the_request_decides_nothing(settings, db,
-                                                                     maildir) -> None:
+                                                                     folder) -> None:
     request = ask(settings, db)
-    maildir.add(answer(request, ALICE, "Approve\nI am out of the office until Monday.",
-                       headers={"Auto-Submitted": "auto-replied"}))
+    folder.add(answer(request, ALICE, "Approve\nI am out of the office until Monday.",
+                      headers={"Auto-Submitted": "auto-replied"}))
     assert outcomes(run(settings)) == ["auto-reply"]
     assert status(db, request) == "pending"
+    assert folder.count() == 0
 
 
-def test_a_bounce_quoting_the_request_decides_nothing(settings, db, maildir) -> None:
+@over_both
+def test_a_bounce_quoting_the_request_decides_nothing(settings, db, folder) -> None:
     request = ask(settings, db)
-    maildir.add(answer(request, "MAILER-DAEMON@example.com",
-                       "Approve\nDelivery to the following recipient failed permanently"))
+    folder.add(answer(request, "MAILER-DAEMON@example.com",
+                      "Approve\nDelivery to the following recipient failed permanently"))
     assert outcomes(run(settings)) == ["bounce"]
     assert status(db, request) == "pending"
+    assert folder.count() == 0
 
 
+@over_both
 def test_an_auto_reply_with_a_valid_reference_reports_its_approval(settings, db,
-                                                                   maildir) -> None:
+                                                                   folder) -> None:
     request = ask(settings, db)
-    maildir.add(answer(request, ALICE, "Approve\nI am out of the office until Monday.",
-                       headers={"Auto-Submitted": "auto-replied"}))
+    folder.add(answer(request, ALICE, "Approve\nI am out of the office until Monday.",
+                      headers={"Auto-Submitted": "auto-replied"}))
     (message,) = run(settings).messages
     assert (message.outcome, message.approval_id) == ("auto-reply", request.approval.id)
     assert status(db, request) == "pending"
+    assert folder.count() == 0
 
 
-def test_a_bounce_with_a_valid_reference_reports_its_approval(settings, db, maildir) -> None:
+@over_both
+def test_a_bounce_with_a_valid_reference_reports_its_approval(settings, db, folder) -> None:
     request = ask(settings, db)
-    maildir.add(answer(request, "MAILER-DAEMON@example.com",
-                       "Approve\nDelivery to the following recipient failed permanently"))
+    folder.add(answer(request, "MAILER-DAEMON@example.com",
+                      "Approve\nDelivery to the following recipient failed permanently"))
     (message,) = run(settings).messages
     assert (message.outcome, message.approval_id) == ("bounce", request.approval.id)
     assert status(db, request) == "pending"
+    assert folder.count() == 0
 
 
-def test_a_reply_to_an_expired_approval_decides_nothing(settings, db, maildir) -> None:
+@over_both
+def test_a_reply_to_an_expired_approval_decides_nothing(settings, db, folder) -> None:
     with freeze_time("2026-03-01 12:00:00") as frozen:
         request = ask(settings, db, expires_in=3600)
         frozen.tick(timedelta(hours=2))
-        maildir.add(answer(request, ALICE, "Approve"))
+        folder.add(answer(request, ALICE, "Approve"))
         assert outcomes(run(settings)) == ["expired"]
         assert status(db, request) == "expired"
+        assert folder.count() == 0
 
 
-def test_a_reply_to_a_cancelled_approval_is_too_late(settings, db, maildir) -> None:
+@over_both
+def test_a_reply_to_a_cancelled_approval_is_too_late(settings, db, folder) -> None:
     request = ask(settings, db)
     approvals.cancel_approval(db, request.approval.id)
-    maildir.add(answer(request, ALICE, "Approve"))
+    folder.add(answer(request, ALICE, "Approve"))
     assert outcomes(run(settings)) == ["too-late"]
     assert status(db, request) == "cancelled"
+    assert folder.count() == 0
 
 
-def test_a_reply_without_a_decision_word_is_no_decision(settings, db, maildir) -> None:
+@over_both
+def test_a_reply_without_a_decision_word_is_no_decision(settings, db, folder) -> None:
     request = ask(settings, db)
-    maildir.add(answer(request, ALICE, "What does this deploy change?"))
+    folder.add(answer(request, ALICE, "What does this deploy change?"))
     assert outcomes(run(settings)) == ["no-decision"]
+    assert folder.count() == 0
 
 
-def test_a_dmarc_failure_from_the_trusted_server_decides_nothing(make_settings, maildir) -> None:
+@over_both
+def test_a_dmarc_failure_from_the_trusted_server_decides_nothing(make_settings, folder) -> None:
     settings = make_settings(trusted_authserv_id="mx.example.com")
     with store.open_store(settings.state_dir) as db:
         request = ask(settings, db)
-        maildir.add(answer(request, ALICE, "Approve", headers={
+        folder.add(answer(request, ALICE, "Approve", headers={
             "Authentication-Results": "mx.example.com; dmarc=fail header.from=example.com"}))
         assert outcomes(run(settings)) == ["not-an-approver"]
         assert status(db, request) == "pending"
+        assert folder.count() == 0
 
 
 # -- required N and first-wins --------------------------------------------------------------
