@@ -14,6 +14,7 @@ from mailrelay_cli import credentials, imap, imap_properties
 from mailrelay_cli.endpoints import endpoint_for
 from mailrelay_cli.errors import ConfigError, ExitCode, TemporaryError
 from mailrelay_cli.settings import Settings, load_settings
+from tests.fixtures import toml_text
 from tests.fixtures.certs import CertFiles
 from tests.fixtures.dovecot import Dovecot, MailUser
 
@@ -29,24 +30,12 @@ mail.${{PROTOCOL}}.socketFactory.port=${{IMAP_HOST_PORT}}
 Make = Callable[..., Settings]
 
 
-def toml_string(text: str) -> str:
-    return '"""\n' + text.replace("\\", "\\\\") + '"""'
-
-
 @pytest.fixture
 def settings_with(write_config: Callable[[str], Path]) -> Make:
     """Settings whose [imap] table is ``fields`` plus ``properties`` (password in the keyring)."""
 
     def make(properties: str, password: str = "unused", **fields: object) -> Settings:
-        lines = ["[imap]", f"properties = {toml_string(properties)}"]
-        for key, value in fields.items():
-            if isinstance(value, bool):
-                lines.append(f"{key} = {'true' if value else 'false'}")
-            elif isinstance(value, int | float):
-                lines.append(f"{key} = {value}")
-            else:
-                lines.append(f'{key} = "{value}"')
-        write_config("\n".join(lines) + "\n")
+        write_config(toml_text.table("imap", {"properties": properties, **fields}))
         credentials.set_secret("default", "imap.password", password)
         return load_settings()
 
