@@ -24,13 +24,11 @@ from tests.fixtures.smtp_servers import free_port
 from tests.reply_builders import reply, request_text
 
 
-class CuttingProxy:
-    """Forwards 127.0.0.1:port to Dovecot; cuts the connection when the client sends ``cut_at``."""
+class Proxy:
+    """Forwards 127.0.0.1:port to Dovecot; subclasses decide what each direction passes on."""
 
-    def __init__(self, target_port: int, cut_at: bytes) -> None:
+    def __init__(self, target_port: int) -> None:
         self.target_port = target_port
-        self.cut_at = cut_at
-        self.cut = threading.Event()
         self.port = free_port()
         self.listener = socket.create_server(("127.0.0.1", self.port))
         threading.Thread(target=self._accept, daemon=True).start()
@@ -42,16 +40,12 @@ class CuttingProxy:
             except OSError:
                 return
             server = socket.create_connection(("127.0.0.1", self.target_port))
-            threading.Thread(target=self._pump, args=(client, server, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client, False), daemon=True).start()
+            threading.Thread(target=self._run, args=(client, server, True), daemon=True).start()
+            threading.Thread(target=self._run, args=(server, client, False), daemon=True).start()
 
-    def _pump(self, source: socket.socket, sink: socket.socket, from_client: bool) -> None:
+    def _run(self, source: socket.socket, sink: socket.socket, from_client: bool) -> None:
         try:
-            while data := source.recv(65536):
-                if from_client and self.cut_at in data.upper():
-                    self.cut.set()
-                    break
-                sink.sendall(data)
+            self._pump(source, sink, from_client)
         except OSError:
             pass
         for sock in (source, sink):
@@ -61,32 +55,38 @@ class CuttingProxy:
                 pass
             sock.close()
 
+    def _pump(self, source: socket.socket, sink: socket.socket, from_client: bool) -> None:
+        raise NotImplementedError
+
     def close(self) -> None:
         self.listener.close()
 
 
-class NoUidplusProxy:
-    """Forwards 127.0.0.1:port to Dovecot, removing ``UIDPLUS`` from every capability list the
-    server sends (``* CAPABILITY`` and ``[CAPABILITY …]`` codes); logs the client's lines."""
+class CuttingProxy(Proxy):
+    """Cuts the connection when the client sends ``cut_at``."""
+
+    def __init__(self, target_port: int, cut_at: bytes) -> None:
+        self.cut_at = cut_at
+        self.cut = threading.Event()
+        super().__init__(target_port)
+
+    def _pump(self, source: socket.socket, sink: socket.socket, from_client: bool) -> None:
+        while data := source.recv(65536):
+            if from_client and self.cut_at in data.upper():
+                self.cut.set()
+                return
+            sink.sendall(data)
+
+
+class NoUidplusProxy(Proxy):
+    """Removes ``UIDPLUS`` from every capability list the server sends (``* CAPABILITY`` and
+    ``[CAPABILITY …]`` codes); logs the client's lines."""
 
     _CAPABILITY_LINE = re.compile(rb"^\* CAPABILITY |\[CAPABILITY ", re.IGNORECASE)
 
     def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
         self.client_lines: list[bytes] = []
-        self.port = free_port()
-        self.listener = socket.create_server(("127.0.0.1", self.port))
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(("127.0.0.1", self.target_port))
-            threading.Thread(target=self._pump, args=(client, server, True), daemon=True).start()
-            threading.Thread(target=self._pump, args=(server, client, False), daemon=True).start()
+        super().__init__(target_port)
 
     def _rewrite(self, line: bytes) -> bytes:
         if self._CAPABILITY_LINE.search(line):
@@ -95,33 +95,21 @@ class NoUidplusProxy:
 
     def _pump(self, source: socket.socket, sink: socket.socket, from_client: bool) -> None:
         pending = b""
-        try:
-            while data := source.recv(65536):
-                pending += data
-                *lines, pending = pending.split(b"\r\n")
-                for line in lines:
-                    if from_client:
-                        self.client_lines.append(line)
-                    else:
-                        line = self._rewrite(line)
-                    sink.sendall(line + b"\r\n")
-        except OSError:
-            pass
-        for sock in (source, sink):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
+        while data := source.recv(65536):
+            pending += data
+            *lines, pending = pending.split(b"\r\n")
+            for line in lines:
+                if from_client:
+                    self.client_lines.append(line)
+                else:
+                    line = self._rewrite(line)
+                sink.sendall(line + b"\r\n")
 
     def sent(self, command: bytes) -> bool:
         """Whether the client sent ``command`` (tag dropped, case-insensitive)."""
         return any(line.split(b" ", 1)[-1].upper().startswith(command + b" ")
                    or line.split(b" ", 1)[-1].upper() == command
                    for line in self.client_lines)
-
-    def close(self) -> None:
-        self.listener.close()
 
 
 @pytest.fixture
