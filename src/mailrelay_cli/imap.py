@@ -51,14 +51,6 @@ from mailrelay_cli.transcript import Transcript
 _LIST_LINE = re.compile(rb'^\((?P<flags>[^)]*)\) (?P<delim>"(?:[^"\\]|\\.)*"|NIL) (?P<name>.*)$')
 
 
-class _HandshakeFailed(Exception):
-    """Carries a TLS handshake failure out of imaplib's constructor unchanged."""
-
-    def __init__(self, error: BaseException) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
 class _NoGreeting(Exception):
     """The server accepted the connection and then said nothing until the timeout."""
 
@@ -94,7 +86,7 @@ class MailrelayIMAP(imaplib.IMAP4):
             wrapped = self.implicit_tls.wrap_socket(sock, server_hostname=self.endpoint.host)
         except OSError as e:
             sock.close()
-            raise _HandshakeFailed(e) from e
+            raise tls.HandshakeFailed(e) from e
         if self.transcript:
             self.transcript.notes(tls.session_notes(wrapped, self.endpoint))
         return wrapped
@@ -144,7 +136,7 @@ def imap_errors(endpoint: Endpoint, during: str,
         yield
     except MailrelayError:
         raise
-    except _HandshakeFailed as e:
+    except tls.HandshakeFailed as e:
         note = transcript.note if transcript else None
         raise tls.handshake_error(e.error, endpoint, _reconnect(endpoint), note) from e.error
     except _NoGreeting as e:
@@ -220,7 +212,7 @@ def start_tls(conn: MailrelayIMAP) -> bool:
         except imaplib.IMAP4.error:
             raise
         except OSError as e:
-            raise _HandshakeFailed(e) from e
+            raise tls.HandshakeFailed(e) from e
     if conn.transcript:
         conn.transcript.notes(tls.session_notes(conn.sock, endpoint))
     return True

@@ -54,14 +54,6 @@ _BASIC_DISABLED = ("5.7.139", "basic authentication is disabled",
 _APP_PASSWORD = ("5.7.9", "application-specific password")
 
 
-class _HandshakeFailed(Exception):
-    """Carries a TLS handshake failure out of smtplib's connect unchanged."""
-
-    def __init__(self, error: BaseException) -> None:
-        super().__init__(str(error))
-        self.error = error
-
-
 class MailrelaySMTP(smtplib.SMTP):
     """``smtplib.SMTP`` that connects through ``net.connect`` (endpoint timeouts), does
     implicit TLS itself, and feeds every line to a transcript."""
@@ -92,7 +84,7 @@ class MailrelaySMTP(smtplib.SMTP):
             return self.implicit_tls.wrap_socket(sock, server_hostname=self.endpoint.host)
         except OSError as e:
             sock.close()
-            raise _HandshakeFailed(e) from e
+            raise tls.HandshakeFailed(e) from e
 
     @property
     def has_tls(self) -> bool:
@@ -152,7 +144,7 @@ def _smtp_errors(endpoint: Endpoint, during: str,
         yield
     except MailrelayError:
         raise
-    except _HandshakeFailed as e:
+    except tls.HandshakeFailed as e:
         note = transcript.note if transcript else None
         raise tls.handshake_error(e.error, endpoint, _reconnect(endpoint), note) from e.error
     except smtplib.SMTPServerDisconnected as e:
@@ -265,7 +257,7 @@ def start_tls(conn: MailrelaySMTP) -> bool:
         except smtplib.SMTPException:
             raise
         except OSError as e:  # ssl.SSLError and timeouts of the handshake itself
-            raise _HandshakeFailed(e) from e
+            raise tls.HandshakeFailed(e) from e
         if code != 220:
             raise reply_error(code, message, endpoint, "STARTTLS")
     _tls_notes(conn)

@@ -400,6 +400,15 @@ def expects_tls_hint(endpoint: Endpoint) -> str:
             f"mailrelay config set imap.tls true; STARTTLS servers usually listen on 143")
 
 
+class HandshakeFailed(Exception):
+    """Carries a TLS handshake failure out of smtplib's or imaplib's connect unchanged, so
+    that ``handshake_error`` explains it once for both protocols."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 def handshake_error(error: BaseException, endpoint: Endpoint,
                     reconnect: Reconnect | None = None, note: Note | None = None) -> MailrelayError:
     """A failed TLS handshake with ``endpoint`` as the error a user can act on.
