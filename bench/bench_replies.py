@@ -213,7 +213,9 @@ def _run(server: _Dovecot, fetchmail: str, work: Path) -> None:
     # One pending approval the replies answer (made with the library, not timed).
     made = subprocess.run(
         [sys.executable, "-c",
-         "from mailrelay_cli import approvals, settings, store\n"
+         "from mailrelay_cli.approvals import service as approvals\n"
+         "from mailrelay_cli.config import settings\n"
+         "from mailrelay_cli.store import sqlite as store\n"
          "s = settings.load_settings()\n"
          "with store.open_store(s.state_dir) as db:\n"
          "    r = approvals.create_approval(s, db, title='Deploy 2.4.1', "

@@ -9,9 +9,11 @@ from pathlib import Path
 import pytest
 from freezegun import freeze_time
 
-from mailrelay_cli import approvals, credentials, store
+from mailrelay_cli.approvals import service as approvals
+from mailrelay_cli.auth import credentials
+from mailrelay_cli.config.settings import Settings, settings_from_table
 from mailrelay_cli.errors import DataError, ExitCode, NotFoundError, UsageError
-from mailrelay_cli.settings import Settings, settings_from_table
+from mailrelay_cli.store import sqlite as store
 
 
 def make_settings(tmp_path: Path, **approval: object) -> Settings:

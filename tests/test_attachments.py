@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mailrelay_cli import attachments
-from mailrelay_cli.attachments import LogFile
 from mailrelay_cli.errors import DataError
+from mailrelay_cli.outbound import attachments
+from mailrelay_cli.outbound.attachments import LogFile
 
 
 def _log(tmp_path: Path, name: str, text: str = "log line\n", **meta: object) -> LogFile:

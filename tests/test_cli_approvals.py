@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mailrelay_cli import approvals, store
-from mailrelay_cli.settings import Settings, load_settings
+from mailrelay_cli.approvals import service as approvals
+from mailrelay_cli.config.settings import Settings, load_settings
+from mailrelay_cli.store import sqlite as store
 
 JSON_KEYS = ["id", "status", "subject", "approvers", "created_at", "expires_at",
              "decided_by", "decided_at", "comment"]

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 
-from mailrelay_cli import credentials
+from mailrelay_cli.auth import credentials
 from tests.fixtures.oauth_fakes import SENTINEL, FakeIdentityService
 from tests.test_oauth import CLIENT_CREDENTIALS, DEVICE, SMTP_SEND
 
@@ -256,8 +256,8 @@ def test_after_a_device_login_send_authenticates_with_xoauth2_without_a_person(
 
 def test_after_a_device_login_imap_logs_in_to_dovecot_with_the_shared_token(
         run_cli, write_config, identity_service, smtp_xoauth2, dovecot, mail_user) -> None:
-    from mailrelay_cli import imap
-    from mailrelay_cli.settings import load_settings
+    from mailrelay_cli.config.settings import load_settings
+    from mailrelay_cli.transport import imap
 
     path = write_config(oauth_config(smtp_xoauth2, dovecot, mail_user))
     accept_tokens_everywhere(identity_service, smtp_xoauth2, dovecot, mail_user)

@@ -9,8 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from mailrelay_cli import approvals, store
-from mailrelay_cli.settings import Settings, load_settings
+from mailrelay_cli.approvals import service as approvals
+from mailrelay_cli.config.settings import Settings, load_settings
+from mailrelay_cli.store import sqlite as store
 from tests.reply_builders import reply, request_text
 
 
@@ -127,7 +128,7 @@ def test_a_missing_maildir_is_a_config_error(run_cli, settings, maildir, config_
 
 @pytest.fixture
 def loop_config(write_config, tmp_path: Path, smtp_plain, dovecot, mail_user) -> Path:
-    from mailrelay_cli import credentials
+    from mailrelay_cli.auth import credentials
 
     credentials.set_secret("default", "imap.password", mail_user.password)
     return write_config(

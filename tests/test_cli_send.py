@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from mailrelay_cli import credentials
+from mailrelay_cli.auth import credentials
 from tests.fixtures.smtp_servers import SMTP_PASSWORD, RecordingHandler, SmtpServer
 
 

@@ -10,8 +10,8 @@ import pytest
 from click.testing import Result
 from freezegun import freeze_time
 
-from mailrelay_cli.settings import load_settings
-from mailrelay_cli.store import iso, open_store, utcnow
+from mailrelay_cli.config.settings import load_settings
+from mailrelay_cli.store.sqlite import iso, open_store, utcnow
 
 Run = Callable[..., Result]
 JSON_KEYS = {"ok", "summary", "now", "max_age_seconds", "last_run", "last_success",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from mailrelay_cli import credentials
+from mailrelay_cli.auth import credentials
 from tests.fixtures.dovecot import Dovecot, MailUser
 from tests.fixtures.smtp_servers import SMTP_PASSWORD, SmtpServer
 

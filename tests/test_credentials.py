@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mailrelay_cli import credentials
+from mailrelay_cli.auth import credentials
 from mailrelay_cli.errors import ConfigError, ExitCode, NoKeyringError
 from tests.conftest import reset_keyring
 

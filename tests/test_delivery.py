@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 
-from mailrelay_cli import credentials
-from mailrelay_cli.delivery import deliver
+from mailrelay_cli.auth import credentials
+from mailrelay_cli.config.settings import Settings, settings_from_table
 from mailrelay_cli.errors import AuthError, ServerRefusedError, TemporaryError
-from mailrelay_cli.message import build_message, parse_address, parse_addresses
-from mailrelay_cli.settings import Settings, settings_from_table
+from mailrelay_cli.outbound.delivery import deliver
+from mailrelay_cli.outbound.message import build_message, parse_address, parse_addresses
 from tests.fixtures.smtp_servers import SMTP_PASSWORD, RecordingHandler, SmtpServer
 
 
@@ -137,7 +137,7 @@ def test_a_host_that_does_not_exist_is_not_retried() -> None:
     import socket
 
     from mailrelay_cli.errors import UnknownHostError
-    from mailrelay_cli.smtp import open_smtp
+    from mailrelay_cli.transport.smtp import open_smtp
 
     try:
         socket.getaddrinfo("no-such-host.invalid", 25)

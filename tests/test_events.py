@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mailrelay_cli import events
 from mailrelay_cli.errors import ConfigError, NotFoundError
+from mailrelay_cli.outbound import events
 
 
 def test_the_built_in_events_start_with_test_request_completed_and_request_failed() -> None:
@@ -85,7 +85,7 @@ def test_files_that_are_not_event_templates_are_ignored(tmp_path: Path) -> None:
 
 
 def test_an_events_prepare_hook_is_imported_by_name() -> None:
-    event = events.Event("x", "d", prepare="mailrelay_cli.events:describe_variable")
+    event = events.Event("x", "d", prepare="mailrelay_cli.outbound.events:describe_variable")
     assert events.resolve_hook(event) is events.describe_variable
 
 

@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 from freezegun import freeze_time
 
-from mailrelay_cli import credentials, google_oauth, oauth
+from mailrelay_cli.auth import credentials, oauth
+from mailrelay_cli.auth import google as google_oauth
+from mailrelay_cli.config.settings import Settings, load_settings
 from mailrelay_cli.errors import AuthError, ExitCode
-from mailrelay_cli.settings import Settings, load_settings
 from tests.fixtures.oauth_fakes import GoogleTokenEndpoint
 
 GOOGLE = """

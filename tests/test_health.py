@@ -7,10 +7,12 @@ from pathlib import Path
 import pytest
 from freezegun import freeze_time
 
-from mailrelay_cli import approvals, health, hooks, schedule
+from mailrelay_cli.approvals import service as approvals
+from mailrelay_cli.config.settings import Settings, settings_from_table
 from mailrelay_cli.errors import ExitCode
-from mailrelay_cli.settings import Settings, settings_from_table
-from mailrelay_cli.store import db_path, iso, open_store, utcnow
+from mailrelay_cli.replies import hooks
+from mailrelay_cli.reports import health, schedule
+from mailrelay_cli.store.sqlite import db_path, iso, open_store, utcnow
 
 T0 = "2026-03-02 09:00:00"
 

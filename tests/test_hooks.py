@@ -11,9 +11,12 @@ from pathlib import Path
 
 import pytest
 
-from mailrelay_cli import approvals, hooks, replies, store
+from mailrelay_cli.approvals import service as approvals
+from mailrelay_cli.config.settings import Settings, settings_from_table
 from mailrelay_cli.errors import ConfigError
-from mailrelay_cli.settings import Settings, settings_from_table
+from mailrelay_cli.replies import hooks
+from mailrelay_cli.replies import run as replies
+from mailrelay_cli.store import sqlite as store
 from tests.reply_builders import reply, request_text
 
 RECORDER = """\

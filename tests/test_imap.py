@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from mailrelay_cli import credentials, imap
+from mailrelay_cli.auth import credentials
+from mailrelay_cli.config.settings import Settings, load_settings
 from mailrelay_cli.errors import (
     AuthError,
     ConfigError,
@@ -16,8 +17,8 @@ from mailrelay_cli.errors import (
     StartTLSUnavailableError,
     TemporaryError,
 )
-from mailrelay_cli.settings import Settings, load_settings
-from mailrelay_cli.transcript import Transcript
+from mailrelay_cli.transport import imap
+from mailrelay_cli.transport.transcript import Transcript
 from tests.fixtures.dovecot import Dovecot, MailUser
 from tests.fixtures.oauth_fakes import FakeIdentityService
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
-from mailrelay_cli import imap_properties
-from mailrelay_cli.endpoints import Endpoint, endpoint_for
+from mailrelay_cli.config import imap_properties
+from mailrelay_cli.config.endpoints import Endpoint, endpoint_for
+from mailrelay_cli.config.settings import ServerSettings, settings_from_table
 from mailrelay_cli.errors import ConfigError, ExitCode
-from mailrelay_cli.settings import ServerSettings, settings_from_table
 
 DEFAULT_BLOCK = """\
 PROTOCOL=imap
@@ -365,7 +365,7 @@ def test_overrides_record_the_field_they_disagree_with() -> None:
 
 
 def test_config_rows_give_an_overridden_field_the_property_value_and_line() -> None:
-    from mailrelay_cli.settings import describe
+    from mailrelay_cli.config.settings import describe
 
     settings = settings_from_table({"imap": {"host": "imap.example.com", "port": 143,
                                              "properties": "PROTOCOL=imap\nmail.imap.port=993\n"}},
@@ -376,7 +376,7 @@ def test_config_rows_give_an_overridden_field_the_property_value_and_line() -> N
 
 
 def test_config_rows_add_a_row_for_properties_without_a_field() -> None:
-    from mailrelay_cli.settings import describe
+    from mailrelay_cli.config.settings import describe
 
     settings = settings_from_table(
         {"imap": {"host": "h", "properties": "mail.imap.ssl.protocols=TLSv1.3\nmail.imap.x=1\n"}},

@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from mailrelay_cli import credentials, imap, imap_properties
-from mailrelay_cli.endpoints import endpoint_for
+from mailrelay_cli.auth import credentials
+from mailrelay_cli.config import imap_properties
+from mailrelay_cli.config.endpoints import endpoint_for
+from mailrelay_cli.config.settings import Settings, load_settings
 from mailrelay_cli.errors import ConfigError, ExitCode, TemporaryError
-from mailrelay_cli.settings import Settings, load_settings
+from mailrelay_cli.transport import imap
 from tests.fixtures import toml_text
 from tests.fixtures.certs import CertFiles
 from tests.fixtures.dovecot import Dovecot, MailUser

@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from mailrelay_cli.attachments import Attachment
 from mailrelay_cli.errors import DataError
-from mailrelay_cli.message import build_message, parse_address, parse_addresses
+from mailrelay_cli.outbound.attachments import Attachment
+from mailrelay_cli.outbound.message import build_message, parse_address, parse_addresses
 
 SENDER = parse_address("Release Bot <relay@Example.COM>", "smtp.from")
 

@@ -12,9 +12,9 @@ import pytest
 from freezegun import freeze_time
 from keyrings.alt.file import PlaintextKeyring
 
-from mailrelay_cli import credentials, oauth
+from mailrelay_cli.auth import credentials, oauth
+from mailrelay_cli.config.settings import Settings, load_settings
 from mailrelay_cli.errors import AuthError, ConfigError, ExitCode, Interrupted
-from mailrelay_cli.settings import Settings, load_settings
 from tests.fixtures.oauth_fakes import DEVICE_CODE_GRANT, FakeIdentityService
 
 SMTP_SEND = "https://outlook.office.com/SMTP.Send"

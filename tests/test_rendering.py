@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from mailrelay_cli import rendering
 from mailrelay_cli.errors import ConfigError, DataError
-from mailrelay_cli.events import get_event
+from mailrelay_cli.outbound import templating as rendering
+from mailrelay_cli.outbound.events import get_event
 
 FULL = {"instance_name": "Release 2.4", "project": "webshop", "environment": "production",
         "url": "https://release.example.com/r/42", "requested_by": "Alice"}

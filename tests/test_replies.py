@@ -19,9 +19,12 @@ from typing import Any
 import pytest
 from freezegun import freeze_time
 
-from mailrelay_cli import approvals, credentials, replies, store
+from mailrelay_cli.approvals import service as approvals
+from mailrelay_cli.auth import credentials
+from mailrelay_cli.config.settings import Settings, settings_from_table
 from mailrelay_cli.errors import LockedError
-from mailrelay_cli.settings import Settings, settings_from_table
+from mailrelay_cli.replies import run as replies
+from mailrelay_cli.store import sqlite as store
 from tests.fixtures.dovecot import Dovecot, MailUser
 from tests.reply_builders import reply, request_text
 
@@ -491,7 +494,7 @@ def test_an_empty_mailbox_is_a_successful_run(settings, db) -> None:
 
 def test_a_crash_between_commit_and_delete_repeats_nothing(settings, db, maildir,
                                                            monkeypatch) -> None:
-    from mailrelay_cli import reply_mailbox
+    from mailrelay_cli.replies import mailbox as reply_mailbox
 
     request = ask(settings, db)
     maildir.add(answer(request, ALICE, "Approve"))

@@ -16,10 +16,13 @@ from pathlib import Path
 
 import pytest
 
-from mailrelay_cli import approvals, credentials, replies, store
+from mailrelay_cli.approvals import service as approvals
+from mailrelay_cli.auth import credentials
+from mailrelay_cli.config.settings import Settings, settings_from_table
 from mailrelay_cli.errors import TemporaryError
-from mailrelay_cli.settings import Settings, settings_from_table
-from mailrelay_cli.transcript import Transcript
+from mailrelay_cli.replies import run as replies
+from mailrelay_cli.store import sqlite as store
+from mailrelay_cli.transport.transcript import Transcript
 from tests.fixtures.smtp_servers import free_port
 from tests.reply_builders import reply, request_text
 

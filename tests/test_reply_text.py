@@ -13,7 +13,7 @@ from email.message import EmailMessage
 
 import pytest
 
-from mailrelay_cli.reply_text import (
+from mailrelay_cli.replies.parse import (
     APPROVE_WORDS,
     OUTLOOK_SEPARATOR,
     REJECT_WORDS,
@@ -599,7 +599,7 @@ def test_decision_of_empty_text_is_none() -> None:
 
 
 def test_decision_words_are_all_listed_in_the_module_documentation() -> None:
-    import mailrelay_cli.reply_text as module
+    import mailrelay_cli.replies.parse as module
 
     documented = set(re.findall(r"[\w]+", module.__doc__ or ""))
     assert [w for w in APPROVE_WORDS + REJECT_WORDS if w not in documented] == []
@@ -866,7 +866,7 @@ def test_authentication_passes_without_results() -> None:
 
 def test_reply_text_imports_neither_click_nor_rich() -> None:
     code = (
-        "import sys, mailrelay_cli.reply_text; "
+        "import sys, mailrelay_cli.replies.parse; "
         "sys.exit(bool({'click', 'rich'} & {m.split('.')[0] for m in sys.modules}))"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from mailrelay_cli.config.settings import Settings, settings_from_table
 from mailrelay_cli.errors import DataError
-from mailrelay_cli.events import Draft, Preparation
-from mailrelay_cli.sending import SendRequest, send
-from mailrelay_cli.settings import Settings, settings_from_table
+from mailrelay_cli.outbound.events import Draft, Preparation
+from mailrelay_cli.outbound.sending import SendRequest, send
 from tests.fixtures.smtp_servers import SmtpServer
 
 

@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from mailrelay_cli import credentials, smtp
-from mailrelay_cli.endpoints import endpoint_for
+from mailrelay_cli.auth import credentials
+from mailrelay_cli.config.endpoints import endpoint_for
+from mailrelay_cli.config.settings import Settings, load_settings
 from mailrelay_cli.errors import (
     AuthError,
     ConfigError,
@@ -18,8 +19,8 @@ from mailrelay_cli.errors import (
     StartTLSUnavailableError,
     TemporaryError,
 )
-from mailrelay_cli.settings import Settings, load_settings
-from mailrelay_cli.transcript import Transcript
+from mailrelay_cli.transport import smtp
+from mailrelay_cli.transport.transcript import Transcript
 from tests.fixtures.oauth_fakes import FakeIdentityService
 from tests.fixtures.smtp_servers import SMTP_PASSWORD, RecordingHandler, SmtpServer
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 from freezegun import freeze_time
 
-from mailrelay_cli import store
 from mailrelay_cli.errors import ConfigError, ExitCode, LockedError
+from mailrelay_cli.store import sqlite as store
 
 
 def test_a_new_store_is_created_at_the_current_schema_version(tmp_path: Path) -> None:

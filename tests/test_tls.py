@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from mailrelay_cli import credentials, smtp, tls
-from mailrelay_cli.endpoints import Endpoint
+from mailrelay_cli.auth import credentials
+from mailrelay_cli.config.endpoints import Endpoint
+from mailrelay_cli.config.settings import Settings, load_settings
 from mailrelay_cli.errors import CertificateError, ConfigError, ExitCode
-from mailrelay_cli.settings import Settings, load_settings
+from mailrelay_cli.transport import smtp, tls
 from tests.fixtures.certs import CertFiles
 from tests.fixtures.smtp_servers import SMTP_PASSWORD, SmtpServer
 
@@ -108,7 +109,7 @@ def test_no_common_tls_version_names_what_each_side_allows(
     server = scripted_server_factory(tls=server_context, greeting=b"220 old ESMTP\r\n")
     endpoint = Endpoint("imap", "127.0.0.1", server.port, "tls", ca_file=server_certs.ca,
                         tls_versions=("TLSv1.3",), timeout=5, connect_timeout=5)
-    from mailrelay_cli import imap
+    from mailrelay_cli.transport import imap
 
     with pytest.raises(ConfigError) as caught:
         imap.connect(endpoint)
@@ -132,7 +133,7 @@ def test_certificate_description_reads_subject_issuer_dates_and_names(server_cer
 
 def test_imap_certificate_failure_is_described_the_same_way(
         scripted_server_factory, expired_certs, server_certs) -> None:
-    from mailrelay_cli import imap
+    from mailrelay_cli.transport import imap
 
     server = scripted_server_factory(tls=expired_certs.server_context(),
                                      greeting=b"* OK ready\r\n")
@@ -171,8 +172,8 @@ def test_verified_note_names_the_trust_used(tmp_path) -> None:
 
 def test_certificate_failure_notes_the_reason_and_the_presented_certificate(
         scripted_server_factory, expired_certs, server_certs) -> None:
-    from mailrelay_cli import imap
-    from mailrelay_cli.transcript import Transcript
+    from mailrelay_cli.transport import imap
+    from mailrelay_cli.transport.transcript import Transcript
 
     server = scripted_server_factory(tls=expired_certs.server_context(),
                                      greeting=b"* OK ready\r\n")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mailrelay_cli.transcript import REDACTED, Transcript
+from mailrelay_cli.transport.transcript import REDACTED, Transcript
 
 
 def test_smtp_auth_keeps_the_mechanism_and_redacts_the_initial_response() -> None:

@@ -52,7 +52,7 @@ class MailrelayGroup(click.Group):
         try:
             result = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
         except click.ClickException as e:
-            from mailrelay_cli import render
+            from mailrelay_cli.cli import render
             from mailrelay_cli.errors import DataError, UsageError
 
             path = e.ctx.command_path if getattr(e, "ctx", None) else "mailrelay"
@@ -61,7 +61,7 @@ class MailrelayGroup(click.Group):
             render.error(error, as_json="--json" in argv, verbose=False)
             result = int(error.exit_code)
         except click.exceptions.Abort:
-            from mailrelay_cli import render
+            from mailrelay_cli.cli import render
 
             render.plain("mailrelay: interrupted", err=True)
             result = int(ExitCode.INTERRUPTED)
@@ -70,7 +70,7 @@ class MailrelayGroup(click.Group):
         sys.exit(result if isinstance(result, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
-        from mailrelay_cli import render
+        from mailrelay_cli.cli import render
 
         try:
             return super().invoke(ctx)
@@ -107,7 +107,7 @@ class MailrelayGroup(click.Group):
 @click.pass_context
 def cli(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool) -> None:
     """Email for release pipelines: notifications, approvals by email, reply processing."""
-    from mailrelay_cli import render
+    from mailrelay_cli.cli import render
 
     render.reset_consoles()
     ctx.obj = AppContext(config_path=config_path, verbose=verbose, quiet=quiet)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mailrelay_cli import render
+from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app
 
 STATUS_CHOICES = ("pending", "approved", "rejected", "expired", "cancelled")
@@ -24,7 +24,7 @@ def _duration(value: str | None, option: str) -> float | None:
 
 
 def _show_human(approval: object) -> None:
-    from mailrelay_cli.approvals import Approval
+    from mailrelay_cli.approvals.service import Approval
 
     assert isinstance(approval, Approval)
     rows = [
@@ -60,7 +60,8 @@ def approvals_group() -> None:
 @pass_app
 def list_command(app: AppContext, status: str | None, as_json: bool) -> None:
     """Every approval, newest first."""
-    from mailrelay_cli import approvals, store
+    from mailrelay_cli.approvals import service as approvals
+    from mailrelay_cli.store import sqlite as store
 
     with store.open_store(app.settings().state_dir) as db:
         found = approvals.list_approvals(db, status)
@@ -81,7 +82,8 @@ def list_command(app: AppContext, status: str | None, as_json: bool) -> None:
 @pass_app
 def show_command(app: AppContext, approval_id: str, as_json: bool) -> None:
     """One approval: status, approvers, decision and comment."""
-    from mailrelay_cli import approvals, store
+    from mailrelay_cli.approvals import service as approvals
+    from mailrelay_cli.store import sqlite as store
 
     with store.open_store(app.settings().state_dir) as db:
         approval = approvals.get_approval(db, approval_id)
@@ -101,7 +103,8 @@ def show_command(app: AppContext, approval_id: str, as_json: bool) -> None:
 def wait_command(app: AppContext, approval_id: str, timeout: str | None, poll: str,
                  as_json: bool) -> None:
     """Block until decided: exit 0 approved, 1 rejected, 3 expired, cancelled or timed out."""
-    from mailrelay_cli import approvals, store
+    from mailrelay_cli.approvals import service as approvals
+    from mailrelay_cli.store import sqlite as store
 
     timeout_s = _duration(timeout, "--timeout")
     poll_s = _duration(poll, "--poll") or 0.0
@@ -130,7 +133,8 @@ def wait_command(app: AppContext, approval_id: str, timeout: str | None, poll: s
 @pass_app
 def cancel_command(app: AppContext, approval_id: str, as_json: bool) -> None:
     """Cancel a pending approval: later replies decide nothing; `wait` exits 3."""
-    from mailrelay_cli import approvals, store
+    from mailrelay_cli.approvals import service as approvals
+    from mailrelay_cli.store import sqlite as store
 
     with store.open_store(app.settings().state_dir) as db:
         approval = approvals.cancel_approval(db, approval_id)

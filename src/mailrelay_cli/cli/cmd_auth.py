@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mailrelay_cli import render
+from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app
 
 if TYPE_CHECKING:
@@ -105,7 +105,7 @@ def _when(moment: datetime | None) -> str:
 @pass_app
 def login(app: AppContext, only: str | None, port: int) -> None:
     """Sign in once so cron can get tokens: device code (Microsoft) or browser (Google)."""
-    from mailrelay_cli import oauth
+    from mailrelay_cli.auth import oauth
 
     with _Countdown() as countdown:
         results = oauth.login(app.settings(), only, show_code=_show_code,
@@ -143,7 +143,7 @@ def _status_json(row: Any) -> dict[str, Any]:
 @pass_app
 def status(app: AppContext, as_json: bool) -> None:
     """Account, provider, flow, scopes, token expiry and refresh token, for SMTP and IMAP."""
-    from mailrelay_cli import oauth
+    from mailrelay_cli.auth import oauth
 
     rows = oauth.status(app.settings())
     if as_json:
@@ -175,7 +175,7 @@ def status(app: AppContext, as_json: bool) -> None:
 @pass_app
 def logout(app: AppContext, only: str | None) -> None:
     """Remove the stored tokens (both, or one role's); the next use needs auth login."""
-    from mailrelay_cli import oauth
+    from mailrelay_cli.auth import oauth
 
     for result in oauth.logout(app.settings(), only):
         if result.note:

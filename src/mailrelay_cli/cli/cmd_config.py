@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mailrelay_cli import render
+from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app
 from mailrelay_cli.errors import ConfigError
 
@@ -19,7 +19,7 @@ def config_group() -> None:
 @pass_app
 def show(app: AppContext, as_json: bool) -> None:
     """Effective settings with defaults and inheritance applied; secrets only as set/unset."""
-    from mailrelay_cli import config_report
+    from mailrelay_cli.reports import config_report
 
     report = config_report.show(app.settings())
     if as_json:
@@ -42,7 +42,7 @@ def check(app: AppContext, as_json: bool) -> None:
     for basic or OAuth login, smtp.client_id for OAuth and, with approvals on an
     IMAP mailbox, imap.host and imap.user.
     """
-    from mailrelay_cli import config_report
+    from mailrelay_cli.reports import config_report
 
     result = config_report.check(app.settings())
     if as_json:
@@ -79,7 +79,8 @@ def path(app: AppContext) -> None:
 @pass_app
 def set_(app: AppContext, key: str, value: str) -> None:
     """Set KEY to VALUE in the settings file, keeping its comments and layout."""
-    from mailrelay_cli import paths, settings
+    from mailrelay_cli import paths
+    from mailrelay_cli.config import settings
 
     target = paths.config_file(app.config_path)
     written = settings.set_value(target, key, value)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mailrelay_cli import render
+from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app
 
 
@@ -18,7 +18,7 @@ def events_group() -> None:
 @pass_app
 def list_(app: AppContext, as_json: bool) -> None:
     """Each event's name and what it announces."""
-    from mailrelay_cli.events import catalogue
+    from mailrelay_cli.outbound.events import catalogue
 
     events = catalogue(app.settings().notifications.templates_dir)
     if as_json:
@@ -37,7 +37,7 @@ def list_(app: AppContext, as_json: bool) -> None:
 @pass_app
 def show(app: AppContext, event: str, as_json: bool) -> None:
     """EVENT's variables (required or not) and its templates rendered with sample values."""
-    from mailrelay_cli.rendering import describe_event
+    from mailrelay_cli.outbound.templating import describe_event
 
     settings = app.settings()
     info = describe_event(event, settings.notifications.templates_dir, settings)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mailrelay_cli import render
+from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app, warn_unsafe_imap
 
 
@@ -18,7 +18,7 @@ from mailrelay_cli.cli.common import AppContext, json_option, pass_app, warn_uns
 def process_replies_command(app: AppContext, count: int | None, dry_run: bool,
                             as_json: bool) -> None:
     """Read the reply folder, record decisions, delete what was processed."""
-    from mailrelay_cli.replies import process_replies
+    from mailrelay_cli.replies.run import process_replies
 
     warn_unsafe_imap(app)
     report = process_replies(app.settings(), count=count, dry_run=dry_run)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mailrelay_cli import render
+from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, pass_app
 from mailrelay_cli.errors import UsageError
 
@@ -21,7 +21,7 @@ def schedule_command(app: AppContext, kind: str | None) -> None:
     Install the cron line with:
       (crontab -l 2>/dev/null; mailrelay schedule --cron) | crontab -
     """
-    from mailrelay_cli import schedule
+    from mailrelay_cli.reports import schedule
 
     if kind is None:
         raise UsageError("say which scheduler: --cron or --systemd",

@@ -6,7 +6,7 @@ import sys
 
 import click
 
-from mailrelay_cli import render
+from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app
 from mailrelay_cli.errors import DataError, UsageError
 
@@ -24,7 +24,7 @@ def secret_group() -> None:
 @pass_app
 def set_(app: AppContext, name: str, from_stdin: bool) -> None:
     """Store secret NAME (smtp.password, imap.password, smtp.client_secret, imap.client_secret)."""
-    from mailrelay_cli import credentials
+    from mailrelay_cli.auth import credentials
 
     credentials.check_name(name)
     profile = app.settings().profile
@@ -49,7 +49,7 @@ def set_(app: AppContext, name: str, from_stdin: bool) -> None:
 @pass_app
 def delete(app: AppContext, name: str) -> None:
     """Remove secret NAME from the keyring."""
-    from mailrelay_cli import credentials
+    from mailrelay_cli.auth import credentials
 
     credentials.check_name(name)
     removed = credentials.delete_secret(app.settings().profile, name)
@@ -62,7 +62,7 @@ def delete(app: AppContext, name: str) -> None:
 @pass_app
 def list_(app: AppContext, as_json: bool) -> None:
     """Each secret's name and whether it is set; never the value."""
-    from mailrelay_cli import credentials
+    from mailrelay_cli.auth import credentials
 
     rows = credentials.secret_status(app.settings().profile)
     if as_json:

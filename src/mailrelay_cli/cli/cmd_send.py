@@ -6,13 +6,13 @@ import sys
 
 import click
 
-from mailrelay_cli import render
+from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app
 from mailrelay_cli.errors import DataError, ServerRefusedError
 
 
 def _read_payload(source: str) -> dict:
-    from mailrelay_cli.sending import parse_payload
+    from mailrelay_cli.outbound.sending import parse_payload
 
     if source == "-":
         return parse_payload(sys.stdin.read(), "the payload on standard input")
@@ -69,7 +69,7 @@ def send_command(app: AppContext, event: str, to: tuple[str, ...], cc: tuple[str
     """
     from pathlib import Path
 
-    from mailrelay_cli.sending import SendRequest, parse_vars, send
+    from mailrelay_cli.outbound.sending import SendRequest, parse_vars, send
 
     request = SendRequest(
         event=event,

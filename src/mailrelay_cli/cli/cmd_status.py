@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from mailrelay_cli import render
+from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app
 
 
@@ -34,7 +34,7 @@ def status_command(app: AppContext, max_age: float | None, as_json: bool) -> Non
     \b
       mailrelay -q status --max-age 15m || echo "cron job stopped"
     """
-    from mailrelay_cli import health
+    from mailrelay_cli.reports import health
 
     report = health.check(app.settings(), max_age)
     if as_json:
@@ -86,7 +86,7 @@ def _as_json(report: Any) -> dict[str, Any]:
 
 
 def _run_text(report: Any, run: Any) -> str:
-    from mailrelay_cli.health import ago
+    from mailrelay_cli.reports.health import ago
 
     if run is None:
         return "none recorded"
@@ -103,7 +103,7 @@ def _count(number: int, noun: str) -> str:
 
 
 def _print(report: Any, *, brief: bool) -> None:
-    from mailrelay_cli.health import ago
+    from mailrelay_cli.reports.health import ago
 
     render.plain(report.summary)
     if brief:

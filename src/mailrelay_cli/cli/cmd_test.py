@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from mailrelay_cli import render
+from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app, warn_unsafe_imap
 
 
@@ -25,7 +25,7 @@ def test_command(app: AppContext, to: str | None, smtp_only: bool, imap_only: bo
     code is that of the first failed step (78 settings or certificate, 69 refused or
     no STARTTLS, 77 login, 75 network).
     """
-    from mailrelay_cli import diagnostics
+    from mailrelay_cli.reports import diagnostics
 
     if not smtp_only:
         warn_unsafe_imap(app)

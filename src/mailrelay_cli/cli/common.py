@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:  # settings costs ~20 ms to import; `--help` never needs it
-    from mailrelay_cli.settings import Settings
+    from mailrelay_cli.config.settings import Settings
 
 
 @dataclass
@@ -25,7 +25,7 @@ class AppContext:
 
     def settings(self) -> Settings:
         if self._settings is None:
-            from mailrelay_cli.settings import load_settings
+            from mailrelay_cli.config.settings import load_settings
 
             self._settings = load_settings(self.config_path)
         return self._settings
@@ -50,9 +50,9 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def warn_unsafe_imap(app: AppContext) -> None:
     """Print, on every run and even with -q, that IMAP certificate checks are turned off."""
-    from mailrelay_cli import render
+    from mailrelay_cli.cli import render
+    from mailrelay_cli.config.imap_properties import run_warnings
     from mailrelay_cli.errors import ConfigError
-    from mailrelay_cli.imap_properties import run_warnings
 
     settings = app.settings()
     if settings.approval.maildir is not None:

@@ -5,10 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from mailrelay_cli import credentials
-from mailrelay_cli.durations import format_duration
-from mailrelay_cli.errors import ConfigError
-from mailrelay_cli.settings import (
+from mailrelay_cli.auth import credentials
+from mailrelay_cli.config.settings import (
     ConfigRow,
     Problem,
     Settings,
@@ -16,6 +14,8 @@ from mailrelay_cli.settings import (
     missing_settings,
     spec_for,
 )
+from mailrelay_cli.durations import format_duration
+from mailrelay_cli.errors import ConfigError
 
 
 class ShowReport(NamedTuple):
@@ -48,7 +48,7 @@ def show(settings: Settings) -> ShowReport:
     """Effective values plus one row per secret saying only where it is set."""
     rows = list(describe(settings))
     if settings.imap.properties:
-        from mailrelay_cli import imap_properties
+        from mailrelay_cli.config import imap_properties
 
         rows = imap_properties.config_rows(rows, settings.imap)
     rows = [row._replace(value=_shown(row.key, row.value)) for row in rows]
@@ -76,7 +76,7 @@ def problems(settings: Settings) -> tuple[Problem, ...]:
         found.extend(p._replace(message=p.message + " (approval.enabled, approval.mailbox = imap)")
                      for p in missing_settings(settings, "imap"))
     elif approval.enabled and approval.maildir is not None:
-        from mailrelay_cli.reply_mailbox import require_maildir
+        from mailrelay_cli.replies.mailbox import require_maildir
 
         try:
             require_maildir(approval.maildir)
@@ -97,7 +97,7 @@ def check(settings: Settings) -> CheckReport:
             warnings.append(f"{role.role}.allow_plaintext_auth = true: a password may cross "
                             "the network unencrypted")
     if settings.imap.properties:
-        from mailrelay_cli import imap_properties
+        from mailrelay_cli.config import imap_properties
 
         warnings.extend(imap_properties.check_warnings(settings.imap))
     return CheckReport(settings.path, tuple(warnings), problems(settings))

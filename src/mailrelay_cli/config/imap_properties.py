@@ -30,9 +30,9 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
-from mailrelay_cli.endpoints import Endpoint
+from mailrelay_cli.config.endpoints import Endpoint
+from mailrelay_cli.config.settings import ConfigRow, ServerSettings, is_secret_key
 from mailrelay_cli.errors import ConfigError
-from mailrelay_cli.settings import ConfigRow, ServerSettings, is_secret_key
 
 VARIABLES = ("PROTOCOL", "IMAP_HOST_NAME", "IMAP_HOST_PORT", "IMAP_ENABLE_STARTTLS")
 PROTOCOLS = ("imap", "imaps")
@@ -540,7 +540,7 @@ def check_warnings(server: ServerSettings) -> list[str]:
     """What ``config check`` says about the properties: ignored lines, checks turned off."""
     if not server.properties:
         return []
-    from mailrelay_cli.endpoints import endpoint_for
+    from mailrelay_cli.config.endpoints import endpoint_for
 
     resolution = resolve(server.properties, server)
     found = [f"imap.properties line {i.number}: {i.key} ignored: {i.reason}"
@@ -555,6 +555,6 @@ def run_warnings(server: ServerSettings) -> tuple[str, ...]:
     e.g. ``mailrelay: warning: certificate checks are off …``; () without properties."""
     if not server.properties:
         return ()
-    from mailrelay_cli.endpoints import endpoint_for
+    from mailrelay_cli.config.endpoints import endpoint_for
 
     return warnings(endpoint_for(server))

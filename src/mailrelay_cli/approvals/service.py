@@ -27,9 +27,9 @@ from email.utils import parseaddr
 from typing import Any
 from urllib.parse import quote
 
+from mailrelay_cli.config.settings import Settings
 from mailrelay_cli.errors import DataError, ExitCode, NotFoundError, UsageError
-from mailrelay_cli.settings import Settings
-from mailrelay_cli.store import Store, iso, parse_iso, utcnow
+from mailrelay_cli.store.sqlite import Store, iso, parse_iso, utcnow
 
 STATUSES = ("pending", "approved", "rejected", "expired", "cancelled")
 # No 0/O, 1/I/L, U: an id read aloud or retyped stays the same id.
@@ -148,7 +148,7 @@ _key_cache: dict[str, bytes] = {}
 
 def signing_key(profile: str, *, create: bool = True) -> bytes | None:
     """The HMAC key of ``profile`` from the keyring, made and stored on first use."""
-    from mailrelay_cli import credentials
+    from mailrelay_cli.auth import credentials
 
     stored = credentials.get_internal(profile, HMAC_KEY_NAME)
     if stored:
@@ -370,7 +370,7 @@ def prepare_request(draft: Any) -> Any:
     Called by ``sending.send`` with an ``events.Draft``; returns an
     ``events.Preparation``. A dry run records nothing (its reference is not signed).
     """
-    from mailrelay_cli.events import Preparation
+    from mailrelay_cli.outbound.events import Preparation
 
     settings: Settings = draft.settings
     options = draft.options
@@ -385,7 +385,7 @@ def prepare_request(draft: Any) -> Any:
         request = _unsaved_request(settings, title, approvers, required, expires_in)
         return Preparation(variables=_request_variables(request),
                            reply_to=request.reply_address, approval_id=None)
-    from mailrelay_cli.store import open_store
+    from mailrelay_cli.store.sqlite import open_store
 
     require_enabled(settings)
     with open_store(settings.state_dir) as db:

@@ -34,7 +34,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
-from mailrelay_cli.endpoints import Endpoint
+from mailrelay_cli.config.endpoints import Endpoint
 from mailrelay_cli.errors import (
     CertificateError,
     ConfigError,
@@ -282,7 +282,7 @@ def _printable(data: bytes, limit: int = 80) -> str:
 
 def plain_first_bytes(endpoint: Endpoint, wait: float = 3.0) -> str | None:
     """What the server says first on a fresh plain connection (its greeting), or None."""
-    from mailrelay_cli import net  # net needs nothing from here; imported late for start-up
+    from mailrelay_cli.transport import net  # net needs nothing from here; imported late for start-up
 
     try:
         sock = net.connect(endpoint)

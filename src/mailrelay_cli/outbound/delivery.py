@@ -25,14 +25,14 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
+from mailrelay_cli.config.settings import Settings
 from mailrelay_cli.errors import (
     MailrelayError,
     ServerRefusedError,
     TemporaryError,
     UnknownHostError,
 )
-from mailrelay_cli.message import Address, Built
-from mailrelay_cli.settings import Settings
+from mailrelay_cli.outbound.message import Address, Built
 
 FIRST_WAIT_MAX = 5.0
 WAIT_MAX = 60.0
@@ -160,7 +160,7 @@ def deliver(
     ``connect(settings)`` is the connection factory, ``smtp.open_smtp`` unless given.
     """
     if connect is None:
-        from mailrelay_cli.smtp import open_smtp
+        from mailrelay_cli.transport.smtp import open_smtp
 
         connect = open_smtp
     data = built.as_bytes()

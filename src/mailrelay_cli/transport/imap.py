@@ -36,8 +36,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from mailrelay_cli import credentials, net, tls
-from mailrelay_cli.endpoints import Endpoint, endpoint_for
+from mailrelay_cli.auth import credentials
+from mailrelay_cli.config.endpoints import Endpoint, endpoint_for
+from mailrelay_cli.config.settings import Settings, require_complete
 from mailrelay_cli.errors import (
     AuthError,
     ConfigError,
@@ -45,8 +46,8 @@ from mailrelay_cli.errors import (
     ServerRefusedError,
     TemporaryError,
 )
-from mailrelay_cli.settings import Settings, require_complete
-from mailrelay_cli.transcript import Transcript
+from mailrelay_cli.transport import net, tls
+from mailrelay_cli.transport.transcript import Transcript
 
 _LIST_LINE = re.compile(rb'^\((?P<flags>[^)]*)\) (?P<delim>"(?:[^"\\]|\\.)*"|NIL) (?P<name>.*)$')
 
@@ -273,7 +274,7 @@ def login(conn: MailrelayIMAP, settings: Settings) -> str:
                 f"{endpoint.address} does not offer XOAUTH2 (imap.auth = {server.auth})",
                 hint="check imap.host and imap.auth: this server may want imap.auth = basic",
             )
-        from mailrelay_cli import oauth  # written alongside; imports msal lazily
+        from mailrelay_cli.auth import oauth  # written alongside; imports msal lazily
 
         token = oauth.access_token(settings, "imap")
         answers = [f"user={user}\x01auth=Bearer {token}\x01\x01".encode()]

@@ -26,7 +26,7 @@ from typing import Any, NamedTuple
 
 from mailrelay_cli import paths
 from mailrelay_cli.errors import ConfigError, DataError
-from mailrelay_cli.events import COMMON_VARIABLES, Event, builtin_dir
+from mailrelay_cli.outbound.events import COMMON_VARIABLES, Event, builtin_dir
 
 # Records are NamedTuples, not dataclasses: `send` imports this module, and creating a
 # dataclass costs ~1-2 ms of start-up against ~0.2 ms for a NamedTuple.
@@ -280,8 +280,8 @@ class EventInfo(NamedTuple):
 def _hook_samples(event: Event, sample: dict[str, Any], settings: Any) -> dict[str, Any]:
     """What the event's prepare hook adds in a dry run, or {} when it cannot run here."""
     from mailrelay_cli.errors import MailrelayError
-    from mailrelay_cli.events import Draft, resolve_hook
-    from mailrelay_cli.message import parse_address
+    from mailrelay_cli.outbound.events import Draft, resolve_hook
+    from mailrelay_cli.outbound.message import parse_address
 
     hook = resolve_hook(event)
     if hook is None or settings is None:
@@ -301,7 +301,7 @@ def describe_event(name: str, templates_dir: Path | None = None,
 
     With ``settings``, an event's prepare hook runs in dry-run mode to fill in its variables.
     """
-    from mailrelay_cli.events import describe_variable, get_event, sample_value
+    from mailrelay_cli.outbound.events import describe_variable, get_event, sample_value
 
     event = get_event(name, templates_dir)
     env = environment(templates_dir)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import errno
 import socket
 
-from mailrelay_cli.endpoints import Endpoint
+from mailrelay_cli.config.endpoints import Endpoint
 from mailrelay_cli.errors import TemporaryError, UnknownHostError
 
 # getaddrinfo answers that mean the name has no address, not that DNS is down.

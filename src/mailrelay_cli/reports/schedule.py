@@ -28,9 +28,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailrelay_cli import credentials
-from mailrelay_cli.credentials import KEYRING_BACKEND_VARIABLE as KEYRING_BACKEND
-from mailrelay_cli.settings import Settings
+from mailrelay_cli.auth import credentials
+from mailrelay_cli.auth.credentials import KEYRING_BACKEND_VARIABLE as KEYRING_BACKEND
+from mailrelay_cli.config.settings import Settings
 
 SERVICE_NAME = "mailrelay-replies.service"
 TIMER_NAME = "mailrelay-replies.timer"

@@ -17,9 +17,9 @@ import subprocess
 from dataclasses import dataclass
 from typing import Any
 
-from mailrelay_cli import credentials
+from mailrelay_cli.auth import credentials
 from mailrelay_cli.errors import ConfigError
-from mailrelay_cli.store import Store, iso, utcnow
+from mailrelay_cli.store.sqlite import Store, iso, utcnow
 
 TIMEOUT_SECONDS = 120
 

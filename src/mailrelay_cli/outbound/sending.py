@@ -13,9 +13,9 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
+from mailrelay_cli.config.settings import Settings
 from mailrelay_cli.errors import DataError, MailrelayError, UsageError
-from mailrelay_cli.events import Draft, Event, Preparation, PrepareHook
-from mailrelay_cli.settings import Settings
+from mailrelay_cli.outbound.events import Draft, Event, Preparation, PrepareHook
 
 # Records are NamedTuples, not dataclasses: `send` imports this module, and creating a
 # dataclass costs ~1-2 ms of start-up against ~0.2 ms for a NamedTuple.
@@ -94,7 +94,7 @@ def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
 
 
 def _recipients(settings: Settings, request: SendRequest) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
-    from mailrelay_cli.message import parse_addresses
+    from mailrelay_cli.outbound.message import parse_addresses
 
     configured = settings.events.get(request.event)
     to_texts = request.to or (configured.to if configured else ())
@@ -123,8 +123,9 @@ def _check_options(event: Event, options: Mapping[str, Any]) -> None:
 def send(settings: Settings, request: SendRequest, *, prepare: PrepareHook | None = None,
          connect: Any = None) -> SendResult:
     """Send ``request`` (see the module docstring). ``prepare`` overrides the event's own hook."""
-    from mailrelay_cli import delivery, events, rendering
-    from mailrelay_cli.message import new_message_id, parse_address
+    from mailrelay_cli.outbound import delivery, events
+    from mailrelay_cli.outbound import templating as rendering
+    from mailrelay_cli.outbound.message import new_message_id, parse_address
 
     templates_dir = settings.notifications.templates_dir
     event = events.get_event(request.event, templates_dir)
@@ -137,7 +138,7 @@ def send(settings: Settings, request: SendRequest, *, prepare: PrepareHook | Non
 
     chosen: list[Any] = []  # attachments.LogFile
     if event.attach_logs:
-        from mailrelay_cli import attachments  # only events that carry logs import it
+        from mailrelay_cli.outbound import attachments  # only events that carry logs import it
 
         logs = attachments.logs_from_payload((request.payload or {}).get("logs"), "payload")
         logs += attachments.logs_from_paths(request.logs, request.failed_logs, len(logs) + 1)
@@ -186,12 +187,12 @@ def send(settings: Settings, request: SendRequest, *, prepare: PrepareHook | Non
 def _compose(settings: Settings, event: Event, variables: dict[str, Any], request: SendRequest,
              chosen: list[Any], prepared: Preparation, sender: Any, to: Any, cc: Any,
              message_id: str) -> tuple[Any, Any, str]:
-    from mailrelay_cli import rendering
-    from mailrelay_cli.message import build_message, parse_address
+    from mailrelay_cli.outbound import templating as rendering
+    from mailrelay_cli.outbound.message import build_message, parse_address
 
     attachment = None
     if chosen:
-        from mailrelay_cli import attachments
+        from mailrelay_cli.outbound import attachments
 
         instance = str(variables.get("instance_name") or event.name)
         attachment = attachments.build(chosen, instance, settings.notifications.max_attachment_mb)

@@ -22,7 +22,7 @@ sent)::
 
     Event("approval-requested", "Someone is asked to approve a release step",
           required=("title",), optional=("details",),
-          prepare="mailrelay_cli.approvals:prepare_request",
+          prepare="mailrelay_cli.approvals.service:prepare_request",
           options=("expires_in", "required", "notify"))
 
 ``sending.send`` calls the hook once, after validating the input and before
@@ -49,8 +49,8 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from mailrelay_cli.errors import ConfigError, NotFoundError
 
 if TYPE_CHECKING:
-    from mailrelay_cli.message import Address
-    from mailrelay_cli.settings import Settings
+    from mailrelay_cli.config.settings import Settings
+    from mailrelay_cli.outbound.message import Address
 
 EVENT_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 TEMPLATE_SUFFIXES = ("subject", "txt", "html")
@@ -119,7 +119,7 @@ BUILTIN_EVENTS: tuple[Event, ...] = (
           attach_logs=True),
     Event("approval-requested", "Someone is asked to approve a release step by replying",
           required=("title",), optional=("details",),
-          prepare="mailrelay_cli.approvals:prepare_request",
+          prepare="mailrelay_cli.approvals.service:prepare_request",
           options=("expires_in", "required", "notify")),
 )
 
@@ -144,7 +144,7 @@ class Preparation(NamedTuple):
     headers: Mapping[str, str] = MappingProxyType({})
     reply_to: str | None = None
     approval_id: str | None = None
-    # Called with the Delivery (mailrelay_cli.delivery) after the server accepted the message.
+    # Called with the Delivery (mailrelay_cli.outbound.delivery) after the server accepted the message.
     on_sent: Callable[[Any], None] | None = None
     # Called with the MailrelayError when delivery failed.
     on_failed: Callable[[Exception], None] | None = None

@@ -30,12 +30,13 @@ from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
-from mailrelay_cli import approvals, reply_text
-from mailrelay_cli.approvals import Approval
+from mailrelay_cli.approvals import service as approvals
+from mailrelay_cli.approvals.service import Approval
+from mailrelay_cli.config.settings import Settings
 from mailrelay_cli.errors import MailrelayError
-from mailrelay_cli.hooks import HookResult
-from mailrelay_cli.settings import Settings
-from mailrelay_cli.store import Store, iso, open_store, run_lock, utcnow
+from mailrelay_cli.replies import parse as reply_text
+from mailrelay_cli.replies.hooks import HookResult
+from mailrelay_cli.store.sqlite import Store, iso, open_store, run_lock, utcnow
 
 OUTCOMES = ("approved", "rejected", "too-late", "expired", "not-an-approver", "unmatched",
             "no-decision", "auto-reply", "bounce", "unreadable")
@@ -243,7 +244,7 @@ def _decision_payload(approval: Approval) -> dict[str, Any]:
 def _record_message(settings: Settings, db: Store, key: bytes | None, mailbox_name: str,
                     uidvalidity: int, fetched: Any, max_bytes: int,
                     dry_run: bool) -> tuple[MessageResult, Approval | None]:
-    from mailrelay_cli import hooks
+    from mailrelay_cli.replies import hooks
 
     whole = fetched.raw if fetched.raw is not None else fetched.header
     digest = hashlib.sha256(whole).hexdigest()
@@ -304,7 +305,7 @@ def _record_message(settings: Settings, db: Store, key: bytes | None, mailbox_na
 def process_replies(settings: Settings, *, count: int | None = None, dry_run: bool = False,
                     transcript: Any = None) -> RunReport:
     """One run (see the module docstring). Raises LockedError (75) when another run is going."""
-    from mailrelay_cli.reply_mailbox import open_reply_mailbox
+    from mailrelay_cli.replies.mailbox import open_reply_mailbox
 
     approvals.require_enabled(settings)
     limit = settings.approval.count if count is None else count
@@ -331,7 +332,7 @@ def process_replies(settings: Settings, *, count: int | None = None, dry_run: bo
 
 def _run(settings: Settings, db: Store, limit: int, max_bytes: int, dry_run: bool,
          transcript: Any, open_reply_mailbox: Any) -> RunReport:
-    from mailrelay_cli import hooks
+    from mailrelay_cli.replies import hooks
 
     key = approvals.signing_key(settings.profile, create=False)
     results: list[MessageResult] = []
@@ -397,8 +398,8 @@ def _answer_text(kind: str, approval: Approval) -> tuple[str, str]:
 
 def send_owed_answers(settings: Settings, db: Store) -> list[AnswerResult]:
     """Send each answer still owed; a failure stays owed for the next run."""
-    from mailrelay_cli import delivery
-    from mailrelay_cli.message import build_message, parse_address
+    from mailrelay_cli.outbound import delivery
+    from mailrelay_cli.outbound.message import build_message, parse_address
 
     rows = db.query("SELECT * FROM outbox WHERE status != 'sent' ORDER BY id")
     if not rows:

@@ -35,8 +35,9 @@ from contextlib import contextmanager
 from email.message import EmailMessage
 from typing import Any
 
-from mailrelay_cli import credentials, net, tls
-from mailrelay_cli.endpoints import Endpoint, endpoint_for
+from mailrelay_cli.auth import credentials
+from mailrelay_cli.config.endpoints import Endpoint, endpoint_for
+from mailrelay_cli.config.settings import Settings, require_complete
 from mailrelay_cli.errors import (
     AuthError,
     ConfigError,
@@ -44,8 +45,8 @@ from mailrelay_cli.errors import (
     ServerRefusedError,
     TemporaryError,
 )
-from mailrelay_cli.settings import Settings, require_complete
-from mailrelay_cli.transcript import Transcript
+from mailrelay_cli.transport import net, tls
+from mailrelay_cli.transport.transcript import Transcript
 
 BASIC_MECHANISMS = ("PLAIN", "LOGIN")
 # Words in a refusal that mean "this provider has turned password logins off".
@@ -340,7 +341,7 @@ def login(conn: MailrelaySMTP, settings: Settings) -> str:
                 f"it offers {listed}",
                 hint="check smtp.host and smtp.auth: this server may want smtp.auth = basic",
             )
-        from mailrelay_cli import oauth  # written alongside; imports msal lazily
+        from mailrelay_cli.auth import oauth  # written alongside; imports msal lazily
 
         token = oauth.access_token(settings, "smtp")
         with _smtp_errors(endpoint, "AUTH"):

@@ -17,8 +17,8 @@ import os
 import re
 from typing import Any
 
+from mailrelay_cli.config.settings import SECRET_NAMES
 from mailrelay_cli.errors import ConfigError, NoKeyringError
-from mailrelay_cli.settings import SECRET_NAMES
 
 SERVICE = "mailrelay"
 # Internal entries (not settable with `secret set`): the approval signing key and OAuth caches.

@@ -31,7 +31,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from mailrelay_cli import credentials
+from mailrelay_cli.auth import credentials
+from mailrelay_cli.config.settings import ServerSettings, Settings
 from mailrelay_cli.errors import (
     AuthError,
     ConfigError,
@@ -39,7 +40,6 @@ from mailrelay_cli.errors import (
     NoKeyringError,
     TemporaryError,
 )
-from mailrelay_cli.settings import ServerSettings, Settings
 
 MICROSOFT = "microsoft-oauth"
 GOOGLE = "google-oauth"
@@ -593,7 +593,7 @@ def check_client_credentials(settings: Settings, role: str) -> LoginResult:
 
 
 def _google_access_token(settings: Settings, cfg: OAuthConfig) -> str:
-    from mailrelay_cli import google_oauth
+    from mailrelay_cli.auth import google as google_oauth
 
     text = load_cache_text(settings, cfg.cache_role)
     stored = _google_tokens(text)
@@ -640,7 +640,7 @@ def google_login(
     timeout: float = 600.0,
 ) -> LoginResult:
     """Google authorization code + PKCE on ``http://127.0.0.1:PORT/`` for ``role``'s cache."""
-    from mailrelay_cli import google_oauth
+    from mailrelay_cli.auth import google as google_oauth
 
     cfg = resolve(settings, role)
     if cfg.provider != GOOGLE:

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
+from mailrelay_cli.config.settings import Settings
 from mailrelay_cli.errors import ConfigError, ServerRefusedError
-from mailrelay_cli.settings import Settings
 
 _UID = re.compile(rb"\bUID (\d+)")
 _SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
@@ -158,7 +158,7 @@ class ImapMailbox:
     """The reply folder on the IMAP server, over one logged-in connection."""
 
     def __init__(self, conn: Any, settings: Settings, *, readonly: bool) -> None:
-        from mailrelay_cli import imap
+        from mailrelay_cli.transport import imap
 
         self.conn = conn
         self.address = f"{conn.endpoint.host}:{conn.endpoint.port}"
@@ -170,7 +170,7 @@ class ImapMailbox:
         self.uidvalidity = int(validity[-1])
 
     def _call(self, what: str, method: Any, *args: Any) -> Any:
-        from mailrelay_cli import imap
+        from mailrelay_cli.transport import imap
 
         with imap.imap_errors(self.conn.endpoint, what):
             return method(*args)
@@ -270,7 +270,7 @@ def open_reply_mailbox(settings: Settings, *, readonly: bool = False,
     if maildir is not None:
         yield MaildirMailbox(maildir)
         return
-    from mailrelay_cli.imap import open_imap
+    from mailrelay_cli.transport.imap import open_imap
 
     with open_imap(settings, transcript=transcript) as conn:
         yield ImapMailbox(conn, settings, readonly=readonly)

@@ -10,8 +10,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import NamedTuple
 
+from mailrelay_cli.config.settings import ServerSettings
 from mailrelay_cli.errors import ConfigError
-from mailrelay_cli.settings import ServerSettings
 
 SECURITY_MODES = ("tls", "starttls", "plain")
 
@@ -71,7 +71,7 @@ def endpoint_for(server: ServerSettings) -> Endpoint:
         allow_plaintext_auth=server.allow_plaintext_auth,
     )
     if server.role == "imap" and server.properties:
-        from mailrelay_cli import imap_properties
+        from mailrelay_cli.config import imap_properties
 
         return imap_properties.apply(server.properties, server, base)
     return base

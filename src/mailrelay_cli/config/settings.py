@@ -355,7 +355,7 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
         values[key] = check_value(key, value, str(file_path))
         sources[key] = "file"
     if values.get("imap.properties"):
-        from mailrelay_cli import imap_properties
+        from mailrelay_cli.config import imap_properties
 
         imap_properties.refuse_secrets(values["imap.properties"], str(file_path))
 
@@ -572,7 +572,7 @@ def set_value(path: Path, key: str, text: str) -> Any:
     new_text = tomlkit.dumps(document)
     settings = settings_from_table(tomllib.loads(new_text), path)
     if key == "imap.properties":  # its lines are checked where they are parsed
-        from mailrelay_cli import imap_properties
+        from mailrelay_cli.config import imap_properties
 
         imap_properties.check_warnings(settings.imap)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -624,7 +624,7 @@ class Problem(NamedTuple):
 def _imap_host_from_properties(settings: Settings) -> bool:
     if not settings.imap.properties:
         return False
-    from mailrelay_cli import imap_properties
+    from mailrelay_cli.config import imap_properties
 
     try:
         return imap_properties.parse(settings.imap.properties, settings.imap).lines.get(

@@ -22,11 +22,11 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
-from mailrelay_cli import net, tls
-from mailrelay_cli.endpoints import Endpoint, endpoint_for
+from mailrelay_cli.config.endpoints import Endpoint, endpoint_for
+from mailrelay_cli.config.settings import Settings, require_complete
 from mailrelay_cli.errors import CertificateError, ConfigError, MailrelayError, UsageError
-from mailrelay_cli.settings import Settings, require_complete
-from mailrelay_cli.transcript import Transcript
+from mailrelay_cli.transport import net, tls
+from mailrelay_cli.transport.transcript import Transcript
 
 TEST_SUBJECT = "mailrelay test message"
 
@@ -154,7 +154,7 @@ def _tls_steps(section: _Section, info: tls.TlsInfo | None, endpoint: Endpoint) 
 
 def _smtp(settings: Settings, to: str, transcript: Transcript | None) -> tuple[
         list[CheckStep], str | None]:
-    from mailrelay_cli import smtp
+    from mailrelay_cli.transport import smtp
 
     section = _Section("SMTP")
     message_id = None
@@ -209,12 +209,12 @@ def _smtp(settings: Settings, to: str, transcript: Transcript | None) -> tuple[
 
 
 def _imap(settings: Settings, transcript: Transcript | None) -> list[CheckStep]:
-    from mailrelay_cli import imap
+    from mailrelay_cli.transport import imap
 
     maildir = settings.approval.maildir
     section = _Section("IMAP" if maildir is None else "Reply")
     if maildir is not None:
-        from mailrelay_cli.reply_mailbox import require_maildir
+        from mailrelay_cli.replies.mailbox import require_maildir
 
         section.start("mailbox")
         try:

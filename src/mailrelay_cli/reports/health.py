@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from mailrelay_cli.config.settings import Settings
 from mailrelay_cli.durations import format_duration
 from mailrelay_cli.errors import ExitCode
-from mailrelay_cli.settings import Settings
 
 DAY = timedelta(days=1)
 # With no --max-age, a last success older than this many intervals is still reported.
@@ -113,7 +113,7 @@ def ago(now: datetime, then: datetime) -> str:
 
 
 def _time(text: str | None) -> datetime | None:
-    from mailrelay_cli.store import parse_iso
+    from mailrelay_cli.store.sqlite import parse_iso
 
     return parse_iso(text) if text else None
 
@@ -127,7 +127,7 @@ def _run(record: Any) -> Run:
 def _audited_since(store: Any, since: datetime) -> tuple[int, int]:
     """Messages processed and decisions (approve or reject votes) recorded since ``since``;
     a message seen again under a new UID (``duplicate_of``) is not counted twice."""
-    from mailrelay_cli.store import iso
+    from mailrelay_cli.store.sqlite import iso
 
     (row,) = store.query(
         "SELECT COUNT(*) AS messages,"
@@ -137,7 +137,7 @@ def _audited_since(store: Any, since: datetime) -> tuple[int, int]:
 
 
 def _oauth(settings: Settings) -> tuple[OAuthHealth, ...]:
-    from mailrelay_cli import oauth
+    from mailrelay_cli.auth import oauth
     from mailrelay_cli.errors import MailrelayError
 
     try:
@@ -167,8 +167,8 @@ def _oauth(settings: Settings) -> tuple[OAuthHealth, ...]:
 
 def check(settings: Settings, max_age: float | None = None) -> HealthReport:
     """The health of the process-replies job (see the module docstring)."""
-    from mailrelay_cli import schedule
-    from mailrelay_cli.store import db_path, open_store, utcnow
+    from mailrelay_cli.reports import schedule
+    from mailrelay_cli.store.sqlite import db_path, open_store, utcnow
 
     now = utcnow()
     database = db_path(settings.state_dir)
@@ -179,7 +179,7 @@ def check(settings: Settings, max_age: float | None = None) -> HealthReport:
     hooks: tuple[FailingHook, ...] = ()
     # No database yet means no run ever finished; do not create one just to look.
     if database.is_file():
-        from mailrelay_cli import approvals
+        from mailrelay_cli.approvals import service as approvals
 
         with open_store(settings.state_dir) as store:
             found = store.last_run()

@@ -26,7 +26,7 @@ from mailrelay_cli.errors import DataError, InternalError
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
-    from mailrelay_cli.attachments import Attachment
+    from mailrelay_cli.outbound.attachments import Attachment
 
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")

@@ -1,0 +1,1 @@
+"""Approvals: model, signed references, and the service that creates, votes and waits."""

@@ -1,0 +1,1 @@
+"""Secrets (keyring and environment) and OAuth token providers."""

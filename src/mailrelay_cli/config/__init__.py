@@ -1,0 +1,1 @@
+"""Settings: key schema, records, TOML loading and validation, editing, IMAP Properties."""

@@ -1,0 +1,1 @@
+"""Outgoing mail: event catalogue, templating, MIME message, log attachments, delivery."""

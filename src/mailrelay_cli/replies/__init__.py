@@ -1,0 +1,1 @@
+"""One process-replies run: mailboxes, parsing, judging, hooks and answers."""

@@ -1,0 +1,1 @@
+"""The reports: `mailrelay test` steps, `status` health, `schedule` lines, config check."""

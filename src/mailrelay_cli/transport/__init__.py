@@ -1,0 +1,1 @@
+"""Network protocols: endpoints, TLS, SMTP, IMAP, the redacting transcript."""
