@@ -82,7 +82,7 @@ def test_core_modules_import_without_click_or_rich() -> None:
 
 
 def test_readme_lists_every_decision_word() -> None:
-    from mailrelay_cli.replies.parse import APPROVE_WORDS, REJECT_WORDS
+    from mailrelay_cli.replies.decision import APPROVE_WORDS, REJECT_WORDS
 
     table = README.split("| | approve | reject |", 1)[1].split("\n\n", 1)[0]
     listed = {word.strip() for row in table.splitlines()[2:] for cell in row.split("|")[2:4]

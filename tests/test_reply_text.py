@@ -13,24 +13,13 @@ from email.message import EmailMessage
 
 import pytest
 
-from mailrelay_cli.replies.parse import (
-    APPROVE_WORDS,
-    OUTLOOK_SEPARATOR,
-    REJECT_WORDS,
-    Decision,
-    authentication_failed,
-    automatic_kind,
-    body_text,
-    decision,
-    html_to_text,
-    parse_message,
-    reference_text,
-    sender_address,
-    split_reply,
-    threading_ids,
-    unflow,
-    unreadable_reason,
-)
+from mailrelay_cli.replies.automatic import authentication_failed, automatic_kind
+from mailrelay_cli.replies.body import body_text, reference_text, unflow
+from mailrelay_cli.replies.decision import APPROVE_WORDS, REJECT_WORDS, Decision, decision
+from mailrelay_cli.replies.headers import sender_address, threading_ids
+from mailrelay_cli.replies.html_text import OUTLOOK_SEPARATOR, html_to_text
+from mailrelay_cli.replies.parse import parse_message, unreadable_reason
+from mailrelay_cli.replies.quotes import split_reply
 from tests.fixtures.replies import REFERENCE, REQUEST_MESSAGE_ID, load_reply, reply_names
 
 # --- the corpus ------------------------------------------------------------------------------
@@ -599,7 +588,7 @@ def test_decision_of_empty_text_is_none() -> None:
 
 
 def test_decision_words_are_all_listed_in_the_module_documentation() -> None:
-    import mailrelay_cli.replies.parse as module
+    import mailrelay_cli.replies.decision as module
 
     documented = set(re.findall(r"[\w]+", module.__doc__ or ""))
     assert [w for w in APPROVE_WORDS + REJECT_WORDS if w not in documented] == []
@@ -866,7 +855,9 @@ def test_authentication_passes_without_results() -> None:
 
 def test_reply_text_imports_neither_click_nor_rich() -> None:
     code = (
-        "import sys, mailrelay_cli.replies.parse; "
+        "import sys, mailrelay_cli.replies.parse, mailrelay_cli.replies.headers, "
+        "mailrelay_cli.replies.automatic, mailrelay_cli.replies.body, mailrelay_cli.replies.html_text, "
+        "mailrelay_cli.replies.quotes, mailrelay_cli.replies.decision; "
         "sys.exit(bool({'click', 'rich'} & {m.split('.')[0] for m in sys.modules}))"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

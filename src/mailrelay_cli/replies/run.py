@@ -34,8 +34,13 @@ from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.approvals.service import Approval
 from mailrelay_cli.config.settings import Settings
 from mailrelay_cli.errors import MailrelayError
-from mailrelay_cli.replies import parse as reply_text
+from mailrelay_cli.replies.automatic import authentication_failed, automatic_kind
+from mailrelay_cli.replies.body import body_text, reference_text
+from mailrelay_cli.replies.decision import decision
+from mailrelay_cli.replies.headers import sender_address, threading_ids
 from mailrelay_cli.replies.hooks import HookResult
+from mailrelay_cli.replies.parse import parse_message, unreadable_reason
+from mailrelay_cli.replies.quotes import split_reply
 from mailrelay_cli.store.sqlite import Store, iso, open_store, run_lock, utcnow
 
 OUTCOMES = ("approved", "rejected", "too-late", "expired", "not-an-approver", "unmatched",
@@ -144,12 +149,12 @@ def _choose(ids: list[str], found: dict[str, Approval], threading: Iterable[str]
 
 
 def _judge(settings: Settings, db: Store, key: bytes | None, msg: EmailMessage) -> _Judged:
-    sender = reply_text.sender_address(msg)
+    sender = sender_address(msg)
     sender = approvals.normalize_address(sender) if sender else None
-    kind = reply_text.automatic_kind(msg)
-    ids = approvals.verified_ids(key, reply_text.reference_text(msg))
+    kind = automatic_kind(msg)
+    ids = approvals.verified_ids(key, reference_text(msg))
     found = approvals.pending_by_id(db, ids)
-    chosen = _choose(ids, found, reply_text.threading_ids(msg))
+    chosen = _choose(ids, found, threading_ids(msg))
     if kind is not None:
         # Reported with the approval it refers to (when the reference is valid); decides
         # nothing and gets no answer, whatever it says.
@@ -160,14 +165,14 @@ def _judge(settings: Settings, db: Store, key: bytes | None, msg: EmailMessage) 
     if not approval.is_approver(sender):
         return _Judged("not-an-approver", approval, sender)
     authserv = settings.approval.trusted_authserv_id
-    if authserv and reply_text.authentication_failed(msg, authserv):
+    if authserv and authentication_failed(msg, authserv):
         return _Judged("not-an-approver", approval, sender)
     if approval.status == "expired":
         return _Judged("expired", approval, sender)
     if approval.status != "pending":
         return _Judged("too-late", approval, sender)
-    new_text, _quoted = reply_text.split_reply(reply_text.body_text(msg))
-    decided = reply_text.decision(new_text)
+    new_text, _quoted = split_reply(body_text(msg))
+    decided = decision(new_text)
     if decided.kind is None:
         return _Judged("no-decision", approval, sender)
     return _Judged("vote", approval, sender, decided.kind, decided.comment or None)
@@ -175,8 +180,8 @@ def _judge(settings: Settings, db: Store, key: bytes | None, msg: EmailMessage) 
 
 def _parse(raw: bytes) -> EmailMessage | None:
     """The message, or None when it cannot be read at all (outcome ``unreadable``)."""
-    msg = reply_text.parse_message(raw)
-    return None if reply_text.unreadable_reason(msg) else msg
+    msg = parse_message(raw)
+    return None if unreadable_reason(msg) else msg
 
 
 # -- the run -------------------------------------------------------------------------------
@@ -269,7 +274,7 @@ def _record_message(settings: Settings, db: Store, key: bytes | None, mailbox_na
         return result, None
 
     if msg is None or fetched.raw is None or fetched.size > max_bytes:
-        sender = reply_text.sender_address(msg) if msg is not None else None
+        sender = sender_address(msg) if msg is not None else None
         judged = _Judged("unreadable", None, approvals.normalize_address(sender or ""))
     else:
         judged = _judge(settings, db, key, msg)
