@@ -214,9 +214,9 @@ def _run(server: _Dovecot, fetchmail: str, work: Path) -> None:
     made = subprocess.run(
         [sys.executable, "-c",
          "from mailrelay_cli.approvals import service as approvals\n"
-         "from mailrelay_cli.config import settings\n"
+         "from mailrelay_cli.config.load import load_settings\n"
          "from mailrelay_cli.store import sqlite as store\n"
-         "s = settings.load_settings()\n"
+         "s = load_settings()\n"
          "with store.open_store(s.state_dir) as db:\n"
          "    r = approvals.create_approval(s, db, title='Deploy 2.4.1', "
          "approvers=['alice@example.com'], expires_in=86400 * 30)\n"

@@ -11,7 +11,8 @@ from freezegun import freeze_time
 
 from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.auth import credentials
-from mailrelay_cli.config.settings import Settings, settings_from_table
+from mailrelay_cli.config.load import settings_from_table
+from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import DataError, ExitCode, NotFoundError, UsageError
 from mailrelay_cli.store import sqlite as store
 

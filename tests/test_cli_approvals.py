@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mailrelay_cli.approvals import service as approvals
-from mailrelay_cli.config.settings import Settings, load_settings
+from mailrelay_cli.config.load import load_settings
+from mailrelay_cli.config.records import Settings
 from mailrelay_cli.store import sqlite as store
 
 JSON_KEYS = ["id", "status", "subject", "approvers", "created_at", "expires_at",

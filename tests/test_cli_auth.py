@@ -256,7 +256,7 @@ def test_after_a_device_login_send_authenticates_with_xoauth2_without_a_person(
 
 def test_after_a_device_login_imap_logs_in_to_dovecot_with_the_shared_token(
         run_cli, write_config, identity_service, smtp_xoauth2, dovecot, mail_user) -> None:
-    from mailrelay_cli.config.settings import load_settings
+    from mailrelay_cli.config.load import load_settings
     from mailrelay_cli.transport import imap
 
     path = write_config(oauth_config(smtp_xoauth2, dovecot, mail_user))

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.auth import credentials
-from mailrelay_cli.config.settings import load_settings
+from mailrelay_cli.config.load import load_settings
 from mailrelay_cli.store.sqlite import open_store
 
 

@@ -10,7 +10,7 @@ import pytest
 from click.testing import Result
 from freezegun import freeze_time
 
-from mailrelay_cli.config.settings import load_settings
+from mailrelay_cli.config.load import load_settings
 from mailrelay_cli.store.sqlite import iso, open_store, utcnow
 
 Run = Callable[..., Result]

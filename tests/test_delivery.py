@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from mailrelay_cli.auth import credentials
-from mailrelay_cli.config.settings import Settings, settings_from_table
+from mailrelay_cli.config.load import settings_from_table
+from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import AuthError, ServerRefusedError, TemporaryError
 from mailrelay_cli.outbound.delivery import deliver
 from mailrelay_cli.outbound.message import build_message, parse_address, parse_addresses

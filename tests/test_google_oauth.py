@@ -14,7 +14,9 @@ from freezegun import freeze_time
 
 from mailrelay_cli.auth import credentials, oauth
 from mailrelay_cli.auth import google as google_oauth
-from mailrelay_cli.config.settings import Settings, load_settings
+from mailrelay_cli.auth.login_result import LoginResult
+from mailrelay_cli.config.load import load_settings
+from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import AuthError, ExitCode
 from tests.fixtures.oauth_fakes import GoogleTokenEndpoint
 
@@ -51,8 +53,8 @@ def browser(endpoint: GoogleTokenEndpoint, *, deny: bool = False,
     return open_url
 
 
-def google_login(settings: Settings, endpoint: GoogleTokenEndpoint, **kwargs) -> oauth.LoginResult:
-    return oauth.google_login(settings, "smtp", show_url=browser(endpoint, **kwargs), timeout=30)
+def google_login(settings: Settings, endpoint: GoogleTokenEndpoint, **kwargs) -> LoginResult:
+    return google_oauth.login(settings, "smtp", show_url=browser(endpoint, **kwargs), timeout=30)
 
 
 def test_pkce_challenge_is_the_s256_of_the_verifier() -> None:
@@ -143,7 +145,7 @@ def test_a_redirect_with_the_wrong_state_is_ignored(settings, google_token_endpo
 
         threading.Thread(target=run, daemon=True).start()
 
-    oauth.google_login(settings, "smtp", show_url=forged_then_real, timeout=30)
+    google_oauth.login(settings, "smtp", show_url=forged_then_real, timeout=30)
     assert answers == [400]
     assert google_token_endpoint.requests[0]["code"] != "stolen"
 

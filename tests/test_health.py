@@ -8,7 +8,8 @@ import pytest
 from freezegun import freeze_time
 
 from mailrelay_cli.approvals import service as approvals
-from mailrelay_cli.config.settings import Settings, settings_from_table
+from mailrelay_cli.config.load import settings_from_table
+from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import ExitCode
 from mailrelay_cli.replies import hooks
 from mailrelay_cli.reports import health, schedule

@@ -7,9 +7,10 @@ from typing import Any
 
 import pytest
 
-from mailrelay_cli.config import imap_properties
+from mailrelay_cli.config import endpoints, imap_properties, schema
 from mailrelay_cli.config.endpoints import Endpoint, endpoint_for
-from mailrelay_cli.config.settings import ServerSettings, settings_from_table
+from mailrelay_cli.config.load import settings_from_table
+from mailrelay_cli.config.records import ServerSettings
 from mailrelay_cli.errors import ConfigError, ExitCode
 
 DEFAULT_BLOCK = """\
@@ -184,7 +185,7 @@ def test_starttls_required_false_makes_starttls_optional_with_a_warning() -> Non
     result = endpoint("mail.imap.starttls.enable=true\nmail.imap.starttls.required=false\n",
                       port=143)
     assert result.starttls_required is False
-    assert any("STARTTLS is optional" in w for w in imap_properties.warnings(result))
+    assert any("STARTTLS is optional" in w for w in endpoints.warnings(result))
 
 
 def test_ssl_enable_false_without_starttls_is_plain() -> None:
@@ -244,7 +245,7 @@ def test_ssl_protocols_with_an_unknown_version_is_a_config_error() -> None:
 def test_ssl_trust_star_turns_verification_off_with_a_warning() -> None:
     result = endpoint("mail.imap.ssl.trust=*\n")
     assert result.verify is False
-    assert any("certificate checks are off" in w for w in imap_properties.warnings(result))
+    assert any("certificate checks are off" in w for w in endpoints.warnings(result))
 
 
 def test_ssl_trust_host_names_become_trusted_hosts() -> None:
@@ -255,11 +256,11 @@ def test_ssl_trust_host_names_become_trusted_hosts() -> None:
 
 def test_ssl_trust_naming_the_host_warns_that_its_checks_are_off() -> None:
     result = endpoint("mail.imap.ssl.trust=imap.example.com\n")
-    assert any("ssl.trust=imap.example.com" in w for w in imap_properties.warnings(result))
+    assert any("ssl.trust=imap.example.com" in w for w in endpoints.warnings(result))
 
 
 def test_ssl_trust_naming_another_host_does_not_warn() -> None:
-    assert imap_properties.warnings(endpoint("mail.imap.ssl.trust=other.example.com\n")) == ()
+    assert endpoints.warnings(endpoint("mail.imap.ssl.trust=other.example.com\n")) == ()
 
 
 def test_checkserveridentity_is_on_unless_written_false() -> None:
@@ -267,11 +268,11 @@ def test_checkserveridentity_is_on_unless_written_false() -> None:
     assert endpoint("mail.imap.ssl.checkserveridentity=true\n").check_hostname is True
     result = endpoint("mail.imap.ssl.checkserveridentity=false\n")
     assert result.check_hostname is False
-    assert any("host name is not checked" in w for w in imap_properties.warnings(result))
+    assert any("host name is not checked" in w for w in endpoints.warnings(result))
 
 
 def test_verified_endpoint_has_no_warnings() -> None:
-    assert imap_properties.warnings(endpoint(DEFAULT_BLOCK)) == ()
+    assert endpoints.warnings(endpoint(DEFAULT_BLOCK)) == ()
 
 
 def test_timeouts_are_milliseconds() -> None:
@@ -365,7 +366,7 @@ def test_overrides_record_the_field_they_disagree_with() -> None:
 
 
 def test_config_rows_give_an_overridden_field_the_property_value_and_line() -> None:
-    from mailrelay_cli.config.settings import describe
+    from mailrelay_cli.config.display import describe
 
     settings = settings_from_table({"imap": {"host": "imap.example.com", "port": 143,
                                              "properties": "PROTOCOL=imap\nmail.imap.port=993\n"}},
@@ -376,7 +377,7 @@ def test_config_rows_give_an_overridden_field_the_property_value_and_line() -> N
 
 
 def test_config_rows_add_a_row_for_properties_without_a_field() -> None:
-    from mailrelay_cli.config.settings import describe
+    from mailrelay_cli.config.display import describe
 
     settings = settings_from_table(
         {"imap": {"host": "h", "properties": "mail.imap.ssl.protocols=TLSv1.3\nmail.imap.x=1\n"}},
@@ -388,14 +389,14 @@ def test_config_rows_add_a_row_for_properties_without_a_field() -> None:
 
 
 def test_check_warnings_list_ignored_lines_and_checks_turned_off() -> None:
-    found = imap_properties.check_warnings(imap("mail.debug=true\nmail.imap.ssl.trust=*\n"))
+    found = endpoints.check_warnings(imap("mail.debug=true\nmail.imap.ssl.trust=*\n"))
     assert found[0] == ("imap.properties line 1: mail.debug ignored: not an IMAP key "
                         "(only mail.imap.* has a meaning here)")
     assert any("certificate checks are off" in line for line in found)
 
 
 def test_check_warnings_are_empty_for_the_default_block() -> None:
-    assert imap_properties.check_warnings(imap(DEFAULT_BLOCK)) == []
+    assert endpoints.check_warnings(imap(DEFAULT_BLOCK)) == []
 
 
 @pytest.mark.parametrize("line", [
@@ -405,7 +406,7 @@ def test_check_warnings_are_empty_for_the_default_block() -> None:
 ])
 def test_secret_like_property_is_a_config_error_naming_the_line(line: str) -> None:
     with pytest.raises(ConfigError) as caught:
-        imap_properties.refuse_secrets(f"# pasted\nPROTOCOL=imap\n{line}\n")
+        schema.refuse_secrets(f"# pasted\nPROTOCOL=imap\n{line}\n")
     assert caught.value.exit_code == ExitCode.CONFIG
     assert "imap.properties line 3" in caught.value.message
     assert "mailrelay secret set imap.password" in caught.value.hint
@@ -419,4 +420,4 @@ def test_the_parser_refuses_a_secret_like_property() -> None:
 
 def test_known_and_elsewhere_property_keys_are_not_secrets() -> None:
     keys = [*imap_properties.KNOWN_KEYS, *imap_properties._ELSEWHERE]
-    imap_properties.refuse_secrets("".join(f"mail.imap.{key}=x\n" for key in keys))
+    schema.refuse_secrets("".join(f"mail.imap.{key}=x\n" for key in keys))

@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 
 from mailrelay_cli.auth import credentials
-from mailrelay_cli.config import imap_properties
+from mailrelay_cli.config import endpoints
 from mailrelay_cli.config.endpoints import endpoint_for
-from mailrelay_cli.config.settings import Settings, load_settings
+from mailrelay_cli.config.load import load_settings
+from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import ConfigError, ExitCode, TemporaryError
 from mailrelay_cli.transport import imap
 from tests.fixtures import toml_text
@@ -90,7 +91,7 @@ def test_ssl_trust_star_connects_to_an_untrusted_certificate_and_warns(
                              **fields)
     with imap.open_imap(settings) as conn:
         assert conn.has_tls
-    assert imap_properties.warnings(endpoint_for(settings.imap))
+    assert endpoints.warnings(endpoint_for(settings.imap))
 
 
 def test_without_ssl_trust_the_untrusted_certificate_is_refused(

@@ -12,8 +12,10 @@ import pytest
 from freezegun import freeze_time
 from keyrings.alt.file import PlaintextKeyring
 
-from mailrelay_cli.auth import credentials, oauth
-from mailrelay_cli.config.settings import Settings, load_settings
+from mailrelay_cli.auth import credentials, microsoft, oauth, token_cache
+from mailrelay_cli.auth.login_result import LoginResult
+from mailrelay_cli.config.load import load_settings
+from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import AuthError, ConfigError, ExitCode, Interrupted
 from tests.fixtures.oauth_fakes import DEVICE_CODE_GRANT, FakeIdentityService
 
@@ -49,15 +51,15 @@ def settings(write_config: Callable[[str], Path]) -> Callable[[str], Settings]:
 
 
 def login(settings: Settings, role: str = "smtp", waits: list[float] | None = None,
-          ) -> oauth.LoginResult:
+          ) -> LoginResult:
     """Log in as a person would, the waits between polls passing on a frozen clock."""
-    shown: list[oauth.DeviceCode] = []
+    shown: list[microsoft.DeviceCode] = []
     with freeze_time(datetime.now(UTC)) as clock:
         def wait(seconds: float, expires_at: float) -> None:
             (waits if waits is not None else []).append(seconds)
             clock.tick(seconds)
 
-        result = oauth.device_login(settings, role, show_code=shown.append, wait=wait)
+        result = microsoft.device_login(settings, role, show_code=shown.append, wait=wait)
     assert shown and shown[0].user_code == "FAKE-CODE1"
     return result
 
@@ -277,7 +279,7 @@ def test_a_keyring_that_refuses_large_values_gets_a_private_file_instead(
     identity_service.device_polls.extend(["success"])
     identity_service.mint_access_token = lambda scopes, user: "SENTINEL-" + "x" * 3000
     result = login(settings())
-    path = oauth.fallback_path(settings(), "smtp")
+    path = token_cache.fallback_path(settings(), "smtp")
     assert result.note is not None and str(path) in result.note
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert result.stored_in == str(path)

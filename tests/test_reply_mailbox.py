@@ -18,7 +18,8 @@ import pytest
 
 from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.auth import credentials
-from mailrelay_cli.config.settings import Settings, settings_from_table
+from mailrelay_cli.config.load import settings_from_table
+from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import TemporaryError
 from mailrelay_cli.replies import run as replies
 from mailrelay_cli.store import sqlite as store

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from mailrelay_cli.config.settings import Settings, settings_from_table
+from mailrelay_cli.config.load import settings_from_table
+from mailrelay_cli.config.records import Settings
 from mailrelay_cli.reports import schedule
 
 PROGRAM = ("/opt/mailrelay/bin/mailrelay",)

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from mailrelay_cli.config.settings import Settings, settings_from_table
+from mailrelay_cli.config.load import settings_from_table
+from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import DataError
 from mailrelay_cli.outbound.events import Draft, Preparation
 from mailrelay_cli.outbound.sending import SendRequest, send

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from mailrelay_cli.config.settings import load_settings, set_value
+from mailrelay_cli.config.edit import set_value
+from mailrelay_cli.config.load import load_settings
 from mailrelay_cli.errors import ConfigError, ExitCode
 
 EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "settings.toml"
@@ -155,7 +156,7 @@ def test_example_settings_file_is_valid() -> None:
 def test_example_settings_file_mentions_every_key_in_its_own_table() -> None:
     import re
 
-    from mailrelay_cli.config.settings import KEYS
+    from mailrelay_cli.config.schema import KEYS
 
     text = EXAMPLE.read_text()
     tables: dict[str, str] = {"": text.split("\n[", 1)[0]}
@@ -251,13 +252,13 @@ def test_empty_password_table_is_a_secret(write_config) -> None:
     ("passphrase", "mailrelay secret set smtp.password"),
 ])
 def test_secret_hint_names_the_section_and_kind(key: str, command: str) -> None:
-    from mailrelay_cli.config.settings import secret_hint
+    from mailrelay_cli.config.schema import secret_hint
 
     assert secret_hint(key).endswith(command)
 
 
 def test_no_real_key_is_taken_for_a_secret() -> None:
-    from mailrelay_cli.config.settings import KEYS, is_secret_key
+    from mailrelay_cli.config.schema import KEYS, is_secret_key
 
     caught = [spec.key for spec in KEYS if is_secret_key(spec.key)]
     assert caught == []
@@ -290,7 +291,7 @@ def test_an_empty_reply_folder_is_a_config_error(write_config) -> None:
 
 
 def test_a_missing_ca_file_is_a_problem_before_connecting(write_config, tmp_path: Path) -> None:
-    from mailrelay_cli.config.settings import require_complete
+    from mailrelay_cli.config.completeness import require_complete
 
     settings = load_settings(write_config(
         f'[smtp]\nhost = "h"\nauth = "none"\ntls_ca_file = "{tmp_path / "no-ca.pem"}"\n'))

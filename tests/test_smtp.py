@@ -10,7 +10,8 @@ import pytest
 
 from mailrelay_cli.auth import credentials
 from mailrelay_cli.config.endpoints import endpoint_for
-from mailrelay_cli.config.settings import Settings, load_settings
+from mailrelay_cli.config.load import load_settings
+from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import (
     AuthError,
     ConfigError,

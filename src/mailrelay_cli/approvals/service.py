@@ -27,7 +27,7 @@ from email.utils import parseaddr
 from typing import Any
 from urllib.parse import quote
 
-from mailrelay_cli.config.settings import Settings
+from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import DataError, ExitCode, NotFoundError, UsageError
 from mailrelay_cli.store.sqlite import Store, iso, parse_iso, utcnow
 

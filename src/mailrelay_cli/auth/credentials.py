@@ -17,7 +17,7 @@ import os
 import re
 from typing import Any
 
-from mailrelay_cli.config.settings import SECRET_NAMES
+from mailrelay_cli.config.schema import SECRET_NAMES
 from mailrelay_cli.errors import ConfigError, NoKeyringError
 
 SERVICE = "mailrelay"

@@ -80,10 +80,10 @@ def path(app: AppContext) -> None:
 def set_(app: AppContext, key: str, value: str) -> None:
     """Set KEY to VALUE in the settings file, keeping its comments and layout."""
     from mailrelay_cli import paths
-    from mailrelay_cli.config import settings
+    from mailrelay_cli.config.edit import set_value
 
     target = paths.config_file(app.config_path)
-    written = settings.set_value(target, key, value)
+    written = set_value(target, key, value)
     if not app.quiet:
         import tomlkit
 

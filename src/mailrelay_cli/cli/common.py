@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:  # settings costs ~20 ms to import; `--help` never needs it
-    from mailrelay_cli.config.settings import Settings
+    from mailrelay_cli.config.records import Settings
 
 
 @dataclass
@@ -25,7 +25,7 @@ class AppContext:
 
     def settings(self) -> Settings:
         if self._settings is None:
-            from mailrelay_cli.config.settings import load_settings
+            from mailrelay_cli.config.load import load_settings
 
             self._settings = load_settings(self.config_path)
         return self._settings
@@ -51,7 +51,7 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
 def warn_unsafe_imap(app: AppContext) -> None:
     """Print, on every run and even with -q, that IMAP certificate checks are turned off."""
     from mailrelay_cli.cli import render
-    from mailrelay_cli.config.imap_properties import run_warnings
+    from mailrelay_cli.config.endpoints import run_warnings
     from mailrelay_cli.errors import ConfigError
 
     settings = app.settings()

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from mailrelay_cli.config.settings import Settings
+from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import (
     MailrelayError,
     ServerRefusedError,

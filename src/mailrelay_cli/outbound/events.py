@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from mailrelay_cli.errors import ConfigError, NotFoundError
 
 if TYPE_CHECKING:
-    from mailrelay_cli.config.settings import Settings
+    from mailrelay_cli.config.records import Settings
     from mailrelay_cli.outbound.message import Address
 
 EVENT_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")

@@ -13,7 +13,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any, NamedTuple
 
-from mailrelay_cli.config.settings import Settings
+from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import DataError, MailrelayError, UsageError
 from mailrelay_cli.outbound.events import Draft, Event, Preparation, PrepareHook
 

@@ -32,7 +32,7 @@ from typing import Any
 
 from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.approvals.service import Approval
-from mailrelay_cli.config.settings import Settings
+from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import MailrelayError
 from mailrelay_cli.replies.automatic import authentication_failed, automatic_kind
 from mailrelay_cli.replies.body import body_text, reference_text

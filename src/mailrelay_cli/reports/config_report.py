@@ -6,14 +6,10 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from mailrelay_cli.auth import credentials
-from mailrelay_cli.config.settings import (
-    ConfigRow,
-    Problem,
-    Settings,
-    describe,
-    missing_settings,
-    spec_for,
-)
+from mailrelay_cli.config.completeness import Problem, missing_settings
+from mailrelay_cli.config.display import ConfigRow, describe
+from mailrelay_cli.config.records import Settings
+from mailrelay_cli.config.schema import spec_for
 from mailrelay_cli.durations import format_duration
 from mailrelay_cli.errors import ConfigError
 
@@ -97,7 +93,7 @@ def check(settings: Settings) -> CheckReport:
             warnings.append(f"{role.role}.allow_plaintext_auth = true: a password may cross "
                             "the network unencrypted")
     if settings.imap.properties:
-        from mailrelay_cli.config import imap_properties
+        from mailrelay_cli.config.endpoints import check_warnings
 
-        warnings.extend(imap_properties.check_warnings(settings.imap))
+        warnings.extend(check_warnings(settings.imap))
     return CheckReport(settings.path, tuple(warnings), problems(settings))

@@ -22,8 +22,9 @@ from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 
+from mailrelay_cli.config.completeness import require_complete
 from mailrelay_cli.config.endpoints import Endpoint, endpoint_for
-from mailrelay_cli.config.settings import Settings, require_complete
+from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import CertificateError, ConfigError, MailrelayError, UsageError
 from mailrelay_cli.transport import net, tls
 from mailrelay_cli.transport.transcript import Transcript

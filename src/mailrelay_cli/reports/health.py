@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from mailrelay_cli.config.settings import Settings
+from mailrelay_cli.config.records import Settings
 from mailrelay_cli.durations import format_duration
 from mailrelay_cli.errors import ExitCode
 

@@ -30,7 +30,7 @@ from pathlib import Path
 
 from mailrelay_cli.auth import credentials
 from mailrelay_cli.auth.credentials import KEYRING_BACKEND_VARIABLE as KEYRING_BACKEND
-from mailrelay_cli.config.settings import Settings
+from mailrelay_cli.config.records import Settings
 
 SERVICE_NAME = "mailrelay-replies.service"
 TIMER_NAME = "mailrelay-replies.timer"

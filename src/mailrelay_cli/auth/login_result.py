@@ -1,0 +1,27 @@
+"""What a finished ``auth login`` reports, whichever provider ran it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    """A finished ``auth login`` for one cache."""
+
+    role: str
+    provider: str
+    flow: str
+    account: str | None
+    scopes: tuple[str, ...]
+    access_token_expires_at: datetime | None
+    refresh_token: bool
+    stored_in: str
+    covers: tuple[str, ...]  # the roles this login serves ("smtp", "imap")
+    note: str | None = None  # e.g. the keyring refused and a file was used
+
+
+def utc_time(epoch: float) -> datetime:
+    """An expiry in epoch seconds as shown to people: UTC, whole seconds."""
+    return datetime.fromtimestamp(epoch, tz=UTC).replace(microsecond=0)

@@ -1,0 +1,161 @@
+"""One role's OAuth settings, resolved: provider, flow, client, tenant, scopes and whose cache.
+
+When IMAP has no client id of its own it shares SMTP's login and cache
+(``settings.imap.oauth_inherited``); everything that asks "which login serves
+this role" asks here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mailrelay_cli.auth import credentials
+from mailrelay_cli.config.records import ServerSettings, Settings
+from mailrelay_cli.errors import ConfigError
+
+MICROSOFT = "microsoft-oauth"
+GOOGLE = "google-oauth"
+PROVIDERS = (MICROSOFT, GOOGLE)
+DEVICE_CODE = "device-code"
+CLIENT_CREDENTIALS = "client-credentials"
+
+MICROSOFT_LOGIN_HOST = "https://login.microsoftonline.com"
+DEFAULT_TENANT = "organizations"
+DEFAULT_SCOPES: dict[tuple[str, str, str], tuple[str, ...]] = {
+    (MICROSOFT, DEVICE_CODE, "smtp"): ("https://outlook.office.com/SMTP.Send",),
+    (MICROSOFT, DEVICE_CODE, "imap"): ("https://outlook.office.com/IMAP.AccessAsUser.All",),
+    (MICROSOFT, CLIENT_CREDENTIALS, "smtp"): ("https://outlook.office365.com/.default",),
+    (MICROSOFT, CLIENT_CREDENTIALS, "imap"): ("https://outlook.office365.com/.default",),
+}
+GOOGLE_SCOPES = ("https://mail.google.com/",)
+# msal adds these itself and raises ValueError when a caller passes them.
+_MSAL_RESERVED = frozenset({"openid", "profile", "offline_access"})
+
+
+@dataclass(frozen=True)
+class OAuthConfig:
+    """One role's OAuth settings, resolved: which provider, client, scopes and cache."""
+
+    role: str  # the role asking: "smtp" or "imap"
+    cache_role: str  # whose login and cache it uses ("smtp" when IMAP shares SMTP's)
+    provider: str
+    flow: str
+    client_id: str
+    tenant_id: str
+    scopes: tuple[str, ...]  # what this role's token needs
+    login_scopes: tuple[str, ...]  # what a login for cache_role asks for (both roles when shared)
+    user: str | None
+
+    @property
+    def authority(self) -> str:
+        return f"{MICROSOFT_LOGIN_HOST}/{self.tenant_id}"
+
+    @property
+    def login_hint(self) -> str:
+        """The command that gets a person to log in for this cache."""
+        return "mailrelay auth login" + (" --imap" if self.cache_role == "imap" else "")
+
+
+def server(settings: Settings, role: str) -> ServerSettings:
+    """The ``[smtp]`` or ``[imap]`` settings of ``role``."""
+    if role == "smtp":
+        return settings.smtp
+    if role == "imap":
+        return settings.imap
+    raise ValueError(f"role must be smtp or imap, not {role!r}")
+
+
+def is_oauth(server: ServerSettings) -> bool:
+    return server.auth in PROVIDERS
+
+
+def shares_smtp_login(settings: Settings) -> bool:
+    """True when IMAP uses SMTP's login and token cache (no client id of its own)."""
+    return (
+        settings.imap.oauth_inherited and is_oauth(settings.imap) and settings.imap.auth == settings.smtp.auth
+    )
+
+
+def covers(settings: Settings, cache_role: str) -> tuple[str, ...]:
+    """The roles a login for ``cache_role`` serves."""
+    if cache_role == "smtp" and shares_smtp_login(settings):
+        return ("smtp", "imap")
+    return (cache_role,)
+
+
+def _scopes_for(server: ServerSettings, provider: str, flow: str) -> tuple[str, ...]:
+    if server.scopes:
+        scopes = server.scopes
+    elif provider == GOOGLE:
+        scopes = GOOGLE_SCOPES
+    else:
+        scopes = DEFAULT_SCOPES[(provider, flow, server.role)]
+    if provider == MICROSOFT:
+        scopes = tuple(s for s in scopes if s not in _MSAL_RESERVED)
+    return scopes
+
+
+def resolve(settings: Settings, role: str) -> OAuthConfig:
+    """The OAuth settings of ``role``; ConfigError naming the key when something is missing."""
+    role_server = server(settings, role)
+    if not is_oauth(role_server):
+        raise ConfigError(
+            f"{role}.auth is {role_server.auth!r}, not microsoft-oauth or google-oauth",
+            hint=f"mailrelay config set {role}.auth microsoft-oauth",
+        )
+    provider = role_server.auth
+    shared = role == "imap" and shares_smtp_login(settings)
+    cache_role = "smtp" if shared else role
+    owner = server(settings, cache_role)
+    if not owner.client_id:
+        raise ConfigError(
+            f"{cache_role}.client_id is not set in {settings.path} ({provider} needs the "
+            "application (client) id of your app registration)",
+            hint=f"mailrelay config set {cache_role}.client_id APPLICATION-ID",
+        )
+    flow = owner.oauth_flow if provider == MICROSOFT else "authorization-code"
+    tenant = owner.tenant_id or DEFAULT_TENANT
+    if flow == CLIENT_CREDENTIALS and tenant.lower() in ("organizations", "common", "consumers"):
+        # App-only tokens come from one directory: Entra cannot tell which from "organizations".
+        raise ConfigError(
+            f"{cache_role}.tenant_id must name your tenant for client-credentials, not {tenant!r}",
+            hint=f"mailrelay config set {cache_role}.tenant_id contoso.onmicrosoft.com",
+        )
+    scopes = _scopes_for(role_server, provider, flow)
+    login_scopes = _scopes_for(owner, provider, flow)
+    if cache_role == "smtp" and shares_smtp_login(settings):
+        extra = _scopes_for(settings.imap, provider, flow)
+        login_scopes = tuple(dict.fromkeys(login_scopes + extra))
+    return OAuthConfig(
+        role=role,
+        cache_role=cache_role,
+        provider=provider,
+        flow=flow,
+        client_id=owner.client_id,
+        tenant_id=tenant,
+        scopes=scopes,
+        login_scopes=login_scopes,
+        user=role_server.user,
+    )
+
+
+def client_secret(settings: Settings, cfg: OAuthConfig) -> str | None:
+    """The client secret of ``cfg``'s app registration (keyring or environment), if any."""
+    return credentials.get_secret(settings.profile, f"{cfg.cache_role}.client_secret")
+
+
+def login_roles(settings: Settings, only: str | None = None) -> list[str]:
+    """The caches ``auth login`` (or ``logout``) deals with: one per distinct login."""
+    if only is not None:
+        return [only]
+    roles = []
+    if is_oauth(settings.smtp):
+        roles.append("smtp")
+    if is_oauth(settings.imap) and not shares_smtp_login(settings):
+        roles.append("imap")
+    if not roles:
+        raise ConfigError(
+            f"neither smtp.auth nor imap.auth is an OAuth provider in {settings.path}",
+            hint="mailrelay config set smtp.auth microsoft-oauth",
+        )
+    return roles

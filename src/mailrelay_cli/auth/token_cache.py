@@ -1,0 +1,87 @@
+"""Where a role's OAuth token cache is kept: its keyring entry, or a private file when refused.
+
+The token cache of a role lives in the keyring entry ``PROFILE:oauth.smtp`` or
+``PROFILE:oauth.imap``. A keyring that refuses a value that large (Windows
+Credential Manager stops near 2.5 KB) gets a file in the state dir readable only
+by the user instead, and the login says so. The text stored is the provider's
+business (msal's serialized cache, or Google's tokens as JSON).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from mailrelay_cli.auth import credentials
+from mailrelay_cli.config.records import Settings
+from mailrelay_cli.errors import ConfigError, NoKeyringError
+
+# Keyring values larger than this may be refused (Windows Credential Manager).
+_FALLBACK_NOTE = (
+    "the keyring refused the token cache ({size} bytes); it is kept in {path} (readable only by you)"
+)
+
+
+def _entry(cache_role: str) -> str:
+    return f"oauth.{cache_role}"
+
+
+def fallback_path(settings: Settings, cache_role: str) -> Path:
+    return settings.state_dir / f"oauth-{cache_role}.json"
+
+
+def where(settings: Settings, cache_role: str) -> str:
+    """Where the cache of ``cache_role`` is (or would be) kept, for people to read."""
+    if fallback_path(settings, cache_role).exists():
+        return str(fallback_path(settings, cache_role))
+    return f"keyring {credentials.SERVICE} {credentials.entry_name(settings.profile, _entry(cache_role))}"
+
+
+def load_cache_text(settings: Settings, cache_role: str) -> str | None:
+    """The stored cache of ``cache_role`` (keyring, or the fallback file), or None."""
+    path = fallback_path(settings, cache_role)
+    if path.exists():
+        try:
+            return path.read_text(encoding="utf-8")
+        except OSError as e:
+            raise ConfigError(
+                f"cannot read the token cache {path}: {e.strerror}", hint=f"check the permissions of {path}"
+            ) from e
+    return credentials.get_internal(settings.profile, _entry(cache_role))
+
+
+def _write_private(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(path.name + ".tmp")
+    # Created 0600 from the start: the token must never be readable by others, even briefly.
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(temporary, 0o600)
+    os.replace(temporary, path)
+
+
+def save_cache_text(settings: Settings, cache_role: str, text: str) -> str | None:
+    """Store the cache; returns a note for the user when it had to go to a file."""
+    from keyring.errors import PasswordSetError
+
+    path = fallback_path(settings, cache_role)
+    try:
+        credentials.set_internal(settings.profile, _entry(cache_role), text)
+    except NoKeyringError as e:
+        if not isinstance(e.__cause__, PasswordSetError):
+            raise
+        _write_private(path, text)
+        return _FALLBACK_NOTE.format(size=len(text.encode()), path=path)
+    if path.exists():
+        path.unlink()  # the keyring holds it now; a stale file would shadow it
+    return None
+
+
+def delete_cache(settings: Settings, cache_role: str) -> bool:
+    removed = credentials.delete_internal(settings.profile, _entry(cache_role))
+    path = fallback_path(settings, cache_role)
+    if path.exists():
+        path.unlink()
+        removed = True
+    return removed
