@@ -30,8 +30,9 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
-from mailrelay_cli.config.endpoints import Endpoint
-from mailrelay_cli.config.settings import ConfigRow, ServerSettings, is_secret_key
+from mailrelay_cli.config.display import ConfigRow
+from mailrelay_cli.config.records import ServerSettings
+from mailrelay_cli.config.schema import refuse_secrets
 from mailrelay_cli.errors import ConfigError
 
 VARIABLES = ("PROTOCOL", "IMAP_HOST_NAME", "IMAP_HOST_PORT", "IMAP_ENABLE_STARTTLS")
@@ -44,9 +45,19 @@ SSL_FACTORIES = (
 PLAIN_FACTORIES = ("javax.net.SocketFactory",)
 # Keys (after ``mail.PROTOCOL.``) that mean something here.
 KNOWN_KEYS = (
-    "host", "port", "ssl.enable", "socketFactory.class", "socketFactory.port",
-    "socketFactory.fallback", "starttls.enable", "starttls.required", "ssl.protocols",
-    "ssl.trust", "ssl.checkserveridentity", "connectiontimeout", "timeout",
+    "host",
+    "port",
+    "ssl.enable",
+    "socketFactory.class",
+    "socketFactory.port",
+    "socketFactory.fallback",
+    "starttls.enable",
+    "starttls.required",
+    "ssl.protocols",
+    "ssl.trust",
+    "ssl.checkserveridentity",
+    "connectiontimeout",
+    "timeout",
 )
 # JavaMail keys that have a home elsewhere, or none: said when `config check` lists them.
 _ELSEWHERE = {
@@ -67,8 +78,7 @@ _ELSEWHERE = {
 _VAR = re.compile(r"\$\{\{([^{}]*)\}\}")
 _OLD_TLS = ("SSLv2Hello", "SSLv3", "TLSv1", "TLSv1.1")
 _TLS = ("TLSv1.2", "TLSv1.3")
-_HINT = ("edit imap.properties in the settings file (mailrelay config path), "
-         "then run: mailrelay config check")
+_HINT = "edit imap.properties in the settings file (mailrelay config path), then run: mailrelay config check"
 
 
 # NamedTuples, not dataclasses: `config check` loads this module, and creating a
@@ -126,28 +136,6 @@ def _error(number: int, what: str, hint: str = _HINT) -> ConfigError:
     return ConfigError(f"imap.properties line {number}: {what}", hint=hint)
 
 
-_SECRET_HINT = "remove the line and run: mailrelay secret set imap.password"
-
-
-def refuse_secrets(text: str, where: str = "") -> None:
-    """ConfigError naming the first line whose key looks like a secret (never its value).
-
-    Any key counts, e.g. ``mail.imap.password``, ``mail.${{PROTOCOL}}.pass`` or
-    ``password``: a password pasted into the settings file is refused, not ignored.
-    Settings loading calls this, so every command exits 78 on such a file.
-    """
-    for number, raw in enumerate(text.splitlines(), start=1):
-        stripped = raw.strip()
-        if not stripped or stripped[0] in "#!":
-            continue
-        key = stripped.partition("=")[0].strip()
-        if key and is_secret_key(key):
-            prefix = f"{where}: " if where else ""
-            raise ConfigError(f"{prefix}imap.properties line {number}: {key[:60]} is a secret "
-                              "and secrets never live in the settings file",
-                              hint=_SECRET_HINT)
-
-
 def _split(text: str) -> list[tuple[int, str, str]]:
     """(line number, key, value) of every ``key=value`` line; comments and blanks dropped."""
     refuse_secrets(text)
@@ -166,8 +154,9 @@ def _split(text: str) -> list[tuple[int, str, str]]:
     return pairs
 
 
-def _variables(pairs: list[tuple[int, str, str]],
-               server: ServerSettings) -> tuple[dict[str, str | None], int | None]:
+def _variables(
+    pairs: list[tuple[int, str, str]], server: ServerSettings
+) -> tuple[dict[str, str | None], int | None]:
     protocol: str | None = None
     protocol_line: int | None = None
     for number, key, value in pairs:
@@ -176,8 +165,7 @@ def _variables(pairs: list[tuple[int, str, str]],
         if value not in PROTOCOLS:
             raise _error(number, f"PROTOCOL must be imap or imaps, not {value!r}")
         if protocol is not None and value != protocol:
-            raise _error(number, f"PROTOCOL={value} contradicts PROTOCOL={protocol} "
-                                 f"on line {protocol_line}")
+            raise _error(number, f"PROTOCOL={value} contradicts PROTOCOL={protocol} on line {protocol_line}")
         protocol, protocol_line = value, number
     return {
         "PROTOCOL": protocol,
@@ -191,21 +179,33 @@ def _substitute(number: int, text: str, variables: dict[str, str | None]) -> str
     def one(match: re.Match[str]) -> str:
         name = match.group(1).strip()
         if name not in variables:
-            raise _error(number, f"unknown variable ${{{{{name}}}}}",
-                         hint="known variables: " + ", ".join(f"${{{{{v}}}}}" for v in VARIABLES))
+            raise _error(
+                number,
+                f"unknown variable ${{{{{name}}}}}",
+                hint="known variables: " + ", ".join(f"${{{{{v}}}}}" for v in VARIABLES),
+            )
         value = variables[name]
         if value is None:
             if name == "PROTOCOL":
-                raise _error(number, "${{PROTOCOL}} is used but no line sets PROTOCOL",
-                             hint="add the line PROTOCOL=imap (or imaps) first in imap.properties")
-            raise _error(number, f"${{{{{name}}}}} is used but imap.host is not set",
-                         hint="mailrelay config set imap.host imap.example.com")
+                raise _error(
+                    number,
+                    "${{PROTOCOL}} is used but no line sets PROTOCOL",
+                    hint="add the line PROTOCOL=imap (or imaps) first in imap.properties",
+                )
+            raise _error(
+                number,
+                f"${{{{{name}}}}} is used but imap.host is not set",
+                hint="mailrelay config set imap.host imap.example.com",
+            )
         return value
 
     result = _VAR.sub(one, text)
     if "${" in result:
-        raise _error(number, "a variable is written ${{NAME}}, with double braces",
-                     hint="known variables: " + ", ".join(f"${{{{{v}}}}}" for v in VARIABLES))
+        raise _error(
+            number,
+            "a variable is written ${{NAME}}, with double braces",
+            hint="known variables: " + ", ".join(f"${{{{{v}}}}}" for v in VARIABLES),
+        )
     return result
 
 
@@ -221,16 +221,16 @@ def parse(text: str, server: ServerSettings) -> Parsed:
     for number, key, value in pairs:
         if key == "PROTOCOL":
             continue
-        substituted.append((number, _substitute(number, key, variables),
-                            _substitute(number, value, variables)))
+        substituted.append(
+            (number, _substitute(number, key, variables), _substitute(number, value, variables))
+        )
     protocol = variables["PROTOCOL"]
     if protocol is None:
         store = [(n, v) for n, k, v in substituted if k == "mail.store.protocol"]
         if store:
             protocol_line, protocol = store[-1]
             if protocol not in PROTOCOLS:
-                raise _error(protocol_line,
-                             f"mail.store.protocol must be imap or imaps, not {protocol!r}")
+                raise _error(protocol_line, f"mail.store.protocol must be imap or imaps, not {protocol!r}")
         else:
             # Only mail.imaps.* keys: the block was written for the imaps store.
             prefixes = {k.split(".")[1] for _, k, _ in substituted if k.startswith("mail.imap")}
@@ -243,7 +243,7 @@ def parse(text: str, server: ServerSettings) -> Parsed:
         if key == "mail.store.protocol":
             continue
         if key.startswith(prefix):
-            short = key[len(prefix):]
+            short = key[len(prefix) :]
             if short in KNOWN_KEYS:
                 if short in lines:
                     earlier = lines[short]
@@ -261,11 +261,15 @@ def parse(text: str, server: ServerSettings) -> Parsed:
             ignored.append(Ignored(number, key, reason))
         elif key.startswith(other):
             where = f"line {protocol_line}" if protocol_line else "the keys used"
-            ignored.append(Ignored(number, key, f"applies to protocol {other.split('.')[1]}, "
-                                                f"but the protocol is {protocol} ({where})"))
+            ignored.append(
+                Ignored(
+                    number,
+                    key,
+                    f"applies to protocol {other.split('.')[1]}, but the protocol is {protocol} ({where})",
+                )
+            )
         else:
-            ignored.append(Ignored(number, key,
-                                   f"not an IMAP key (only {prefix}* has a meaning here)"))
+            ignored.append(Ignored(number, key, f"not an IMAP key (only {prefix}* has a meaning here)"))
     return Parsed(protocol, protocol_line, lines, tuple(sorted(ignored, key=lambda i: i.number)))
 
 
@@ -284,11 +288,11 @@ def _port(line: Line) -> int:
 
 def _millis(line: Line) -> float | None:
     if not line.value.isdigit():
-        raise _error(line.number, f"{line.key} is in milliseconds and must be a whole number, "
-                                  f"not {line.value!r}")
+        raise _error(
+            line.number, f"{line.key} is in milliseconds and must be a whole number, not {line.value!r}"
+        )
     millis = int(line.value)
     return None if millis == 0 else millis / 1000
-
 
 
 _SECURITY_WORDS = {"tls": "implicit TLS", "starttls": "STARTTLS", "plain": "no TLS"}
@@ -330,10 +334,12 @@ def _security(parsed: Parsed, server: ServerSettings, notes: list[str]) -> Overr
         if factory.value in SSL_FACTORIES:
             implicit, decided_by = True, factory
         elif factory.value not in PLAIN_FACTORIES:
-            raise _error(factory.number,
-                         f"socketFactory.class {factory.value!r} cannot be used here",
-                         hint="use javax.net.ssl.SSLSocketFactory for implicit TLS, or remove "
-                              "the line for a plain or STARTTLS connection")
+            raise _error(
+                factory.number,
+                f"socketFactory.class {factory.value!r} cannot be used here",
+                hint="use javax.net.ssl.SSLSocketFactory for implicit TLS, or remove "
+                "the line for a plain or STARTTLS connection",
+            )
     if "ssl.enable" in lines:
         if _bool(lines["ssl.enable"]):
             implicit, decided_by = True, decided_by or lines["ssl.enable"]
@@ -357,13 +363,21 @@ def _security(parsed: Parsed, server: ServerSettings, notes: list[str]) -> Overr
         decided_by = lines.get("ssl.enable") or starttls_line or factory
     number = decided_by.number if decided_by is not None else (parsed.protocol_line or 0)
     field_security, field_words = _field_security(server)
-    override = Override(number, decided_by.key if decided_by else "PROTOCOL", "security", security,
-                        "imap.security", field_security)
+    override = Override(
+        number,
+        decided_by.key if decided_by else "PROTOCOL",
+        "security",
+        security,
+        "imap.security",
+        field_security,
+    )
     if security != field_security:
         notes.append(f"{_SECURITY_WORDS[security]} from {override.source} ({field_words})")
     if security == "tls" and server.starttls:
-        notes.append(f"imap.starttls = true, but {override.source} makes the connection implicit "
-                     "TLS; for STARTTLS remove that line (and any ssl.enable=true)")
+        notes.append(
+            f"imap.starttls = true, but {override.source} makes the connection implicit "
+            "TLS; for STARTTLS remove that line (and any ssl.enable=true)"
+        )
     return override
 
 
@@ -376,8 +390,7 @@ def resolve(text: str, server: ServerSettings) -> Resolution:
     ignored = list(parsed.ignored)
     notes: list[str] = []
 
-    def add(line: Line, name: str, value: Any, field: str | None = None,
-            field_value: Any = None) -> None:
+    def add(line: Line, name: str, value: Any, field: str | None = None, field_value: Any = None) -> None:
         overrides.append(Override(line.number, prefix + line.key, name, value, field, field_value))
 
     if "host" in lines:
@@ -386,53 +399,74 @@ def resolve(text: str, server: ServerSettings) -> Resolution:
             raise _error(lines["host"].number, "host is empty")
         add(lines["host"], "host", host, "imap.host", server.host)
     elif not server.host:
-        raise ConfigError(f"imap.host is not set and imap.properties sets no {prefix}host",
-                          hint="mailrelay config set imap.host imap.example.com")
+        raise ConfigError(
+            f"imap.host is not set and imap.properties sets no {prefix}host",
+            hint="mailrelay config set imap.host imap.example.com",
+        )
 
     security = _security(parsed, server, notes)
     if security is not None:
         overrides.append(security)
-        if security.value == "starttls" and lines.get("starttls.required") is not None \
-                and not _bool(lines["starttls.required"]):
+        if (
+            security.value == "starttls"
+            and lines.get("starttls.required") is not None
+            and not _bool(lines["starttls.required"])
+        ):
             add(lines["starttls.required"], "starttls_required", False)
 
     port_line, sf_line = lines.get("port"), lines.get("socketFactory.port")
     port = _port(port_line) if port_line else None
     sf_port = _port(sf_line) if sf_line else None
     if sf_line is not None and "socketFactory.class" not in lines:
-        ignored.append(Ignored(sf_line.number, prefix + sf_line.key,
-                               "used only with socketFactory.class, which is not set"))
+        ignored.append(
+            Ignored(
+                sf_line.number, prefix + sf_line.key, "used only with socketFactory.class, which is not set"
+            )
+        )
         sf_line = None
     if sf_line is not None:
         # JavaMail connects to socketFactory.port when a socket factory is set.
         add(sf_line, "port", sf_port, "imap.port", server.port)
         if port_line is not None and sf_port != port:
-            notes.append(f"socketFactory.port={sf_port} (line {sf_line.number}) wins over "
-                         f"port={port} (line {port_line.number}), as in JavaMail")
+            notes.append(
+                f"socketFactory.port={sf_port} (line {sf_line.number}) wins over "
+                f"port={port} (line {port_line.number}), as in JavaMail"
+            )
     elif port_line is not None:
         add(port_line, "port", port, "imap.port", server.port)
 
     fallback = lines.get("socketFactory.fallback")
     if fallback is not None and _bool(fallback):
-        ignored.append(Ignored(fallback.number, prefix + fallback.key,
-                               "mailrelay never falls back to a plain connection when TLS fails"))
+        ignored.append(
+            Ignored(
+                fallback.number,
+                prefix + fallback.key,
+                "mailrelay never falls back to a plain connection when TLS fails",
+            )
+        )
 
     if "ssl.protocols" in lines:
         line = lines["ssl.protocols"]
         versions = line.value.split()
         if not versions or any(v not in _TLS + _OLD_TLS for v in versions):
-            raise _error(line.number,
-                         f"ssl.protocols must list TLSv1.2 and/or TLSv1.3, not {line.value!r}",
-                         hint="write ssl.protocols=TLSv1.2 TLSv1.3")
+            raise _error(
+                line.number,
+                f"ssl.protocols must list TLSv1.2 and/or TLSv1.3, not {line.value!r}",
+                hint="write ssl.protocols=TLSv1.2 TLSv1.3",
+            )
         kept = tuple(v for v in _TLS if v in versions)
         if not kept:
-            raise _error(line.number,
-                         f"ssl.protocols allows only {line.value}, which mailrelay refuses as "
-                         "insecure", hint="write ssl.protocols=TLSv1.2 TLSv1.3")
+            raise _error(
+                line.number,
+                f"ssl.protocols allows only {line.value}, which mailrelay refuses as insecure",
+                hint="write ssl.protocols=TLSv1.2 TLSv1.3",
+            )
         dropped = [v for v in versions if v in _OLD_TLS]
         if dropped:
-            notes.append(f"{', '.join(dropped)} from imap.properties line {line.number} dropped "
-                         f"(insecure): allowing {' '.join(kept)}")
+            notes.append(
+                f"{', '.join(dropped)} from imap.properties line {line.number} dropped "
+                f"(insecure): allowing {' '.join(kept)}"
+            )
         add(line, "tls_versions", kept)
     if "ssl.trust" in lines:
         line = lines["ssl.trust"]
@@ -451,48 +485,29 @@ def resolve(text: str, server: ServerSettings) -> Resolution:
             continue
         seconds = _millis(lines[key])
         if seconds is None:
-            ignored.append(Ignored(lines[key].number, prefix + key,
-                                   f"0 (wait forever) is not honoured; imap.timeout = "
-                                   f"{server.timeout:g}s applies"))
+            ignored.append(
+                Ignored(
+                    lines[key].number,
+                    prefix + key,
+                    f"0 (wait forever) is not honoured; imap.timeout = {server.timeout:g}s applies",
+                )
+            )
         else:
             add(lines[key], name, seconds, "imap.timeout", server.timeout)
 
     for override in overrides:
         if override.disagrees and override.name != "security":
             value = f"{override.value:g}s" if isinstance(override.value, float) else override.value
-            was = (f"{override.field_value:g}s" if isinstance(override.field_value, float)
-                   else override.field_value)
+            was = (
+                f"{override.field_value:g}s"
+                if isinstance(override.field_value, float)
+                else override.field_value
+            )
             label = override.name.replace("_", " ")
             notes.append(f"{label} {value} from {override.source} ({override.field} = {was})")
-    return Resolution(parsed.protocol, tuple(overrides),
-                      tuple(sorted(ignored, key=lambda i: i.number)), tuple(notes))
-
-
-def apply(text: str, server: ServerSettings, base: Endpoint) -> Endpoint:
-    """``base`` (built from the fields) with every property applied; notes say what won."""
-    resolution = resolve(text, server)
-    changes: dict[str, Any] = {o.name: o.value for o in resolution.overrides}
-    changes["notes"] = base.notes + resolution.notes
-    return base._replace(**changes)
-
-
-def warnings(endpoint: Endpoint) -> tuple[str, ...]:
-    """What a command prints on every run (stderr, even with -q) when checks are turned off."""
-    where = f"{endpoint.role} {endpoint.address}"
-    found = []
-    if endpoint.security != "plain" and not endpoint.verify:
-        found.append(f"certificate checks are off for {where} (ssl.trust=*): anyone on the "
-                     "network path can read the password; use imap.tls_ca_file instead")
-    elif endpoint.security != "plain" and endpoint.host in endpoint.trusted_hosts:
-        found.append(f"certificate checks are off for {where} (ssl.trust={endpoint.host}); "
-                     "use imap.tls_ca_file instead")
-    if endpoint.security != "plain" and endpoint.verify and not endpoint.check_hostname:
-        found.append(f"the certificate's host name is not checked for {where} "
-                     "(ssl.checkserveridentity=false)")
-    if endpoint.security == "starttls" and not endpoint.starttls_required:
-        found.append(f"STARTTLS is optional for {where} (starttls.required=false): without it "
-                     "the connection stays unencrypted")
-    return tuple(found)
+    return Resolution(
+        parsed.protocol, tuple(overrides), tuple(sorted(ignored, key=lambda i: i.number)), tuple(notes)
+    )
 
 
 def config_rows(rows: list[ConfigRow], server: ServerSettings) -> list[ConfigRow]:
@@ -530,31 +545,8 @@ def config_rows(rows: list[ConfigRow], server: ServerSettings) -> list[ConfigRow
             value = " ".join(item.value) if isinstance(item.value, tuple) else item.value
             extra.append(ConfigRow(item.key, value, item.source))
     for ignored in resolution.ignored:
-        extra.append(ConfigRow(ignored.key, None,
-                               f"imap.properties line {ignored.number}: ignored, {ignored.reason}"))
+        extra.append(
+            ConfigRow(ignored.key, None, f"imap.properties line {ignored.number}: ignored, {ignored.reason}")
+        )
     position = by_key.get("imap.properties", len(result) - 1) + 1
     return result[:position] + extra + result[position:]
-
-
-def check_warnings(server: ServerSettings) -> list[str]:
-    """What ``config check`` says about the properties: ignored lines, checks turned off."""
-    if not server.properties:
-        return []
-    from mailrelay_cli.config.endpoints import endpoint_for
-
-    resolution = resolve(server.properties, server)
-    found = [f"imap.properties line {i.number}: {i.key} ignored: {i.reason}"
-             for i in resolution.ignored]
-    found += list(warnings(endpoint_for(server)))
-    found += [f"imap.properties: {note}" for note in resolution.notes]
-    return found
-
-
-def run_warnings(server: ServerSettings) -> tuple[str, ...]:
-    """The warnings every command that connects to IMAP prints on stderr (even with -q),
-    e.g. ``mailrelay: warning: certificate checks are off …``; () without properties."""
-    if not server.properties:
-        return ()
-    from mailrelay_cli.config.endpoints import endpoint_for
-
-    return warnings(endpoint_for(server))

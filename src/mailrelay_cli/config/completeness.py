@@ -1,0 +1,75 @@
+"""What a role (SMTP or IMAP) still lacks before a connection and login are worth trying."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from mailrelay_cli.config import imap_properties
+from mailrelay_cli.config.records import Settings
+from mailrelay_cli.errors import ConfigError
+
+OAUTH_TYPES = ("microsoft-oauth", "google-oauth")
+
+
+class Problem(NamedTuple):
+    """Something every command that needs it would reject: what, and the command that fixes it."""
+
+    message: str
+    hint: str
+
+
+def _imap_host_from_properties(settings: Settings) -> bool:
+    if not settings.imap.properties:
+        return False
+    try:
+        return imap_properties.parse(settings.imap.properties, settings.imap).lines.get("host") is not None
+    except ConfigError:  # a broken block is reported where it is parsed
+        return False
+
+
+def missing_settings(settings: Settings, role: str) -> tuple[Problem, ...]:
+    """What ``role`` ("smtp" or "imap") lacks before a connection and login are worth trying.
+
+    One list serves ``config check`` and the commands, so a cron job fails with 78
+    naming the key rather than with a network error that hides it.
+    """
+    found: list[Problem] = []
+
+    def unset(key: str, why: str = "") -> None:
+        found.append(
+            Problem(f"{key} is not set in {settings.path}{why}", f"mailrelay config set {key} VALUE")
+        )
+
+    server = settings.smtp if role == "smtp" else settings.imap
+    if server.tls_ca_file is not None and not server.tls_ca_file.is_file():
+        found.append(
+            Problem(
+                f"{role}.tls_ca_file: {server.tls_ca_file} is not a file",
+                f"mailrelay config set {role}.tls_ca_file /path/to/ca.pem",
+            )
+        )
+    if role == "smtp":
+        smtp = settings.smtp
+        if not smtp.host:
+            unset("smtp.host")
+        if smtp.auth != "none" and not smtp.user:
+            unset("smtp.user", f" (smtp.auth = {smtp.auth})")
+        if smtp.auth in OAUTH_TYPES and not smtp.client_id:
+            unset("smtp.client_id", f" (smtp.auth = {smtp.auth})")
+        return tuple(found)
+    imap = settings.imap
+    if not imap.host and not _imap_host_from_properties(settings):
+        unset("imap.host")
+    if imap.auth != "none" and not imap.user:
+        unset("imap.user", f" (imap.auth = {imap.auth})")
+    if imap.auth in OAUTH_TYPES and not imap.client_id:
+        unset("imap.client_id", f" (imap.auth = {imap.auth})")
+    return tuple(found)
+
+
+def require_complete(settings: Settings, role: str) -> None:
+    """Raise the first of ``missing_settings`` as a ConfigError (exit 78), if any."""
+    problems = missing_settings(settings, role)
+    if problems:
+        more = f" (and {len(problems) - 1} more: mailrelay config check)" if len(problems) > 1 else ""
+        raise ConfigError(problems[0].message + more, hint=problems[0].hint)
