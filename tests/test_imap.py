@@ -8,8 +8,7 @@ from pathlib import Path
 import pytest
 
 from mailrelay_cli.auth import credentials
-from mailrelay_cli.config.load import load_settings
-from mailrelay_cli.config.records import Settings
+from mailrelay_cli.config.settings import Settings, load_settings
 from mailrelay_cli.errors import (
     AuthError,
     ConfigError,
@@ -18,7 +17,7 @@ from mailrelay_cli.errors import (
     StartTLSUnavailableError,
     TemporaryError,
 )
-from mailrelay_cli.transport import imap
+from mailrelay_cli.transport import imap, imap_responses
 from mailrelay_cli.transport.transcript import Transcript
 from tests.fixtures.dovecot import Dovecot, MailUser
 from tests.fixtures.oauth_fakes import FakeIdentityService
@@ -192,14 +191,14 @@ def test_missing_folder_names_the_nearest_existing_ones(dovecot, mail_user, sett
 
 def test_list_folders_returns_unicode_names(dovecot, mail_user, settings_for) -> None:
     with imap.open_imap(settings_for(mail_user)) as conn:
-        conn.create(imap.encode_folder("Entwürfe & Freigaben"))
+        conn.create(imap_responses.encode_folder("Entwürfe & Freigaben"))
         assert "Entwürfe & Freigaben" in imap.list_folders(conn)
         assert imap.select_folder(conn, "Entwürfe & Freigaben") == 0
 
 
 def test_modified_utf7_round_trips() -> None:
     for name in ("INBOX", "Entwürfe", "a&b", "日本語", 'quote"back\\slash'):
-        assert imap.decode_folder(imap.encode_folder(name)) == name
+        assert imap_responses.decode_folder(imap_responses.encode_folder(name)) == name
 
 
 def test_xoauth2_login_with_a_token_from_the_identity_service(

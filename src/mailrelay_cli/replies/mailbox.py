@@ -21,11 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from mailrelay_cli.config.records import Settings
+from mailrelay_cli.config.settings import Settings
 from mailrelay_cli.errors import ConfigError, ServerRefusedError
+from mailrelay_cli.transport import imap_responses
 
-_UID = re.compile(rb"\bUID (\d+)")
-_SIZE = re.compile(rb"\bRFC822\.SIZE (\d+)")
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
@@ -128,32 +127,6 @@ def _header_of(raw: bytes) -> bytes:
 
 # -- IMAP ----------------------------------------------------------------------------------
 
-def quote_mailbox(name: str) -> str:
-    """An IMAP quoted string (imaplib sends mailbox names as they are)."""
-    return '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _fetch_items(data: list[Any]) -> Iterator[tuple[bytes, bytes | None]]:
-    """(the item text around the literal, the literal) for each message in a FETCH answer.
-
-    imaplib gives ``(b'1 (UID 5 … {123}', literal)`` followed by ``b' …)'`` for what
-    came after the literal; both halves are joined so UID is found wherever the
-    server put it.
-    """
-    index = 0
-    while index < len(data):
-        item = data[index]
-        if isinstance(item, tuple):
-            text, literal = item[0], item[1]
-            if index + 1 < len(data) and isinstance(data[index + 1], bytes):
-                text += b" " + data[index + 1]
-                index += 1
-            yield text, literal
-        elif isinstance(item, bytes) and item.strip() not in (b"", b")"):
-            yield item, None
-        index += 1
-
-
 class ImapMailbox:
     """The reply folder on the IMAP server, over one logged-in connection."""
 
@@ -166,8 +139,7 @@ class ImapMailbox:
         # No port: the same mailbox reached over 993 or 143 is the same mailbox.
         self.name = f"imap:{settings.imap.user or ''}@{conn.endpoint.host}/{folder}"
         self.total = imap.select_folder(conn, folder, readonly=readonly)
-        validity = conn.untagged_responses.get("UIDVALIDITY") or [b"0"]
-        self.uidvalidity = int(validity[-1])
+        self.uidvalidity = imap_responses.uidvalidity(conn.untagged_responses)
 
     def _call(self, what: str, method: Any, *args: Any) -> Any:
         from mailrelay_cli.transport import imap
@@ -181,12 +153,13 @@ class ImapMailbox:
         # Servers (Dovecot among them) may list UIDPLUS only once logged in, which imaplib
         # does not record: ask once, only when about to expunge.
         data = self._ok("CAPABILITY", self._call("CAPABILITY", self.conn.capability))
-        return b"UIDPLUS" in b" ".join(d for d in data if isinstance(d, bytes)).upper()
+        return "UIDPLUS" in imap_responses.capability_names(d for d in data if isinstance(d, bytes))
 
     def _ok(self, what: str, result: tuple[str, Any]) -> list[Any]:
         typ, data = result
         if typ != "OK":
-            raise ServerRefusedError(f"{self.address}: {what} refused: {_text(data)}",
+            text = imap_responses.response_text(data)
+            raise ServerRefusedError(f"{self.address}: {what} refused: {text}",
                                      hint="mailrelay test --imap-only --transcript")
         return list(data)
 
@@ -197,21 +170,19 @@ class ImapMailbox:
         data = self._ok("FETCH", self._call(
             "FETCH", self.conn.fetch, f"1:{last}", "(UID RFC822.SIZE BODY.PEEK[HEADER])"))
         heads: dict[str, tuple[int, bytes]] = {}
-        for text, literal in _fetch_items(data):
-            uid, size = _UID.search(text), _SIZE.search(text)
-            if uid is None:
+        for item in imap_responses.fetch_items(data):
+            if item.uid is None:
                 continue
-            heads[uid.group(1).decode()] = (int(size.group(1)) if size else 0, literal or b"")
+            heads[item.uid] = (item.size or 0, item.literal or b"")
         order = sorted(heads, key=int)
         wanted = [uid for uid in order if heads[uid][0] <= max_bytes]
         bodies: dict[str, bytes] = {}
         if wanted:
             data = self._ok("UID FETCH", self._call(
-                "UID FETCH", self.conn.uid, "FETCH", _uid_set(wanted), "(BODY.PEEK[])"))
-            for text, literal in _fetch_items(data):
-                uid = _UID.search(text)
-                if uid is not None and literal is not None:
-                    bodies[uid.group(1).decode()] = literal
+                "UID FETCH", self.conn.uid, "FETCH", imap_responses.uid_set(wanted), "(BODY.PEEK[])"))
+            for item in imap_responses.fetch_items(data):
+                if item.uid is not None and item.literal is not None:
+                    bodies[item.uid] = item.literal
         return [
             FetchedMessage(uid, heads[uid][0], heads[uid][1], bodies.get(uid))
             for uid in order
@@ -222,7 +193,7 @@ class ImapMailbox:
     def delete(self, uids: Sequence[str]) -> None:
         if not uids:
             return
-        uid_set = _uid_set(uids)
+        uid_set = imap_responses.uid_set(uids)
         self._ok("UID STORE", self._call(
             "UID STORE", self.conn.uid, "STORE", uid_set, "+FLAGS.SILENT", r"(\Deleted)"))
         if self._has_uidplus():
@@ -237,29 +208,6 @@ class ImapMailbox:
             # and rewrites their state, and skipping the EXPUNGE would leave every processed
             # reply to be fetched again on each run.
             self._ok("EXPUNGE", self._call("EXPUNGE", self.conn.expunge))
-
-
-def _uid_set(uids: Sequence[str]) -> str:
-    """``1:3,7`` for 1, 2, 3, 7: keeps the command short whatever the count."""
-    numbers = sorted({int(uid) for uid in uids})
-    parts: list[str] = []
-    start = prev = numbers[0]
-    for number in numbers[1:]:
-        if number == prev + 1:
-            prev = number
-            continue
-        parts.append(f"{start}:{prev}" if prev != start else str(start))
-        start = prev = number
-    parts.append(f"{start}:{prev}" if prev != start else str(start))
-    return ",".join(parts)
-
-
-def _text(data: Any) -> str:
-    if isinstance(data, list | tuple) and data:
-        data = data[0]
-    if isinstance(data, bytes):
-        return data.decode("utf-8", "replace")
-    return str(data)
 
 
 @contextmanager

@@ -26,20 +26,16 @@ UTF-7 (RFC 3501 5.1.3) and quoted. ``create_connection`` is the one factory.
 
 from __future__ import annotations
 
-import base64
 import difflib
 import imaplib
-import re
 import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
 
 from mailrelay_cli.auth import credentials
-from mailrelay_cli.config.completeness import require_complete
 from mailrelay_cli.config.endpoints import Endpoint, endpoint_for
-from mailrelay_cli.config.records import Settings
+from mailrelay_cli.config.settings import Settings, require_complete
 from mailrelay_cli.errors import (
     AuthError,
     ConfigError,
@@ -48,9 +44,14 @@ from mailrelay_cli.errors import (
     TemporaryError,
 )
 from mailrelay_cli.transport import net, tls
+from mailrelay_cli.transport.imap_responses import (
+    capability_names,
+    encode_folder,
+    select_count,
+    selectable_folders,
+)
+from mailrelay_cli.transport.imap_responses import response_text as _text
 from mailrelay_cli.transport.transcript import Transcript
-
-_LIST_LINE = re.compile(rb'^\((?P<flags>[^)]*)\) (?P<delim>"(?:[^"\\]|\\.)*"|NIL) (?P<name>.*)$')
 
 
 class _NoGreeting(Exception):
@@ -116,19 +117,6 @@ def create_connection(endpoint: Endpoint, transcript: Transcript | None = None,
     return MailrelayIMAP(endpoint, transcript, implicit_tls)
 
 
-def _text(value: Any) -> str:
-    if isinstance(value, list | tuple):
-        value = b" ".join(v if isinstance(v, bytes) else str(v).encode() for v in value)
-    if isinstance(value, bytes):
-        value = value.decode("utf-8", "replace")
-    text = str(value)
-    # imaplib formats some errors as "command X => b'...'" or str(list): keep only the words.
-    for prefix in ("b'", 'b"'):
-        if text.startswith(prefix) and text.endswith(prefix[-1]):
-            text = text[2:-1]
-    return " ".join(text.split())
-
-
 @contextmanager
 def imap_errors(endpoint: Endpoint, during: str,
                 transcript: Transcript | None = None) -> Iterator[None]:
@@ -192,7 +180,7 @@ def connect(endpoint: Endpoint, transcript: Transcript | None = None) -> Mailrel
 
 def capabilities(conn: MailrelayIMAP) -> tuple[str, ...]:
     """The server's capabilities as imaplib last saw them (upper case)."""
-    return tuple(sorted(str(c).upper() for c in conn.capabilities))
+    return capability_names(conn.capabilities)
 
 
 def start_tls(conn: MailrelayIMAP) -> bool:
@@ -301,47 +289,6 @@ def login(conn: MailrelayIMAP, settings: Settings) -> str:
 
 # -- folders -------------------------------------------------------------------
 
-def encode_folder(name: str) -> str:
-    """``name`` in IMAP modified UTF-7, quoted for a command line."""
-    out: list[str] = []
-    pending: list[str] = []
-
-    def flush() -> None:
-        if pending:
-            raw = "".join(pending).encode("utf-16-be")
-            out.append("&" + base64.b64encode(raw).decode().rstrip("=").replace("/", ",") + "-")
-            pending.clear()
-
-    for char in name:
-        if 0x20 <= ord(char) <= 0x7E:
-            flush()
-            out.append("&-" if char == "&" else char)
-        else:
-            pending.append(char)
-    flush()
-    encoded = "".join(out)
-    return '"' + encoded.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def decode_folder(raw: bytes | str) -> str:
-    """A folder name from the server (maybe quoted, modified UTF-7) as Unicode."""
-    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
-    if len(text) >= 2 and text.startswith('"') and text.endswith('"'):
-        text = re.sub(r"\\(.)", r"\1", text[1:-1])
-
-    def shift(match: re.Match[str]) -> str:
-        body = match.group(1)
-        if not body:
-            return "&"
-        padded = body.replace(",", "/") + "=" * (-len(body) % 4)
-        try:
-            return base64.b64decode(padded).decode("utf-16-be")
-        except (ValueError, UnicodeDecodeError):
-            return match.group(0)
-
-    return re.sub(r"&([^-]*)-", shift, text)
-
-
 def list_folders(conn: MailrelayIMAP) -> list[str]:
     """Every selectable folder, as Unicode names, in the server's order."""
     with imap_errors(conn.endpoint, "LIST"):
@@ -349,25 +296,7 @@ def list_folders(conn: MailrelayIMAP) -> list[str]:
         if typ != "OK":
             raise ServerRefusedError(f"{conn.endpoint.address} refused LIST: {_text(data)}",
                                      hint="see the dialogue with mailrelay test --transcript")
-    names: list[str] = []
-    for item in data:
-        if item is None:
-            continue
-        if isinstance(item, tuple):  # the name came as a literal
-            head, literal = item[0], item[1]
-            match = _LIST_LINE.match(head.rsplit(b" {", 1)[0] + b" x")
-            flags = match.group("flags") if match else b""
-            name = literal.decode("utf-8", "replace")
-        else:
-            match = _LIST_LINE.match(item)
-            if match is None:
-                continue
-            flags = match.group("flags")
-            name = decode_folder(match.group("name"))
-        if b"\\NOSELECT" in flags.upper() or b"\\NONEXISTENT" in flags.upper():
-            continue
-        names.append(name)
-    return names
+    return selectable_folders(data)
 
 
 def nearest_folders(name: str, folders: list[str], n: int = 3) -> list[str]:
@@ -384,10 +313,7 @@ def select_folder(conn: MailrelayIMAP, name: str, *, readonly: bool = False) -> 
     with imap_errors(endpoint, f"SELECT {name}"):
         typ, data = conn.select(encode_folder(name), readonly=readonly)
     if typ == "OK":
-        try:
-            return int(data[0] or 0)
-        except (TypeError, ValueError):
-            return 0
+        return select_count(data)
     folders = list_folders(conn)
     nearest = nearest_folders(name, folders)
     if nearest:
