@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from mailrelay_cli.auth import credentials
-from mailrelay_cli.config.settings import Settings, load_settings
+from mailrelay_cli.config.load import load_settings
+from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import (
     AuthError,
     ConfigError,

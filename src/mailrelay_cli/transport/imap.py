@@ -34,8 +34,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from mailrelay_cli.auth import credentials
+from mailrelay_cli.config.completeness import require_complete
 from mailrelay_cli.config.endpoints import Endpoint, endpoint_for
-from mailrelay_cli.config.settings import Settings, require_complete
+from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import (
     AuthError,
     ConfigError,
