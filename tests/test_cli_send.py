@@ -233,6 +233,20 @@ def test_approval_options_on_another_event_are_a_usage_error(run_cli, plain: Smt
     assert "--expires-in does not apply to event test" in result.stderr
 
 
+@pytest.mark.parametrize(("flag", "value", "said"), [
+    ("--required", "two", "'two' is not a whole number"),
+    ("--expires-in", "soon", "'soon' is not a duration"),
+])
+def test_a_bad_approval_option_value_is_a_usage_error(run_cli, plain: SmtpServer,  # type: ignore[no-untyped-def]
+                                                      flag: str, value: str, said: str) -> None:
+    result = run_cli("send", "--event", "approval-requested", "--to", "ops@example.com",
+                     "--var", "title=Deploy 1.4", flag, value)
+    assert result.exit_code == 2
+    assert result.stderr.startswith(f"mailrelay: error: Invalid value for '{flag}': {said}")
+    assert "hint: mailrelay send --help" in result.stderr
+    assert plain.messages == []
+
+
 def test_errors_under_json_are_one_object_on_stderr(run_cli, plain: SmtpServer) -> None:  # type: ignore[no-untyped-def]
     result = run_cli("send", "--event", "request-failed", "--to", "ops@example.com", "--json")
     error = json.loads(result.stderr)

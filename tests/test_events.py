@@ -1,4 +1,4 @@
-"""The event catalogue: built-in events, events added by a templates dir, the prepare hook."""
+"""The event catalogue: built-in events, events added by a templates dir, the approval event."""
 
 from __future__ import annotations
 
@@ -84,10 +84,10 @@ def test_files_that_are_not_event_templates_are_ignored(tmp_path: Path) -> None:
     assert list(events.catalogue(tmp_path)) == list(events.catalogue())
 
 
-def test_an_events_prepare_hook_is_imported_by_name() -> None:
-    event = events.Event("x", "d", prepare="mailrelay_cli.outbound.events:describe_variable")
-    assert events.resolve_hook(event) is events.describe_variable
+def test_only_approval_requested_asks_for_an_approval() -> None:
+    assert [e.name for e in events.catalogue().values() if e.asks_approval] == ["approval-requested"]
 
 
-def test_an_event_without_a_hook_resolves_to_none() -> None:
-    assert events.resolve_hook(events.get_event("test")) is None
+def test_a_templates_dir_keeps_approval_requested_asking_for_an_approval(tmp_path: Path) -> None:
+    (tmp_path / "approval-requested.toml").write_text('description = "Sign-off"\n')
+    assert events.get_event("approval-requested", tmp_path).asks_approval

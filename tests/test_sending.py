@@ -1,18 +1,19 @@
-"""The send use case and its seam for events that do extra work (``prepare`` hooks)."""
+"""The send use case, and the approval an approval-requested message records on the way."""
 
 from __future__ import annotations
 
 import tomllib
 from pathlib import Path
-from typing import Any
 
 import pytest
 
+from mailrelay_cli.approvals import service as approvals
+from mailrelay_cli.approvals.options import ApprovalOptions
 from mailrelay_cli.config.load import settings_from_table
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import DataError
-from mailrelay_cli.outbound.events import Draft, Preparation
 from mailrelay_cli.outbound.sending import SendRequest, send
+from mailrelay_cli.store import open_store
 from tests.fixtures.smtp_servers import SmtpServer
 
 
@@ -20,65 +21,62 @@ def settings_for(server: SmtpServer) -> Settings:
     return settings_from_table(tomllib.loads(server.toml(auth="none")), Path("settings.toml"))
 
 
-class Hook:
-    """A prepare hook like the approvals one: adds variables, headers and a Reply-To."""
-
-    def __init__(self) -> None:
-        self.drafts: list[Draft] = []
-        self.sent: list[Any] = []
-        self.failed: list[Exception] = []
-
-    def __call__(self, draft: Draft) -> Preparation:
-        self.drafts.append(draft)
-        return Preparation(
-            variables={"project": "approved-" + draft.message_id[1:6]},
-            headers={"X-Mailrelay-Approval": "A-42"},
-            reply_to="Approvals <approvals@example.com>",
-            approval_id="A-42",
-            on_sent=self.sent.append,
-            on_failed=self.failed.append,
-        )
+def approval_settings(server: SmtpServer, tmp_path: Path) -> Settings:
+    table = tomllib.loads(server.toml(auth="none"))
+    table["approval"] = {"enabled": True, "reply_address": "Approvals <approvals@example.com>"}
+    table["state"] = {"path": str(tmp_path / "state")}
+    return settings_from_table(table, tmp_path / "settings.toml")
 
 
-def test_a_hook_adds_headers_reply_to_variables_and_the_approval_id(smtp_plain: SmtpServer) -> None:
-    hook = Hook()
-    result = send(settings_for(smtp_plain), SendRequest("test", to=("ops@example.com",)),
-                  prepare=hook)
+def recorded(settings: Settings) -> list[approvals.Approval]:
+    with open_store(settings.state_dir) as db:
+        return approvals.list_approvals(db)
+
+
+def asking(**kwargs: object) -> SendRequest:
+    kwargs.setdefault("to", ("ops@example.com",))
+    return SendRequest("approval-requested", variables={"title": "Deploy 1.4"},
+                       **kwargs)  # type: ignore[arg-type]
+
+
+def test_an_approval_request_carries_its_header_reply_to_variables_and_id(
+        smtp_plain: SmtpServer, tmp_path: Path) -> None:
+    settings = approval_settings(smtp_plain, tmp_path)
+    result = send(settings, asking())
     message = smtp_plain.messages[0].message()
-    assert message["X-Mailrelay-Approval"] == "A-42"
+    [approval] = recorded(settings)
+    assert result.approval_id == approval.id
+    assert message["X-Mailrelay-Approval"] == approval.id
     assert message["Reply-To"] == "Approvals <approvals@example.com>"
-    assert message["Message-ID"] == hook.drafts[0].message_id == result.message_id
-    assert "approved-" in message.get_body(("plain",)).get_content()
-    assert result.approval_id == "A-42"
-    assert [d.accepted for d in hook.sent] == [("ops@example.com",)]
+    assert message["Message-ID"] == approval.message_id == result.message_id
+    assert approval.reference in message.get_body(("plain",)).get_content()
+    assert approval.status == "pending" and approval.approvers == ("ops@example.com",)
 
 
-def test_a_hook_sees_the_recipients_options_and_dry_run(smtp_plain: SmtpServer) -> None:
-    hook = Hook()
-    send(settings_for(smtp_plain),
-         SendRequest("test", to=("ops@example.com",), dry_run=True, options={"notify": ()}),
-         prepare=hook)
-    [draft] = hook.drafts
-    assert draft.dry_run and [a.bare for a in draft.to] == ["ops@example.com"]
-    assert draft.event.name == "test"
-    assert hook.sent == [] and smtp_plain.messages == []
+def test_approval_options_reach_the_approval_and_a_dry_run_records_nothing(
+        smtp_plain: SmtpServer, tmp_path: Path) -> None:
+    settings = approval_settings(smtp_plain, tmp_path)
+    result = send(settings, asking(to=("ops@example.com", "dev@example.com"), dry_run=True,
+                                   approval=ApprovalOptions(required=2)))
+    assert result.dry_run and result.approval_id is None and result.mime is not None
+    assert "ops@example.com, dev@example.com (2 must approve)" in result.mime
+    assert recorded(settings) == [] and smtp_plain.messages == []
 
 
-def test_a_failure_after_the_hook_ran_is_reported_to_it(smtp_plain: SmtpServer) -> None:
-    hook = Hook()
+def test_a_failure_after_the_approval_was_recorded_forgets_it(smtp_plain: SmtpServer,
+                                                              tmp_path: Path) -> None:
+    settings = approval_settings(smtp_plain, tmp_path)
     with pytest.raises(DataError):
-        send(settings_for(smtp_plain),
-             SendRequest("test", to=("ops@example.com",), subject="a\r\nBcc: x@example.com"),
-             prepare=hook)
-    assert [type(e) for e in hook.failed] == [DataError]
+        send(settings, asking(subject="a\r\nBcc: x@example.com"))
+    assert recorded(settings) == [] and smtp_plain.messages == []
 
 
-def test_missing_required_variables_fail_before_the_hook_runs(smtp_plain: SmtpServer) -> None:
-    hook = Hook()
-    with pytest.raises(DataError, match="instance_name"):
-        send(settings_for(smtp_plain), SendRequest("request-failed", to=("ops@example.com",)),
-             prepare=hook)
-    assert hook.drafts == []
+def test_missing_required_variables_fail_before_an_approval_is_recorded(
+        smtp_plain: SmtpServer, tmp_path: Path) -> None:
+    settings = approval_settings(smtp_plain, tmp_path)
+    with pytest.raises(DataError, match="title"):
+        send(settings, SendRequest("approval-requested", to=("ops@example.com",)))
+    assert recorded(settings) == []
 
 
 def test_a_dry_run_returns_the_mime_text_and_no_attempts(smtp_plain: SmtpServer) -> None:

@@ -1,4 +1,5 @@
-"""tls.py: the client context and certificate / handshake failures, against real TLS servers."""
+"""tls.py and tls_explain.py: the client context and certificate / handshake failures, against
+real TLS servers."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from mailrelay_cli.config.endpoints import Endpoint
 from mailrelay_cli.config.load import load_settings
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import CertificateError, ConfigError, ExitCode
-from mailrelay_cli.transport import smtp, tls
+from mailrelay_cli.transport import smtp, tls, tls_explain
 from tests.fixtures.certs import CertFiles
 from tests.fixtures.smtp_servers import SMTP_PASSWORD, SmtpServer
 
@@ -152,22 +153,23 @@ def test_imap_certificate_failure_is_described_the_same_way(
 
 def test_attempt_notes_name_the_versions_offered_and_the_sni_name() -> None:
     by_name = Endpoint("imap", "mail.example.com", 993, "tls", tls_versions=("TLSv1.3",))
-    assert tls.attempt_notes(by_name) == ["TLS handshake: this client allows TLSv1.3",
-                                          "TLS server name (SNI): mail.example.com"]
+    assert tls_explain.attempt_notes(by_name) == ["TLS handshake: this client allows TLSv1.3",
+                                                  "TLS server name (SNI): mail.example.com"]
     by_address = Endpoint("smtp", "::1", 465, "tls")
-    assert tls.attempt_notes(by_address)[1] == "TLS server name (SNI): not sent (::1 is an IP address)"
+    assert (tls_explain.attempt_notes(by_address)[1]
+            == "TLS server name (SNI): not sent (::1 is an IP address)")
 
 
 def test_verified_note_names_the_trust_used(tmp_path) -> None:
     ca = tmp_path / "ca.pem"
-    assert tls.verified_note(Endpoint("imap", "h", 993, "tls", ca_file=ca)) == (
+    assert tls_explain.verified_note(Endpoint("imap", "h", 993, "tls", ca_file=ca)) == (
         f"certificate verified against CA file {ca}")
-    assert tls.verified_note(Endpoint("imap", "h", 993, "tls")) == (
+    assert tls_explain.verified_note(Endpoint("imap", "h", 993, "tls")) == (
         "certificate verified against the system store")
-    assert "host name not checked" in tls.verified_note(
+    assert "host name not checked" in tls_explain.verified_note(
         Endpoint("imap", "h", 993, "tls", check_hostname=False))
-    assert "not verified" in tls.verified_note(Endpoint("imap", "h", 993, "tls", verify=False))
-    assert "not verified" in tls.verified_note(
+    assert "not verified" in tls_explain.verified_note(Endpoint("imap", "h", 993, "tls", verify=False))
+    assert "not verified" in tls_explain.verified_note(
         Endpoint("imap", "h", 993, "tls", trusted_hosts=("h",)))
 
 
@@ -195,14 +197,14 @@ def test_certificate_failure_notes_the_reason_and_the_presented_certificate(
 def test_first_bytes_of_a_plain_server_are_printable_and_truncated(scripted_server_factory) -> None:
     server = scripted_server_factory(greeting=b"220 " + b"x" * 200 + b"\x01\r\n")
     endpoint = Endpoint("smtp", "127.0.0.1", server.port, "tls", timeout=5, connect_timeout=5)
-    first = tls.plain_first_bytes(endpoint)
+    first = tls_explain.plain_first_bytes(endpoint)
     assert first == "220 " + "x" * 76 + "…"
     server = scripted_server_factory(greeting=b"* OK \x1b[1mhi\r\nmore\r\n")
     endpoint = Endpoint("imap", "127.0.0.1", server.port, "tls", timeout=5, connect_timeout=5)
-    assert tls.plain_first_bytes(endpoint) == "* OK .[1mhi"
+    assert tls_explain.plain_first_bytes(endpoint) == "* OK .[1mhi"
 
 
 def test_a_silent_server_yields_no_first_bytes(silent_server) -> None:
     endpoint = Endpoint("smtp", "127.0.0.1", silent_server.port, "tls", timeout=0.3,
                         connect_timeout=1)
-    assert tls.plain_first_bytes(endpoint) is None
+    assert tls_explain.plain_first_bytes(endpoint) is None

@@ -20,13 +20,14 @@ import re
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parseaddr
 from typing import Any
 from urllib.parse import quote
 
+from mailrelay_cli.approvals.options import ApprovalOptions
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import DataError, ExitCode, NotFoundError, UsageError
 from mailrelay_cli.store.sqlite import Store, iso, parse_iso, utcnow
@@ -323,29 +324,21 @@ def discard_approval(store: Store, approval_id: str) -> None:
         conn.execute("DELETE FROM approvals WHERE id = ? AND status = 'pending'", (approval_id,))
 
 
-# -- the approval-requested event (the hook sending.send calls) ----------------------------
+# -- the approval-requested event (``outbound.sending.send`` calls ``prepare_request``) ------
 
-def _option_int(value: Any, flag: str) -> int:
-    if value in (None, ""):
-        return 1
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        raise UsageError(f"{flag} {value!r} is not a whole number", hint=f"{flag} 2") from None
+@dataclass(frozen=True)
+class ApprovalDraft:
+    """What the approval-requested message carries, and how to take the approval back.
 
+    ``forget`` (None in a dry run) removes the recorded approval: ``send`` calls it when
+    the request could not be built or delivered, since nobody could answer it.
+    """
 
-def _option_duration(value: Any, flag: str) -> float | None:
-    from mailrelay_cli.durations import parse_duration
-
-    if value in (None, ""):
-        return None
-    if isinstance(value, int | float):
-        return float(value)
-    try:
-        return parse_duration(str(value))
-    except ValueError:
-        raise UsageError(f"{flag} {value!r} is not a duration",
-                         hint=f"write it like {flag} 30m, 72h or 2d") from None
+    variables: Mapping[str, Any]
+    reply_to: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    approval_id: str | None = None
+    forget: Callable[[], None] | None = None
 
 
 def _request_variables(request: ApprovalRequest) -> dict[str, Any]:
@@ -364,47 +357,41 @@ def _request_variables(request: ApprovalRequest) -> dict[str, Any]:
     }
 
 
-def prepare_request(draft: Any) -> Any:
+def prepare_request(settings: Settings, variables: Mapping[str, Any], approvers: Sequence[str],
+                    message_id: str, options: ApprovalOptions, *, dry_run: bool) -> ApprovalDraft:
     """``approval-requested``: record the approval, and give the message its reference.
 
-    Called by ``sending.send`` with an ``events.Draft``; returns an
-    ``events.Preparation``. A dry run records nothing (its reference is not signed).
+    ``approvers`` are the bare ``--to`` addresses; ``message_id`` is the one the request
+    mail will carry. A dry run records nothing (its reference is not signed).
     """
-    from mailrelay_cli.outbound.events import Preparation
-
-    settings: Settings = draft.settings
-    options = draft.options
-    required = _option_int(options.get("required"), "--required")
-    expires_in = _option_duration(options.get("expires_in"), "--expires-in")
-    approvers = [address.bare for address in draft.to]
-    notify = tuple(options.get("notify") or ())
-    title = str(draft.variables.get("title") or "")
-    requested_by = draft.variables.get("requested_by")
-    if draft.dry_run:
+    title = str(variables.get("title") or "")
+    requested_by = variables.get("requested_by")
+    if dry_run:
         # A dry run (also `events show`) records nothing, so it works with approvals off.
-        request = _unsaved_request(settings, title, approvers, required, expires_in)
-        return Preparation(variables=_request_variables(request),
-                           reply_to=request.reply_address, approval_id=None)
+        request = _unsaved_request(settings, title, list(approvers), options.required,
+                                   options.expires_in)
+        return ApprovalDraft(variables=_request_variables(request), reply_to=request.reply_address)
     from mailrelay_cli.store.sqlite import open_store
 
     require_enabled(settings)
     with open_store(settings.state_dir) as db:
         request = create_approval(settings, db, title=title, approvers=approvers,
-                                  required=required, expires_in=expires_in, notify=notify,
+                                  required=options.required, expires_in=options.expires_in,
+                                  notify=options.notify,
                                   requested_by=str(requested_by) if requested_by else None,
-                                  message_id=draft.message_id)
+                                  message_id=message_id)
 
-    def forget(_error: Exception) -> None:
+    def forget() -> None:
         # Nobody received the request, so nobody can answer it: do not leave it pending.
         with open_store(settings.state_dir) as db:
             discard_approval(db, request.approval.id)
 
-    return Preparation(
+    return ApprovalDraft(
         variables=_request_variables(request),
         headers={"X-Mailrelay-Approval": request.approval.id},
         reply_to=request.reply_address,
         approval_id=request.approval.id,
-        on_failed=forget,
+        forget=forget,
     )
 
 

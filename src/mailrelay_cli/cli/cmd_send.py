@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app
-from mailrelay_cli.errors import DataError, ServerRefusedError
+from mailrelay_cli.durations import parse_duration
+from mailrelay_cli.errors import DataError, ServerRefusedError, UsageError
+
+if TYPE_CHECKING:
+    from mailrelay_cli.approvals.options import ApprovalOptions
+    from mailrelay_cli.config.records import Settings
 
 
 def _read_payload(source: str) -> dict:
@@ -27,6 +34,48 @@ def _read_payload(source: str) -> dict:
         raise DataError(f"--payload {source} cannot be read: {e}",
                         hint="the payload is a UTF-8 JSON file") from e
     return parse_payload(text, f"payload {source}")
+
+
+class _Parsed(click.ParamType):
+    """A value ``parse`` reads; what it cannot read is a usage error (2). An empty value counts
+    as not given, as it always has."""
+
+    def __init__(self, name: str, parse: Callable[[str], Any], expected: str) -> None:
+        self.name = name
+        self.parse = parse
+        self.expected = expected
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        if value == "":
+            return None
+        try:
+            return self.parse(value)
+        except ValueError:
+            self.fail(f"{value!r} is not {self.expected}", param, ctx)
+
+
+_DURATION = _Parsed("duration", parse_duration, "a duration; write it like 30m, 72h or 2d")
+# Whether the count fits the approvers is the approval's to say.
+_COUNT = _Parsed("integer", int, "a whole number")
+
+
+def _approval_options(settings: Settings, event: str, expires_in: float | None,
+                      required: int | None, notify: tuple[str, ...]) -> ApprovalOptions | None:
+    """The approval flags as given, or None when none was; a usage error for an event that
+    asks for no approval."""
+    given = [flag for flag, value in (("--expires-in", expires_in), ("--required", required),
+                                      ("--notify", notify)) if value not in (None, ())]
+    if not given:
+        return None
+    from mailrelay_cli.approvals.options import ApprovalOptions
+    from mailrelay_cli.outbound.events import get_event
+
+    if not get_event(event, settings.notifications.templates_dir).asks_approval:
+        raise UsageError(f"{given[0]} does not apply to event {event}",
+                         hint=f"mailrelay events show {event}")
+    return ApprovalOptions(1 if required is None else required, expires_in, notify)
 
 
 @click.command("send")
@@ -50,8 +99,10 @@ def _read_payload(source: str) -> dict:
 @click.option("--dry-run", is_flag=True, help="Print the MIME message; contact no server.")
 @click.option("--allow-partial", is_flag=True,
               help="Exit 0 when some recipients were refused but others accepted.")
-@click.option("--expires-in", metavar="DURATION", help="approval-requested: approval lifetime.")
-@click.option("--required", "required", metavar="N", help="approval-requested: approvals needed.")
+@click.option("--expires-in", type=_DURATION, metavar="DURATION",
+              help="approval-requested: approval lifetime.")
+@click.option("--required", "required", type=_COUNT, metavar="N",
+              help="approval-requested: approvals needed.")
 @click.option("--notify", multiple=True, metavar="ADDR",
               help="approval-requested: who hears of the decision (repeat).")
 @json_option
@@ -59,7 +110,7 @@ def _read_payload(source: str) -> dict:
 def send_command(app: AppContext, event: str, to: tuple[str, ...], cc: tuple[str, ...],
                  variables: tuple[str, ...], payload: str | None, logs: tuple[str, ...],
                  failed_logs: tuple[str, ...], subject: str | None, dry_run: bool,
-                 allow_partial: bool, expires_in: str | None, required: str | None,
+                 allow_partial: bool, expires_in: float | None, required: int | None,
                  notify: tuple[str, ...], as_json: bool) -> None:
     """Render EVENT's templates and send them to --to/--cc (or the event's configured recipients).
 
@@ -71,19 +122,22 @@ def send_command(app: AppContext, event: str, to: tuple[str, ...], cc: tuple[str
 
     from mailrelay_cli.outbound.sending import SendRequest, parse_vars, send
 
+    parsed_vars = parse_vars(variables)
+    parsed_payload = _read_payload(payload) if payload is not None else None
+    settings = app.settings()
     request = SendRequest(
         event=event,
         to=to,
         cc=cc,
-        variables=parse_vars(variables),
-        payload=_read_payload(payload) if payload is not None else None,
+        variables=parsed_vars,
+        payload=parsed_payload,
         logs=tuple(map(Path, logs)),
         failed_logs=tuple(map(Path, failed_logs)),
         subject=subject,
         dry_run=dry_run,
-        options={"expires_in": expires_in, "required": required, "notify": notify},
+        approval=_approval_options(settings, event, expires_in, required, notify),
     )
-    result = send(app.settings(), request)
+    result = send(settings, request)
     if as_json:
         render.json_line(result.json())
     elif result.dry_run:

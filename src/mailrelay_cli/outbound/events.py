@@ -1,4 +1,4 @@
-"""The event catalogue: which events exist, their variables, and the hook an event may run.
+"""The event catalogue: which events exist, their variables, and which one asks for an approval.
 
 Built-in events are the entries of ``BUILTIN_EVENTS``; their templates are the
 package files ``templates/EVENT.subject``, ``templates/EVENT.txt`` and
@@ -14,43 +14,26 @@ new event may declare itself in ``EVENT.toml`` beside its templates::
 Every variable a template uses and nobody declared is optional (it renders
 empty when not given). Every event gets ``COMMON_VARIABLES``.
 
-Adding an event with extra work (the seam for ``approval-requested``)
----------------------------------------------------------------------
-Add ONE entry to ``BUILTIN_EVENTS`` plus its three template files, and name a
-hook in ``prepare`` as ``"module:function"`` (imported only when that event is
-sent)::
-
-    Event("approval-requested", "Someone is asked to approve a release step",
-          required=("title",), optional=("details",),
-          prepare="mailrelay_cli.approvals.service:prepare_request",
-          options=("expires_in", "required", "notify"))
-
-``sending.send`` calls the hook once, after validating the input and before
-rendering, with a ``Draft`` (event, variables, recipients, the Message-ID the
-mail will carry, the ``--expires-in``/``--required``/``--notify`` values in
-``options``, ``dry_run``, settings). It returns a ``Preparation``: variables to
-add (an approval id, a reference for the subject), extra headers, a Reply-To,
-the ``approval_id`` for the JSON line, and ``on_sent`` / ``on_failed``
-callbacks run after delivery succeeded or failed (commit or cancel what the
-hook created). With ``dry_run`` the hook must not write anything. Options in
-``options`` given for an event that does not list them are a usage error.
-``sending.send`` also takes a ``prepare`` argument that wins over the entry's.
+An event that asks for an approval
+----------------------------------
+``approval-requested`` is the one event that does more than render: its entry
+has ``asks_approval=True``, and ``sending.send`` then calls
+``approvals.service.prepare_request`` itself (after validating the input,
+before rendering). That records the approval and returns an ``ApprovalDraft``
+(variables such as the approval id and the reference for the subject, the
+``X-Mailrelay-Approval`` header, a Reply-To, and a ``forget`` callback that
+``send`` runs when delivery fails). With ``--dry-run`` it records nothing.
+Only such an event takes ``--expires-in``, ``--required`` and ``--notify``.
 """
 
 from __future__ import annotations
 
 import re
 import tomllib
-from collections.abc import Callable, Mapping
 from pathlib import Path
-from types import MappingProxyType
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import Any, NamedTuple
 
 from mailrelay_cli.errors import ConfigError, NotFoundError
-
-if TYPE_CHECKING:
-    from mailrelay_cli.config.records import Settings
-    from mailrelay_cli.outbound.message import Address
 
 EVENT_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 TEMPLATE_SUFFIXES = ("subject", "txt", "html")
@@ -78,7 +61,7 @@ VARIABLE_DOCS: dict[str, tuple[str, Any]] = {
     "attachments": ("names of the files attached (filled in by mailrelay)", ["Release_logs.zip"]),
     "title": ("what is to be approved", "Deploy 2.4.1 to production"),
     "details": ("more about what is to be approved", "Change window 22:00-23:00"),
-    # Filled in by the approval-requested hook; listed so `events show` can explain them.
+    # Filled in by approvals for approval-requested; listed so `events show` can explain them.
     "approval_id": ("the approval's id (filled in by mailrelay)", "A7K2"),
     "approval_subject": ("the subject with the reference (filled in by mailrelay)",
                          "Approval requested: Deploy 2.4.1 to production [MR-A7K2]"),
@@ -103,8 +86,8 @@ class Event(NamedTuple):
     optional: tuple[str, ...] = ()
     # request-completed / request-failed carry logs (DESIGN.md "Attach logs").
     attach_logs: bool = False
-    prepare: str | None = None
-    options: tuple[str, ...] = ()
+    # approval-requested: `send` records an approval (see the module docstring).
+    asks_approval: bool = False
     source: str = "built-in"
 
 
@@ -119,38 +102,8 @@ BUILTIN_EVENTS: tuple[Event, ...] = (
           attach_logs=True),
     Event("approval-requested", "Someone is asked to approve a release step by replying",
           required=("title",), optional=("details",),
-          prepare="mailrelay_cli.approvals.service:prepare_request",
-          options=("expires_in", "required", "notify")),
+          asks_approval=True),
 )
-
-
-class Draft(NamedTuple):
-    """What an event's ``prepare`` hook sees (see the module docstring)."""
-
-    event: Event
-    variables: Mapping[str, Any]
-    to: tuple[Address, ...]
-    cc: tuple[Address, ...]
-    message_id: str
-    options: Mapping[str, Any]
-    dry_run: bool
-    settings: Settings
-
-
-class Preparation(NamedTuple):
-    """What a ``prepare`` hook adds to the message, and what to run once the outcome is known."""
-
-    variables: Mapping[str, Any] = MappingProxyType({})
-    headers: Mapping[str, str] = MappingProxyType({})
-    reply_to: str | None = None
-    approval_id: str | None = None
-    # Called with the Delivery (mailrelay_cli.outbound.delivery) after the server accepted the message.
-    on_sent: Callable[[Any], None] | None = None
-    # Called with the MailrelayError when delivery failed.
-    on_failed: Callable[[Exception], None] | None = None
-
-
-PrepareHook = Callable[[Draft], Preparation]
 
 
 def builtin_dir() -> Path:
@@ -184,8 +137,7 @@ def _user_event(directory: Path, name: str, builtin: Event | None) -> Event:
             required=_merge(builtin.required, declared.get("required", ())),
             optional=_merge(builtin.optional, declared.get("optional", ())),
             attach_logs=builtin.attach_logs,
-            prepare=builtin.prepare,
-            options=builtin.options,
+            asks_approval=builtin.asks_approval,
             source=builtin.source,
         )
     return Event(
@@ -242,16 +194,6 @@ def get_event(name: str, templates_dir: Path | None = None) -> Event:
             f"no event named {name!r} (known: {', '.join(events)})",
             hint="mailrelay events list",
         ) from None
-
-
-def resolve_hook(event: Event) -> PrepareHook | None:
-    """The event's ``prepare`` function, imported now (only events that have one pay for it)."""
-    if event.prepare is None:
-        return None
-    import importlib
-
-    module_name, _, attribute = event.prepare.partition(":")
-    return getattr(importlib.import_module(module_name), attribute)
 
 
 def describe_variable(name: str) -> str:

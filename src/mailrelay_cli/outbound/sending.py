@@ -11,11 +11,15 @@ import json
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import DataError, MailrelayError, UsageError
-from mailrelay_cli.outbound.events import Draft, Event, Preparation, PrepareHook
+from mailrelay_cli.outbound.events import Event
+
+if TYPE_CHECKING:
+    from mailrelay_cli.approvals.options import ApprovalOptions
+    from mailrelay_cli.approvals.service import ApprovalDraft
 
 # Records are NamedTuples, not dataclasses: `send` imports this module, and creating a
 # dataclass costs ~1-2 ms of start-up against ~0.2 ms for a NamedTuple.
@@ -33,8 +37,9 @@ class SendRequest(NamedTuple):
     failed_logs: tuple[Path, ...] = ()
     subject: str | None = None
     dry_run: bool = False
-    # Event-specific options (--expires-in, --required, --notify); None means not given.
-    options: Mapping[str, Any] = MappingProxyType({})
+    # For an event that asks for an approval (--required, --expires-in, --notify);
+    # None: the defaults. Other events never look at it (the command line refuses it there).
+    approval: ApprovalOptions | None = None
 
 
 class SendResult(NamedTuple):
@@ -112,24 +117,15 @@ def _recipients(settings: Settings, request: SendRequest) -> tuple[tuple[Any, ..
     return to, cc
 
 
-def _check_options(event: Event, options: Mapping[str, Any]) -> None:
-    for name, value in options.items():
-        if value not in (None, (), "") and name not in event.options:
-            flag = "--" + name.replace("_", "-")
-            raise UsageError(f"{flag} does not apply to event {event.name}",
-                             hint=f"mailrelay events show {event.name}")
-
-
-def send(settings: Settings, request: SendRequest, *, prepare: PrepareHook | None = None,
-         connect: Any = None) -> SendResult:
-    """Send ``request`` (see the module docstring). ``prepare`` overrides the event's own hook."""
+def send(settings: Settings, request: SendRequest, *, connect: Any = None) -> SendResult:
+    """Send ``request`` (see the module docstring); an event that asks for an approval records
+    it first, and forgets it again when the message cannot be built or delivered."""
     from mailrelay_cli.outbound import delivery, events
     from mailrelay_cli.outbound import templating as rendering
     from mailrelay_cli.outbound.message import new_message_id, parse_address
 
     templates_dir = settings.notifications.templates_dir
     event = events.get_event(request.event, templates_dir)
-    _check_options(event, request.options)
     sender = parse_address(settings.require("smtp.from"), "smtp.from")
     to, cc = _recipients(settings, request)
 
@@ -150,42 +146,48 @@ def send(settings: Settings, request: SendRequest, *, prepare: PrepareHook | Non
 
     rendering.check_required(event, variables)
     message_id = new_message_id(sender)
-    hook = prepare or events.resolve_hook(event)
-    prepared = Preparation()
-    if hook is not None:
-        prepared = hook(Draft(event, dict(variables), to, cc, message_id, dict(request.options),
-                              request.dry_run, settings))
+    prepared = None
+    if event.asks_approval:
+        # Imported here: only this event pays for the approvals store.
+        from mailrelay_cli.approvals import service as approvals
+        from mailrelay_cli.approvals.options import ApprovalOptions
+
+        prepared = approvals.prepare_request(
+            settings, dict(variables), [address.bare for address in to], message_id,
+            request.approval or ApprovalOptions(), dry_run=request.dry_run)
         variables.update(prepared.variables)
 
     try:
         built, attachment, subject = _compose(settings, event, variables, request, chosen,
                                               prepared, sender, to, cc, message_id)
-    except MailrelayError as e:
-        if prepared.on_failed is not None:
-            prepared.on_failed(e)
+    except MailrelayError:
+        _forget(prepared)
         raise
     attached = (attachment.filename,) if attachment else ()
+    approval_id = prepared.approval_id if prepared else None
     cut = attachment.cut if attachment else ()
     if request.dry_run:
         return SendResult(event.name, message_id, tuple(a.bare for a in built.recipients), (),
-                          prepared.approval_id, subject, attached, cut, 0, True, built.as_text())
+                          approval_id, subject, attached, cut, 0, True, built.as_text())
     try:
         outcome = delivery.deliver(settings, built, connect=connect)
-    except MailrelayError as e:
-        if prepared.on_failed is not None:
-            prepared.on_failed(e)
+    except MailrelayError:
+        _forget(prepared)
         raise
-    if prepared.on_sent is not None:
-        prepared.on_sent(outcome)
     return SendResult(
         event.name, message_id, outcome.accepted,
         tuple((r.address, r.code, r.reply) for r in outcome.refused),
-        prepared.approval_id, subject, attached, cut, outcome.attempts,
+        approval_id, subject, attached, cut, outcome.attempts,
     )
 
 
+def _forget(prepared: ApprovalDraft | None) -> None:
+    if prepared is not None and prepared.forget is not None:
+        prepared.forget()
+
+
 def _compose(settings: Settings, event: Event, variables: dict[str, Any], request: SendRequest,
-             chosen: list[Any], prepared: Preparation, sender: Any, to: Any, cc: Any,
+             chosen: list[Any], prepared: ApprovalDraft | None, sender: Any, to: Any, cc: Any,
              message_id: str) -> tuple[Any, Any, str]:
     from mailrelay_cli.outbound import templating as rendering
     from mailrelay_cli.outbound.message import build_message, parse_address
@@ -201,10 +203,11 @@ def _compose(settings: Settings, event: Event, variables: dict[str, Any], reques
     rendered = rendering.render_event(event, variables, settings.notifications.templates_dir,
                                       subject=request.subject)
     subject = rendered.subject
-    reply_to = parse_address(prepared.reply_to, "Reply-To") if prepared.reply_to else None
+    reply_to = parse_address(prepared.reply_to, "Reply-To") if prepared else None
     built = build_message(
         sender=sender, to=to, cc=cc, subject=subject, text=rendered.text, html=rendered.html,
-        attachments=[attachment] if attachment else [], headers=prepared.headers,
+        attachments=[attachment] if attachment else [],
+        headers=prepared.headers if prepared else None,
         reply_to=reply_to, message_id=message_id,
     )
     return built, attachment, subject

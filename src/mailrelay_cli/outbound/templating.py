@@ -277,29 +277,30 @@ class EventInfo(NamedTuple):
     html: str | None
 
 
-def _hook_samples(event: Event, sample: dict[str, Any], settings: Any) -> dict[str, Any]:
-    """What the event's prepare hook adds in a dry run, or {} when it cannot run here."""
-    from mailrelay_cli.errors import MailrelayError
-    from mailrelay_cli.outbound.events import Draft, resolve_hook
-    from mailrelay_cli.outbound.message import parse_address
-
-    hook = resolve_hook(event)
-    if hook is None or settings is None:
+def _approval_samples(event: Event, sample: dict[str, Any], settings: Any) -> dict[str, Any]:
+    """What approvals add to an approval-requested message in a dry run, or {} when it cannot
+    run here (or the event asks for no approval)."""
+    if not event.asks_approval or settings is None:
         return {}
-    to = (parse_address("alice@example.com", "sample"), parse_address("bob@example.com", "sample"))
-    draft = Draft(event, dict(sample), to, (), "<sample@example.com>", {}, True, settings)
+    from mailrelay_cli.approvals import service as approvals
+    from mailrelay_cli.approvals.options import ApprovalOptions
+    from mailrelay_cli.errors import MailrelayError
+
     try:
-        return dict(hook(draft).variables)
+        draft = approvals.prepare_request(settings, sample, ["alice@example.com", "bob@example.com"],
+                                          "<sample@example.com>", ApprovalOptions(), dry_run=True)
     except MailrelayError:
         # e.g. no smtp.from configured yet: the catalogue's sample values still show the shape.
         return {}
+    return dict(draft.variables)
 
 
 def describe_event(name: str, templates_dir: Path | None = None,
                    settings: Any = None) -> EventInfo:
     """``name``'s variables (required first, then common, then the rest) and a sample rendering.
 
-    With ``settings``, an event's prepare hook runs in dry-run mode to fill in its variables.
+    With ``settings``, an approval-requested event's approval is drafted (dry run, nothing
+    recorded) to fill in its variables.
     """
     from mailrelay_cli.outbound.events import describe_variable, get_event, sample_value
 
@@ -310,7 +311,7 @@ def describe_event(name: str, templates_dir: Path | None = None,
     ordered = dict.fromkeys([*event.required, *COMMON_VARIABLES, *event.optional, *used])
     variables = tuple(VariableInfo(v, v in event.required, describe_variable(v)) for v in ordered)
     sample = {v: sample_value(v) for v in ordered}
-    sample.update(_hook_samples(event, sample, settings))
+    sample.update(_approval_samples(event, sample, settings))
     rendered = render_event(event, sample, templates_dir)
     return EventInfo(
         event.name, event.description, event.source, variables,

@@ -44,7 +44,7 @@ from mailrelay_cli.errors import (
     ServerRefusedError,
     TemporaryError,
 )
-from mailrelay_cli.transport import net, tls
+from mailrelay_cli.transport import net, network_errors, tls, tls_explain
 from mailrelay_cli.transport.imap_responses import (
     capability_names,
     encode_folder,
@@ -53,10 +53,6 @@ from mailrelay_cli.transport.imap_responses import (
 )
 from mailrelay_cli.transport.imap_responses import response_text as _text
 from mailrelay_cli.transport.transcript import Transcript
-
-
-class _NoGreeting(Exception):
-    """The server accepted the connection and then said nothing until the timeout."""
 
 
 class MailrelayIMAP(imaplib.IMAP4):
@@ -74,7 +70,7 @@ class MailrelayIMAP(imaplib.IMAP4):
             super().__init__(endpoint.host, endpoint.port, timeout=endpoint.connect_timeout)
         except TimeoutError as e:
             if self.tcp_connected and not self.greeted and implicit_tls is None:
-                raise _NoGreeting() from e
+                raise network_errors.NoGreeting() from e
             raise
 
     def _create_socket(self, timeout: float | None = None) -> socket.socket:
@@ -85,14 +81,14 @@ class MailrelayIMAP(imaplib.IMAP4):
         if self.implicit_tls is None:
             return sock
         if self.transcript:
-            self.transcript.notes(tls.attempt_notes(self.endpoint))
+            self.transcript.notes(tls_explain.attempt_notes(self.endpoint))
         try:
             wrapped = self.implicit_tls.wrap_socket(sock, server_hostname=self.endpoint.host)
         except OSError as e:
             sock.close()
-            raise tls.HandshakeFailed(e) from e
+            raise tls_explain.HandshakeFailed(e) from e
         if self.transcript:
-            self.transcript.notes(tls.session_notes(wrapped, self.endpoint))
+            self.transcript.notes(tls_explain.session_notes(wrapped, self.endpoint))
         return wrapped
 
     @property
@@ -121,32 +117,22 @@ def create_connection(endpoint: Endpoint, transcript: Transcript | None = None,
 @contextmanager
 def imap_errors(endpoint: Endpoint, during: str,
                 transcript: Transcript | None = None) -> Iterator[None]:
-    """Translate imaplib and socket failures raised while ``during``; a failed TLS handshake
-    is also explained in ``transcript``."""
-    try:
-        yield
-    except MailrelayError:
-        raise
-    except tls.HandshakeFailed as e:
-        note = transcript.note if transcript else None
-        raise tls.handshake_error(e.error, endpoint, _reconnect(endpoint), note) from e.error
-    except _NoGreeting as e:
-        raise tls.no_greeting_error(endpoint, "IMAP") from e
-    except imaplib.IMAP4.abort as e:
-        raise TemporaryError(
-            f"connection to {endpoint.address} lost ({during}): {_text(e.args[0] if e.args else e)}",
-            hint="try again later; a cron run retries by itself",
-        ) from e
-    except imaplib.IMAP4.error as e:
-        raise ServerRefusedError(
-            f"{endpoint.address} refused {during}: {_text(e.args[0] if e.args else e)}",
-            hint="see the dialogue with mailrelay test --imap-only --transcript",
-        ) from e
-    except OSError as e:
-        raise net.io_error(e, endpoint, during) from e
+    """Translate imaplib's failures raised while ``during``; network and TLS failures are
+    ``network_errors``' (a failed handshake also explained in ``transcript``)."""
+    with network_errors.translated(endpoint, during, "IMAP", _reconnect, transcript):
+        try:
+            yield
+        except imaplib.IMAP4.abort as e:
+            raise network_errors.connection_lost(
+                endpoint, during, _text(e.args[0] if e.args else e)) from e
+        except imaplib.IMAP4.error as e:
+            raise ServerRefusedError(
+                f"{endpoint.address} refused {during}: {_text(e.args[0] if e.args else e)}",
+                hint="see the dialogue with mailrelay test --imap-only --transcript",
+            ) from e
 
 
-def _reconnect(endpoint: Endpoint) -> tls.Reconnect:
+def _reconnect(endpoint: Endpoint) -> tls_explain.Reconnect:
     """Open a fresh TLS connection the way ``endpoint`` does, for describing a failure."""
 
     def reconnect(context: ssl.SSLContext) -> ssl.SSLSocket:
@@ -191,7 +177,7 @@ def start_tls(conn: MailrelayIMAP) -> bool:
         return conn.has_tls
     if "STARTTLS" not in capabilities(conn):
         if endpoint.starttls_required:
-            raise tls.starttls_not_offered(endpoint)
+            raise tls_explain.starttls_not_offered(endpoint)
         if conn.transcript:
             conn.transcript.note("STARTTLS not offered and not required: continuing without TLS")
         return False
@@ -199,13 +185,13 @@ def start_tls(conn: MailrelayIMAP) -> bool:
     note = conn.transcript.note if conn.transcript else None
     with imap_errors(endpoint, "STARTTLS", conn.transcript):
         try:
-            conn.starttls(tls.announcing(context, endpoint, note))
+            conn.starttls(tls_explain.announcing(context, endpoint, note))
         except imaplib.IMAP4.error:
             raise
         except OSError as e:
-            raise tls.HandshakeFailed(e) from e
+            raise tls_explain.HandshakeFailed(e) from e
     if conn.transcript:
-        conn.transcript.notes(tls.session_notes(conn.sock, endpoint))
+        conn.transcript.notes(tls_explain.session_notes(conn.sock, endpoint))
     return True
 
 

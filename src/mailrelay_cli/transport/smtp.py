@@ -46,7 +46,7 @@ from mailrelay_cli.errors import (
     ServerRefusedError,
     TemporaryError,
 )
-from mailrelay_cli.transport import net, tls
+from mailrelay_cli.transport import net, network_errors, tls, tls_explain
 from mailrelay_cli.transport.transcript import Transcript
 
 BASIC_MECHANISMS = ("PLAIN", "LOGIN")
@@ -81,12 +81,12 @@ class MailrelaySMTP(smtplib.SMTP):
         if self.implicit_tls is None:
             return sock
         if self.transcript:
-            self.transcript.notes(tls.attempt_notes(self.endpoint))
+            self.transcript.notes(tls_explain.attempt_notes(self.endpoint))
         try:
             return self.implicit_tls.wrap_socket(sock, server_hostname=self.endpoint.host)
         except OSError as e:
             sock.close()
-            raise tls.HandshakeFailed(e) from e
+            raise tls_explain.HandshakeFailed(e) from e
 
     @property
     def has_tls(self) -> bool:
@@ -126,43 +126,26 @@ def reply_error(code: int, message: bytes | str, endpoint: Endpoint, during: str
     return ServerRefusedError(text, hint=f"the server refused {during}; see its answer")
 
 
-def _disconnected(error: smtplib.SMTPServerDisconnected, endpoint: Endpoint,
-                  during: str) -> TemporaryError:
-    cause = error.__context__
-    if isinstance(cause, OSError):
-        return net.io_error(cause, endpoint, during)
-    return TemporaryError(
-        f"{endpoint.address} closed the connection ({during})",
-        hint="try again later; a cron run retries by itself",
-    )
-
-
 @contextmanager
 def _smtp_errors(endpoint: Endpoint, during: str,
                  transcript: Transcript | None = None) -> Iterator[None]:
-    """Translate smtplib and socket failures raised while ``during``; a failed TLS handshake
-    is also explained in ``transcript``."""
-    try:
-        yield
-    except MailrelayError:
-        raise
-    except tls.HandshakeFailed as e:
-        note = transcript.note if transcript else None
-        raise tls.handshake_error(e.error, endpoint, _reconnect(endpoint), note) from e.error
-    except smtplib.SMTPServerDisconnected as e:
-        raise _disconnected(e, endpoint, during) from e
-    except smtplib.SMTPRecipientsRefused as e:
-        raise _all_refused(e.recipients, endpoint) from e
-    except smtplib.SMTPResponseException as e:
-        raise reply_error(e.smtp_code, e.smtp_error, endpoint, during) from e
-    except smtplib.SMTPException as e:
-        raise ServerRefusedError(f"{endpoint.address}: {e} ({during})",
-                                 hint="see the server's answer with mailrelay test --transcript") from e
-    except OSError as e:
-        raise net.io_error(e, endpoint, during) from e
+    """Translate smtplib's failures raised while ``during``; network and TLS failures are
+    ``network_errors``' (a failed handshake also explained in ``transcript``)."""
+    with network_errors.translated(endpoint, during, "SMTP", _reconnect, transcript):
+        try:
+            yield
+        except smtplib.SMTPServerDisconnected as e:
+            raise network_errors.closed(e.__context__, endpoint, during) from e
+        except smtplib.SMTPRecipientsRefused as e:
+            raise _all_refused(e.recipients, endpoint) from e
+        except smtplib.SMTPResponseException as e:
+            raise reply_error(e.smtp_code, e.smtp_error, endpoint, during) from e
+        except smtplib.SMTPException as e:
+            raise ServerRefusedError(f"{endpoint.address}: {e} ({during})",
+                                     hint="see the server's answer with mailrelay test --transcript") from e
 
 
-def _reconnect(endpoint: Endpoint) -> tls.Reconnect:
+def _reconnect(endpoint: Endpoint) -> tls_explain.Reconnect:
     """Open a fresh TLS connection the way ``endpoint`` does, for describing a failure."""
 
     def reconnect(context: ssl.SSLContext) -> ssl.SSLSocket:
@@ -199,7 +182,7 @@ def connect(endpoint: Endpoint, transcript: Transcript | None = None) -> Mailrel
             except smtplib.SMTPServerDisconnected as e:
                 if conn.tcp_connected and not conn.greeted and endpoint.security != "tls" \
                         and isinstance(e.__context__, TimeoutError):
-                    raise tls.no_greeting_error(endpoint, "SMTP") from e
+                    raise network_errors.NoGreeting() from e
                 raise
             if code != 220:
                 raise reply_error(code, message, endpoint, "greeting")
@@ -222,7 +205,7 @@ def ehlo(conn: MailrelaySMTP) -> None:
 
 def _tls_notes(conn: MailrelaySMTP) -> None:
     if conn.transcript and conn.has_tls:
-        conn.transcript.notes(tls.session_notes(conn.sock, conn.endpoint))
+        conn.transcript.notes(tls_explain.session_notes(conn.sock, conn.endpoint))
 
 
 def tls_info(conn: MailrelaySMTP) -> tls.TlsInfo | None:
@@ -247,7 +230,7 @@ def start_tls(conn: MailrelaySMTP) -> bool:
         return conn.has_tls
     if not offers_starttls(conn):
         if endpoint.starttls_required:
-            raise tls.starttls_not_offered(endpoint)
+            raise tls_explain.starttls_not_offered(endpoint)
         if conn.transcript:
             conn.transcript.note("STARTTLS not offered and not required: continuing without TLS")
         return False
@@ -255,11 +238,11 @@ def start_tls(conn: MailrelaySMTP) -> bool:
     note = conn.transcript.note if conn.transcript else None
     with _smtp_errors(endpoint, "STARTTLS", conn.transcript):
         try:
-            code, message = conn.starttls(context=tls.announcing(context, endpoint, note))
+            code, message = conn.starttls(context=tls_explain.announcing(context, endpoint, note))
         except smtplib.SMTPException:
             raise
         except OSError as e:  # ssl.SSLError and timeouts of the handshake itself
-            raise tls.HandshakeFailed(e) from e
+            raise tls_explain.HandshakeFailed(e) from e
         if code != 220:
             raise reply_error(code, message, endpoint, "STARTTLS")
     _tls_notes(conn)
