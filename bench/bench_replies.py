@@ -215,7 +215,7 @@ def _run(server: _Dovecot, fetchmail: str, work: Path) -> None:
         [sys.executable, "-c",
          "from mailrelay_cli.approvals import service as approvals\n"
          "from mailrelay_cli.config.load import load_settings\n"
-         "from mailrelay_cli.store import sqlite as store\n"
+         "from mailrelay_cli import store\n"
          "s = load_settings()\n"
          "with store.open_store(s.state_dir) as db:\n"
          "    r = approvals.create_approval(s, db, title='Deploy 2.4.1', "

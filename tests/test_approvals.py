@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 from freezegun import freeze_time
 
+from mailrelay_cli import store
 from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.auth import credentials
 from mailrelay_cli.config.load import settings_from_table
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import DataError, ExitCode, NotFoundError, UsageError
-from mailrelay_cli.store import sqlite as store
 
 
 def make_settings(tmp_path: Path, **approval: object) -> Settings:
@@ -168,8 +168,8 @@ def test_list_filters_by_effective_status(settings, db) -> None:
 
 def test_one_approve_decides_a_single_approver_approval(settings, db) -> None:
     request = ask(settings, db)
-    with db.transaction():
-        result = approvals.record_vote(db, request.approval, "alice@example.com", "approve",
+    with db.transaction() as tx:
+        result = approvals.record_vote(tx, request.approval, "alice@example.com", "approve",
                                        "ship it", None)
     assert result.outcome == "approved"
     decided = approvals.get_approval(db, request.approval.id)
@@ -179,32 +179,32 @@ def test_one_approve_decides_a_single_approver_approval(settings, db) -> None:
 
 def test_required_two_needs_two_distinct_approvers(settings, db) -> None:
     request = ask(settings, db, "a@example.com", "b@example.com", "c@example.com", required=2)
-    with db.transaction():
-        first = approvals.record_vote(db, request.approval, "a@example.com", "approve", None, None)
+    with db.transaction() as tx:
+        first = approvals.record_vote(tx, request.approval, "a@example.com", "approve", None, None)
     assert first.decided is None
     assert approvals.get_approval(db, request.approval.id).status == "pending"
-    with db.transaction():
-        again = approvals.record_vote(db, request.approval, "A@example.com", "approve", None, None)
+    with db.transaction() as tx:
+        again = approvals.record_vote(tx, request.approval, "A@example.com", "approve", None, None)
     assert again.outcome == "too-late"
     assert approvals.get_approval(db, request.approval.id).status == "pending"
-    with db.transaction():
-        second = approvals.record_vote(db, request.approval, "b@example.com", "approve", None, None)
+    with db.transaction() as tx:
+        second = approvals.record_vote(tx, request.approval, "b@example.com", "approve", None, None)
     assert second.decided is not None and second.decided.status == "approved"
 
 
 def test_any_single_reject_rejects_a_multi_approver_approval(settings, db) -> None:
     request = ask(settings, db, "a@example.com", "b@example.com", required=2)
-    with db.transaction():
-        approvals.record_vote(db, request.approval, "a@example.com", "approve", None, None)
-        result = approvals.record_vote(db, request.approval, "b@example.com", "reject", "no", None)
+    with db.transaction() as tx:
+        approvals.record_vote(tx, request.approval, "a@example.com", "approve", None, None)
+        result = approvals.record_vote(tx, request.approval, "b@example.com", "reject", "no", None)
     assert result.decided is not None and result.decided.status == "rejected"
 
 
 def test_a_vote_after_the_decision_is_too_late_and_changes_nothing(settings, db) -> None:
     request = ask(settings, db, "a@example.com", "b@example.com")
-    with db.transaction():
-        approvals.record_vote(db, request.approval, "a@example.com", "approve", None, None)
-        late = approvals.record_vote(db, request.approval, "b@example.com", "reject", None, None)
+    with db.transaction() as tx:
+        approvals.record_vote(tx, request.approval, "a@example.com", "approve", None, None)
+        late = approvals.record_vote(tx, request.approval, "b@example.com", "reject", None, None)
     assert late.outcome == "too-late"
     assert approvals.get_approval(db, request.approval.id).status == "approved"
 
@@ -216,8 +216,8 @@ def test_cancel_makes_a_pending_approval_cancelled(settings, db) -> None:
 
 def test_cancelling_a_decided_approval_is_an_error(settings, db) -> None:
     request = ask(settings, db)
-    with db.transaction():
-        approvals.record_vote(db, request.approval, "alice@example.com", "reject", None, None)
+    with db.transaction() as tx:
+        approvals.record_vote(tx, request.approval, "alice@example.com", "reject", None, None)
     with pytest.raises(DataError, match="already rejected"):
         approvals.cancel_approval(db, request.approval.id)
 
@@ -240,8 +240,8 @@ def test_wait_returns_as_soon_as_a_decision_is_recorded(settings, db) -> None:
 
     def decide_while_sleeping(seconds: float) -> None:
         sleeps.append(seconds)
-        with db.transaction():
-            approvals.record_vote(db, request.approval, "alice@example.com", "approve", None, None)
+        with db.transaction() as tx:
+            approvals.record_vote(tx, request.approval, "alice@example.com", "approve", None, None)
 
     result = approvals.wait_for(db, request.approval.id, poll=5, sleep=decide_while_sleeping)
     assert (result.approval.status, result.timed_out) == ("approved", False)

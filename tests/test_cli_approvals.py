@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from mailrelay_cli import store
 from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.config.load import load_settings
 from mailrelay_cli.config.records import Settings
-from mailrelay_cli.store import sqlite as store
 
 JSON_KEYS = ["id", "status", "subject", "approvers", "created_at", "expires_at",
              "decided_by", "decided_at", "comment"]
@@ -34,8 +34,8 @@ def ask(settings: Settings, **kwargs: object) -> approvals.Approval:
 
 
 def decide(settings: Settings, approval: approvals.Approval, decision: str) -> None:
-    with store.open_store(settings.state_dir) as db, db.transaction():
-        approvals.record_vote(db, approval, "alice@example.com", decision, "looks fine", None)
+    with store.open_store(settings.state_dir) as db, db.transaction() as tx:
+        approvals.record_vote(tx, approval, "alice@example.com", decision, "looks fine", None)
 
 
 def test_show_json_has_exactly_the_design_keys(run_cli, settings) -> None:

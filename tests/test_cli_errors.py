@@ -13,7 +13,7 @@ from pathlib import Path
 from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.auth import credentials
 from mailrelay_cli.config.load import load_settings
-from mailrelay_cli.store.sqlite import open_store
+from mailrelay_cli.store import open_store
 
 
 def test_unknown_command_is_a_usage_error_in_the_house_format(run_cli) -> None:

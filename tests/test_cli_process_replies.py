@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from mailrelay_cli import store
 from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.config.load import load_settings
 from mailrelay_cli.config.records import Settings
-from mailrelay_cli.store import sqlite as store
+from mailrelay_cli.store.lock import run_lock
 from tests.reply_builders import reply, request_text
 
 
@@ -112,7 +113,7 @@ def test_an_auto_reply_json_line_carries_the_approval_id(run_cli, settings, mail
 
 
 def test_an_overlapping_run_exits_75_naming_the_holder(run_cli, settings) -> None:
-    with store.run_lock(settings.state_dir):
+    with run_lock(settings.state_dir):
         result = run_cli("process-replies")
     assert result.exit_code == 75
     assert "another process-replies run holds the lock" in result.stderr

@@ -11,7 +11,7 @@ from click.testing import Result
 from freezegun import freeze_time
 
 from mailrelay_cli.config.load import load_settings
-from mailrelay_cli.store.sqlite import iso, open_store, utcnow
+from mailrelay_cli.store import open_store
 
 Run = Callable[..., Result]
 JSON_KEYS = {"ok", "summary", "now", "max_age_seconds", "last_run", "last_success",
@@ -29,12 +29,10 @@ def successful_run_at(config: Path, moment: str, read: int = 2) -> None:
     """A finished run that read ``read`` messages (audit rows, outcome ``unmatched``)."""
     with freeze_time(moment), open_store(load_settings(config).state_dir) as store:
         run_id = store.record_run_start()
-        with store.transaction() as conn:
+        with store.transaction() as tx:
             for uid in range(1, read + 1):
-                conn.execute(
-                    "INSERT INTO audit (mailbox, uidvalidity, uid, outcome, sha256, processed_at)"
-                    " VALUES ('INBOX', 1, ?, 'unmatched', ?, ?)",
-                    (f"{moment}/{uid}", f"{moment}/{uid}", iso(utcnow())))
+                tx.add_audit(mailbox="INBOX", uidvalidity=1, uid=f"{moment}/{uid}",
+                             outcome="unmatched", sha256=f"{moment}/{uid}")
         store.record_run_finish(run_id, "ok", {"read": read, "deleted": read, "left": 0})
 
 
@@ -120,8 +118,11 @@ def test_json_with_problems_is_not_ok_though_it_exits_0(run_cli: Run, configured
 
 def test_one_run_message_and_decision_are_singular(run_cli: Run, configured: Path) -> None:
     successful_run_at(configured, "2026-03-02 09:00:00", read=1)
-    with open_store(load_settings(configured).state_dir) as store, store.transaction() as conn:
-        conn.execute("UPDATE audit SET outcome = 'approved'")
+    with open_store(load_settings(configured).state_dir) as store:
+        rows = store.audit_rows()
+        with store.transaction() as tx:
+            for row in rows:
+                tx.set_audit_outcome(row.id, "approved")
     with freeze_time("2026-03-02 09:02:00"):
         result = run_cli("status")
     assert "last 24 hours      1 run (0 failed), 1 message, 1 decision\n" in result.stdout

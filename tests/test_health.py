@@ -13,7 +13,8 @@ from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import ExitCode
 from mailrelay_cli.replies import hooks
 from mailrelay_cli.reports import health, schedule
-from mailrelay_cli.store.sqlite import db_path, iso, open_store, utcnow
+from mailrelay_cli.store import open_store
+from mailrelay_cli.store.sqlite import db_path
 
 T0 = "2026-03-02 09:00:00"
 
@@ -39,13 +40,12 @@ def record_run(settings: Settings, at: str, outcome: str = "ok", read: int = 0,
 
 def record_audit(settings: Settings, at: str, *outcomes: str, duplicate: bool = False) -> None:
     """Audit rows as process-replies commits them, one per outcome, processed at ``at``."""
-    with freeze_time(at), open_store(settings.state_dir) as store, store.transaction() as conn:
-        for outcome in outcomes:
-            uid = conn.execute("SELECT COUNT(*) FROM audit").fetchone()[0] + 1
-            conn.execute(
-                "INSERT INTO audit (mailbox, uidvalidity, uid, outcome, sha256, duplicate_of,"
-                " processed_at) VALUES ('INBOX', 1, ?, ?, ?, ?, ?)",
-                (str(uid), outcome, f"{uid:064x}", 1 if duplicate else None, iso(utcnow())))
+    with freeze_time(at), open_store(settings.state_dir) as store:
+        first = len(store.audit_rows()) + 1
+        with store.transaction() as tx:
+            for uid, outcome in enumerate(outcomes, start=first):
+                tx.add_audit(mailbox="INBOX", uidvalidity=1, uid=str(uid), outcome=outcome,
+                             sha256=f"{uid:064x}", duplicate_of=1 if duplicate else None)
 
 
 def test_no_database_means_no_runs_and_no_database_is_created(settings: Settings) -> None:
@@ -165,8 +165,8 @@ def test_failing_decision_hooks_are_listed_with_their_error(settings: Settings) 
     with open_store(settings.state_dir) as store:
         request = approvals.create_approval(settings, store, title="Deploy",
                                             approvers=["alice@example.com"])
-        with store.transaction():
-            hooks.queue_hook(store, {"id": request.approval.id, "status": "approved"})
+        with store.transaction() as tx:
+            hooks.queue_hook(tx, {"id": request.approval.id, "status": "approved"})
         hooks.run_owed_hooks(store, ["sh", "-c", "echo ticket system down >&2; exit 3"])
     report = health.check(settings)
     (hook,) = report.failing_hooks

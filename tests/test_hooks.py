@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
+from mailrelay_cli import store
 from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.config.load import settings_from_table
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import ConfigError
 from mailrelay_cli.replies import hooks
 from mailrelay_cli.replies import run as replies
-from mailrelay_cli.store import sqlite as store
 from tests.reply_builders import reply, request_text
 
 RECORDER = """\

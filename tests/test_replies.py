@@ -19,13 +19,14 @@ from typing import Any
 import pytest
 from freezegun import freeze_time
 
+from mailrelay_cli import store
 from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.auth import credentials
 from mailrelay_cli.config.load import settings_from_table
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import LockedError
 from mailrelay_cli.replies import run as replies
-from mailrelay_cli.store import sqlite as store
+from mailrelay_cli.store.lock import run_lock
 from tests.fixtures.dovecot import Dovecot, MailUser
 from tests.reply_builders import reply, request_text
 
@@ -512,7 +513,7 @@ def test_a_crash_between_commit_and_delete_repeats_nothing(settings, db, maildir
     assert [m.duplicate for m in report.messages] == [True]
     assert len(maildir) == 0
     assert len(db.audit_rows()) == 1
-    assert db.query("SELECT count(*) FROM votes")[0][0] == 1
+    assert len(db.votes(request.approval.id)) == 1
 
 
 def test_a_crash_before_the_commit_decides_nothing_and_loses_nothing(settings, db, maildir,
@@ -540,11 +541,11 @@ def test_a_message_that_comes_back_under_a_new_key_is_not_decided_twice(settings
     maildir.add(raw)
     report = run(settings)
     assert [m.duplicate for m in report.messages] == [True]
-    assert db.query("SELECT count(*) FROM votes")[0][0] == 1
+    assert len(db.votes(request.approval.id)) == 1
 
 
 def test_a_second_run_while_one_holds_the_lock_exits_75(settings) -> None:
-    with store.run_lock(settings.state_dir):
+    with run_lock(settings.state_dir):
         with pytest.raises(LockedError):
             run(settings)
 

@@ -16,13 +16,14 @@ from pathlib import Path
 
 import pytest
 
+from mailrelay_cli import store
 from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.auth import credentials
 from mailrelay_cli.config.load import settings_from_table
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import TemporaryError
 from mailrelay_cli.replies import run as replies
-from mailrelay_cli.store import sqlite as store
+from mailrelay_cli.store.lock import run_lock
 from mailrelay_cli.transport.transcript import Transcript
 from tests.fixtures.smtp_servers import free_port
 from tests.reply_builders import reply, request_text
@@ -324,14 +325,14 @@ def test_a_dropped_connection_loses_nothing_and_decides_nothing_twice(
     again = replies.process_replies(settings)
     assert [m.duplicate for m in again.messages] == [True, True]
     assert dovecot.count(mail_user) == 0
-    assert db.query("SELECT count(*) FROM votes")[0][0] == 2
+    assert len(db.votes(request_.approval.id)) == 2
     assert len(db.audit_rows()) == 2
 
 
 def test_a_second_run_at_once_exits_75(settings) -> None:
     from mailrelay_cli.errors import LockedError
 
-    with store.run_lock(settings.state_dir):
+    with run_lock(settings.state_dir):
         with pytest.raises(LockedError):
             replies.process_replies(settings)
 

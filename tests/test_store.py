@@ -12,21 +12,24 @@ from typing import Any
 import pytest
 from freezegun import freeze_time
 
+from mailrelay_cli import store
 from mailrelay_cli.errors import ConfigError, ExitCode, LockedError
-from mailrelay_cli.store import sqlite as store
+from mailrelay_cli.store.lock import LOCK_NAME, run_lock
+from mailrelay_cli.store.sqlite import DB_NAME
+from mailrelay_cli.store.sqlite_schema import SCHEMA_VERSION
 
 
 def test_a_new_store_is_created_at_the_current_schema_version(tmp_path: Path) -> None:
     with store.open_store(tmp_path / "state"):
         pass
-    conn = sqlite3.connect(tmp_path / "state" / store.DB_NAME)
-    assert conn.execute("PRAGMA user_version").fetchone()[0] == store.SCHEMA_VERSION
+    conn = sqlite3.connect(tmp_path / "state" / DB_NAME)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
 def test_the_database_file_is_readable_only_by_its_owner(tmp_path: Path) -> None:
     with store.open_store(tmp_path):
         pass
-    assert (tmp_path / store.DB_NAME).stat().st_mode & 0o077 == 0
+    assert (tmp_path / DB_NAME).stat().st_mode & 0o077 == 0
 
 
 def test_opening_a_store_twice_keeps_its_data(tmp_path: Path) -> None:
@@ -37,8 +40,8 @@ def test_opening_a_store_twice_keeps_its_data(tmp_path: Path) -> None:
 
 
 def test_a_database_from_a_newer_mailrelay_is_a_config_error(tmp_path: Path) -> None:
-    conn = sqlite3.connect(tmp_path / store.DB_NAME)
-    conn.execute(f"PRAGMA user_version = {store.SCHEMA_VERSION + 1}")
+    conn = sqlite3.connect(tmp_path / DB_NAME)
+    conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
     conn.close()
     with pytest.raises(ConfigError, match="newer"):
         with store.open_store(tmp_path):
@@ -48,10 +51,11 @@ def test_a_database_from_a_newer_mailrelay_is_a_config_error(tmp_path: Path) -> 
 def test_a_transaction_that_raises_leaves_nothing_behind(tmp_path: Path) -> None:
     with store.open_store(tmp_path) as db:
         with pytest.raises(RuntimeError):
-            with db.transaction() as conn:
-                conn.execute("INSERT INTO runs (started_at) VALUES ('2026-01-01T00:00:00+00:00')")
+            with db.transaction() as tx:
+                tx.add_audit(mailbox="INBOX", uidvalidity=1, uid="1", outcome="unmatched",
+                             sha256="0" * 64)
                 raise RuntimeError("crash between insert and commit")
-        assert db.last_run() is None
+        assert db.audit_rows() == []
 
 
 def test_run_records_give_last_run_and_last_success(tmp_path: Path) -> None:
@@ -86,24 +90,24 @@ def test_a_run_that_died_has_no_outcome(tmp_path: Path) -> None:
 
 
 def test_the_run_lock_can_be_taken_again_after_release(tmp_path: Path) -> None:
-    with store.run_lock(tmp_path):
+    with run_lock(tmp_path):
         pass
-    with store.run_lock(tmp_path):
+    with run_lock(tmp_path):
         pass
 
 
 def test_a_second_holder_of_the_run_lock_gets_exit_75_naming_the_holder(tmp_path: Path) -> None:
-    with store.run_lock(tmp_path):
+    with run_lock(tmp_path):
         with pytest.raises(LockedError) as caught:
-            with store.run_lock(tmp_path):
+            with run_lock(tmp_path):
                 pass
     assert caught.value.exit_code == ExitCode.TEMPFAIL
     assert f"pid {os.getpid()}" in caught.value.message
-    assert str(tmp_path / store.LOCK_NAME) in caught.value.message
+    assert str(tmp_path / LOCK_NAME) in caught.value.message
 
 
 def _hold_lock_then_die(state_dir: str, ready: Any) -> None:
-    lock = store.run_lock(Path(state_dir))
+    lock = run_lock(Path(state_dir))
     lock.__enter__()
     ready.set()
     os._exit(9)  # dies holding the lock, as a killed cron run would
@@ -116,5 +120,5 @@ def test_a_lock_held_by_a_process_that_died_is_free(tmp_path: Path) -> None:
     child.start()
     child.join(10)
     assert ready.is_set()
-    with store.run_lock(tmp_path):
+    with run_lock(tmp_path):
         pass

@@ -15,10 +15,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import json
 import re
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +28,15 @@ from urllib.parse import quote
 from mailrelay_cli.approvals.options import ApprovalOptions
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import DataError, ExitCode, NotFoundError, UsageError
-from mailrelay_cli.store.sqlite import Store, iso, parse_iso, utcnow
+from mailrelay_cli.store.interface import (
+    ApprovalRow,
+    ApprovalStatus,
+    Decision,
+    Store,
+    StoreReader,
+    Transaction,
+)
+from mailrelay_cli.store.times import iso, parse_iso, utcnow
 
 STATUSES = ("pending", "approved", "rejected", "expired", "cancelled")
 # No 0/O, 1/I/L, U: an id read aloud or retyped stays the same id.
@@ -120,25 +126,25 @@ def effective_status(stored: str, expires_at: str, now: datetime | None = None) 
     return stored
 
 
-def _from_row(row: sqlite3.Row, approved_by: tuple[str, ...] = (),
+def _from_row(row: ApprovalRow, approved_by: tuple[str, ...] = (),
               now: datetime | None = None) -> Approval:
     return Approval(
-        id=row["id"],
-        reference=row["reference"],
-        title=row["title"],
-        subject=row["subject"],
-        approvers=tuple(json.loads(row["approvers"])),
-        required=row["required"],
-        notify=tuple(json.loads(row["notify"])),
-        requested_by=row["requested_by"],
-        created_at=row["created_at"],
-        expires_at=row["expires_at"],
-        status=effective_status(row["status"], row["expires_at"], now),
-        decided_by=row["decided_by"],
-        decided_at=row["decided_at"],
-        comment=row["comment"],
+        id=row.id,
+        reference=row.reference,
+        title=row.title,
+        subject=row.subject,
+        approvers=row.approvers,
+        required=row.required,
+        notify=row.notify,
+        requested_by=row.requested_by,
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        status=effective_status(row.status, row.expires_at, now),
+        decided_by=row.decided_by,
+        decided_at=row.decided_at,
+        comment=row.comment,
         approved_by=approved_by,
-        message_id=row["message_id"],
+        message_id=row.message_id,
     )
 
 
@@ -266,20 +272,18 @@ def create_approval(
     key = signing_key(settings.profile)
     assert key is not None
     now = utcnow()
-    with store.transaction() as conn:
+    with store.transaction() as tx:
         while True:
             approval_id = new_id()
-            if not conn.execute("SELECT 1 FROM approvals WHERE id = ?", (approval_id,)).fetchone():
+            if not tx.approval_exists(approval_id):
                 break
         reference = make_reference(key, approval_id)
         subject = f"[{reference}] Approval requested: {title}"
-        conn.execute(
-            "INSERT INTO approvals (id, reference, title, subject, approvers, required, notify,"
-            " requested_by, message_id, created_at, expires_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (approval_id, reference, title, subject, json.dumps(normalized), required,
-             json.dumps(notify_list), requested_by, message_id, iso(now),
-             iso(now + timedelta(seconds=lifetime))),
+        tx.insert_approval(
+            id=approval_id, reference=reference, title=title, subject=subject,
+            approvers=tuple(normalized), required=required, notify=tuple(notify_list),
+            requested_by=requested_by, message_id=message_id, created_at=iso(now),
+            expires_at=iso(now + timedelta(seconds=lifetime)),
         )
     approval = get_approval(store, approval_id)
     reply_subject = f"Re: {subject}"
@@ -314,14 +318,14 @@ def settings_error() -> Exception:
 
 def set_message_id(store: Store, approval_id: str, message_id: str | None) -> None:
     """Remember the Message-ID of the request (replies' In-Reply-To point at it)."""
-    with store.transaction() as conn:
-        conn.execute("UPDATE approvals SET message_id = ? WHERE id = ?", (message_id, approval_id))
+    with store.transaction() as tx:
+        tx.set_approval_message_id(approval_id, message_id)
 
 
 def discard_approval(store: Store, approval_id: str) -> None:
     """Forget an approval whose request could not be sent (nobody can answer it)."""
-    with store.transaction() as conn:
-        conn.execute("DELETE FROM approvals WHERE id = ? AND status = 'pending'", (approval_id,))
+    with store.transaction() as tx:
+        tx.discard_pending_approval(approval_id)
 
 
 # -- the approval-requested event (``outbound.sending.send`` calls ``prepare_request``) ------
@@ -371,7 +375,7 @@ def prepare_request(settings: Settings, variables: Mapping[str, Any], approvers:
         request = _unsaved_request(settings, title, list(approvers), options.required,
                                    options.expires_in)
         return ApprovalDraft(variables=_request_variables(request), reply_to=request.reply_address)
-    from mailrelay_cli.store.sqlite import open_store
+    from mailrelay_cli.store import open_store
 
     require_enabled(settings)
     with open_store(settings.state_dir) as db:
@@ -419,24 +423,16 @@ def _unsaved_request(settings: Settings, title: str, approvers: list[str], requi
 
 # -- reading -------------------------------------------------------------------------------
 
-def _approved_by(store_or_conn: Any, approval_id: str) -> tuple[str, ...]:
-    rows = store_or_conn.execute(
-        "SELECT approver FROM votes WHERE approval_id = ? AND decision = 'approve'"
-        " ORDER BY decided_at, approver", (approval_id,)
-    ).fetchall()
-    return tuple(row["approver"] for row in rows)
-
-
 def get_approval(store: Store, approval_id: str) -> Approval:
     """The approval ``approval_id`` (case-insensitive), or NotFoundError."""
     wanted = approval_id.strip().upper()
     if wanted.startswith("MR-"):
         wanted = wanted.split("-")[1]
-    row = store.conn.execute("SELECT * FROM approvals WHERE id = ?", (wanted,)).fetchone()
+    row = store.get_approval(wanted)
     if row is None:
-        raise NotFoundError(f"no approval {approval_id!r} in {store.path}",
+        raise NotFoundError(f"no approval {approval_id!r} in {store.location}",
                             hint="mailrelay approvals list")
-    return _from_row(row, _approved_by(store.conn, wanted))
+    return _from_row(row, store.approved_by(wanted))
 
 
 def list_approvals(store: Store, status: str | None = None) -> list[Approval]:
@@ -444,8 +440,7 @@ def list_approvals(store: Store, status: str | None = None) -> list[Approval]:
     if status is not None and status not in STATUSES:
         raise UsageError(f"unknown status {status!r}", hint="one of " + ", ".join(STATUSES))
     now = utcnow()
-    rows = store.conn.execute("SELECT * FROM approvals ORDER BY created_at DESC, id").fetchall()
-    approvals = [_from_row(row, now=now) for row in rows]
+    approvals = [_from_row(row, now=now) for row in store.list_approvals()]
     return [a for a in approvals if status is None or a.status == status]
 
 
@@ -455,12 +450,8 @@ def cancel_approval(store: Store, approval_id: str) -> Approval:
     if current.status != "pending":
         raise DataError(f"approval {current.id} is already {current.status}",
                         hint=f"mailrelay approvals show {current.id}")
-    with store.transaction() as conn:
-        conn.execute(
-            "UPDATE approvals SET status = 'cancelled', decided_at = ? WHERE id = ?"
-            " AND status = 'pending'",
-            (iso(utcnow()), current.id),
-        )
+    with store.transaction() as tx:
+        tx.cancel_approval(current.id, iso(utcnow()))
     return get_approval(store, current.id)
 
 
@@ -474,53 +465,44 @@ class VoteResult:
     decided: Approval | None  # set when this vote made the approval final
 
 
-def record_vote(store: Store, approval: Approval, approver: str, decision: str,
+def record_vote(tx: Transaction, approval: Approval, approver: str, decision: Decision,
                 comment: str | None, audit_id: int | None) -> VoteResult:
-    """Record ``approver``'s decision (inside the caller's transaction).
+    """Record ``approver``'s decision in ``tx`` (the caller's transaction).
 
     One reject rejects; ``required`` distinct approves approve. An approver who
     already voted, or a vote after the approval became final, is too late.
     """
-    conn = store.conn
     now = iso(utcnow())
-    row = conn.execute("SELECT status, expires_at FROM approvals WHERE id = ?",
-                       (approval.id,)).fetchone()
-    if row is None or effective_status(row["status"], row["expires_at"]) != "pending":
+    row = tx.get_approval(approval.id)
+    if row is None or effective_status(row.status, row.expires_at) != "pending":
         return VoteResult("too-late", None)
-    if conn.execute("SELECT 1 FROM votes WHERE approval_id = ? AND lower(approver) = lower(?)",
-                    (approval.id, approver)).fetchone():
+    if tx.has_voted(approval.id, approver):
         return VoteResult("too-late", None)
-    conn.execute(
-        "INSERT INTO votes (approval_id, approver, decision, comment, decided_at, audit_id)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (approval.id, approver, decision, comment, now, audit_id),
-    )
+    tx.record_vote(approval_id=approval.id, approver=approver, decision=decision,
+                   comment=comment, decided_at=now, audit_id=audit_id)
     outcome = "approved" if decision == "approve" else "rejected"
-    approvals_so_far = len(_approved_by(conn, approval.id))
-    final = None
+    approvals_so_far = len(tx.approved_by(approval.id))
+    final: ApprovalStatus | None = None
     if decision == "reject":
         final = "rejected"
     elif approvals_so_far >= approval.required:
         final = "approved"
     if final is None:
         return VoteResult(outcome, None)
-    conn.execute(
-        "UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, comment = ?"
-        " WHERE id = ? AND status = 'pending'",
-        (final, approver, now, comment, approval.id),
-    )
-    decided_row = conn.execute("SELECT * FROM approvals WHERE id = ?", (approval.id,)).fetchone()
-    return VoteResult(outcome, _from_row(decided_row, _approved_by(conn, approval.id)))
+    tx.decide_approval(approval.id, status=final, decided_by=approver, decided_at=now,
+                       comment=comment)
+    decided_row = tx.get_approval(approval.id)
+    assert decided_row is not None  # read inside the transaction that just updated it
+    return VoteResult(outcome, _from_row(decided_row, tx.approved_by(approval.id)))
 
 
-def pending_by_id(store: Store, ids: Iterable[str]) -> dict[str, Approval]:
+def pending_by_id(reader: StoreReader, ids: Iterable[str]) -> dict[str, Approval]:
     """The approvals among ``ids`` that exist (any status)."""
     found: dict[str, Approval] = {}
     for approval_id in ids:
-        row = store.conn.execute("SELECT * FROM approvals WHERE id = ?",
-                                 (approval_id,)).fetchone()
+        row = reader.get_approval(approval_id)
         if row is not None:
-            found[approval_id] = _from_row(row, _approved_by(store.conn, approval_id))
+            found[approval_id] = _from_row(row, reader.approved_by(approval_id))
     return found
 
 

@@ -19,7 +19,7 @@ from typing import Any
 
 from mailrelay_cli.auth import credentials
 from mailrelay_cli.errors import ConfigError
-from mailrelay_cli.store.sqlite import Store, iso, utcnow
+from mailrelay_cli.store.interface import Store, Transaction
 
 TIMEOUT_SECONDS = 120
 
@@ -51,12 +51,9 @@ def command_argv(command: tuple[str, ...] | str) -> list[str]:
     return argv
 
 
-def queue_hook(store: Store, payload: dict[str, Any]) -> None:
-    """Owe one hook run for a decision (call inside the transaction that records it)."""
-    store.conn.execute(
-        "INSERT OR IGNORE INTO hooks (approval_id, payload, created_at) VALUES (?, ?, ?)",
-        (payload["id"], json.dumps(payload), iso(utcnow())),
-    )
+def queue_hook(tx: Transaction, payload: dict[str, Any]) -> None:
+    """Owe one hook run for a decision (in ``tx``, the transaction that records it)."""
+    tx.queue_hook(payload["id"], payload)
 
 
 def _run_one(argv: list[str], payload: dict[str, Any]) -> str | None:
@@ -89,19 +86,14 @@ def _run_one(argv: list[str], payload: dict[str, Any]) -> str | None:
 
 def run_owed_hooks(store: Store, command: tuple[str, ...] | str | None) -> list[HookResult]:
     """Run every hook still owed (new decisions and earlier failures), oldest first."""
-    rows = store.query("SELECT * FROM hooks WHERE status != 'ok' ORDER BY created_at")
-    if not rows or command is None:
+    owed = store.owed_hooks()
+    if not owed or command is None:
         return []
     argv = command_argv(command)
     results = []
-    for row in rows:
-        error = _run_one(argv, json.loads(row["payload"]))
-        with store.transaction() as conn:
-            conn.execute(
-                "UPDATE hooks SET status = ?, attempts = attempts + 1, last_error = ?,"
-                " last_attempt_at = ? WHERE approval_id = ?",
-                ("ok" if error is None else "failed", error, iso(utcnow()), row["approval_id"]),
-            )
-        results.append(HookResult(row["approval_id"], error is None, error,
-                                  row["attempts"] + 1))
+    for hook in owed:
+        error = _run_one(argv, dict(hook.payload))
+        with store.transaction() as tx:
+            tx.hook_attempted(hook.approval_id, error)
+        results.append(HookResult(hook.approval_id, error is None, error, hook.attempts + 1))
     return results

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.approvals.service import Approval
@@ -41,7 +41,10 @@ from mailrelay_cli.replies.headers import sender_address, threading_ids
 from mailrelay_cli.replies.hooks import HookResult
 from mailrelay_cli.replies.parse import parse_message, unreadable_reason
 from mailrelay_cli.replies.quotes import split_reply
-from mailrelay_cli.store.sqlite import Store, iso, open_store, run_lock, utcnow
+from mailrelay_cli.store import open_store
+from mailrelay_cli.store.interface import AuditRow, Decision, Store, StoreReader, Transaction
+from mailrelay_cli.store.lock import run_lock
+from mailrelay_cli.store.times import utcnow
 
 OUTCOMES = ("approved", "rejected", "too-late", "expired", "not-an-approver", "unmatched",
             "no-decision", "auto-reply", "bounce", "unreadable")
@@ -148,7 +151,7 @@ def _choose(ids: list[str], found: dict[str, Approval], threading: Iterable[str]
     return known[0]
 
 
-def _judge(settings: Settings, db: Store, key: bytes | None, msg: EmailMessage) -> _Judged:
+def _judge(settings: Settings, db: StoreReader, key: bytes | None, msg: EmailMessage) -> _Judged:
     sender = sender_address(msg)
     sender = approvals.normalize_address(sender) if sender else None
     kind = automatic_kind(msg)
@@ -216,27 +219,16 @@ def prune_archive(state_dir: Path, days: int) -> int:
     return removed
 
 
-def _seen(db: Store, mailbox: str, uidvalidity: int, uid: str, digest: str,
-          message_id: str | None) -> tuple[Any, bool] | None:
+def _seen(tx: Transaction, mailbox: str, uidvalidity: int, uid: str, digest: str,
+          message_id: str | None) -> tuple[AuditRow, bool] | None:
     """The earlier audit row of this message, and whether it is the very same UID."""
-    row = db.conn.execute(
-        "SELECT * FROM audit WHERE mailbox = ? AND uidvalidity = ? AND uid = ?",
-        (mailbox, uidvalidity, uid)).fetchone()
+    row = tx.audit_by_uid(mailbox, uidvalidity, uid)
     if row is not None:
         return row, True
-    row = db.conn.execute("SELECT * FROM audit WHERE sha256 = ? ORDER BY id LIMIT 1",
-                          (digest,)).fetchone()
+    row = tx.audit_by_sha256(digest)
     if row is None and message_id:
-        row = db.conn.execute("SELECT * FROM audit WHERE message_id = ? ORDER BY id LIMIT 1",
-                              (message_id,)).fetchone()
+        row = tx.audit_by_message_id(message_id)
     return (row, False) if row is not None else None
-
-
-def _owe_answer(db: Store, approval_id: str, kind: str, address: str) -> None:
-    db.conn.execute(
-        "INSERT OR IGNORE INTO outbox (approval_id, kind, address, created_at) VALUES (?, ?, ?, ?)",
-        (approval_id, kind, address, iso(utcnow())),
-    )
 
 
 def _decision_payload(approval: Approval) -> dict[str, Any]:
@@ -246,7 +238,7 @@ def _decision_payload(approval: Approval) -> dict[str, Any]:
     return payload
 
 
-def _record_message(settings: Settings, db: Store, key: bytes | None, mailbox_name: str,
+def _record_message(settings: Settings, tx: Transaction, key: bytes | None, mailbox_name: str,
                     uidvalidity: int, fetched: Any, max_bytes: int,
                     dry_run: bool) -> tuple[MessageResult, Approval | None]:
     from mailrelay_cli.replies import hooks
@@ -256,52 +248,48 @@ def _record_message(settings: Settings, db: Store, key: bytes | None, mailbox_na
     msg = _parse(whole)
     message_id = _header(msg, "Message-ID")
     subject = _header(msg, "Subject")
-    earlier = _seen(db, mailbox_name, uidvalidity, fetched.uid, digest, message_id)
+    earlier = _seen(tx, mailbox_name, uidvalidity, fetched.uid, digest, message_id)
     if earlier is not None:
         row, same_uid = earlier
-        result = MessageResult(fetched.uid, message_id or row["message_id"], row["sender"],
-                               subject or row["subject"], row["outcome"], row["approval_id"],
+        result = MessageResult(fetched.uid, message_id or row.message_id, row.sender,
+                               subject or row.subject, row.outcome, row.approval_id,
                                duplicate=True)
         if not same_uid:
-            db.conn.execute(
-                "INSERT INTO audit (mailbox, uidvalidity, uid, message_id, sender, subject, date,"
-                " outcome, approval_id, sha256, size, archive_path, duplicate_of, processed_at)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (mailbox_name, uidvalidity, fetched.uid, message_id, row["sender"], subject,
-                 _header(msg, "Date"), row["outcome"], row["approval_id"], digest, fetched.size,
-                 None, row["id"], iso(utcnow())),
-            )
+            tx.add_audit(mailbox=mailbox_name, uidvalidity=uidvalidity, uid=fetched.uid,
+                         message_id=message_id, sender=row.sender, subject=subject,
+                         date=_header(msg, "Date"), outcome=row.outcome,
+                         approval_id=row.approval_id, sha256=digest, size=fetched.size,
+                         archive_path=None, duplicate_of=row.id)
         return result, None
 
     if msg is None or fetched.raw is None or fetched.size > max_bytes:
         sender = sender_address(msg) if msg is not None else None
         judged = _Judged("unreadable", None, approvals.normalize_address(sender or ""))
     else:
-        judged = _judge(settings, db, key, msg)
+        judged = _judge(settings, tx, key, msg)
     archive_path = None if dry_run else _archive(settings.state_dir, whole, digest)
-    cursor = db.conn.execute(
-        "INSERT INTO audit (mailbox, uidvalidity, uid, message_id, sender, subject, date,"
-        " outcome, approval_id, sha256, size, archive_path, processed_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (mailbox_name, uidvalidity, fetched.uid, message_id, judged.sender, subject,
-         _header(msg, "Date"), judged.outcome, judged.approval.id if judged.approval else None,
-         digest, fetched.size, archive_path, iso(utcnow())),
+    audit_id = tx.add_audit(
+        mailbox=mailbox_name, uidvalidity=uidvalidity, uid=fetched.uid, message_id=message_id,
+        sender=judged.sender, subject=subject, date=_header(msg, "Date"),
+        outcome=judged.outcome, approval_id=judged.approval.id if judged.approval else None,
+        sha256=digest, size=fetched.size, archive_path=archive_path,
     )
     outcome = judged.outcome
     decided = None
     if judged.outcome == "vote" and judged.approval is not None and judged.sender:
-        vote = approvals.record_vote(db, judged.approval, judged.sender, judged.decision or "",
-                                     judged.comment, cursor.lastrowid)
+        vote = approvals.record_vote(tx, judged.approval, judged.sender,
+                                     cast(Decision, judged.decision or ""), judged.comment,
+                                     audit_id)
         outcome = vote.outcome
         decided = vote.decided
-        db.conn.execute("UPDATE audit SET outcome = ? WHERE id = ?", (outcome, cursor.lastrowid))
+        tx.set_audit_outcome(audit_id, outcome)
         if decided is not None:
             if settings.approval.on_decision:
-                hooks.queue_hook(db, _decision_payload(decided))
+                hooks.queue_hook(tx, _decision_payload(decided))
             for address in decided.notify:
-                _owe_answer(db, decided.id, "decision", address)
+                tx.owe_answer(decided.id, "decision", address)
     if outcome == "too-late" and judged.approval is not None and judged.sender:
-        _owe_answer(db, judged.approval.id, "too-late", judged.sender)
+        tx.owe_answer(judged.approval.id, "too-late", judged.sender)
     result = MessageResult(fetched.uid, message_id, judged.sender, subject, outcome,
                            judged.approval.id if judged.approval else None)
     return result, decided
@@ -345,9 +333,9 @@ def _run(settings: Settings, db: Store, limit: int, max_bytes: int, dry_run: boo
     with open_reply_mailbox(settings, readonly=dry_run, transcript=transcript) as mailbox:
         fetched = mailbox.fetch_oldest(limit, max_bytes)
         try:
-            with db.transaction():
+            with db.transaction() as tx:
                 for message in fetched:
-                    result, newly = _record_message(settings, db, key, mailbox.name,
+                    result, newly = _record_message(settings, tx, key, mailbox.name,
                                                     mailbox.uidvalidity, message, max_bytes,
                                                     dry_run)
                     results.append(result)
@@ -406,33 +394,28 @@ def send_owed_answers(settings: Settings, db: Store) -> list[AnswerResult]:
     from mailrelay_cli.outbound import delivery
     from mailrelay_cli.outbound.message import build_message, parse_address
 
-    rows = db.query("SELECT * FROM outbox WHERE status != 'sent' ORDER BY id")
-    if not rows:
+    owed = db.owed_answers()
+    if not owed:
         return []
     # An answer is not worth holding up a cron run for: one attempt per run, no retry loop.
     quick = settings._replace(smtp=settings.smtp._replace(retry_for=0.0))
     results = []
-    for row in rows:
-        approval = approvals.get_approval(db, row["approval_id"])
-        subject, text = _answer_text(row["kind"], approval)
+    for answer in owed:
+        approval = approvals.get_approval(db, answer.approval_id)
+        subject, text = _answer_text(answer.kind, approval)
         error = None
         try:
             built = build_message(
                 sender=parse_address(settings.require("smtp.from"), "smtp.from"),
-                to=[parse_address(row["address"], "answer")],
+                to=[parse_address(answer.address, "answer")],
                 # build_message marks it Auto-Submitted (RFC 3834): responders will not answer.
                 subject=subject, text=text,
             )
             delivery.deliver(quick, built)
         except MailrelayError as e:
             error = e.message
-        with db.transaction() as conn:
-            conn.execute(
-                "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?,"
-                " sent_at = ? WHERE id = ?",
-                ("sent" if error is None else "failed", error,
-                 iso(utcnow()) if error is None else None, row["id"]),
-            )
-        results.append(AnswerResult(row["approval_id"], row["kind"], row["address"],
+        with db.transaction() as tx:
+            tx.answer_attempted(answer.id, error)
+        results.append(AnswerResult(answer.approval_id, answer.kind, answer.address,
                                     error is None, error))
     return results

@@ -113,7 +113,7 @@ def ago(now: datetime, then: datetime) -> str:
 
 
 def _time(text: str | None) -> datetime | None:
-    from mailrelay_cli.store.sqlite import parse_iso
+    from mailrelay_cli.store.times import parse_iso
 
     return parse_iso(text) if text else None
 
@@ -122,18 +122,6 @@ def _run(record: Any) -> Run:
     return Run(started_at=_time(record.started_at) or datetime.min,
                finished_at=_time(record.finished_at), outcome=record.outcome,
                counts=dict(record.counts), error=record.error)
-
-
-def _audited_since(store: Any, since: datetime) -> tuple[int, int]:
-    """Messages processed and decisions (approve or reject votes) recorded since ``since``;
-    a message seen again under a new UID (``duplicate_of``) is not counted twice."""
-    from mailrelay_cli.store.sqlite import iso
-
-    (row,) = store.query(
-        "SELECT COUNT(*) AS messages,"
-        " COALESCE(SUM(outcome IN ('approved', 'rejected')), 0) AS decisions"
-        " FROM audit WHERE processed_at >= ? AND duplicate_of IS NULL", (iso(since),))
-    return int(row["messages"]), int(row["decisions"])
 
 
 def _oauth(settings: Settings) -> tuple[OAuthHealth, ...]:
@@ -168,20 +156,21 @@ def _oauth(settings: Settings) -> tuple[OAuthHealth, ...]:
 def check(settings: Settings, max_age: float | None = None) -> HealthReport:
     """The health of the process-replies job (see the module docstring)."""
     from mailrelay_cli.reports import schedule
-    from mailrelay_cli.store.sqlite import db_path, open_store, utcnow
+    from mailrelay_cli.store import open_store, store_exists, store_location
+    from mailrelay_cli.store.times import utcnow
 
     now = utcnow()
-    database = db_path(settings.state_dir)
+    database = store_location(settings)
     last_run = last_success = None
     recent: list[Run] = []
     pending = Pending(0)
     messages = decisions = 0
     hooks: tuple[FailingHook, ...] = ()
     # No database yet means no run ever finished; do not create one just to look.
-    if database.is_file():
+    if store_exists(settings):
         from mailrelay_cli.approvals import service as approvals
 
-        with open_store(settings.state_dir) as store:
+        with open_store(settings) as store:
             found = store.last_run()
             last_run = _run(found) if found else None
             found = store.last_success()
@@ -189,7 +178,8 @@ def check(settings: Settings, max_age: float | None = None) -> HealthReport:
             recent = [_run(r) for r in store.runs_since(now - DAY)]
             # From the audit rows, not the runs: a run that died after committing them
             # recorded no counts, but its messages were processed all the same.
-            messages, decisions = _audited_since(store, now - DAY)
+            audited = store.audit_counts_since(now - DAY)
+            messages, decisions = audited.messages, audited.decisions
             waiting = approvals.list_approvals(store, "pending")
             if waiting:
                 oldest = min(waiting, key=lambda a: a.created_at)
@@ -232,7 +222,7 @@ def check(settings: Settings, max_age: float | None = None) -> HealthReport:
 
     return HealthReport(
         now=now,
-        database=str(database),
+        database=database,
         last_run=last_run,
         last_success=last_success,
         runs_last_day=len(recent),
