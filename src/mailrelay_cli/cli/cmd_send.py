@@ -151,6 +151,8 @@ def send_command(app: AppContext, event: str, to: tuple[str, ...], cc: tuple[str
     elif not app.quiet:
         render.plain(f"sent {result.event} to {', '.join(result.recipients)} "
                      f"(Message-ID {result.message_id})")
+    for log, reason in () if app.quiet else result.skipped_logs:
+        render.plain(f"note: {log} not attached: {reason}", err=True)
     for log in result.cut_logs:
         render.plain(f"note: {log} is larger than notifications.max_attachment_mb; "
                      "only its last part is attached", err=True)

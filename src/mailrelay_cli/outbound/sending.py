@@ -56,6 +56,8 @@ class SendResult(NamedTuple):
     attempts: int = 0
     dry_run: bool = False
     mime: str | None = None
+    # Logs given but not attached, and why ("notifications.attach_logs is never").
+    skipped_logs: tuple[tuple[str, str], ...] = ()
 
     def json(self) -> dict[str, Any]:
         """The DESIGN.md JSON line of ``send``."""
@@ -133,13 +135,18 @@ def send(settings: Settings, request: SendRequest, *, connect: Any = None) -> Se
     variables.update(request.variables)
 
     chosen: list[Any] = []  # attachments.LogFile
+    skipped: tuple[tuple[str, str], ...] = ()
     if event.attach_logs:
         from mailrelay_cli.outbound import attachments  # only events that carry logs import it
 
         logs = attachments.logs_from_payload((request.payload or {}).get("logs"), "payload")
         logs += attachments.logs_from_paths(request.logs, request.failed_logs, len(logs) + 1)
         attachments.check_exist(logs)
-        chosen = attachments.select(logs, settings.notifications.attach_logs)
+        policy = settings.notifications.attach_logs
+        chosen = attachments.select(logs, policy)
+        reason = (f"notifications.attach_logs is {policy}" if policy == "never"
+                  else f"notifications.attach_logs is {policy} and the log is not marked failed")
+        skipped = tuple((str(log.path), reason) for log in logs if log not in chosen)
     elif request.logs or request.failed_logs:
         raise UsageError(f"event {event.name} does not carry logs",
                          hint="logs are attached to request-completed and request-failed")
@@ -168,7 +175,7 @@ def send(settings: Settings, request: SendRequest, *, connect: Any = None) -> Se
     cut = attachment.cut if attachment else ()
     if request.dry_run:
         return SendResult(event.name, message_id, tuple(a.bare for a in built.recipients), (),
-                          approval_id, subject, attached, cut, 0, True, built.as_text())
+                          approval_id, subject, attached, cut, 0, True, built.as_text(), skipped)
     try:
         outcome = delivery.deliver(settings, built, connect=connect)
     except MailrelayError:
@@ -177,7 +184,7 @@ def send(settings: Settings, request: SendRequest, *, connect: Any = None) -> Se
     return SendResult(
         event.name, message_id, outcome.accepted,
         tuple((r.address, r.code, r.reply) for r in outcome.refused),
-        approval_id, subject, attached, cut, outcome.attempts,
+        approval_id, subject, attached, cut, outcome.attempts, skipped_logs=skipped,
     )
 
 
