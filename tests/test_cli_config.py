@@ -224,7 +224,7 @@ def test_config_show_writes_default_durations_in_units(run_cli, write_config) ->
     write_config(MINIMAL)
     human = run_cli("config", "show").stdout
     assert "259200" not in human and "120.0" not in human
-    assert " 3d " in human and " 2m " in human
+    assert 'expires_after = "3d"' in human and 'retry_for = "2m"' in human
 
 
 def test_send_with_incomplete_oauth_settings_exits_78_before_connecting(run_cli,

@@ -56,9 +56,9 @@ def test_show_json_carries_variables_and_sample(run_cli) -> None:  # type: ignor
     assert set(data["sample"]) == {"subject", "text", "html"}
 
 
-def test_show_of_an_unknown_event_exits_65(run_cli) -> None:  # type: ignore[no-untyped-def]
+def test_show_of_an_unknown_event_is_a_usage_error(run_cli) -> None:  # type: ignore[no-untyped-def]
     result = run_cli("events", "show", "nope")
-    assert result.exit_code == 65
+    assert result.exit_code == 2
     assert "no event named 'nope'" in result.stderr
 
 

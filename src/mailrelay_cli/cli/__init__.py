@@ -29,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "approvals": "mailrelay_cli.cli.cmd_approvals:approvals_group",
     "status": "mailrelay_cli.cli.cmd_status:status_command",
     "schedule": "mailrelay_cli.cli.cmd_schedule:schedule_command",
+    "completion": "mailrelay_cli.cli.completion:completion_command",
 }
 
 
@@ -43,7 +44,23 @@ class MailrelayGroup(click.Group):
         if target is None:
             return None
         module_name, attribute = target.split(":")
-        return getattr(importlib.import_module(module_name), attribute)
+        command = getattr(importlib.import_module(module_name), attribute)
+        from mailrelay_cli.cli.global_options import accept_global_options
+
+        accept_global_options(command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """The command list with each summary whole: click would cut it at the column's width
+        mid-sentence; here it wraps instead."""
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:
@@ -51,6 +68,9 @@ class MailrelayGroup(click.Group):
         argv = list(sys.argv[1:] if args is None else args)
         try:
             result = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+        except click.exceptions.NoArgsIsHelpError as e:  # bare `mailrelay`: help, as git and gh do
+            click.echo(e.ctx.get_help() if e.ctx is not None else e.format_message())
+            result = 0
         except click.ClickException as e:
             from mailrelay_cli.cli import render
             from mailrelay_cli.errors import DataError, UsageError
@@ -103,14 +123,18 @@ class MailrelayGroup(click.Group):
 )
 @click.option("-v", "--verbose", count=True, help="More detail; tracebacks for errors.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing unless something failed.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line, for scripts.")
 @click.version_option(__version__, prog_name="mailrelay")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool) -> None:
-    """Email for release pipelines: notifications, approvals by email, reply processing."""
+def cli(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool, as_json: bool) -> None:
+    """Email for release pipelines: notifications, approvals by email, reply processing.
+
+    The options above also work after the command: mailrelay send -q --config FILE ...
+    """
     from mailrelay_cli.cli import render
 
     render.reset_consoles()
-    ctx.obj = AppContext(config_path=config_path, verbose=verbose, quiet=quiet)
+    ctx.obj = AppContext(config_path=config_path, verbose=verbose, quiet=quiet, json=as_json)
 
 
 def main() -> None:

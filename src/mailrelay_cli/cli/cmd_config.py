@@ -1,4 +1,4 @@
-"""``mailrelay config show|check|path|set``."""
+"""``mailrelay config show|get|check|path|set|unset|init``."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import click
 
 from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+from mailrelay_cli.cli.completion import complete_key
 from mailrelay_cli.errors import ConfigError
 
 
@@ -26,10 +27,12 @@ def show(app: AppContext, as_json: bool) -> None:
         for row in report.rows:
             render.json_line({"key": row.key, "value": row.value, "source": row.source})
         return
-    render.plain(f"# {report.path}" + ("" if report.file_exists else " (does not exist)"))
-    render.table(None, ["key", "value", "source"],
-                 [(row.key, "" if row.value is None else row.value, row.source)
-                  for row in report.rows])
+    from mailrelay_cli.config.display import toml_text
+    from mailrelay_cli.config.schema import SECRET_NAMES
+
+    render.plain(f"# {report.path}" + ("" if report.file_exists else " (does not exist)")
+                 + ": effective settings, each value's source in its comment")
+    render.plain(toml_text(report.rows, SECRET_NAMES))
 
 
 @config_group.command("check")
@@ -74,7 +77,7 @@ def path(app: AppContext) -> None:
 
 
 @config_group.command("set")
-@click.argument("key")
+@click.argument("key", shell_complete=complete_key)
 @click.argument("value")
 @pass_app
 def set_(app: AppContext, key: str, value: str) -> None:
@@ -88,3 +91,66 @@ def set_(app: AppContext, key: str, value: str) -> None:
         import tomlkit
 
         render.plain(f"{key} = {tomlkit.item(written).as_string()} written to {target}")
+    _note_env_override(key)
+
+
+def _note_env_override(key: str) -> None:
+    """Say so when an environment variable overrides what was just written."""
+    import os
+
+    from mailrelay_cli.config.env_overrides import env_name
+
+    name = env_name(key)
+    if os.environ.get(name):
+        render.plain(f"note: {name} is set and overrides the file's {key}", err=True)
+
+
+@config_group.command("get")
+@click.argument("key", shell_complete=complete_key)
+@json_option
+@pass_app
+def get(app: AppContext, key: str, as_json: bool) -> None:
+    """Print KEY's effective value (as TOML) and where it came from.
+
+    The source is the file, an environment variable (MAILRELAY__SECTION__KEY), a
+    default, or the key it is inherited from. Secrets show only set or unset.
+    """
+    from mailrelay_cli.config.display import toml_value
+    from mailrelay_cli.reports import config_report
+
+    row = config_report.get(app.settings(), key)
+    if as_json:
+        render.json_line({"key": row.key, "value": row.value, "source": row.source})
+    elif row.value is None:
+        render.plain(f"# {row.key}: not set ({row.source})")
+    else:
+        render.plain(f"{row.key} = {toml_value(row.value)}  # {row.source}")
+
+
+@config_group.command("unset")
+@click.argument("key", shell_complete=complete_key)
+@pass_app
+def unset(app: AppContext, key: str) -> None:
+    """Remove KEY from the settings file so its default applies again; comments are kept."""
+    from mailrelay_cli import paths
+    from mailrelay_cli.config.edit import unset_value
+
+    target = paths.config_file(app.config_path)
+    removed = unset_value(target, key)
+    if not app.quiet:
+        render.plain(f"{key} removed from {target}" if removed else f"{key} was not set in {target}")
+    _note_env_override(key)
+
+
+@config_group.command("init")
+@click.option("--force", is_flag=True, help="Overwrite an existing settings file.")
+@pass_app
+def init(app: AppContext, force: bool) -> None:
+    """Write a new settings file with every key commented out, from the shipped example."""
+    from mailrelay_cli import paths
+    from mailrelay_cli.config.starter import write_starter
+
+    target = paths.config_file(app.config_path)
+    write_starter(target, force=force)
+    if not app.quiet:
+        render.plain(f"wrote {target}; next: mailrelay config set smtp.host HOST")

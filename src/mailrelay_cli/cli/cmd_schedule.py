@@ -10,11 +10,11 @@ from mailrelay_cli.errors import UsageError
 
 
 @click.command("schedule")
-@click.option("--cron", "kind", flag_value="cron", help="Print the crontab line(s).")
-@click.option("--systemd", "kind", flag_value="systemd",
+@click.option("--cron", "cron", is_flag=True, help="Print the crontab line(s).")
+@click.option("--systemd", "systemd", is_flag=True,
               help="Print a service and timer unit pair (user units).")
 @pass_app
-def schedule_command(app: AppContext, kind: str | None) -> None:
+def schedule_command(app: AppContext, cron: bool, systemd: bool) -> None:
     """Print how to run process-replies every approval.interval_minutes.
 
     \b
@@ -23,6 +23,10 @@ def schedule_command(app: AppContext, kind: str | None) -> None:
     """
     from mailrelay_cli.reports import schedule
 
+    if cron and systemd:
+        raise UsageError("--cron and --systemd are two ways of doing one job; give one",
+                         hint="mailrelay schedule --cron, or: mailrelay schedule --systemd")
+    kind = "cron" if cron else "systemd" if systemd else None
     if kind is None:
         raise UsageError("say which scheduler: --cron or --systemd",
                          hint="mailrelay schedule --cron")

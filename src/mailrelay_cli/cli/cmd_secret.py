@@ -8,6 +8,7 @@ import click
 
 from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+from mailrelay_cli.cli.completion import complete_secret
 from mailrelay_cli.errors import DataError, UsageError
 
 
@@ -17,7 +18,7 @@ def secret_group() -> None:
 
 
 @secret_group.command("set")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_secret)
 @click.option("--stdin", "from_stdin", is_flag=True,
               help="Read the value from standard input (one line) instead of a prompt; "
                    "required when standard input is not a terminal.")
@@ -35,7 +36,7 @@ def set_(app: AppContext, name: str, from_stdin: bool) -> None:
             raise UsageError("standard input is not a terminal; pipe the value with --stdin",
                              hint=f"run it in a terminal, or: mailrelay secret set {name} --stdin "
                                   "< FILE-HOLDING-THE-VALUE")
-        value = click.prompt(f"{name}", hide_input=True, confirmation_prompt=True)
+        value = _prompt_twice(name)
     if not value:
         raise DataError(f"empty value for {name}; nothing stored",
                         hint=f"mailrelay secret set {name}")
@@ -44,8 +45,23 @@ def set_(app: AppContext, name: str, from_stdin: bool) -> None:
         render.plain(f"{name} stored in the keyring (service mailrelay, entry {profile}:{name})")
 
 
+def _prompt_twice(name: str, tries: int = 3) -> str:
+    """The value typed twice the same (hidden); asked again on a mismatch, in the house style
+    (click's confirmation prompt prints its own "Error:")."""
+    for attempt in range(1, tries + 1):
+        value = click.prompt(name, hide_input=True, default="", show_default=False)
+        if not value:
+            return value
+        if click.prompt(f"{name} (again)", hide_input=True, default="", show_default=False) == value:
+            return value
+        if attempt < tries:
+            render.plain(f"mailrelay: the two entries for {name} differ; type it again", err=True)
+    raise DataError(f"the two entries for {name} differed {tries} times; nothing stored",
+                    hint=f"mailrelay secret set {name}, or: mailrelay secret set {name} --stdin")
+
+
 @secret_group.command("delete")
-@click.argument("name")
+@click.argument("name", shell_complete=complete_secret)
 @pass_app
 def delete(app: AppContext, name: str) -> None:
     """Remove secret NAME from the keyring."""

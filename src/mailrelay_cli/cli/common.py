@@ -41,8 +41,8 @@ def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, as_json: bool, **kwargs: Any) -> Any:
         app = click.get_current_context().find_object(AppContext)
-        if app is not None:
-            app.json = as_json
+        if app is not None:  # `mailrelay --json CMD` and `mailrelay CMD --json` are the same
+            app.json = as_json = app.json or as_json
         return func(*args, as_json=as_json, **kwargs)
 
     return wrapper

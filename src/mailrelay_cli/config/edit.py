@@ -10,57 +10,8 @@ from typing import Any
 
 from mailrelay_cli.config.endpoints import check_warnings
 from mailrelay_cli.config.load import settings_from_table
-from mailrelay_cli.config.schema import is_secret_key, secret_hint, spec_for, suggest
+from mailrelay_cli.config.text_values import parse_cli_value
 from mailrelay_cli.errors import ConfigError
-
-
-def parse_cli_value(key: str, text: str) -> Any:
-    """The TOML value for ``config set KEY TEXT``, converted by the key's type."""
-    if is_secret_key(key):
-        raise ConfigError(
-            f"{key} is a secret and secrets never live in the settings file", hint=secret_hint(key)
-        )
-    spec = spec_for(key)
-    if spec is None:
-        raise ConfigError(f"unknown key {key}", hint=suggest(key))
-    kind = spec.kind
-    if kind == "bool":
-        lowered = text.strip().lower()
-        if lowered in ("true", "yes", "on", "1"):
-            return True
-        if lowered in ("false", "no", "off", "0"):
-            return False
-        raise ConfigError(
-            f"{key} must be true or false, not {text!r}", hint=f"mailrelay config set {key} true"
-        )
-    if kind == "int":
-        try:
-            return int(text)
-        except ValueError:
-            raise ConfigError(
-                f"{key} must be a whole number, not {text!r}", hint=f"mailrelay config set {key} NUMBER"
-            ) from None
-    if kind == "number":
-        try:
-            number = float(text)
-        except ValueError:
-            raise ConfigError(
-                f"{key} must be a number, not {text!r}", hint=f"mailrelay config set {key} NUMBER"
-            ) from None
-        return int(number) if number.is_integer() else number
-    if kind == "list":
-        stripped = text.strip()
-        if stripped.startswith("["):
-            try:
-                parsed = tomllib.loads(f"v = {stripped}")["v"]
-            except tomllib.TOMLDecodeError as e:
-                raise ConfigError(
-                    f"{key}: not a TOML list: {e}",
-                    hint=f'mailrelay config set {key} "a@example.com,b@example.com"',
-                ) from e
-            return parsed
-        return [item.strip() for item in stripped.split(",") if item.strip()]
-    return text
 
 
 def set_value(path: Path, key: str, text: str) -> Any:
@@ -105,3 +56,40 @@ def set_value(path: Path, key: str, text: str) -> Any:
     tmp.write_text(new_text, encoding="utf-8")
     os.replace(tmp, path)
     return value
+
+
+def unset_value(path: Path, key: str) -> bool:
+    """Remove ``key`` from the file at ``path`` so its default applies again; comments stay.
+
+    False when the file did not set it. The resulting file is validated before it replaces
+    the old one, as ``set_value`` does.
+    """
+    import tomlkit
+
+    from mailrelay_cli.config.schema import spec_for, suggest
+
+    if spec_for(key) is None:
+        raise ConfigError(f"unknown key {key}", hint=suggest(key))
+    try:
+        original = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return False
+    try:
+        document = tomlkit.parse(original)
+    except Exception as e:  # tomlkit raises its own ParseError family
+        raise ConfigError(f"{path}: not valid TOML: {e}", hint="fix the file by hand first") from e
+    *parents, name = key.split(".")
+    table: Any = document
+    for part in parents:
+        table = table.get(part) if isinstance(table, Mapping) else None
+        if table is None:
+            return False
+    if not isinstance(table, Mapping) or name not in table:
+        return False
+    del table[name]
+    new_text = tomlkit.dumps(document)
+    settings_from_table(tomllib.loads(new_text), path)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(new_text, encoding="utf-8")
+    os.replace(tmp, path)
+    return True

@@ -68,11 +68,18 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     file_path = paths.config_file(path)
     exists = file_path.is_file()
     table = read_file_table(file_path) if exists else {}
-    return settings_from_table(table, file_path, exists)
+    from mailrelay_cli.config.env_overrides import overrides
+
+    return settings_from_table(table, file_path, exists, overrides())
 
 
-def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool = True) -> Settings:
-    """The validated ``Settings`` of a parsed TOML ``table`` read from (or bound for) ``file_path``."""
+def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool = True,
+                        env: Mapping[str, tuple[Any, str]] | None = None) -> Settings:
+    """The validated ``Settings`` of a parsed TOML ``table`` read from (or bound for) ``file_path``.
+
+    ``env`` holds ``MAILRELAY__SECTION__KEY`` overrides (``config.env_overrides``): they win
+    over the file, and ``sources`` names the variable.
+    """
     raw = _flatten(table)
     values: dict[str, Any] = {}
     sources: dict[str, str] = {}
@@ -84,6 +91,9 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
             )
         values[key] = check_value(key, value, str(file_path))
         sources[key] = "file"
+    for key, (value, source) in (env or {}).items():
+        values[key] = check_value(key, value, source)
+        sources[key] = source
     if values.get("imap.properties"):
         refuse_secrets(values["imap.properties"], str(file_path))
 

@@ -204,11 +204,21 @@ def check_value(key: str, value: Any, where: str) -> Any:
             raise bad("a list of strings")
         return tuple(value)
     if kind == "command":
+        # What the hook runner refuses is refused here, so `config check` and `config set`
+        # fail where every run would: an empty command, a string no shell could split.
         if isinstance(value, str):
+            import shlex
+
+            try:
+                argv = shlex.split(value)
+            except ValueError:
+                raise bad("a command a shell can split (or a list of arguments)") from None
+            if not argv:
+                raise bad("a command, not empty")
             return value
-        if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
+        if isinstance(value, list) and value and all(isinstance(v, str) for v in value) and value[0]:
             return tuple(value)
-        raise bad("a command (a string or a list of arguments)")
+        raise bad("a command (a string or a non-empty list of arguments)")
     raise AssertionError(f"unhandled kind {kind}")
 
 

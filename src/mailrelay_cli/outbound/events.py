@@ -33,7 +33,7 @@ import tomllib
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from mailrelay_cli.errors import ConfigError, NotFoundError
+from mailrelay_cli.errors import ConfigError, UsageError
 
 EVENT_NAME = re.compile(r"^[a-z0-9][a-z0-9._-]*$")
 TEMPLATE_SUFFIXES = ("subject", "txt", "html")
@@ -185,14 +185,18 @@ def catalogue(templates_dir: Path | None = None) -> dict[str, Event]:
 
 
 def get_event(name: str, templates_dir: Path | None = None) -> Event:
-    """The event ``name``, or NotFoundError listing what exists."""
+    """The event ``name``, or a usage error (2) suggesting the closest one."""
     events = catalogue(templates_dir)
     try:
         return events[name]
     except KeyError:
-        raise NotFoundError(
-            f"no event named {name!r} (known: {', '.join(events)})",
-            hint="mailrelay events list",
+        import difflib
+
+        close = difflib.get_close_matches(name, list(events), n=1, cutoff=0.5)
+        raise UsageError(
+            f"no event named {name!r}" + (f"; did you mean {close[0]}?" if close else "")
+            + f" (known: {', '.join(events)})",
+            hint=f"mailrelay events show {close[0]}" if close else "mailrelay events list",
         ) from None
 
 

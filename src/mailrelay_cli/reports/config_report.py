@@ -54,6 +54,18 @@ def show(settings: Settings) -> ShowReport:
     return ShowReport(settings.path, settings.file_exists, tuple(rows))
 
 
+def get(settings: Settings, key: str) -> ConfigRow:
+    """``config get KEY``: the row of ``show`` for ``key``; ConfigError for a key that is not one."""
+    from mailrelay_cli.config.schema import is_secret_key, suggest
+
+    if spec_for(key) is None and not is_secret_key(key):
+        raise ConfigError(f"unknown key {key}", hint=suggest(key))
+    for row in show(settings).rows:
+        if row.key == key:
+            return row
+    return ConfigRow(key, None, "default")  # an events.NAME.to that nothing sets
+
+
 def problems(settings: Settings) -> tuple[Problem, ...]:
     """What is missing for the commands to work, each with the command that sets it.
 
