@@ -6,6 +6,7 @@ import click
 
 from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+from mailrelay_cli.cli.completion import complete_approval_id
 
 STATUS_CHOICES = ("pending", "approved", "rejected", "expired", "cancelled")
 
@@ -77,7 +78,7 @@ def list_command(app: AppContext, status: str | None, as_json: bool) -> None:
 
 
 @approvals_group.command("show")
-@click.argument("approval_id", metavar="ID")
+@click.argument("approval_id", metavar="ID", shell_complete=complete_approval_id)
 @json_option
 @pass_app
 def show_command(app: AppContext, approval_id: str, as_json: bool) -> None:
@@ -94,7 +95,7 @@ def show_command(app: AppContext, approval_id: str, as_json: bool) -> None:
 
 
 @approvals_group.command("wait")
-@click.argument("approval_id", metavar="ID")
+@click.argument("approval_id", metavar="ID", shell_complete=complete_approval_id)
 @click.option("--timeout", metavar="D", help="Give up after this long (30s, 5m, 2h); exit 3.")
 @click.option("--poll", metavar="S", default="10s", show_default=True,
               help="How often to look at the store.")
@@ -128,7 +129,7 @@ def wait_command(app: AppContext, approval_id: str, timeout: str | None, poll: s
 
 
 @approvals_group.command("cancel")
-@click.argument("approval_id", metavar="ID")
+@click.argument("approval_id", metavar="ID", shell_complete=complete_approval_id)
 @json_option
 @pass_app
 def cancel_command(app: AppContext, approval_id: str, as_json: bool) -> None:

@@ -6,6 +6,7 @@ import click
 
 from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+from mailrelay_cli.cli.completion import complete_event
 
 
 @click.group("events")
@@ -32,7 +33,7 @@ def list_(app: AppContext, as_json: bool) -> None:
 
 
 @events_group.command("show")
-@click.argument("event")
+@click.argument("event", shell_complete=complete_event)
 @json_option
 @pass_app
 def show(app: AppContext, event: str, as_json: bool) -> None:

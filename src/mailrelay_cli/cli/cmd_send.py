@@ -10,6 +10,7 @@ import click
 
 from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+from mailrelay_cli.cli.completion import complete_event
 from mailrelay_cli.durations import parse_duration
 from mailrelay_cli.errors import DataError, ServerRefusedError, UsageError
 
@@ -79,7 +80,7 @@ def _approval_options(settings: Settings, event: str, expires_in: float | None,
 
 
 @click.command("send")
-@click.option("--event", "event", required=True, metavar="EVENT",
+@click.option("--event", "event", required=True, metavar="EVENT", shell_complete=complete_event,
               help="Event to send (see `mailrelay events list`).")
 @click.option("--to", "to", multiple=True, metavar="ADDR",
               help="Recipient (repeat; default: events.EVENT.to in the settings).")
