@@ -66,11 +66,19 @@ class MailrelayIMAP(imaplib.IMAP4):
         self.implicit_tls = implicit_tls
         self.tcp_connected = False
         self.greeted = False
+        self.first_line: bytes | None = None
         try:
             super().__init__(endpoint.host, endpoint.port, timeout=endpoint.connect_timeout)
         except TimeoutError as e:
             if self.tcp_connected and not self.greeted and implicit_tls is None:
                 raise network_errors.NoGreeting() from e
+            raise
+        except imaplib.IMAP4.error as e:  # abort too: another protocol's greeting is a wrong port
+            from mailrelay_cli.transport.wrong_protocol import wrong_protocol_error
+
+            wrong = wrong_protocol_error(endpoint, "IMAP", self.first_line or b"")
+            if wrong is not None:
+                raise wrong from e
             raise
 
     def _create_socket(self, timeout: float | None = None) -> socket.socket:
@@ -102,6 +110,8 @@ class MailrelayIMAP(imaplib.IMAP4):
 
     def _get_line(self) -> bytes:
         line = super()._get_line()
+        if self.first_line is None:
+            self.first_line = line
         self.greeted = True
         if self.transcript:
             self.transcript.imap_server(line)

@@ -72,6 +72,7 @@ class MailrelaySMTP(smtplib.SMTP):
         self.implicit_tls = implicit_tls
         self.tcp_connected = False
         self.greeted = False
+        self.first_line: bytes | None = None  # the greeting as it came, to recognise another protocol
 
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         sock = net.connect(self.endpoint)
@@ -98,6 +99,8 @@ class MailrelaySMTP(smtplib.SMTP):
         super().send(s)
 
     def getreply(self) -> tuple[int, bytes]:
+        if self.file is None and self.sock is not None and self.first_line is None:
+            self.file = _FirstLineKept(self.sock.makefile("rb"), self)  # type: ignore[assignment]
         code, message = super().getreply()
         self.greeted = True
         if self.transcript:
@@ -105,6 +108,23 @@ class MailrelaySMTP(smtplib.SMTP):
             if code == 354:
                 self.transcript.smtp_data_follows()
         return code, message
+
+
+class _FirstLineKept:
+    """smtplib's reply reader, keeping the first line read (smtplib keeps only its parse)."""
+
+    def __init__(self, reader: Any, owner: MailrelaySMTP) -> None:
+        self.reader = reader
+        self.owner = owner
+
+    def readline(self, *args: Any) -> bytes:
+        line: bytes = self.reader.readline(*args)
+        if self.owner.first_line is None:
+            self.owner.first_line = line
+        return line
+
+    def close(self) -> None:
+        self.reader.close()
 
 
 def create_connection(endpoint: Endpoint, transcript: Transcript | None = None,
@@ -184,6 +204,12 @@ def connect(endpoint: Endpoint, transcript: Transcript | None = None) -> Mailrel
                         and isinstance(e.__context__, TimeoutError):
                     raise network_errors.NoGreeting() from e
                 raise
+            if code == -1:  # not a reply code at all: maybe another protocol's greeting
+                from mailrelay_cli.transport.wrong_protocol import wrong_protocol_error
+
+                wrong = wrong_protocol_error(endpoint, "SMTP", conn.first_line or b"")
+                if wrong is not None:
+                    raise wrong
             if code != 220:
                 raise reply_error(code, message, endpoint, "greeting")
         if conn.has_tls and transcript:
