@@ -101,6 +101,10 @@ class NoKeyringError(ConfigError):
     """Raised when no usable keyring backend exists and no environment fallback is set."""
 
 
+class KeyringSettingError(NoKeyringError):
+    """Raised when ``PYTHON_KEYRING_BACKEND`` (or keyringrc.cfg) names a backend that does not exist."""
+
+
 class NotFoundError(DataError):
     """Raised when a named thing (approval id, event, secret) does not exist."""
 

@@ -18,7 +18,7 @@ import re
 from typing import Any
 
 from mailrelay_cli.config.schema import SECRET_NAMES
-from mailrelay_cli.errors import ConfigError, NoKeyringError
+from mailrelay_cli.errors import ConfigError, KeyringSettingError, NoKeyringError
 
 SERVICE = "mailrelay"
 # Internal entries (not settable with `secret set`): the approval signing key and OAuth caches.
@@ -77,7 +77,10 @@ def _backend(name: str | None = None) -> Any:
     import keyring
     from keyring.backends import fail
 
-    backend = keyring.get_keyring()
+    try:
+        backend = keyring.get_keyring()
+    except (ImportError, AttributeError, ValueError, TypeError) as e:
+        raise _bad_backend_setting(e) from e
     usable = getattr(backend, "backends", None)
     if isinstance(backend, fail.Keyring) or usable == []:
         raise NoKeyringError(
@@ -85,6 +88,33 @@ def _backend(name: str | None = None) -> Any:
             hint=NO_KEYRING_HINT.format(env=env_name(name) if name else "MAILRELAY_<NAME>"),
         )
     return backend
+
+
+def available_backends() -> list[str]:
+    """The dotted class names of the keyring backends usable here (what the variable takes)."""
+    from keyring.backend import get_all_keyring
+
+    names = set()
+    for backend in get_all_keyring():
+        cls = type(backend)
+        if cls.__module__ in ("keyring.backends.chainer", "keyring.backends.fail",
+                              "keyring.backends.null"):
+            continue
+        names.add(f"{cls.__module__}.{cls.__name__}")
+    return sorted(names)
+
+
+def _bad_backend_setting(error: Exception) -> KeyringSettingError:
+    """A ``PYTHON_KEYRING_BACKEND`` (or keyringrc.cfg) naming no backend: 78, never a bug."""
+    value = os.environ.get("PYTHON_KEYRING_BACKEND")
+    known = ", ".join(available_backends()) or "none installed (pip install keyrings.alt)"
+    if value is not None:
+        what = ("PYTHON_KEYRING_BACKEND is empty" if not value.strip()
+                else f"PYTHON_KEYRING_BACKEND={value[:80]} names no keyring backend ({error})")
+        return KeyringSettingError(what, hint=f"set it to one of: {known}; or unset it "
+                                              "to use the system keyring")
+    return KeyringSettingError(f"the keyring's configuration names no backend ({error})",
+                          hint=f"fix keyringrc.cfg (python -m keyring diagnose); backends: {known}")
 
 
 def _keyring_error(name: str, error: Exception) -> NoKeyringError:
@@ -202,6 +232,8 @@ def secret_status(profile: str) -> list[tuple[str, str]]:
             continue
         try:
             stored = _read(profile, name)
+        except KeyringSettingError:
+            raise  # a mistyped backend is the user's to fix, not "no keyring"
         except NoKeyringError:
             rows.append((name, "unset (no keyring)"))
             continue
