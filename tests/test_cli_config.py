@@ -127,7 +127,7 @@ def test_config_check_fails_when_the_file_does_not_exist(run_cli, config_file: P
     assert result.exit_code == 78
     assert f"mailrelay: error: {config_file} does not exist" in result.stderr
     assert "mailrelay config set smtp.host HOST" in result.stderr
-    assert "examples/settings.toml" in result.stderr
+    assert "mailrelay config init" in result.stderr
 
 
 def test_config_check_lists_every_missing_key(run_cli, write_config) -> None:

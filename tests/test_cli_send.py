@@ -156,9 +156,9 @@ def test_a_missing_required_variable_exits_65_naming_it(run_cli, plain: SmtpServ
     assert plain.messages == []
 
 
-def test_an_unknown_event_exits_65_and_points_at_events_list(run_cli, plain: SmtpServer) -> None:  # type: ignore[no-untyped-def]
+def test_an_unknown_event_is_a_usage_error_pointing_at_events_list(run_cli, plain: SmtpServer) -> None:  # type: ignore[no-untyped-def]
     result = run_cli("send", "--event", "nope", "--to", "ops@example.com")
-    assert result.exit_code == 65
+    assert result.exit_code == 2
     assert "hint: mailrelay events list" in result.stderr
 
 

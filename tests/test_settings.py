@@ -140,11 +140,20 @@ def test_event_recipients_are_read_per_event(write_config) -> None:
 
 
 def test_require_names_the_key_and_the_command(tmp_path: Path) -> None:
-    settings = load_settings(tmp_path / "absent.toml")
+    path = tmp_path / "present.toml"
+    path.write_text("[smtp]\n")
+    settings = load_settings(path)
     with pytest.raises(ConfigError) as info:
         settings.require("smtp.host")
     assert "smtp.host is not set" in info.value.message
     assert info.value.hint == "mailrelay config set smtp.host VALUE"
+
+
+def test_require_leads_with_a_missing_file(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path / "absent.toml")
+    with pytest.raises(ConfigError) as info:
+        settings.require("smtp.host")
+    assert info.value.message == f"{tmp_path / 'absent.toml'} does not exist"
 
 
 def test_example_settings_file_is_valid() -> None:

@@ -27,8 +27,26 @@ class AppContext:
         if self._settings is None:
             from mailrelay_cli.config.load import load_settings
 
+            self._require_named_file()
             self._settings = load_settings(self.config_path)
         return self._settings
+
+    def _require_named_file(self) -> None:
+        """A settings file named with --config or MAILRELAY_CONFIG must exist: a typo there
+        leads every command's error, before any "key is not set" that follows from it."""
+        import os
+        from pathlib import Path
+
+        if not self.config_path:
+            return
+        path = Path(self.config_path).expanduser()
+        if path.exists():
+            return
+        from mailrelay_cli.config.completeness import missing_file_error
+
+        given_by = ("MAILRELAY_CONFIG" if os.environ.get("MAILRELAY_CONFIG") == self.config_path
+                    else "--config")
+        raise missing_file_error(path, given_by)
 
 
 pass_app = click.make_pass_decorator(AppContext, ensure=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import NamedTuple
 
 from mailrelay_cli.config import imap_properties
@@ -25,6 +26,29 @@ def _imap_host_from_properties(settings: Settings) -> bool:
         return imap_properties.parse(settings.imap.properties, settings.imap).lines.get("host") is not None
     except ConfigError:  # a broken block is reported where it is parsed
         return False
+
+
+def missing_file(path: Path, given_by: str | None = None) -> Problem:
+    """The problem a missing settings file is, leading every other one (they follow from it).
+
+    ``given_by`` (``--config``, ``MAILRELAY_CONFIG``) says the path was named on purpose: then
+    the hint never offers to create it, as a mistyped path must not become a new empty file.
+    """
+    from mailrelay_cli import paths
+
+    if given_by is None and path == paths.config_dir() / "settings.toml":
+        return Problem(f"{path} does not exist",
+                       "mailrelay config init (a commented settings file), "
+                       "then: mailrelay config set smtp.host HOST")
+    where = f" (given by {given_by})" if given_by else ""
+    return Problem(f"{path} does not exist{where}",
+                   f"check the path for a typo; the default settings file is "
+                   f"{paths.config_dir() / 'settings.toml'}")
+
+
+def missing_file_error(path: Path, given_by: str | None = None) -> ConfigError:
+    problem = missing_file(path, given_by)
+    return ConfigError(problem.message, hint=problem.hint)
 
 
 def missing_settings(settings: Settings, role: str) -> tuple[Problem, ...]:
@@ -56,7 +80,7 @@ def missing_settings(settings: Settings, role: str) -> tuple[Problem, ...]:
             unset("smtp.user", f" (smtp.auth = {smtp.auth})")
         if smtp.auth in OAUTH_TYPES and not smtp.client_id:
             unset("smtp.client_id", f" (smtp.auth = {smtp.auth})")
-        return tuple(found)
+        return _file_first(settings, found)
     imap = settings.imap
     if not imap.host and not _imap_host_from_properties(settings):
         unset("imap.host")
@@ -64,6 +88,14 @@ def missing_settings(settings: Settings, role: str) -> tuple[Problem, ...]:
         unset("imap.user", f" (imap.auth = {imap.auth})")
     if imap.auth in OAUTH_TYPES and not imap.client_id:
         unset("imap.client_id", f" (imap.auth = {imap.auth})")
+    return _file_first(settings, found)
+
+
+def _file_first(settings: Settings, found: list[Problem]) -> tuple[Problem, ...]:
+    """``found``, or only the missing file when there is none (settings from the environment
+    alone are complete without one)."""
+    if found and not settings.file_exists:
+        return (missing_file(settings.path),)
     return tuple(found)
 
 

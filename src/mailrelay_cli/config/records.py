@@ -89,9 +89,13 @@ class Settings(NamedTuple):
         """The value of ``key``, or a ConfigError saying how to set it."""
         value = self.values.get(key)
         if value in (None, "", ()):
-            where = str(self.path) if self.file_exists else f"{self.path} (which does not exist)"
+            if not self.file_exists:
+                # Lead with the missing file: every unset key follows from it.
+                from mailrelay_cli.config.completeness import missing_file_error
+
+                raise missing_file_error(self.path)
             raise ConfigError(
-                f"{key} is not set in {where}",
+                f"{key} is not set in {self.path}",
                 hint=f"mailrelay config set {key} VALUE",
             )
         return value

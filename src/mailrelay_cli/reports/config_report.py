@@ -71,10 +71,6 @@ def problems(settings: Settings) -> tuple[Problem, ...]:
 
     A missing file is one problem (every other one follows from it).
     """
-    if not settings.file_exists:
-        return (Problem(f"{settings.path} does not exist",
-                        "mailrelay config set smtp.host HOST, or copy examples/settings.toml "
-                        "to the file `mailrelay config path` prints"),)
     found = list(missing_settings(settings, "smtp"))
     if not settings.smtp.from_address:  # every message needs it; the connection does not
         found.append(Problem(f"smtp.from is not set in {settings.path}",
@@ -90,6 +86,10 @@ def problems(settings: Settings) -> tuple[Problem, ...]:
             require_maildir(approval.maildir)
         except ConfigError as e:
             found.append(Problem(e.message, e.hint or ""))
+    if found and not settings.file_exists:  # every other problem follows from it
+        from mailrelay_cli.config.completeness import missing_file
+
+        return (missing_file(settings.path),)
     return tuple(found)
 
 
