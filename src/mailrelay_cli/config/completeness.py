@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 from mailrelay_cli.config import imap_properties
+from mailrelay_cli.config.hosts import is_loopback
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import ConfigError
 
@@ -78,6 +79,10 @@ def missing_settings(settings: Settings, role: str) -> tuple[Problem, ...]:
             unset("smtp.host")
         if smtp.auth != "none" and not smtp.user:
             unset("smtp.user", f" (smtp.auth = {smtp.auth})")
+            if is_loopback(smtp.host):  # Postfix on localhost usually takes mail without a login
+                found[-1] = found[-1]._replace(
+                    hint="mailrelay config set smtp.user USER; a relay on this host usually needs "
+                         "no login: mailrelay config set smtp.auth none")
         if smtp.auth in OAUTH_TYPES and not smtp.client_id:
             unset("smtp.client_id", f" (smtp.auth = {smtp.auth})")
         return _file_first(settings, found)

@@ -379,6 +379,21 @@ _TLS_PORTS = {"smtp": ("smtp.tls", 465), "imap": ("imap.tls", 993)}
 def starttls_not_offered(endpoint: Endpoint) -> StartTLSUnavailableError:
     """The error for a server that does not offer the STARTTLS the settings require."""
     key, port = _TLS_PORTS[endpoint.role]
+    from mailrelay_cli.config.hosts import is_loopback
+
+    if is_loopback(endpoint.host):
+        # A relay on this host (Postfix on localhost): no TLS to be had and none needed, as
+        # nothing crosses a network. One hint with every line that works, not three rounds.
+        role = endpoint.role
+        lines = (f"mailrelay config set {role}.starttls false && mailrelay config set smtp.auth none"
+                 if role == "smtp" else
+                 f"mailrelay config set {role}.starttls false && "
+                 f"mailrelay config set {role}.allow_plaintext_auth true")
+        return StartTLSUnavailableError(
+            f"{endpoint.address} is a local server without STARTTLS ({role}.starttls is on); "
+            f"refusing to continue without TLS",
+            hint=f"a relay on this host needs no TLS: {lines}",
+        )
     return StartTLSUnavailableError(
         f"{endpoint.address} does not offer STARTTLS ({endpoint.role}.starttls is on); "
         f"refusing to continue without TLS",
