@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from pathlib import Path
 from typing import Any
 
@@ -84,7 +84,7 @@ def unset_value(path: Path, key: str) -> bool:
         table = table.get(part) if isinstance(table, Mapping) else None
         if table is None:
             return False
-    if not isinstance(table, Mapping) or name not in table:
+    if not isinstance(table, MutableMapping) or name not in table:
         return False
     del table[name]
     new_text = tomlkit.dumps(document)
