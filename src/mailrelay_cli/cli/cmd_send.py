@@ -62,6 +62,23 @@ _DURATION = _Parsed("duration", parse_duration, "a duration; write it like 30m, 
 _COUNT = _Parsed("integer", int, "a whole number")
 
 
+def _retry_notices(app: AppContext, as_json: bool) -> Callable[[Any], None] | None:
+    """A printer of each retry on stderr, on a terminal or with -v; none under -q (cron stays
+    quiet until the final result) or --json without -v."""
+    if app.quiet or not (app.verbose or (sys.stderr.isatty() and not as_json)):
+        return None
+
+    def notice(retry: Any) -> None:  # delivery.RetryNotice
+        from datetime import datetime
+
+        wait = f"{retry.wait:.0f}s" if retry.wait >= 1 else f"{retry.wait:.1f}s"
+        until = datetime.fromtimestamp(retry.gives_up_at).strftime("%H:%M:%S")
+        render.plain(f"mailrelay: retrying in {wait}: {retry.reason} "
+                     f"(attempt {retry.attempt}, giving up at {until})", err=True)
+
+    return notice
+
+
 def _approval_options(settings: Settings, event: str, expires_in: float | None,
                       required: int | None, notify: tuple[str, ...]) -> ApprovalOptions | None:
     """The approval flags as given, or None when none was; a usage error for an event that
@@ -138,7 +155,7 @@ def send_command(app: AppContext, event: str, to: tuple[str, ...], cc: tuple[str
         dry_run=dry_run,
         approval=_approval_options(settings, event, expires_in, required, notify),
     )
-    result = send(settings, request)
+    result = send(settings, request, on_retry=_retry_notices(app, as_json))
     if as_json:
         render.json_line(result.json())
     elif result.dry_run:

@@ -52,6 +52,17 @@ class Refusal(NamedTuple):
         return f"{self.address}: {self.code} {self.reply}"
 
 
+class RetryNotice(NamedTuple):
+    """What ``deliver`` is about to do after a temporary failure: wait ``wait`` seconds, then
+    make attempt ``attempt``; it gives up at ``gives_up_at`` (wall clock, seconds since the
+    epoch). ``reason`` is the failure's one-line message."""
+
+    wait: float
+    reason: str
+    attempt: int
+    gives_up_at: float
+
+
 class Delivery(NamedTuple):
     """The outcome: who got the message, who was refused (permanently), how many sessions."""
 
@@ -154,10 +165,12 @@ def deliver(
     connect: Callable[..., Any] | None = None,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    on_retry: Callable[[RetryNotice], None] | None = None,
 ) -> Delivery:
     """Send ``built`` to its recipients (see the module docstring for failures and retries).
 
     ``connect(settings)`` is the connection factory, ``smtp.open_smtp`` unless given.
+    ``on_retry`` hears of each retry before its wait (the CLI prints it; this never does).
     """
     if connect is None:
         from mailrelay_cli.transport.smtp import open_smtp
@@ -195,7 +208,10 @@ def deliver(
         if remaining <= 0:
             failure.message += f" (gave up after {tried})"
             raise failure
-        sleep(min(wait, remaining))
+        pause = min(wait, remaining)
+        if on_retry is not None:
+            on_retry(RetryNotice(pause, failure.message, attempts + 1, time.time() + remaining))
+        sleep(pause)
         wait = min(wait * 2, WAIT_MAX)
     if not accepted:
         raise ServerRefusedError(

@@ -119,9 +119,12 @@ def _recipients(settings: Settings, request: SendRequest) -> tuple[tuple[Any, ..
     return to, cc
 
 
-def send(settings: Settings, request: SendRequest, *, connect: Any = None) -> SendResult:
+def send(settings: Settings, request: SendRequest, *, connect: Any = None,
+         on_retry: Any = None) -> SendResult:
     """Send ``request`` (see the module docstring); an event that asks for an approval records
-    it first, and forgets it again when the message cannot be built or delivered."""
+    it first, and forgets it again when the message cannot be built or delivered.
+
+    ``on_retry`` is ``delivery.deliver``'s: called with a ``RetryNotice`` before each retry."""
     from mailrelay_cli.outbound import delivery, events
     from mailrelay_cli.outbound import templating as rendering
     from mailrelay_cli.outbound.message import new_message_id, parse_address
@@ -177,7 +180,7 @@ def send(settings: Settings, request: SendRequest, *, connect: Any = None) -> Se
         return SendResult(event.name, message_id, tuple(a.bare for a in built.recipients), (),
                           approval_id, subject, attached, cut, 0, True, built.as_text(), skipped)
     try:
-        outcome = delivery.deliver(settings, built, connect=connect)
+        outcome = delivery.deliver(settings, built, connect=connect, on_retry=on_retry)
     except MailrelayError:
         _forget(prepared)
         raise
