@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mailrelay_cli.errors import ConfigError, NotFoundError
+from mailrelay_cli.errors import ConfigError, UsageError
 from mailrelay_cli.outbound import events
 
 
@@ -32,8 +32,8 @@ def test_every_built_in_event_has_its_three_template_files() -> None:
             assert (events.builtin_dir() / f"{event.name}.{suffix}").is_file()
 
 
-def test_an_unknown_event_is_not_found_with_the_known_ones_listed() -> None:
-    with pytest.raises(NotFoundError, match="known: test, request-completed") as caught:
+def test_an_unknown_event_is_a_usage_error_with_the_known_ones_listed() -> None:
+    with pytest.raises(UsageError, match="known: test, request-completed") as caught:
         events.get_event("deploy-started")
     assert caught.value.hint == "mailrelay events list"
 

@@ -534,13 +534,18 @@ def wait_for(
     poll: float = 10.0,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    on_poll: Callable[[Approval], None] | None = None,
 ) -> WaitResult:
-    """Block until the approval is no longer pending (or ``timeout`` seconds pass)."""
+    """Block until the approval is no longer pending (or ``timeout`` seconds pass).
+
+    ``on_poll`` sees the approval each time it is read (a live status line, in the CLI)."""
     if poll <= 0:
         raise UsageError("--poll must be longer than 0s", hint="--poll 10s")
     deadline = None if timeout is None else clock() + timeout
     while True:
         approval = get_approval(store, approval_id)
+        if on_poll is not None:
+            on_poll(approval)
         if approval.status != "pending":
             return WaitResult(approval, False)
         remaining = None if deadline is None else deadline - clock()

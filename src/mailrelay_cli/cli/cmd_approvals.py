@@ -109,8 +109,24 @@ def wait_command(app: AppContext, approval_id: str, timeout: str | None, poll: s
 
     timeout_s = _duration(timeout, "--timeout")
     poll_s = _duration(poll, "--poll") or 0.0
-    with open_store(app.settings()) as db:
-        result = approvals.wait_for(db, approval_id, timeout=timeout_s, poll=poll_s)
+    settings = app.settings()
+    if not app.quiet and not as_json:  # under --json stderr holds only a JSON error
+        from mailrelay_cli.reports.health import replies_warning
+
+        warning = replies_warning(settings)
+        if warning:
+            render.plain(f"mailrelay: warning: {warning}", err=True)
+    with open_store(settings) as db:
+        import sys
+
+        if app.quiet or as_json or not sys.stderr.isatty():
+            result = approvals.wait_for(db, approval_id, timeout=timeout_s, poll=poll_s)
+        else:  # a person is watching: a live status line (rich), gone when the wait ends
+            from mailrelay_cli.cli.wait_line import WaitLine
+
+            with WaitLine(render.console(stderr=True), timeout_s) as line:
+                result = approvals.wait_for(db, approval_id, timeout=timeout_s, poll=poll_s,
+                                            on_poll=line.update, sleep=line.sleep)
     code = approvals.wait_exit_code(result.approval.status, result.timed_out)
     if as_json:
         render.json_line(result.approval.as_json())

@@ -238,3 +238,25 @@ def check(settings: Settings, max_age: float | None = None) -> HealthReport:
         stale=stale,
         problems=tuple(problems),
     )
+
+
+def replies_warning(settings: Settings) -> str | None:
+    """Why no reply may ever be read, for ``approvals wait`` to say before it waits: no
+    process-replies run ever succeeded, or the last success is older than two intervals."""
+    from mailrelay_cli.store import open_store, store_exists
+    from mailrelay_cli.store.times import utcnow
+
+    hint = "is the cron job installed? mailrelay schedule --cron"
+    last = None
+    if store_exists(settings):
+        with open_store(settings) as store:
+            found = store.last_success()
+            last = _run(found).at if found else None
+    if last is None:
+        return f"nothing reads replies: process-replies has never run successfully; {hint}"
+    interval = settings.approval.interval_minutes
+    now = utcnow()
+    if (now - last).total_seconds() > 2 * interval * 60:
+        return (f"nothing reads replies: the last successful process-replies run was "
+                f"{ago(now, last)}, but it should run every {interval}m; {hint}")
+    return None
