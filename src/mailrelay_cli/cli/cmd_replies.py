@@ -20,8 +20,17 @@ def process_replies_command(app: AppContext, count: int | None, dry_run: bool,
     """Read the reply folder, record decisions, delete what was processed."""
     from mailrelay_cli.replies.run import process_replies
 
+    import sys
+
     warn_unsafe_imap(app)
-    report = process_replies(app.settings(), count=count, dry_run=dry_run)
+    settings = app.settings()
+    if app.quiet or as_json or not sys.stderr.isatty():
+        report = process_replies(settings, count=count, dry_run=dry_run)
+    else:  # a person watches: a progress bar once the run takes longer than a second
+        from mailrelay_cli.cli.run_progress import RunProgress
+
+        with RunProgress(render.console(stderr=True)) as progress:
+            report = process_replies(settings, count=count, dry_run=dry_run, progress=progress)
     for failure in report.failures:
         render.plain(f"mailrelay: warning: {failure}", err=True)
     if as_json:

@@ -14,6 +14,7 @@ import json
 import os
 import shlex
 import subprocess
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -84,14 +85,19 @@ def _run_one(argv: list[str], payload: dict[str, Any]) -> str | None:
     return None
 
 
-def run_owed_hooks(store: Store, command: tuple[str, ...] | str | None) -> list[HookResult]:
-    """Run every hook still owed (new decisions and earlier failures), oldest first."""
+def run_owed_hooks(store: Store, command: tuple[str, ...] | str | None,
+                   progress: Callable[[str, int, int | None], None] | None = None) -> list[HookResult]:
+    """Run every hook still owed (new decisions and earlier failures), oldest first.
+
+    ``progress(step, done, total)`` hears of each hook before it runs."""
     owed = store.owed_hooks()
     if not owed or command is None:
         return []
     argv = command_argv(command)
     results = []
-    for hook in owed:
+    for number, hook in enumerate(owed):
+        if progress is not None:
+            progress("running on_decision hooks", number, len(owed))
         error = _run_one(argv, dict(hook.payload))
         with store.transaction() as tx:
             tx.hook_attempted(hook.approval_id, error)

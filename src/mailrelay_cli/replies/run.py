@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
@@ -296,8 +296,11 @@ def _record_message(settings: Settings, tx: Transaction, key: bytes | None, mail
 
 
 def process_replies(settings: Settings, *, count: int | None = None, dry_run: bool = False,
-                    transcript: Any = None) -> RunReport:
-    """One run (see the module docstring). Raises LockedError (75) when another run is going."""
+                    transcript: Any = None, progress: Progress | None = None) -> RunReport:
+    """One run (see the module docstring). Raises LockedError (75) when another run is going.
+
+    ``progress(step, done, total)`` hears of the work as it goes (``total`` None while
+    unknown); the CLI draws a progress bar from it, this never prints."""
     from mailrelay_cli.replies.mailbox import open_reply_mailbox
 
     approvals.require_enabled(settings)
@@ -308,7 +311,7 @@ def process_replies(settings: Settings, *, count: int | None = None, dry_run: bo
         run_id = None if dry_run else db.record_run_start()
         try:
             report = _run(settings, db, limit, max_bytes, dry_run, transcript,
-                          open_reply_mailbox)
+                          open_reply_mailbox, progress or _no_progress)
         except MailrelayError as e:
             if run_id is not None:
                 db.record_run_finish(run_id, "failed", {}, e.message)
@@ -323,18 +326,27 @@ def process_replies(settings: Settings, *, count: int | None = None, dry_run: bo
         return report
 
 
+Progress = Callable[[str, int, int | None], None]
+
+
+def _no_progress(step: str, done: int, total: int | None) -> None:
+    return None
+
+
 def _run(settings: Settings, db: Store, limit: int, max_bytes: int, dry_run: bool,
-         transcript: Any, open_reply_mailbox: Any) -> RunReport:
+         transcript: Any, open_reply_mailbox: Any, progress: Progress = _no_progress) -> RunReport:
     from mailrelay_cli.replies import hooks
 
     key = approvals.signing_key(settings.profile, create=False)
     results: list[MessageResult] = []
     decided: list[Approval] = []
+    progress("reading the reply folder", 0, None)
     with open_reply_mailbox(settings, readonly=dry_run, transcript=transcript) as mailbox:
         fetched = mailbox.fetch_oldest(limit, max_bytes)
         try:
             with db.transaction() as tx:
-                for message in fetched:
+                for number, message in enumerate(fetched):
+                    progress("judging replies", number, len(fetched))
                     result, newly = _record_message(settings, tx, key, mailbox.name,
                                                     mailbox.uidvalidity, message, max_bytes,
                                                     dry_run)
@@ -347,13 +359,15 @@ def _run(settings: Settings, db: Store, limit: int, max_bytes: int, dry_run: boo
         except _DryRunDone:
             pass
         if not dry_run:
+            progress("deleting what was processed", len(fetched), len(fetched))
             mailbox.delete([m.uid for m in fetched])
         deleted = 0 if dry_run else len(fetched)
         left = max(mailbox.total - deleted, 0)
     hook_results: list[HookResult] = []
     answers: list[AnswerResult] = []
     if not dry_run:
-        hook_results = hooks.run_owed_hooks(db, settings.approval.on_decision)
+        hook_results = hooks.run_owed_hooks(db, settings.approval.on_decision, progress)
+        progress("sending answers", 0, None)
         answers = send_owed_answers(settings, db)
         prune_archive(settings.state_dir, settings.approval.archive_days)
     return RunReport(tuple(results), len(fetched), deleted, left, dry_run, tuple(hook_results),
