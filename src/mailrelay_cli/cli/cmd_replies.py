@@ -18,9 +18,9 @@ from mailrelay_cli.cli.common import AppContext, json_option, pass_app, warn_uns
 def process_replies_command(app: AppContext, count: int | None, dry_run: bool,
                             as_json: bool) -> None:
     """Read the reply folder, record decisions, delete what was processed."""
-    from mailrelay_cli.replies.run import process_replies
-
     import sys
+
+    from mailrelay_cli.replies.run import process_replies
 
     warn_unsafe_imap(app)
     settings = app.settings()
