@@ -86,11 +86,13 @@ def _run_one(argv: list[str], payload: dict[str, Any]) -> str | None:
 
 
 def run_owed_hooks(store: Store, command: tuple[str, ...] | str | None,
-                   progress: Callable[[str, int, int | None], None] | None = None) -> list[HookResult]:
+                   progress: Callable[[str, int, int | None], None] | None = None,
+                   only: set[str] | None = None) -> list[HookResult]:
     """Run every hook still owed (new decisions and earlier failures), oldest first.
 
-    ``progress(step, done, total)`` hears of each hook before it runs."""
-    owed = store.owed_hooks()
+    ``progress(step, done, total)`` hears of each hook before it runs; ``only`` limits the
+    run to those approval ids (``mailrelay hooks retry ID``)."""
+    owed = [h for h in store.owed_hooks() if only is None or h.approval_id in only]
     if not owed or command is None:
         return []
     argv = command_argv(command)

@@ -101,7 +101,10 @@ class HealthReport:
         if self.stale:
             assert self.max_age is not None
             return f"STALE: {age} (max age {format_duration(self.max_age)})"
-        return f"{'WARNING' if self.problems else 'OK'}: {age}"
+        if self.problems:  # the headline is the problem itself, not the (fine) run age
+            more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
+            return f"WARNING: {self.problems[0]}{more}"
+        return f"OK: {age}"
 
 
 def ago(now: datetime, then: datetime) -> str:
@@ -213,9 +216,16 @@ def check(settings: Settings, max_age: float | None = None) -> HealthReport:
     elif last_run is not None and last_run.outcome is None:
         problems.append(f"the last run started {ago(now, last_run.started_at)} and recorded "
                         "no end: still running, or it died")
-    for hook in hooks:
+    if len(hooks) == 1:
+        hook = hooks[0]
         problems.append(f"on_decision hook for {hook.approval_id} failing after {hook.attempts} "
-                        f"attempt(s): {hook.last_error or 'no error recorded'}")
+                        f"attempt(s): {hook.last_error or 'no error recorded'}; after fixing "
+                        f"it: mailrelay hooks retry (or drop {hook.approval_id})")
+    elif hooks:
+        last = hooks[-1]
+        problems.append(f"{len(hooks)} on_decision hooks failing, the last for {last.approval_id}: "
+                        f"{last.last_error or 'no error recorded'}; after fixing the hook: "
+                        "mailrelay hooks retry (or mailrelay hooks drop ID)")
     for row in oauth_rows:
         if not row.ok:
             problems.append(f"{row.role} OAuth cannot refresh without a person: {row.detail}")

@@ -39,7 +39,7 @@ AuditOutcome = Literal[
     "unreadable",
     "vote",
 ]
-HookStatus = Literal["pending", "ok", "failed"]
+HookStatus = Literal["pending", "ok", "failed", "dropped"]
 AnswerKind = Literal["too-late", "decision"]
 AnswerStatus = Literal["pending", "sent", "failed"]
 RunOutcome = Literal["ok", "failed"]
@@ -93,7 +93,7 @@ class RunRecord:
 @dataclass(frozen=True)
 class HookRecord:
     approval_id: str
-    status: str  # "pending", "ok", "failed"
+    status: str  # "pending", "ok", "failed", "dropped" (by `mailrelay hooks drop`: never run again)
     attempts: int
     last_error: str | None
     last_attempt_at: str | None
@@ -260,6 +260,10 @@ class Transaction(StoreReader, Protocol):
         """Count one run of its hook, now: ok when ``error`` is None, else failed."""
         ...
 
+    def drop_hook(self, approval_id: str) -> bool:
+        """Owe its hook no more (``mailrelay hooks drop``); False when none is owed."""
+        ...
+
     def owe_answer(self, approval_id: str, kind: AnswerKind, address: str) -> None:
         """Owe one answer (once per approval, kind and address: a second is ignored)."""
         ...
@@ -306,7 +310,7 @@ class Store(StoreReader, Protocol):
         ...
 
     def owed_hooks(self) -> list[OwedHook]:
-        """Hooks not yet run successfully, oldest first."""
+        """Hooks not yet run successfully (and not dropped), oldest first."""
         ...
 
     def owed_answers(self) -> list[OwedAnswer]:

@@ -233,6 +233,13 @@ class SqliteTransaction(_Reader):
             ("ok" if error is None else "failed", error, iso(utcnow()), approval_id),
         )
 
+    def drop_hook(self, approval_id: str) -> bool:
+        cursor = self._conn.execute(
+            "UPDATE hooks SET status = 'dropped' WHERE approval_id = ? AND status NOT IN ('ok', 'dropped')",
+            (approval_id,),
+        )
+        return cursor.rowcount > 0
+
     def owe_answer(self, approval_id: str, kind: AnswerKind, address: str) -> None:
         self._conn.execute(
             "INSERT OR IGNORE INTO outbox (approval_id, kind, address, created_at) VALUES (?, ?, ?, ?)",
@@ -316,7 +323,7 @@ class SqliteStore(_Reader):
         return [_hook(row) for row in rows]
 
     def owed_hooks(self) -> list[OwedHook]:
-        rows = self._all("SELECT * FROM hooks WHERE status != 'ok' ORDER BY created_at")
+        rows = self._all("SELECT * FROM hooks WHERE status NOT IN ('ok', 'dropped') ORDER BY created_at")
         return [OwedHook(row["approval_id"], json.loads(row["payload"]), row["attempts"]) for row in rows]
 
     def owed_answers(self) -> list[OwedAnswer]:
