@@ -201,3 +201,10 @@ def test_init_never_overwrites_without_force(run_cli, write_config) -> None:  # 
     assert "already exists" in result.stderr and path.read_text() == MINIMAL
     assert run_cli("config", "init", "--force").exit_code == 0
     assert path.read_text() != MINIMAL
+
+
+def test_set_refuses_a_ca_file_that_is_not_a_file(run_cli, write_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write_config(MINIMAL)
+    result = run_cli("config", "set", "smtp.tls_ca_file", str(tmp_path / "nope.pem"))
+    assert result.exit_code == 78
+    assert "is not a file" in result.stderr and path.read_text() == MINIMAL

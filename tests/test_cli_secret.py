@@ -101,7 +101,8 @@ def test_secret_set_asks_again_when_the_two_entries_differ() -> None:
     os.write(master, b"first-try\n")
     _read_until(master, "imap.password (again):", seen)
     os.write(master, b"second-try\n")
-    after_error = len(_read_until(master, "differ; type it again", seen))
+    mismatch = "differ; type it again"
+    after_error = _read_until(master, mismatch, seen).index(mismatch) + len(mismatch)
     _read_until(master, "imap.password:", seen, start=after_error)
     os.write(master, (SENTINEL + "\n").encode())
     _read_until(master, "imap.password (again):", seen, start=after_error)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
 
 from mailrelay_cli.cli import render
@@ -73,8 +75,25 @@ def list_command(app: AppContext, status: str | None, as_json: bool) -> None:
         if not app.quiet:
             render.plain("no approvals" + (f" with status {status}" if status else ""))
         return
+    when = _date_format()
     render.table(None, ["id", "status", "expires", "decided by", "title"],
-                 [(a.id, a.status, a.expires_at, a.decided_by or "", a.title) for a in found])
+                 [(a.id, a.status, when(a.expires_at), a.decided_by or "", a.title) for a in found],
+                 keep_whole=("id", "expires", "decided by"))
+
+
+def _date_format() -> Callable[[str], str]:
+    """Dates as stored (ISO 8601) when piped or on a wide terminal; on a narrow one (under
+    100 columns) ``12-04 12:56Z``, so that a date is shortened, never cut."""
+    console = render.console()
+    if not console.is_terminal or console.width >= 100:
+        return lambda iso: iso
+
+    def short(iso: str) -> str:
+        from mailrelay_cli.store.times import parse_iso
+
+        return parse_iso(iso).strftime("%m-%d %H:%MZ")
+
+    return short
 
 
 @approvals_group.command("show")

@@ -81,15 +81,12 @@ def internal_error(exc: BaseException, *, as_json: bool, verbose: bool) -> None:
         plain(f"hint: {hint}", err=True)
 
 
-def table(title: str | None, columns: list[str], rows: Iterable[Iterable[Any]]) -> None:
-    from rich.table import Table
+def table(title: str | None, columns: list[str], rows: Iterable[Iterable[Any]],
+          keep_whole: tuple[str, ...] = ()) -> None:
+    """A table: rich on a terminal (``keep_whole`` columns never wrapped), plain when piped."""
+    from mailrelay_cli.cli.tables import print_table
 
-    grid = Table(title=title, show_header=True, header_style="bold", box=None, pad_edge=False)
-    for column in columns:
-        grid.add_column(column)
-    for row in rows:
-        grid.add_row(*("" if cell is None else str(cell) for cell in row))
-    console().print(grid)
+    print_table(console(), columns, rows, keep_whole, title)
 
 
 def checklist_line(ok: bool | None, name: str, detail: str = "", hint: str | None = None) -> None:

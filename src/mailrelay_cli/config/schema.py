@@ -214,7 +214,7 @@ def check_value(key: str, value: Any, where: str) -> Any:
             except ValueError:
                 raise bad("a command a shell can split (or a list of arguments)") from None
             if not argv:
-                raise bad("a command, not empty")
+                raise bad("a command")
             return value
         if isinstance(value, list) and value and all(isinstance(v, str) for v in value) and value[0]:
             return tuple(value)
