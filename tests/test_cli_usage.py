@@ -161,3 +161,11 @@ def test_the_bash_script_completes_through_the_installed_command(tmp_path) -> No
     out = subprocess.run(["bash", "-c", probe], capture_output=True, text=True,
                          env={"PATH": f"{tmp_path}:/usr/bin:/bin", "HOME": str(tmp_path)})
     assert out.stdout.split() == ["request-failed"], out.stderr
+
+
+def test_send_takes_quiet_after_the_command(run_cli, write_config, smtp_plain) -> None:  # type: ignore[no-untyped-def]
+    write_config(smtp_plain.toml(auth="none"))
+    loud = run_cli("send", "--event", "test", "--to", "ops@example.com")
+    quiet = run_cli("send", "-q", "--event", "test", "--to", "ops@example.com")
+    assert loud.exit_code == quiet.exit_code == 0, quiet.stderr
+    assert loud.stdout.startswith("sent test") and quiet.stdout == ""

@@ -59,3 +59,10 @@ def test_settings_from_the_environment_alone_need_no_file(run_cli, config_file: 
            "MAILRELAY__SMTP__FROM": "bot@example.com"}
     result = run_cli("config", "check", env=env)
     assert result.exit_code == 0, result.stderr
+
+
+def test_process_replies_without_the_default_file_leads_with_it(run_cli, config_file: Path) -> None:  # type: ignore[no-untyped-def]
+    config_file.unlink(missing_ok=True)
+    result = run_cli("process-replies")
+    assert result.exit_code == 78
+    assert result.stderr.startswith(f"mailrelay: error: {config_file} does not exist\n")

@@ -304,6 +304,10 @@ def require_enabled(settings: Settings) -> None:
     from mailrelay_cli.errors import ConfigError
 
     if not settings.approval.enabled:
+        if not settings.file_exists:  # lead with the missing file: the rest follows from it
+            from mailrelay_cli.config.completeness import missing_file_error
+
+            raise missing_file_error(settings.path)
         raise ConfigError(f"approvals by email are off (approval.enabled is false in "
                           f"{settings.path})",
                           hint="mailrelay config set approval.enabled true")
