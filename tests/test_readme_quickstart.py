@@ -16,40 +16,18 @@ import re
 import select
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
-
-from tests.fixtures.certs import CertFiles
-from tests.fixtures.smtp_servers import (
-    RecordingHandler,
-    SmtpServer,
-    _Authenticator,
-    _RecordingController,
-    free_port,
-)
+from tests.fixtures.quickstart_smtp import QUICK_START_PASSWORD
+from tests.fixtures.smtp_servers import SmtpServer
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-PASSWORD = "Quick-start-Pa55"
+PASSWORD = QUICK_START_PASSWORD
 
 
 def quick_start_commands() -> str:
     section = README.read_text().split("## Quick start", 1)[1]
     return section.split("```sh\n", 1)[1].split("```", 1)[0]
-
-
-@pytest.fixture
-def quick_start_server(server_certs: CertFiles) -> Iterator[SmtpServer]:
-    handler = RecordingHandler()
-    port = free_port()
-    controller = _RecordingController(
-        handler, hostname="127.0.0.1", port=port, tls_context=server_certs.server_context(),
-        require_starttls=True, authenticator=_Authenticator(handler, "releases@example.com", PASSWORD),
-        auth_required=True, auth_require_tls=True)
-    controller.start()
-    yield SmtpServer("127.0.0.1", port, "starttls", handler, str(server_certs.ca), controller=controller)
-    controller.stop()
 
 
 def _run_in_terminal(script: str, env: dict[str, str], answers: list[tuple[str, str]],
