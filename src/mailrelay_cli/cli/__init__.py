@@ -14,7 +14,7 @@ from typing import Any
 import click
 
 from mailrelay_cli import __version__
-from mailrelay_cli.cli.common import AppContext
+from mailrelay_cli.cli.common import AppContext, Group
 from mailrelay_cli.errors import ExitCode, MailrelayError
 
 # name -> "module:attribute"; the order is the order of `mailrelay --help`.
@@ -34,7 +34,7 @@ COMMANDS: dict[str, str] = {
 }
 
 
-class MailrelayGroup(click.Group):
+class MailrelayGroup(Group):
     """A group that loads its commands lazily and turns MailrelayError into an exit code."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -50,18 +50,6 @@ class MailrelayGroup(click.Group):
 
         accept_global_options(command)
         return command
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """The command list with each summary whole: click would cut it at the column's width
-        mid-sentence; here it wraps instead."""
-        rows = []
-        for name in self.list_commands(ctx):
-            command = self.get_command(ctx, name)
-            if command is not None and not command.hidden:
-                rows.append((name, command.get_short_help_str(limit=1000)))
-        if rows:
-            with formatter.section("Commands"):
-                formatter.write_dl(rows)
 
     def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
              standalone_mode: bool = True, **extra: Any) -> Any:

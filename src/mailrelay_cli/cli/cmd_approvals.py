@@ -7,7 +7,7 @@ from collections.abc import Callable
 import click
 
 from mailrelay_cli.cli import render
-from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+from mailrelay_cli.cli.common import AppContext, Group, json_option, pass_app
 from mailrelay_cli.cli.completion import complete_approval_id
 
 STATUS_CHOICES = ("pending", "approved", "rejected", "expired", "cancelled")
@@ -52,7 +52,7 @@ def _show_human(approval: object) -> None:
         render.plain(f"{name + ':':<{width + 1}} {value}")
 
 
-@click.group("approvals")
+@click.group("approvals", cls=Group)
 def approvals_group() -> None:
     """The recorded approvals: list, show, wait for, cancel."""
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mailrelay_cli.cli import render
-from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+from mailrelay_cli.cli.common import AppContext, Group, json_option, pass_app
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -25,7 +25,7 @@ def _role_options(func: Any) -> Any:
     return func
 
 
-@click.group("auth")
+@click.group("auth", cls=Group)
 def auth_group() -> None:
     """OAuth logins for SMTP and IMAP (microsoft-oauth, google-oauth)."""
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import click
 
 from mailrelay_cli.cli import render
-from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+from mailrelay_cli.cli.common import AppContext, Group, json_option, pass_app
 from mailrelay_cli.cli.completion import complete_key
 from mailrelay_cli.errors import ConfigError
 
 
-@click.group("config")
+@click.group("config", cls=Group)
 def config_group() -> None:
     """Show, check, locate and edit the settings file."""
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from mailrelay_cli.cli import render
-from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+from mailrelay_cli.cli.common import AppContext, Group, json_option, pass_app
 from mailrelay_cli.cli.completion import complete_event
 
 
-@click.group("events")
+@click.group("events", cls=Group)
 def events_group() -> None:
     """The events `mailrelay send` knows, their variables and a sample."""
 

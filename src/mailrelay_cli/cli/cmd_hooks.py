@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from mailrelay_cli.cli import render
-from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+from mailrelay_cli.cli.common import AppContext, Group, json_option, pass_app
 from mailrelay_cli.cli.completion import complete_approval_id
 
 
-@click.group("hooks")
+@click.group("hooks", cls=Group)
 def hooks_group() -> None:
     """The on_decision hooks still owed: list them, retry them now, or drop them."""
 

@@ -7,12 +7,12 @@ import sys
 import click
 
 from mailrelay_cli.cli import render
-from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+from mailrelay_cli.cli.common import AppContext, Group, json_option, pass_app
 from mailrelay_cli.cli.completion import complete_secret
 from mailrelay_cli.errors import DataError, UsageError
 
 
-@click.group("secret")
+@click.group("secret", cls=Group)
 def secret_group() -> None:
     """Store passwords and client secrets in the OS keyring."""
 

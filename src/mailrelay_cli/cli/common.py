@@ -52,6 +52,21 @@ class AppContext:
 pass_app = click.make_pass_decorator(AppContext, ensure=True)
 
 
+class Group(click.Group):
+    """A command group whose ``--help`` lists each summary whole: click cuts it at the column's
+    width mid-sentence; here it wraps instead."""
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            command = self.get_command(ctx, name)
+            if command is not None and not command.hidden:
+                rows.append((name, command.get_short_help_str(limit=1000)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+
 def json_option(func: Callable[..., Any]) -> Callable[..., Any]:
     """Add ``--json``; it also switches errors to a JSON object on stderr."""
 
