@@ -66,7 +66,7 @@ def retry_command(app: AppContext, approval_ids: tuple[str, ...]) -> None:
 @click.option("--all-failing", is_flag=True, help="Drop every hook that has failed.")
 @pass_app
 def drop_command(app: AppContext, approval_ids: tuple[str, ...], all_failing: bool) -> None:
-    """Owe the hooks of ID... (or --all-failing) no more: they never run again."""
+    """Owe the hooks of the approvals given (or --all-failing) no more: they never run again."""
     from mailrelay_cli.errors import UsageError
     from mailrelay_cli.replies import hook_admin
 
