@@ -1,7 +1,7 @@
 """``process-replies`` draws a progress bar on a terminal once a run takes longer than a second;
 never under -q, --json, or without a terminal (issue 12, point 3).
 
-The slow run is a real one: three decisions whose ``on_decision`` hook takes 0.6 s each."""
+The slow run is a real one: three decisions whose ``on_decision`` hook takes 0.45 s each."""
 
 from __future__ import annotations
 
@@ -35,7 +35,7 @@ def _slow_run(write_config, tmp_path: Path, hook_seconds: float) -> None:  # typ
 
 @pytest.mark.parametrize("columns", [80, 120])
 def test_a_slow_run_on_a_terminal_shows_a_progress_bar(write_config, tmp_path: Path, columns: int) -> None:  # type: ignore[no-untyped-def]
-    _slow_run(write_config, tmp_path, 0.6)
+    _slow_run(write_config, tmp_path, 0.45)
     code, screen = run_in_terminal(["process-replies"], columns=columns)
     assert code == 0, screen
     assert BAR_TEXT in screen
@@ -44,14 +44,14 @@ def test_a_slow_run_on_a_terminal_shows_a_progress_bar(write_config, tmp_path: P
 
 @pytest.mark.parametrize("flag", ["-q", "--json"])
 def test_quiet_and_json_never_show_a_bar(write_config, tmp_path: Path, flag: str) -> None:  # type: ignore[no-untyped-def]
-    _slow_run(write_config, tmp_path, 0.6)
+    _slow_run(write_config, tmp_path, 0.45)
     code, screen = run_in_terminal(["process-replies", flag])
     assert code == 0, screen
     assert BAR_TEXT not in screen
 
 
 def test_no_terminal_never_shows_a_bar(run_cli, write_config, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    _slow_run(write_config, tmp_path, 0.6)
+    _slow_run(write_config, tmp_path, 0.45)
     result = run_cli("process-replies")
     assert result.exit_code == 0
     assert BAR_TEXT not in result.stdout + result.stderr
