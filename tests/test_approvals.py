@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.auth import credentials
 from mailrelay_cli.config.load import settings_from_table
 from mailrelay_cli.config.records import Settings
-from mailrelay_cli.errors import DataError, ExitCode, NotFoundError, UsageError
+from mailrelay_cli.errors import DataError, ExitCode, NotFoundError, UsageError, exit_code_for
 
 
 def make_settings(tmp_path: Path, **approval: object) -> Settings:
@@ -226,12 +227,16 @@ def test_cancelling_a_decided_approval_is_an_error(settings, db) -> None:
     ("approved", ExitCode.OK), ("rejected", ExitCode.REJECTED),
     ("expired", ExitCode.EXPIRED), ("cancelled", ExitCode.EXPIRED),
 ])
-def test_each_final_status_has_its_wait_exit_code(status: str, code: ExitCode) -> None:
-    assert approvals.wait_exit_code(status) == code
+def test_each_final_status_has_its_wait_exit_code(status: str, code: ExitCode,
+                                                   db: store.Store, settings: Settings) -> None:
+    approval = replace(ask(settings, db).approval, status=status)
+    assert exit_code_for(approvals.WaitResult(approval, timed_out=False).outcome) == code
 
 
-def test_a_timed_out_wait_exits_3() -> None:
-    assert approvals.wait_exit_code("pending", timed_out=True) == ExitCode.EXPIRED
+def test_a_timed_out_wait_exits_3(db: store.Store, settings: Settings) -> None:
+    approval = ask(settings, db).approval
+    assert approval.status == "pending"
+    assert exit_code_for(approvals.WaitResult(approval, timed_out=True).outcome) == ExitCode.EXPIRED
 
 
 def test_wait_returns_as_soon_as_a_decision_is_recorded(settings, db) -> None:

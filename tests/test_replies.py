@@ -190,7 +190,7 @@ def test_an_html_only_reply_decides(settings, db, maildir) -> None:
 def test_the_message_json_line_has_the_design_keys(settings, db, maildir) -> None:
     request = ask(settings, db)
     maildir.add(answer(request, ALICE, "Approve"))
-    line = run(settings).messages[0].as_json()
+    line = run(settings).messages[0].to_json()
     assert list(line) == ["uid", "message_id", "from", "subject", "outcome", "approval_id"]
     assert (line["from"], line["approval_id"]) == ("alice@example.com", request.approval.id)
 

@@ -22,12 +22,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parseaddr
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from mailrelay_cli.approvals.options import ApprovalOptions
 from mailrelay_cli.config.records import Settings
-from mailrelay_cli.errors import DataError, ExitCode, NotFoundError, UsageError
+from mailrelay_cli.errors import DataError, NotFoundError, Outcome, UsageError
 from mailrelay_cli.store.interface import (
     ApprovalRow,
     ApprovalStatus,
@@ -91,7 +91,7 @@ class Approval:
     def is_approver(self, address: str | None) -> bool:
         return address is not None and any(same_address(address, a) for a in self.approvers)
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """The DESIGN.md ``approvals show`` / ``list`` object."""
         return {
             "id": self.id,
@@ -508,22 +508,22 @@ def pending_by_id(reader: StoreReader, ids: Iterable[str]) -> dict[str, Approval
 
 # -- waiting -------------------------------------------------------------------------------
 
+_FINAL = ("approved", "rejected", "expired", "cancelled")
+
+
 @dataclass(frozen=True)
 class WaitResult:
     approval: Approval
     timed_out: bool
 
-
-def wait_exit_code(status: str, timed_out: bool = False) -> ExitCode:
-    """The one place an approval outcome becomes an exit code (DESIGN.md, `approvals wait`)."""
-    if timed_out:
-        return ExitCode.EXPIRED
-    return {
-        "approved": ExitCode.OK,
-        "rejected": ExitCode.REJECTED,
-        "expired": ExitCode.EXPIRED,
-        "cancelled": ExitCode.EXPIRED,
-    }.get(status, ExitCode.EXPIRED)
+    @property
+    def outcome(self) -> Outcome:
+        """How the wait ended (``errors.exit_code_for`` makes it the DESIGN.md exit code)."""
+        if self.timed_out:
+            return "timed-out"
+        status = self.approval.status
+        # wait_for returns a pending approval only when it timed out
+        return cast(Outcome, status) if status in _FINAL else "expired"
 
 
 def wait_for(

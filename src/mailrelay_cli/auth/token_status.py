@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from mailrelay_cli.auth.login_result import utc_time
 from mailrelay_cli.auth.oauth_config import (
@@ -41,6 +42,23 @@ class TokenStatus:
     stored_in: str | None
     note: str | None = None
     configured: bool = True  # False: a setting is missing (the note names it and the fix)
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``auth status --json`` line of this role."""
+        expires = self.access_token_expires_at
+        return {
+            "role": self.role,
+            "provider": self.provider,
+            "flow": self.flow,
+            "account": self.account,
+            "scopes": list(self.scopes),
+            "access_token_expires_at": expires.isoformat() if expires else None,
+            "refresh_token": self.refresh_token,
+            "logged_in": self.logged_in,
+            "shares_smtp_login": self.shares_smtp_login,
+            "stored_in": self.stored_in,
+            "note": self.note,
+        }
 
 
 @dataclass(frozen=True)

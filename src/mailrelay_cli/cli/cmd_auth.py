@@ -13,6 +13,8 @@ from mailrelay_cli.cli.common import AppContext, json_option, pass_app
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from mailrelay_cli.auth.token_status import TokenStatus
+
 _ROLE_OPTIONS = [
     click.option("--smtp", "only", flag_value="smtp", help="Only SMTP's login."),
     click.option("--imap", "only", flag_value="imap", help="Only IMAP's own login."),
@@ -121,23 +123,6 @@ def login(app: AppContext, only: str | None, port: int) -> None:
                      f"token cache in {result.stored_in}")
 
 
-def _status_json(row: Any) -> dict[str, Any]:
-    expires = row.access_token_expires_at
-    return {
-        "role": row.role,
-        "provider": row.provider,
-        "flow": row.flow,
-        "account": row.account,
-        "scopes": list(row.scopes),
-        "access_token_expires_at": expires.isoformat() if expires else None,
-        "refresh_token": row.refresh_token,
-        "logged_in": row.logged_in,
-        "shares_smtp_login": row.shares_smtp_login,
-        "stored_in": row.stored_in,
-        "note": row.note,
-    }
-
-
 @auth_group.command("status")
 @json_option
 @pass_app
@@ -146,9 +131,10 @@ def status(app: AppContext, as_json: bool) -> None:
     from mailrelay_cli.auth import oauth
 
     rows = oauth.status(app.settings())
-    if as_json:
-        render.json_lines(_status_json(row) for row in rows)
-        return
+    render.emit(app, rows, _print_status, quiet=_print_status)
+
+
+def _print_status(rows: list[TokenStatus]) -> None:
     for row in rows:
         if row.flow is None:
             render.plain(f"{row.role}: {row.note}")

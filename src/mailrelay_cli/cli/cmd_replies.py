@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app, warn_unsafe_imap
+
+if TYPE_CHECKING:
+    from mailrelay_cli.replies.run import RunReport
 
 
 @click.command("process-replies")
@@ -24,13 +29,12 @@ def process_replies_command(app: AppContext, count: int | None, dry_run: bool,
     report = process_replies(app.settings(), count=count, dry_run=dry_run)
     for failure in report.failures:
         render.plain(f"mailrelay: warning: {failure}", err=True)
-    if as_json:
-        render.json_lines(m.as_json() for m in report.messages)
-        render.json_line({"summary": report.summary()})
-        return
-    if app.quiet:
-        return
-    if app.verbose or dry_run:
+    render.emit(app, report.parts(), human=lambda _: _print(report, verbose=app.verbose > 0,
+                                                            dry_run=dry_run))
+
+
+def _print(report: RunReport, *, verbose: bool, dry_run: bool) -> None:
+    if verbose or dry_run:
         for m in report.messages:
             about = f" {m.approval_id}" if m.approval_id else ""
             render.plain(f"{m.uid}: {m.outcome}{about} from {m.sender or '?'}: {m.subject or ''}")

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app
 from mailrelay_cli.errors import DataError, UsageError
+
+if TYPE_CHECKING:
+    from mailrelay_cli.auth.credentials import SecretStatus
 
 
 @click.group("secret")
@@ -65,8 +69,8 @@ def list_(app: AppContext, as_json: bool) -> None:
     from mailrelay_cli.auth import credentials
 
     rows = credentials.secret_status(app.settings().profile)
-    if as_json:
-        for name, where in rows:
-            render.json_line({"name": name, "set": not where.startswith("unset"), "where": where})
-        return
+    render.emit(app, rows, _print_rows, quiet=_print_rows)
+
+
+def _print_rows(rows: list[SecretStatus]) -> None:
     render.table(None, ["secret", "where"], rows)

@@ -1,16 +1,50 @@
 """Everything mailrelay prints: human output through rich, or JSON lines for scripts.
 
+A command hands its result to ``emit``, which picks the form: the result's
+``to_json()`` as JSON lines under ``--json``, the command's ``human`` printer
+otherwise, and under ``-q`` only what the command says must still show.
 rich is imported on first use so that commands which print little start fast.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
 
 from mailrelay_cli.errors import ExitCode, MailrelayError
+
+if TYPE_CHECKING:
+    from mailrelay_cli.cli.common import AppContext
+
+
+class JsonResult(Protocol):
+    """What every result a command returns can do: be one DESIGN.md JSON object."""
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+R = TypeVar("R", bound="JsonResult | Sequence[JsonResult]")
+
+
+def emit(app: AppContext, result: R, human: Callable[[R], None] | None = None, *,
+         quiet: Callable[[R], None] | None = None) -> None:
+    """Print ``result`` the one way this invocation asks for.
+
+    ``--json``: the result's line, or one line per result of a list or tuple of them
+    (a report of several lines passes its parts in order, e.g. each message then the summary).
+    ``-q``: ``quiet(result)`` when the command has something that must show anyway (an
+    approval id, a failed check), else nothing. Otherwise ``human(result)``.
+    """
+    if app.json:
+        for item in _results(result):
+            json_line(item.to_json())
+    elif app.quiet:
+        if quiet is not None:
+            quiet(result)
+    elif human is not None:
+        human(result)
 
 
 @lru_cache(maxsize=2)
@@ -29,6 +63,12 @@ def reset_consoles() -> None:
     console.cache_clear()
 
 
+def _results(result: JsonResult | Sequence[JsonResult]) -> Iterable[JsonResult]:
+    if isinstance(result, list | tuple) and not hasattr(result, "to_json"):
+        return result  # a NamedTuple result is a tuple too, but it is one line
+    return (cast("JsonResult", result),)
+
+
 def json_line(obj: Mapping[str, Any], stream: Any = None) -> None:
     """One JSON object on one line (DESIGN.md: stable keys, one object per line)."""
     import json  # only scripts ask for JSON; people's output should not pay for it
@@ -36,11 +76,6 @@ def json_line(obj: Mapping[str, Any], stream: Any = None) -> None:
     stream = stream or sys.stdout
     stream.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
     stream.flush()
-
-
-def json_lines(objs: Iterable[Mapping[str, Any]]) -> None:
-    for obj in objs:
-        json_line(obj)
 
 
 def plain(text: str = "", *, err: bool = False) -> None:

@@ -57,7 +57,7 @@ class SendResult(NamedTuple):
     dry_run: bool = False
     mime: str | None = None
 
-    def json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """The DESIGN.md JSON line of ``send``."""
         return {
             "event": self.event,

@@ -39,6 +39,16 @@ class Rendered(NamedTuple):
     text: str
     html: str | None
 
+    def to_json(self) -> dict[str, Any]:
+        """The ``events show --json`` line."""
+        return {
+            "event": self.name, "description": self.description, "source": self.source,
+            "variables": [{"name": v.name, "required": v.required, "description": v.description}
+                          for v in self.variables],
+            "templates": list(self.templates),
+            "sample": {"subject": self.subject, "text": self.text, "html": self.html},
+        }
+
 
 def environment(templates_dir: Path | None) -> Any:
     """A sandboxed environment reading ``templates_dir`` first, then the built-in templates."""
@@ -275,6 +285,16 @@ class EventInfo(NamedTuple):
     subject: str
     text: str
     html: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``events show --json`` line."""
+        return {
+            "event": self.name, "description": self.description, "source": self.source,
+            "variables": [{"name": v.name, "required": v.required, "description": v.description}
+                          for v in self.variables],
+            "templates": list(self.templates),
+            "sample": {"subject": self.subject, "text": self.text, "html": self.html},
+        }
 
 
 def _approval_samples(event: Event, sample: dict[str, Any], settings: Any) -> dict[str, Any]:

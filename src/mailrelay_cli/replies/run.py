@@ -63,7 +63,7 @@ class MessageResult:
     approval_id: str | None
     duplicate: bool = False
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         return {"uid": self.uid, "message_id": self.message_id, "from": self.sender,
                 "subject": self.subject, "outcome": self.outcome,
                 "approval_id": self.approval_id}
@@ -93,6 +93,14 @@ class RunReport:
 
     def summary(self) -> dict[str, int]:
         return {"read": self.read, "deleted": self.deleted, "left": self.left}
+
+    def to_json(self) -> dict[str, Any]:
+        """The DESIGN.md closing line of ``process-replies --json``."""
+        return {"summary": self.summary()}
+
+    def parts(self) -> tuple[MessageResult | RunReport, ...]:
+        """The JSON lines of a run: each message, then the summary."""
+        return (*self.messages, self)
 
     @property
     def failures(self) -> list[str]:
@@ -232,7 +240,7 @@ def _seen(tx: Transaction, mailbox: str, uidvalidity: int, uid: str, digest: str
 
 
 def _decision_payload(approval: Approval) -> dict[str, Any]:
-    payload = approval.as_json()
+    payload = approval.to_json()
     payload["approved_by"] = list(approval.approved_by)
     payload["reference"] = approval.reference
     return payload

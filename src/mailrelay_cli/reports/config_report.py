@@ -29,6 +29,11 @@ class CheckReport(NamedTuple):
     def ok(self) -> bool:
         return not self.problems
 
+    def to_json(self) -> dict[str, Any]:
+        """The ``config check --json`` line."""
+        return {"path": str(self.path), "ok": self.ok, "warnings": list(self.warnings),
+                "problems": [{"problem": p.message, "hint": p.hint} for p in self.problems]}
+
 
 def _shown(key: str, value: Any) -> Any:
     """A value as the settings file spells it: durations as 72h, whole numbers without .0."""

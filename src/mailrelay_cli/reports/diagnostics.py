@@ -4,9 +4,9 @@
 hint)``: ``ok`` is True (passed), False (failed: ``hint`` says what to do) or
 None (not applicable, e.g. STARTTLS on an implicit-TLS port). A failed step
 ends its section (SMTP or IMAP); the other section still runs, so one run
-shows everything that is wrong. The report's exit code is that of the first
-failed step (78 certificate or settings, 69 refused or no STARTTLS, 77 login,
-75 network).
+shows everything that is wrong. The report's ``failure`` is the error of the
+first failed step; its exit code is the command's (78 certificate or settings,
+69 refused or no STARTTLS, 77 login, 75 network).
 
 SMTP: resolve, connect, greeting (and the TLS handshake on an implicit-TLS
 port), STARTTLS, TLS, certificate, auth mechanisms, login, send.
@@ -21,11 +21,18 @@ import socket
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
+from typing import Any
 
 from mailrelay_cli.config.completeness import require_complete
 from mailrelay_cli.config.endpoints import Endpoint, endpoint_for
 from mailrelay_cli.config.records import Settings
-from mailrelay_cli.errors import CertificateError, ConfigError, MailrelayError, UsageError
+from mailrelay_cli.errors import (
+    CertificateError,
+    ConfigError,
+    MailrelayError,
+    UsageError,
+    exit_code_for,
+)
 from mailrelay_cli.transport import net, tls
 from mailrelay_cli.transport.transcript import Transcript
 
@@ -40,7 +47,20 @@ class CheckStep:
     ok: bool | None
     detail: str = ""
     hint: str | None = None
-    exit_code: int = 0  # of the failure; 0 when the step did not fail
+    error: MailrelayError | None = field(default=None, compare=False)  # what a failed step raised
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "ok": self.ok, "detail": self.detail, "hint": self.hint}
+
+
+@dataclass(frozen=True)
+class TranscriptLines:
+    """The redacted dialogue as one JSON line (``--transcript --json``)."""
+
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"transcript": self.text.splitlines()}
 
 
 @dataclass(frozen=True)
@@ -56,8 +76,18 @@ class CheckReport:
         return all(step.ok is not False for step in self.steps)
 
     @property
-    def exit_code(self) -> int:
-        return next((step.exit_code for step in self.steps if step.ok is False), 0)
+    def failure(self) -> MailrelayError | None:
+        """The error of the first failed step (``errors.exit_code_for`` gives the exit code)."""
+        return next((step.error for step in self.steps if step.ok is False), None)
+
+    def parts(self) -> tuple[CheckStep | TranscriptLines | CheckReport, ...]:
+        """The JSON lines of ``test --json``: each step, the transcript if asked for, the summary."""
+        transcript = () if self.transcript is None else (TranscriptLines(self.transcript),)
+        return (*self.steps, *transcript, self)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"summary": {"ok": self.ok, "exit_code": int(exit_code_for(self.failure)),
+                            "message_id": self.message_id}}
 
 
 @dataclass
@@ -84,7 +114,7 @@ class _Section:
         elif "TLS handshake" in error.message and name in ("greeting", "STARTTLS"):
             name = "TLS"
         self.steps.append(CheckStep(f"{self.prefix} {name}", False, error.message, error.hint,
-                                    int(error.exit_code)))
+                                    error))
 
 
 def build_test_message(settings: Settings, to: str) -> tuple[EmailMessage, str]:
