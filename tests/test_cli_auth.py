@@ -17,6 +17,7 @@ from click.testing import Result
 
 from mailrelay_cli.auth import credentials
 from tests.fixtures.oauth_fakes import SENTINEL, FakeIdentityService
+from tests.sessions import open_imap
 from tests.test_oauth import CLIENT_CREDENTIALS, DEVICE, SMTP_SEND
 
 
@@ -263,7 +264,7 @@ def test_after_a_device_login_imap_logs_in_to_dovecot_with_the_shared_token(
     accept_tokens_everywhere(identity_service, smtp_xoauth2, dovecot, mail_user)
     identity_service.device_polls.extend(["success"])
     assert run_cli("auth", "login").exit_code == 0
-    with imap.open_imap(load_settings(path)) as conn:
+    with open_imap(load_settings(path)) as conn:
         assert "INBOX" in imap.list_folders(conn)
     assert f"Login: user=<{mail_user.name}>, method=XOAUTH2" in dovecot.log()
 

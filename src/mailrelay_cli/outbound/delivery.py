@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import (
@@ -33,6 +33,9 @@ from mailrelay_cli.errors import (
     UnknownHostError,
 )
 from mailrelay_cli.outbound.message import Address, Built
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
 
 FIRST_WAIT_MAX = 5.0
 WAIT_MAX = 60.0
@@ -147,6 +150,14 @@ def _raise_for(code: int, reply: Any, where: str, what: str, error: Exception) -
                                         "or message it names") from error
 
 
+def _open_smtp(settings: Settings) -> AbstractContextManager[Any]:
+    """The SMTP session of the settings: endpoint and login resolved here, once."""
+    from mailrelay_cli.auth.logins import resolve_session
+    from mailrelay_cli.transport.smtp import open_smtp
+
+    return open_smtp(*resolve_session(settings, "smtp"))
+
+
 def deliver(
     settings: Settings,
     built: Built,
@@ -157,12 +168,11 @@ def deliver(
 ) -> Delivery:
     """Send ``built`` to its recipients (see the module docstring for failures and retries).
 
-    ``connect(settings)`` is the connection factory, ``smtp.open_smtp`` unless given.
+    ``connect(settings)`` is the connection factory, ``smtp.open_smtp`` on the settings'
+    endpoint and login unless given.
     """
     if connect is None:
-        from mailrelay_cli.transport.smtp import open_smtp
-
-        connect = open_smtp
+        connect = _open_smtp
     data = built.as_bytes()
     deadline = clock() + settings.smtp.retry_for
     wait = first_wait(settings.smtp.retry_for)

@@ -218,7 +218,8 @@ def open_reply_mailbox(settings: Settings, *, readonly: bool = False,
     if maildir is not None:
         yield MaildirMailbox(maildir)
         return
+    from mailrelay_cli.auth.logins import resolve_session
     from mailrelay_cli.transport.imap import open_imap
 
-    with open_imap(settings, transcript=transcript) as conn:
+    with open_imap(*resolve_session(settings, "imap"), transcript=transcript) as conn:
         yield ImapMailbox(conn, settings, readonly=readonly)

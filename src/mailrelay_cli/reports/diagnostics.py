@@ -23,6 +23,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any
 
+from mailrelay_cli.auth.logins import resolve_login
 from mailrelay_cli.config.completeness import require_complete
 from mailrelay_cli.config.endpoints import Endpoint, endpoint_for
 from mailrelay_cli.config.records import Settings
@@ -219,7 +220,7 @@ def _smtp(settings: Settings, to: str, transcript: Transcript | None) -> tuple[
         mechanisms = smtp.auth_mechanisms(conn)
         section.passed(" ".join(mechanisms) if mechanisms else "none offered")
         section.start("login")
-        used = smtp.login(conn, settings)
+        used = smtp.login(conn, resolve_login(settings, "smtp"))
         if used == "none":
             section.skipped("not required (smtp.auth = none)")
         else:
@@ -283,7 +284,7 @@ def _imap(settings: Settings, transcript: Transcript | None) -> list[CheckStep]:
         section.start("capabilities")
         section.passed(" ".join(imap.capabilities(conn)))
         section.start("login")
-        used = imap.login(conn, settings)
+        used = imap.login(conn, resolve_login(settings, "imap"))
         section.passed(f"{used} as {settings.imap.user}")
         section.start("folders")
         folders = imap.list_folders(conn)
