@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parseaddr
-from typing import Any, cast
+from typing import Any, Literal
 from urllib.parse import quote
 
 from mailrelay_cli.approvals.options import ApprovalOptions
@@ -38,7 +38,9 @@ from mailrelay_cli.store.interface import (
 )
 from mailrelay_cli.store.times import iso, parse_iso, utcnow
 
-STATUSES = ("pending", "approved", "rejected", "expired", "cancelled")
+# An approval's status as read: the stored one, or "expired" once expires_at has passed.
+Status = ApprovalStatus | Literal["expired"]
+STATUSES: tuple[Status, ...] = ("pending", "approved", "rejected", "expired", "cancelled")
 # No 0/O, 1/I/L, U: an id read aloud or retyped stays the same id.
 ID_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 ID_LENGTH = 6
@@ -81,7 +83,7 @@ class Approval:
     requested_by: str | None
     created_at: str
     expires_at: str
-    status: str
+    status: Status
     decided_by: str | None
     decided_at: str | None
     comment: str | None
@@ -120,7 +122,8 @@ class ApprovalRequest:
     instructions: str
 
 
-def effective_status(stored: str, expires_at: str, now: datetime | None = None) -> str:
+def effective_status(stored: ApprovalStatus, expires_at: str, now: datetime | None = None
+                     ) -> Status:
     if stored == "pending" and parse_iso(expires_at) <= (now or utcnow()):
         return "expired"
     return stored
@@ -461,7 +464,7 @@ def cancel_approval(store: Store, approval_id: str) -> Approval:
 class VoteResult:
     """What one valid reply did: its outcome, and the approval when it became final."""
 
-    outcome: str  # "approved", "rejected" or "too-late"
+    outcome: Literal["approved", "rejected", "too-late"]
     decided: Approval | None  # set when this vote made the approval final
 
 
@@ -480,7 +483,7 @@ def record_vote(tx: Transaction, approval: Approval, approver: str, decision: De
         return VoteResult("too-late", None)
     tx.record_vote(approval_id=approval.id, approver=approver, decision=decision,
                    comment=comment, decided_at=now, audit_id=audit_id)
-    outcome = "approved" if decision == "approve" else "rejected"
+    outcome: Literal["approved", "rejected"] = "approved" if decision == "approve" else "rejected"
     approvals_so_far = len(tx.approved_by(approval.id))
     final: ApprovalStatus | None = None
     if decision == "reject":
@@ -508,9 +511,6 @@ def pending_by_id(reader: StoreReader, ids: Iterable[str]) -> dict[str, Approval
 
 # -- waiting -------------------------------------------------------------------------------
 
-_FINAL = ("approved", "rejected", "expired", "cancelled")
-
-
 @dataclass(frozen=True)
 class WaitResult:
     approval: Approval
@@ -523,7 +523,7 @@ class WaitResult:
             return "timed-out"
         status = self.approval.status
         # wait_for returns a pending approval only when it timed out
-        return cast(Outcome, status) if status in _FINAL else "expired"
+        return "timed-out" if status == "pending" else status
 
 
 def wait_for(

@@ -5,12 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from mailrelay_cli.config.records import Role
+
 
 @dataclass(frozen=True)
 class LoginResult:
     """A finished ``auth login`` for one cache."""
 
-    role: str
+    role: Role
     provider: str
     flow: str
     account: str | None

@@ -20,10 +20,9 @@ from typing import Literal
 from mailrelay_cli.auth import credentials
 from mailrelay_cli.config.completeness import require_complete
 from mailrelay_cli.config.endpoints import Endpoint, endpoint_for
-from mailrelay_cli.config.records import Settings
+from mailrelay_cli.config.records import Role, Settings
 from mailrelay_cli.errors import ConfigError
 
-Role = Literal["smtp", "imap"]
 # none: no AUTH (SMTP only); password: AUTH PLAIN / LOGIN; xoauth2: a bearer token.
 LoginKind = Literal["none", "password", "xoauth2"]
 

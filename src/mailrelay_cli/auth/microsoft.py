@@ -28,7 +28,7 @@ from mailrelay_cli.auth.oauth_config import (
 )
 from mailrelay_cli.auth.token_cache import load_cache_text, save_cache_text, where
 from mailrelay_cli.auth.token_status import msal_status
-from mailrelay_cli.config.records import Settings
+from mailrelay_cli.config.records import Role, Settings
 from mailrelay_cli.errors import AuthError, ConfigError, Interrupted, TemporaryError
 
 
@@ -118,7 +118,7 @@ def _reraise_network(e: Exception) -> None:
         raise _network_error(e) from e
 
 
-def _load_msal_cache(settings: Settings, cache_role: str) -> Any:
+def _load_msal_cache(settings: Settings, cache_role: Role) -> Any:
     import msal
 
     cache = msal.SerializableTokenCache()
@@ -131,7 +131,7 @@ def _load_msal_cache(settings: Settings, cache_role: str) -> Any:
     return cache
 
 
-def _save_msal_cache(settings: Settings, cache_role: str, cache: Any) -> str | None:
+def _save_msal_cache(settings: Settings, cache_role: Role, cache: Any) -> str | None:
     if not cache.has_state_changed:
         return None
     return save_cache_text(settings, cache_role, cache.serialize())
@@ -210,7 +210,7 @@ def _client_credentials_token(settings: Settings, cfg: OAuthConfig) -> str:
 
 def device_login(
     settings: Settings,
-    role: str,
+    role: Role,
     *,
     show_code: Callable[[DeviceCode], None],
     wait: Callable[[float, float], None],
@@ -291,7 +291,7 @@ def device_login(
     )
 
 
-def check_client_credentials(settings: Settings, role: str) -> LoginResult:
+def check_client_credentials(settings: Settings, role: Role) -> LoginResult:
     """``auth login`` under client-credentials: no login step; prove the secret works."""
     cfg = resolve(settings, role)
     _client_credentials_token(settings, cfg)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mailrelay_cli.auth import credentials
-from mailrelay_cli.config.records import ServerSettings, Settings
+from mailrelay_cli.config.records import Role, ServerSettings, Settings
 from mailrelay_cli.errors import ConfigError
 
 MICROSOFT = "microsoft-oauth"
@@ -36,8 +36,8 @@ _MSAL_RESERVED = frozenset({"openid", "profile", "offline_access"})
 class OAuthConfig:
     """One role's OAuth settings, resolved: which provider, client, scopes and cache."""
 
-    role: str  # the role asking: "smtp" or "imap"
-    cache_role: str  # whose login and cache it uses ("smtp" when IMAP shares SMTP's)
+    role: Role  # the role asking: "smtp" or "imap"
+    cache_role: Role  # whose login and cache it uses ("smtp" when IMAP shares SMTP's)
     provider: str
     flow: str
     client_id: str
@@ -56,7 +56,7 @@ class OAuthConfig:
         return "mailrelay auth login" + (" --imap" if self.cache_role == "imap" else "")
 
 
-def server(settings: Settings, role: str) -> ServerSettings:
+def server(settings: Settings, role: Role) -> ServerSettings:
     """The ``[smtp]`` or ``[imap]`` settings of ``role``."""
     if role == "smtp":
         return settings.smtp
@@ -76,7 +76,7 @@ def shares_smtp_login(settings: Settings) -> bool:
     )
 
 
-def covers(settings: Settings, cache_role: str) -> tuple[str, ...]:
+def covers(settings: Settings, cache_role: Role) -> tuple[Role, ...]:
     """The roles a login for ``cache_role`` serves."""
     if cache_role == "smtp" and shares_smtp_login(settings):
         return ("smtp", "imap")
@@ -95,7 +95,7 @@ def _scopes_for(server: ServerSettings, provider: str, flow: str) -> tuple[str, 
     return scopes
 
 
-def resolve(settings: Settings, role: str) -> OAuthConfig:
+def resolve(settings: Settings, role: Role) -> OAuthConfig:
     """The OAuth settings of ``role``; ConfigError naming the key when something is missing."""
     role_server = server(settings, role)
     if not is_oauth(role_server):
@@ -144,11 +144,11 @@ def client_secret(settings: Settings, cfg: OAuthConfig) -> str | None:
     return credentials.get_secret(settings.profile, f"{cfg.cache_role}.client_secret")
 
 
-def login_roles(settings: Settings, only: str | None = None) -> list[str]:
+def login_roles(settings: Settings, only: Role | None = None) -> list[Role]:
     """The caches ``auth login`` (or ``logout``) deals with: one per distinct login."""
     if only is not None:
         return [only]
-    roles = []
+    roles: list[Role] = []
     if is_oauth(settings.smtp):
         roles.append("smtp")
     if is_oauth(settings.imap) and not shares_smtp_login(settings):

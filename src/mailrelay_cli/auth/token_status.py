@@ -22,7 +22,7 @@ from mailrelay_cli.auth.oauth_config import (
     shares_smtp_login,
 )
 from mailrelay_cli.auth.token_cache import delete_cache, load_cache_text, where
-from mailrelay_cli.config.records import Settings
+from mailrelay_cli.config.records import Role, Settings
 from mailrelay_cli.errors import ConfigError
 
 
@@ -30,7 +30,7 @@ from mailrelay_cli.errors import ConfigError
 class TokenStatus:
     """Where one role stands: what ``auth status`` shows."""
 
-    role: str
+    role: Role
     provider: str  # the role's auth ("basic" etc. when not OAuth)
     flow: str | None
     account: str | None
@@ -63,7 +63,7 @@ class TokenStatus:
 
 @dataclass(frozen=True)
 class LogoutResult:
-    role: str
+    role: Role
     removed: bool
     where: str
     note: str | None = None
@@ -160,7 +160,7 @@ def status(settings: Settings) -> list[TokenStatus]:
     return rows
 
 
-def _unconfigured(settings: Settings, role: str, error: ConfigError) -> TokenStatus:
+def _unconfigured(settings: Settings, role: Role, error: ConfigError) -> TokenStatus:
     role_server = server(settings, role)
     shared = role == "imap" and shares_smtp_login(settings)
     owner = settings.smtp if shared else role_server
@@ -182,7 +182,7 @@ def _unconfigured(settings: Settings, role: str, error: ConfigError) -> TokenSta
     )
 
 
-def logout(settings: Settings, only: str | None = None) -> list[LogoutResult]:
+def logout(settings: Settings, only: Role | None = None) -> list[LogoutResult]:
     """Remove the token caches (both, or ``only`` "smtp" / "imap")."""
     if only == "imap" and shares_smtp_login(settings):
         return [
@@ -193,7 +193,7 @@ def logout(settings: Settings, only: str | None = None) -> list[LogoutResult]:
                 note="IMAP shares SMTP's login: mailrelay auth logout --smtp",
             )
         ]
-    roles = [only] if only else ["smtp", "imap"]
+    roles: list[Role] = [only] if only else ["smtp", "imap"]
     results = []
     for role in roles:
         cache_at = where(settings, role)

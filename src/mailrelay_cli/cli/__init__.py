@@ -55,7 +55,8 @@ class MailrelayGroup(click.Group):
             from mailrelay_cli.cli import render
             from mailrelay_cli.errors import DataError, UsageError
 
-            path = e.ctx.command_path if getattr(e, "ctx", None) else "mailrelay"
+            ctx = getattr(e, "ctx", None)  # UsageError carries the context; other errors may not
+            path = ctx.command_path if ctx is not None else "mailrelay"
             kind = UsageError if isinstance(e, click.UsageError) else DataError  # FileError: 65
             error = kind(e.format_message(), hint=f"{path} --help")
             render.error(error, as_json="--json" in argv, verbose=False)
@@ -76,7 +77,7 @@ class MailrelayGroup(click.Group):
             return super().invoke(ctx)
         except MailrelayError as e:
             app = ctx.find_object(AppContext) or AppContext()
-            render.error(e, as_json=app.json, verbose=app.verbose)
+            render.error(e, as_json=app.json, verbose=app.verbose > 0)
             ctx.exit(int(e.exit_code))
         except (KeyboardInterrupt, click.exceptions.Abort):
             from mailrelay_cli.errors import Interrupted
@@ -89,7 +90,7 @@ class MailrelayGroup(click.Group):
             raise  # click handles these: exit codes, usage errors, a reader that closed the pipe
         except Exception as e:  # a bug: say so, exit 70, keep the traceback behind -v
             app = ctx.find_object(AppContext) or AppContext()
-            render.internal_error(e, as_json=app.json, verbose=app.verbose)
+            render.internal_error(e, as_json=app.json, verbose=app.verbose > 0)
             ctx.exit(int(ExitCode.SOFTWARE))
 
 

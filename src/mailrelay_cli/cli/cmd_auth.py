@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from mailrelay_cli.auth.token_status import TokenStatus
+    from mailrelay_cli.config.records import Role
 
 _ROLE_OPTIONS = [
     click.option("--smtp", "only", flag_value="smtp", help="Only SMTP's login."),
@@ -105,7 +106,7 @@ def _when(moment: datetime | None) -> str:
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help="google-oauth: the loopback port for the redirect (0: any free port).")
 @pass_app
-def login(app: AppContext, only: str | None, port: int) -> None:
+def login(app: AppContext, only: Role | None, port: int) -> None:
     """Sign in once so cron can get tokens: device code (Microsoft) or browser (Google)."""
     from mailrelay_cli.auth import oauth
 
@@ -159,7 +160,7 @@ def _print_status(rows: list[TokenStatus]) -> None:
 @auth_group.command("logout")
 @_role_options
 @pass_app
-def logout(app: AppContext, only: str | None) -> None:
+def logout(app: AppContext, only: Role | None) -> None:
     """Remove the stored tokens (both, or one role's); the next use needs auth login."""
     from mailrelay_cli.auth import oauth
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import NamedTuple
 
 from mailrelay_cli.config import imap_properties
-from mailrelay_cli.config.records import Settings
+from mailrelay_cli.config.records import Role, Settings
 from mailrelay_cli.errors import ConfigError
 
 OAUTH_TYPES = ("microsoft-oauth", "google-oauth")
@@ -27,7 +27,7 @@ def _imap_host_from_properties(settings: Settings) -> bool:
         return False
 
 
-def missing_settings(settings: Settings, role: str) -> tuple[Problem, ...]:
+def missing_settings(settings: Settings, role: Role) -> tuple[Problem, ...]:
     """What ``role`` ("smtp" or "imap") lacks before a connection and login are worth trying.
 
     One list serves ``config check`` and the commands, so a cron job fails with 78
@@ -67,7 +67,7 @@ def missing_settings(settings: Settings, role: str) -> tuple[Problem, ...]:
     return tuple(found)
 
 
-def require_complete(settings: Settings, role: str) -> None:
+def require_complete(settings: Settings, role: Role) -> None:
     """Raise the first of ``missing_settings`` as a ConfigError (exit 78), if any."""
     problems = missing_settings(settings, role)
     if problems:

@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from mailrelay_cli.errors import ConfigError
+
+# The two servers a settings file describes (the TOML tables [smtp] and [imap]).
+Role = Literal["smtp", "imap"]
 
 
 class ServerSettings(NamedTuple):
     """One server's connection settings with defaults and inheritance applied."""
 
-    role: str  # "smtp" or "imap"
+    role: Role
     host: str | None
     port: int
     auth: str
@@ -43,7 +46,8 @@ class ApprovalSettings(NamedTuple):
     mailbox: str
     reply_address: str | None
     interval_minutes: int
-    count: int
+    # approval.count; as a NamedTuple field it hides tuple.count (never called on settings)
+    count: int  # type: ignore[assignment]
     expires_after: float
     max_message_kb: int
     archive_days: int

@@ -119,7 +119,8 @@ def _session(settings: Settings, built: Built, pending: list[Address], data: byt
                 refused_raw, accepted_now = e.recipients, []
             else:
                 accepted_now = [a for env, a in by_envelope.items() if env not in refused_raw]
-            permanent, temporary = [], []
+            permanent: list[Refusal] = []
+            temporary: list[Refusal] = []
             for envelope, (code, reply) in refused_raw.items():
                 refusal = Refusal(by_envelope[envelope].bare, code, _reply(reply))
                 (temporary if 400 <= code < 500 else permanent).append(refusal)

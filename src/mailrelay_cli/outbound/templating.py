@@ -39,16 +39,6 @@ class Rendered(NamedTuple):
     text: str
     html: str | None
 
-    def to_json(self) -> dict[str, Any]:
-        """The ``events show --json`` line."""
-        return {
-            "event": self.name, "description": self.description, "source": self.source,
-            "variables": [{"name": v.name, "required": v.required, "description": v.description}
-                          for v in self.variables],
-            "templates": list(self.templates),
-            "sample": {"subject": self.subject, "text": self.text, "html": self.html},
-        }
-
 
 def environment(templates_dir: Path | None) -> Any:
     """A sandboxed environment reading ``templates_dir`` first, then the built-in templates."""
@@ -116,22 +106,23 @@ def _undefined_class() -> type:
     from jinja2 import StrictUndefined
     from jinja2.utils import missing
 
+    # StrictUndefined makes these raise (typed as returning Never); here they may return.
     class OptionalUndefined(StrictUndefined):
         __slots__ = ()
 
         def _top_level(self) -> bool:
             return self._undefined_obj is missing and self._undefined_hint is None
 
-        def __str__(self) -> str:
+        def __str__(self) -> str:  # type: ignore[override]
             return "" if self._top_level() else self._fail_with_undefined_error()
 
         def __iter__(self) -> Any:
             return iter(()) if self._top_level() else self._fail_with_undefined_error()
 
-        def __bool__(self) -> bool:
+        def __bool__(self) -> bool:  # type: ignore[override]
             return False if self._top_level() else self._fail_with_undefined_error()
 
-        def __len__(self) -> int:
+        def __len__(self) -> int:  # type: ignore[override]
             return 0 if self._top_level() else self._fail_with_undefined_error()
 
     return OptionalUndefined

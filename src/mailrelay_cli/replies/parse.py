@@ -22,6 +22,7 @@ import email.errors
 import email.policy
 import re
 from email.message import EmailMessage, Message
+from typing import cast
 
 from mailrelay_cli.replies.headers import has_surrogates
 
@@ -35,13 +36,14 @@ class _Policy(email.policy.EmailPolicy):
     its parameters from anyway; every other header keeps the default behaviour.
     """
 
-    def header_fetch_parse(self, name: str, value: str) -> object:
+    def header_fetch_parse(self, name: str, value: str) -> str:
         if name.lower() in ("content-type", "content-transfer-encoding"):
             value = re.sub(r"\r?\n[ \t]+", " ", value)
             if has_surrogates(value):  # 8-bit bytes in the header
                 value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
             return value.strip()
-        return super().header_fetch_parse(name, value)
+        parsed: str = super().header_fetch_parse(name, value)  # a header object (a str)
+        return parsed
 
 
 _POLICY = _Policy()
@@ -59,7 +61,7 @@ def parse_message(raw: bytes) -> EmailMessage:
     but whose body plainly uses another one, is re-split on the boundary it uses.
     """
     try:
-        msg = email.message_from_bytes(raw, _class=EmailMessage, policy=_POLICY)
+        msg = cast(EmailMessage, email.message_from_bytes(raw, _class=EmailMessage, policy=_POLICY))
     except (email.errors.MessageError, ValueError, IndexError, TypeError, LookupError) as e:
         # The feed parser is meant never to raise; if a stdlib bug makes it, the run goes on.
         msg = EmailMessage(policy=_POLICY)
@@ -88,7 +90,8 @@ _BOUNDARY_LINE = re.compile(r"^--([^\s]{1,70})[ \t]*\r?\n[A-Za-z][A-Za-z0-9-]*:"
 def _repair_boundary(msg: EmailMessage) -> None:
     if msg.get_content_maintype() != "multipart" or msg.is_multipart():
         return
-    body = msg.get_payload(decode=True) or b""
+    payload = msg.get_payload(decode=True)  # bytes (or None) for a part that is not multipart
+    body = payload if isinstance(payload, bytes) else b""
     text = body.decode("ascii", errors="replace")
     found = _BOUNDARY_LINE.search(text)
     if not found:

@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast, get_args
 
 from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.approvals.service import Approval
@@ -42,12 +42,22 @@ from mailrelay_cli.replies.hooks import HookResult
 from mailrelay_cli.replies.parse import parse_message, unreadable_reason
 from mailrelay_cli.replies.quotes import split_reply
 from mailrelay_cli.store import open_store
-from mailrelay_cli.store.interface import AuditRow, Decision, Store, StoreReader, Transaction
+from mailrelay_cli.store.interface import (
+    AuditOutcome,
+    AuditRow,
+    Decision,
+    Store,
+    StoreReader,
+    Transaction,
+)
 from mailrelay_cli.store.lock import run_lock
 from mailrelay_cli.store.times import utcnow
 
-OUTCOMES = ("approved", "rejected", "too-late", "expired", "not-an-approver", "unmatched",
-            "no-decision", "auto-reply", "bounce", "unreadable")
+# A message's outcome (DESIGN.md, process-replies JSON); the store's AuditOutcome adds "vote",
+# which exists only inside the transaction that records it.
+ReplyOutcome = Literal["approved", "rejected", "too-late", "expired", "not-an-approver",
+                       "unmatched", "no-decision", "auto-reply", "bounce", "unreadable"]
+OUTCOMES: tuple[ReplyOutcome, ...] = get_args(ReplyOutcome)
 ARCHIVE_DIR = "archive"
 
 
@@ -59,7 +69,7 @@ class MessageResult:
     message_id: str | None
     sender: str | None
     subject: str | None
-    outcome: str
+    outcome: AuditOutcome
     approval_id: str | None
     duplicate: bool = False
 
@@ -122,7 +132,7 @@ class RunReport:
 
 @dataclass(frozen=True)
 class _Judged:
-    outcome: str
+    outcome: AuditOutcome
     approval: Approval | None
     sender: str | None
     decision: str | None = None

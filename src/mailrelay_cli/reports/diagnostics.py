@@ -280,7 +280,7 @@ def _imap(settings: Settings, transcript: Transcript | None) -> list[CheckStep]:
         else:
             section.skipped("implicit TLS from the first byte" if endpoint.security == "tls"
                             else "off (imap.starttls = false)")
-        _tls_steps(section, tls.session_info(conn.sock) if conn.has_tls else None, endpoint)
+        _tls_steps(section, imap.tls_info(conn), endpoint)
         section.start("capabilities")
         section.passed(" ".join(imap.capabilities(conn)))
         section.start("login")

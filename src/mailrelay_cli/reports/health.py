@@ -61,7 +61,7 @@ class FailingHook:
 class OAuthHealth:
     """Whether a role can get a token without a person (silent refresh or client credentials)."""
 
-    role: str
+    role: str  # "smtp", "imap", or "oauth" when the status itself could not be read
     provider: str
     ok: bool
     detail: str

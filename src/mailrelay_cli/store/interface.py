@@ -129,7 +129,7 @@ class AuditRow:
     sender: str | None
     subject: str | None
     date: str | None
-    outcome: str
+    outcome: AuditOutcome
     approval_id: str | None
     sha256: str
     archive_path: str | None

@@ -31,8 +31,9 @@ import difflib
 import imaplib
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from mailrelay_cli.auth.logins import Login
 from mailrelay_cli.config.endpoints import Endpoint
@@ -52,6 +53,9 @@ from mailrelay_cli.transport.imap_responses import (
 )
 from mailrelay_cli.transport.imap_responses import response_text as _text
 from mailrelay_cli.transport.transcript import Transcript
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 
 class MailrelayIMAP(imaplib.IMAP4):
@@ -91,16 +95,22 @@ class MailrelayIMAP(imaplib.IMAP4):
         return wrapped
 
     @property
-    def has_tls(self) -> bool:
-        return isinstance(self.sock, ssl.SSLSocket)
+    def tls_sock(self) -> ssl.SSLSocket | None:
+        """The connection's socket when TLS protects it (implicit or after STARTTLS)."""
+        return self.sock if isinstance(self.sock, ssl.SSLSocket) else None
 
-    def send(self, data: bytes) -> None:
+    @property
+    def has_tls(self) -> bool:
+        return self.tls_sock is not None
+
+    def send(self, data: ReadableBuffer) -> None:
         if self.transcript:
-            self.transcript.imap_client(data)
+            self.transcript.imap_client(bytes(data))
         super().send(data)
 
+    # imaplib's private line reader (every server line passes here); typeshed omits it.
     def _get_line(self) -> bytes:
-        line = super()._get_line()
+        line: bytes = super()._get_line()  # type: ignore[misc]
         self.greeted = True
         if self.transcript:
             self.transcript.imap_server(line)
@@ -189,9 +199,16 @@ def start_tls(conn: MailrelayIMAP) -> bool:
             raise
         except OSError as e:
             raise tls_explain.HandshakeFailed(e) from e
-    if conn.transcript:
-        conn.transcript.notes(tls_explain.session_notes(conn.sock, endpoint))
+    if conn.transcript and conn.tls_sock is not None:
+        conn.transcript.notes(tls_explain.session_notes(conn.tls_sock, endpoint))
     return True
+
+
+def tls_info(conn: MailrelayIMAP) -> tls.TlsInfo | None:
+    """Version, cipher and certificate of the connection, or None without TLS."""
+    if conn.tls_sock is None:
+        return None
+    return tls.session_info(conn.tls_sock)
 
 
 def _login_refused(error: imaplib.IMAP4.error, conn: MailrelayIMAP, user: str,
@@ -224,6 +241,7 @@ def login(conn: MailrelayIMAP, login: Login) -> str:
     user = login.user
     assert user and login.secret is not None, "resolve_login gives a user and a secret"
     caps = capabilities(conn)
+    action: Callable[[], object]  # the one login command, run below under one error mapping
     if login.kind == "password":
         password = login.secret()
         if "AUTH=PLAIN" in caps:

@@ -34,7 +34,7 @@ import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from mailrelay_cli.auth.logins import Login
 from mailrelay_cli.config.endpoints import Endpoint
@@ -46,6 +46,9 @@ from mailrelay_cli.errors import (
 )
 from mailrelay_cli.transport import net, network_errors, tls, tls_explain
 from mailrelay_cli.transport.transcript import Transcript
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 BASIC_MECHANISMS = ("PLAIN", "LOGIN")
 # Words in a refusal that mean "this provider has turned password logins off".
@@ -87,12 +90,17 @@ class MailrelaySMTP(smtplib.SMTP):
             raise tls_explain.HandshakeFailed(e) from e
 
     @property
-    def has_tls(self) -> bool:
-        return isinstance(self.sock, ssl.SSLSocket)
+    def tls_sock(self) -> ssl.SSLSocket | None:
+        """The connection's socket when TLS protects it (implicit or after STARTTLS)."""
+        return self.sock if isinstance(self.sock, ssl.SSLSocket) else None
 
-    def send(self, s: str | bytes) -> None:
+    @property
+    def has_tls(self) -> bool:
+        return self.tls_sock is not None
+
+    def send(self, s: ReadableBuffer | str) -> None:
         if self.transcript:
-            self.transcript.smtp_client(s)
+            self.transcript.smtp_client(s if isinstance(s, str) else bytes(s))
         super().send(s)
 
     def getreply(self) -> tuple[int, bytes]:
@@ -159,7 +167,7 @@ def _reconnect(endpoint: Endpoint) -> tls_explain.Reconnect:
             conn.connect(endpoint.host, endpoint.port)
             conn.ehlo()
             code, _ = conn.docmd("STARTTLS")
-            if code != 220:
+            if code != 220 or conn.sock is None:  # refused, or hung up after saying 220
                 raise TemporaryError("STARTTLS refused")
             return context.wrap_socket(conn.sock, server_hostname=endpoint.host)
         except (OSError, smtplib.SMTPException):
@@ -202,15 +210,15 @@ def ehlo(conn: MailrelaySMTP) -> None:
 
 
 def _tls_notes(conn: MailrelaySMTP) -> None:
-    if conn.transcript and conn.has_tls:
-        conn.transcript.notes(tls_explain.session_notes(conn.sock, conn.endpoint))
+    if conn.transcript and conn.tls_sock is not None:
+        conn.transcript.notes(tls_explain.session_notes(conn.tls_sock, conn.endpoint))
 
 
 def tls_info(conn: MailrelaySMTP) -> tls.TlsInfo | None:
     """Version, cipher and certificate of the connection, or None without TLS."""
-    if not conn.has_tls:
+    if conn.tls_sock is None:
         return None
-    return tls.session_info(conn.sock)
+    return tls.session_info(conn.tls_sock)
 
 
 def offers_starttls(conn: MailrelaySMTP) -> bool:
