@@ -13,23 +13,14 @@ from freezegun import freeze_time
 from mailrelay_cli import store
 from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.auth import credentials
-from mailrelay_cli.config.load import settings_from_table
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import DataError, ExitCode, NotFoundError, UsageError, exit_code_for
-
-
-def make_settings(tmp_path: Path, **approval: object) -> Settings:
-    table = {
-        "smtp": {"host": "smtp.example.com", "from": "relay@example.com"},
-        "approval": {"enabled": True, "reply_address": "approvals@example.com", **approval},
-        "state": {"path": str(tmp_path / "state")},
-    }
-    return settings_from_table(table, tmp_path / "settings.toml")
+from tests.fixtures.approval_settings import approval_settings
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path)
+    return approval_settings(tmp_path)
 
 
 @pytest.fixture

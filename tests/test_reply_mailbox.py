@@ -19,12 +19,12 @@ import pytest
 from mailrelay_cli import store
 from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.auth import credentials
-from mailrelay_cli.config.load import settings_from_table
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import TemporaryError
 from mailrelay_cli.replies import run as replies
 from mailrelay_cli.store.lock import run_lock
 from mailrelay_cli.transport.transcript import Transcript
+from tests.fixtures.approval_settings import approval_settings
 from tests.fixtures.smtp_servers import free_port
 from tests.reply_builders import reply, request_text
 
@@ -124,9 +124,7 @@ def make_settings(tmp_path: Path, dovecot, mail_user) -> Callable[..., Settings]
     def make(imap_text: str | None = None, **approval: object) -> Settings:
         table = tomllib.loads(imap_text or dovecot.imap_toml(mail_user))
         table["smtp"] = {"host": "127.0.0.1", "from": "relay@example.com"}
-        table["approval"] = {"enabled": True, "reply_address": "approvals@example.com", **approval}
-        table["state"] = {"path": str(tmp_path / "state")}
-        return settings_from_table(table, tmp_path / "settings.toml")
+        return approval_settings(tmp_path, table, **approval)
 
     return make
 

@@ -14,7 +14,7 @@ from freezegun import freeze_time
 
 from mailrelay_cli import store
 from mailrelay_cli.errors import ConfigError, ExitCode, LockedError
-from mailrelay_cli.store.lock import LOCK_NAME, run_lock
+from mailrelay_cli.store.lock import LOCK_NAME, read_lock_holder, run_lock
 from mailrelay_cli.store.sqlite import DB_NAME
 from mailrelay_cli.store.sqlite_schema import SCHEMA_VERSION
 
@@ -90,10 +90,11 @@ def test_a_run_that_died_has_no_outcome(tmp_path: Path) -> None:
 
 
 def test_the_run_lock_can_be_taken_again_after_release(tmp_path: Path) -> None:
-    with run_lock(tmp_path):
+    with run_lock(tmp_path) as first:
         pass
-    with run_lock(tmp_path):
-        pass
+    with run_lock(tmp_path) as again:
+        assert again == first
+        assert read_lock_holder(again).pid == os.getpid()
 
 
 def test_a_second_holder_of_the_run_lock_gets_exit_75_naming_the_holder(tmp_path: Path) -> None:
