@@ -28,8 +28,7 @@ dovecot:
 	  fi; \
 	fi
 
-test: $(VENV)/.test-installed dovecot
-	$(PY) -m ruff check src tests bench
+test: $(VENV)/.test-installed dovecot lint
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
@@ -39,8 +38,11 @@ demo: $(VENV)/.demo-installed
 bench: $(VENV)/.test-installed dovecot
 	$(PY) bench/run.py
 
+# ruff, the layer contracts (import-linter, [tool.importlinter]) and types (mypy, [tool.mypy]).
 lint: $(VENV)/.test-installed
 	$(PY) -m ruff check src tests bench
+	$(VENV)/bin/lint-imports
+	$(PY) -m mypy src
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -11,12 +11,16 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 from mailrelay_cli.errors import ExitCode, MailrelayError
 
-if TYPE_CHECKING:
-    from mailrelay_cli.cli.common import AppContext
+
+class OutputMode(Protocol):
+    """The global options that choose a form (``common.AppContext``): --json and -q."""
+
+    json: bool
+    quiet: bool
 
 
 class JsonResult(Protocol):
@@ -28,7 +32,7 @@ class JsonResult(Protocol):
 R = TypeVar("R", bound="JsonResult | Sequence[JsonResult]")
 
 
-def emit(app: AppContext, result: R, human: Callable[[R], None] | None = None, *,
+def emit(app: OutputMode, result: R, human: Callable[[R], None] | None = None, *,
          quiet: Callable[[R], None] | None = None) -> None:
     """Print ``result`` the one way this invocation asks for.
 

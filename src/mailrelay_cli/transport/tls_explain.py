@@ -160,11 +160,11 @@ def _printable(data: bytes, limit: int = 80) -> str:
 
 def plain_first_bytes(endpoint: Endpoint, wait: float = 3.0) -> str | None:
     """What the server says first on a fresh plain connection (its greeting), or None."""
-    from mailrelay_cli.transport import net  # net needs nothing from here; imported late for start-up
-
+    # A bare connection: a failure here only means there is nothing to show (and net, whose
+    # errors are worded with this module's help, would make an import cycle).
     try:
-        sock = net.connect(endpoint)
-    except MailrelayError:
+        sock = socket.create_connection((endpoint.host, endpoint.port), endpoint.connect_timeout)
+    except OSError:
         return None
     try:
         sock.settimeout(min(wait, endpoint.timeout))
