@@ -164,3 +164,29 @@ def test_readme_lists_every_decision_word() -> None:
     listed = {word.strip() for row in table.splitlines()[2:] for cell in row.split("|")[2:4]
               for word in cell.split(",")}
     assert set(APPROVE_WORDS) | set(REJECT_WORDS) == listed - {""}
+
+
+def _architecture_rows() -> list[list[str]]:
+    """The names in the first column of the README's Architecture table, row by row."""
+    section = README.split("## Architecture", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return [re.findall(r"`([^`]+)`", row.split("|")[1]) for row in rows]
+
+
+def test_every_package_the_architecture_names_exists_and_every_package_is_named() -> None:
+    package_dir = ROOT / "src" / "mailrelay_cli"
+    named = {name for row in _architecture_rows() for name in row}
+    packages = {f"{p.parent.name}/" for p in package_dir.glob("*/__init__.py")}
+    assert {name for name in named if name.endswith("/")} == packages
+    assert [name for name in named if name.endswith(".py") and not (package_dir / name).is_file()] == []
+
+
+def test_the_architecture_lists_the_layers_in_the_import_linter_order() -> None:
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    [layers] = [c["layers"] for c in config["contracts"] if c["type"] == "layers"]
+    in_contract = [layer.replace("mailrelay_cli.", "") for layer in layers if layer != "mailrelay_cli.demo"]
+    in_readme = [" | ".join(name.removesuffix("/").removesuffix(".py") for name in row)
+                 for row in _architecture_rows()]
+    assert in_readme == in_contract
