@@ -11,25 +11,25 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
-from typing import Any, Protocol, TypeVar, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from mailrelay_cli.errors import ExitCode, MailrelayError
 
+if TYPE_CHECKING:  # types only: every command imports this module, --help included
+    from typing import Protocol, TypeVar
 
-class OutputMode(Protocol):
-    """The global options that choose a form (``common.AppContext``): --json and -q."""
+    class OutputMode(Protocol):
+        """The global options that choose a form (``common.AppContext``): --json and -q."""
 
-    json: bool
-    quiet: bool
+        json: bool
+        quiet: bool
 
+    class JsonResult(Protocol):
+        """What every result a command returns can do: be one DESIGN.md JSON object."""
 
-class JsonResult(Protocol):
-    """What every result a command returns can do: be one DESIGN.md JSON object."""
+        def to_json(self) -> dict[str, Any]: ...
 
-    def to_json(self) -> dict[str, Any]: ...
-
-
-R = TypeVar("R", bound="JsonResult | Sequence[JsonResult]")
+    R = TypeVar("R", bound="JsonResult | Sequence[JsonResult]")
 
 
 def emit(app: OutputMode, result: R, human: Callable[[R], None] | None = None, *,
