@@ -11,12 +11,14 @@ from mailrelay_cli.transport import imap, smtp
 from mailrelay_cli.transport.transcript import Transcript
 
 
-def open_smtp(settings: Settings, *, transcript: Transcript | None = None,
-              endpoint: Endpoint | None = None) -> AbstractContextManager[smtp.MailrelaySMTP]:
+def open_smtp(
+    settings: Settings, *, transcript: Transcript | None = None, endpoint: Endpoint | None = None
+) -> AbstractContextManager[smtp.MailrelaySMTP]:
     resolved, login = resolve_session(settings, "smtp")
     return smtp.open_smtp(endpoint or resolved, login, transcript=transcript)
 
 
-def open_imap(settings: Settings, *, transcript: Transcript | None = None
-              ) -> AbstractContextManager[imap.MailrelayIMAP]:
+def open_imap(
+    settings: Settings, *, transcript: Transcript | None = None
+) -> AbstractContextManager[imap.MailrelayIMAP]:
     return imap.open_imap(*resolve_session(settings, "imap"), transcript=transcript)

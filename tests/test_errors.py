@@ -7,11 +7,18 @@ import pytest
 from mailrelay_cli.errors import AuthError, ExitCode, Outcome, exit_code_for
 
 
-@pytest.mark.parametrize(("outcome", "code"), [
-    ("ok", ExitCode.OK), ("approved", ExitCode.OK), ("rejected", ExitCode.REJECTED),
-    ("expired", ExitCode.EXPIRED), ("cancelled", ExitCode.EXPIRED),
-    ("timed-out", ExitCode.EXPIRED), ("stale", ExitCode.TEMPFAIL),
-])
+@pytest.mark.parametrize(
+    ("outcome", "code"),
+    [
+        ("ok", ExitCode.OK),
+        ("approved", ExitCode.OK),
+        ("rejected", ExitCode.REJECTED),
+        ("expired", ExitCode.EXPIRED),
+        ("cancelled", ExitCode.EXPIRED),
+        ("timed-out", ExitCode.EXPIRED),
+        ("stale", ExitCode.TEMPFAIL),
+    ],
+)
 def test_each_outcome_has_its_design_exit_code(outcome: Outcome, code: ExitCode) -> None:
     assert exit_code_for(outcome) == code
 

@@ -15,8 +15,7 @@ from mailrelay_cli.errors import ConfigError
 SENTINEL = "S3ntinel-login-pw"
 
 
-def settings_with(tmp_path: Path, smtp: dict[str, object], imap: dict[str, object] | None = None
-                  ) -> Settings:
+def settings_with(tmp_path: Path, smtp: dict[str, object], imap: dict[str, object] | None = None) -> Settings:
     table: dict[str, object] = {"smtp": {"host": "smtp.example.com", "from": "r@example.com", **smtp}}
     if imap is not None:
         table["imap"] = {"host": "imap.example.com", **imap}
@@ -30,8 +29,7 @@ def test_basic_is_a_password_login_read_from_the_keyring_only_when_asked(tmp_pat
     assert login.secret is not None and login.secret() == SENTINEL
 
 
-def test_a_missing_password_is_a_config_error_naming_the_secret_when_it_is_needed(
-        tmp_path: Path) -> None:
+def test_a_missing_password_is_a_config_error_naming_the_secret_when_it_is_needed(tmp_path: Path) -> None:
     login = resolve_login(settings_with(tmp_path, {"user": "relay@example.com"}), "smtp")
     assert login.secret is not None
     with pytest.raises(ConfigError, match="smtp.password is not set"):
@@ -39,15 +37,17 @@ def test_a_missing_password_is_a_config_error_naming_the_secret_when_it_is_neede
 
 
 def test_the_password_fix_names_the_environment_variable_it_came_from(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MAILRELAY_IMAP_PASSWORD", SENTINEL)
     login = resolve_login(settings_with(tmp_path, {"user": "u@example.com"}, {}), "imap")
     assert login.password_fix().startswith("fix MAILRELAY_IMAP_PASSWORD")
 
 
 def test_oauth_is_an_xoauth2_login_with_a_token_provider(tmp_path: Path) -> None:
-    settings = settings_with(tmp_path, {"user": "u@example.com", "auth": "microsoft-oauth",
-                                        "client_id": "app"})
+    settings = settings_with(
+        tmp_path, {"user": "u@example.com", "auth": "microsoft-oauth", "client_id": "app"}
+    )
     login = resolve_login(settings, "smtp")
     assert (login.kind, login.auth, login.secret_source) == ("xoauth2", "microsoft-oauth", None)
 
@@ -68,8 +68,7 @@ def test_a_missing_user_is_a_problem_naming_the_key(tmp_path: Path) -> None:
     assert login.problem is not None and login.problem.hint == "mailrelay config set smtp.user USER"
 
 
-def test_the_login_repr_never_holds_the_password(tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_login_repr_never_holds_the_password(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MAILRELAY_SMTP_PASSWORD", SENTINEL)
     login = resolve_login(settings_with(tmp_path, {"user": "relay@example.com"}), "smtp")
     assert SENTINEL not in repr(login)

@@ -30,7 +30,9 @@ def test_json_prints_a_result_as_one_line_even_when_it_is_a_named_tuple(capsys) 
 def test_json_prints_a_list_of_results_one_line_each_in_order(capsys) -> None:
     render.emit(AppContext(json=True), [Row("a"), Row("b")], human)
     assert [json.loads(line) for line in capsys.readouterr().out.splitlines()] == [
-        {"name": "a"}, {"name": "b"}]
+        {"name": "a"},
+        {"name": "b"},
+    ]
 
 
 def test_json_wins_over_quiet(capsys) -> None:

@@ -74,10 +74,15 @@ def resolve_login(settings: Settings, role: Role) -> Login:
         missing = None
     if server.auth == "basic":
         name = f"{role}.password"
-        return Login(role, "password", server.auth, server.user,
-                     secret=lambda: credentials.require_secret(profile, name),
-                     secret_source=lambda: credentials.secret_source(profile, name),
-                     problem=missing)
+        return Login(
+            role,
+            "password",
+            server.auth,
+            server.user,
+            secret=lambda: credentials.require_secret(profile, name),
+            secret_source=lambda: credentials.secret_source(profile, name),
+            problem=missing,
+        )
 
     def token() -> str:
         from mailrelay_cli.auth import oauth  # imports msal lazily
