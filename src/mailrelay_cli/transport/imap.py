@@ -58,7 +58,7 @@ if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
 
 
-class MailrelayIMAP(imaplib.IMAP4):
+class MailrelayIMAP(tls.TlsClient, imaplib.IMAP4):
     """``imaplib.IMAP4`` that connects through ``net.connect`` (endpoint timeouts), does
     implicit TLS itself, and feeds every line to a transcript."""
 
@@ -79,29 +79,10 @@ class MailrelayIMAP(imaplib.IMAP4):
     def _create_socket(self, timeout: float | None = None) -> socket.socket:
         sock = net.connect(self.endpoint)
         self.tcp_connected = True
-        if self.transcript:
-            self.transcript.note(f"connected to {self.endpoint.address}")
-        if self.implicit_tls is None:
-            return sock
-        if self.transcript:
-            self.transcript.notes(tls_explain.attempt_notes(self.endpoint))
-        try:
-            wrapped = self.implicit_tls.wrap_socket(sock, server_hostname=self.endpoint.host)
-        except OSError as e:
-            sock.close()
-            raise tls_explain.HandshakeFailed(e) from e
-        if self.transcript:
-            self.transcript.notes(tls_explain.session_notes(wrapped, self.endpoint))
-        return wrapped
-
-    @property
-    def tls_sock(self) -> ssl.SSLSocket | None:
-        """The connection's socket when TLS protects it (implicit or after STARTTLS)."""
-        return self.sock if isinstance(self.sock, ssl.SSLSocket) else None
-
-    @property
-    def has_tls(self) -> bool:
-        return self.tls_sock is not None
+        ready = tls_explain.implicit_tls(sock, self.endpoint, self.implicit_tls, self.transcript)
+        if self.transcript and isinstance(ready, ssl.SSLSocket):  # IMAP notes it before the greeting
+            self.transcript.notes(tls_explain.session_notes(ready, self.endpoint))
+        return ready
 
     def send(self, data: ReadableBuffer) -> None:
         if self.transcript:
@@ -185,20 +166,11 @@ def start_tls(conn: MailrelayIMAP) -> bool:
     if endpoint.security != "starttls" or conn.has_tls:
         return conn.has_tls
     if "STARTTLS" not in capabilities(conn):
-        if endpoint.starttls_required:
-            raise tls_explain.starttls_not_offered(endpoint)
-        if conn.transcript:
-            conn.transcript.note("STARTTLS not offered and not required: continuing without TLS")
+        tls_explain.without_starttls(endpoint, conn.transcript)
         return False
-    context = tls.client_context(endpoint)
-    note = conn.transcript.note if conn.transcript else None
-    with imap_errors(endpoint, "STARTTLS", conn.transcript):
-        try:
-            conn.starttls(tls_explain.announcing(context, endpoint, note))
-        except imaplib.IMAP4.error:
-            raise
-        except OSError as e:
-            raise tls_explain.HandshakeFailed(e) from e
+    context = tls_explain.starttls_context(endpoint, conn.transcript)
+    with imap_errors(endpoint, "STARTTLS", conn.transcript), tls_explain.handshaking(imaplib.IMAP4.error):
+        conn.starttls(context)
     if conn.transcript and conn.tls_sock is not None:
         conn.transcript.notes(tls_explain.session_notes(conn.tls_sock, endpoint))
     return True

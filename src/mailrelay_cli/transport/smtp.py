@@ -57,7 +57,7 @@ _BASIC_DISABLED = ("5.7.139", "basic authentication is disabled",
 _APP_PASSWORD = ("5.7.9", "application-specific password")
 
 
-class MailrelaySMTP(smtplib.SMTP):
+class MailrelaySMTP(tls.TlsClient, smtplib.SMTP):
     """``smtplib.SMTP`` that connects through ``net.connect`` (endpoint timeouts), does
     implicit TLS itself, and feeds every line to a transcript."""
 
@@ -77,26 +77,7 @@ class MailrelaySMTP(smtplib.SMTP):
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         sock = net.connect(self.endpoint)
         self.tcp_connected = True
-        if self.transcript:
-            self.transcript.note(f"connected to {self.endpoint.address}")
-        if self.implicit_tls is None:
-            return sock
-        if self.transcript:
-            self.transcript.notes(tls_explain.attempt_notes(self.endpoint))
-        try:
-            return self.implicit_tls.wrap_socket(sock, server_hostname=self.endpoint.host)
-        except OSError as e:
-            sock.close()
-            raise tls_explain.HandshakeFailed(e) from e
-
-    @property
-    def tls_sock(self) -> ssl.SSLSocket | None:
-        """The connection's socket when TLS protects it (implicit or after STARTTLS)."""
-        return self.sock if isinstance(self.sock, ssl.SSLSocket) else None
-
-    @property
-    def has_tls(self) -> bool:
-        return self.tls_sock is not None
+        return tls_explain.implicit_tls(sock, self.endpoint, self.implicit_tls, self.transcript)
 
     def send(self, s: ReadableBuffer | str) -> None:
         if self.transcript:
@@ -235,20 +216,12 @@ def start_tls(conn: MailrelaySMTP) -> bool:
     if endpoint.security != "starttls" or conn.has_tls:
         return conn.has_tls
     if not offers_starttls(conn):
-        if endpoint.starttls_required:
-            raise tls_explain.starttls_not_offered(endpoint)
-        if conn.transcript:
-            conn.transcript.note("STARTTLS not offered and not required: continuing without TLS")
+        tls_explain.without_starttls(endpoint, conn.transcript)
         return False
-    context = tls.client_context(endpoint)
-    note = conn.transcript.note if conn.transcript else None
+    context = tls_explain.starttls_context(endpoint, conn.transcript)
     with _smtp_errors(endpoint, "STARTTLS", conn.transcript):
-        try:
-            code, message = conn.starttls(context=tls_explain.announcing(context, endpoint, note))
-        except smtplib.SMTPException:
-            raise
-        except OSError as e:  # ssl.SSLError and timeouts of the handshake itself
-            raise tls_explain.HandshakeFailed(e) from e
+        with tls_explain.handshaking(smtplib.SMTPException):  # SMTPException is an OSError too
+            code, message = conn.starttls(context=context)
         if code != 220:
             raise reply_error(code, message, endpoint, "STARTTLS")
     _tls_notes(conn)
