@@ -68,6 +68,9 @@ class LogoutResult:
     where: str
     note: str | None = None
 
+    def to_json(self) -> dict[str, Any]:
+        return {"role": self.role, "removed": self.removed, "where": self.where, "note": self.note}
+
 
 def msal_status(settings: Settings, cfg: OAuthConfig) -> TokenStatus:
     """A Microsoft role's standing, read from msal's serialized cache without msal."""

@@ -13,7 +13,8 @@ from mailrelay_cli.cli.common import AppContext, json_option, pass_app
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from mailrelay_cli.auth.token_status import TokenStatus
+    from mailrelay_cli.auth.login_result import LoginResult
+    from mailrelay_cli.auth.token_status import LogoutResult, TokenStatus
     from mailrelay_cli.config.records import Role
 
 _ROLE_OPTIONS = [
@@ -113,10 +114,16 @@ def login(app: AppContext, only: Role | None, port: int) -> None:
     with _Countdown() as countdown:
         results = oauth.login(app.settings(), only, show_code=_show_code,
                               wait=countdown.wait, show_url=_show_url, port=port)
+    render.emit(app, results, lambda results: _print_logins(results, quiet=False),
+                quiet=lambda results: _print_logins(results, quiet=True))
+
+
+def _print_logins(results: list[LoginResult], *, quiet: bool) -> None:
+    """Each login's note (on stderr, even under -q), then what it is ready for."""
     for result in results:
         if result.note:
             render.plain(f"note: {result.note}", err=True)
-        if app.quiet:
+        if quiet:
             continue
         served = " and ".join(role.upper() for role in result.covers)
         who = result.account or "the app"
@@ -164,10 +171,17 @@ def logout(app: AppContext, only: Role | None) -> None:
     """Remove the stored tokens (both, or one role's); the next use needs auth login."""
     from mailrelay_cli.auth import oauth
 
-    for result in oauth.logout(app.settings(), only):
+    results = oauth.logout(app.settings(), only)
+    render.emit(app, results, lambda results: _print_logouts(results, quiet=False),
+                quiet=lambda results: _print_logouts(results, quiet=True))
+
+
+def _print_logouts(results: list[LogoutResult], *, quiet: bool) -> None:
+    """What each role's logout did; -q leaves out only "nothing was stored"."""
+    for result in results:
         if result.note:
             render.plain(f"{result.role}: {result.note}")
         elif result.removed:
             render.plain(f"{result.role}: removed the token cache ({result.where})")
-        elif not app.quiet:
+        elif not quiet:
             render.plain(f"{result.role}: nothing was stored")
