@@ -1,7 +1,11 @@
-"""``approval.on_decision``: a command run once per decision, retried on later runs until it succeeds.
+"""``approval.on_decision``: a command run for each decision, retried on later runs until it succeeds.
 
-The command gets the decision as JSON on stdin and ``MAILRELAY_APPROVAL_ID``,
-``MAILRELAY_DECISION`` and ``MAILRELAY_DECIDED_BY`` in its environment. It never
+The command gets the decision as JSON on stdin and ``MAILRELAY_DECISION_ID``,
+``MAILRELAY_APPROVAL_ID``, ``MAILRELAY_DECISION`` and ``MAILRELAY_DECIDED_BY`` in
+its environment. Delivery is at least once: a run killed after the hook ran
+but before its success was recorded runs it again, with the same
+``MAILRELAY_DECISION_ID`` (also ``decision_id`` in the JSON), so a hook that
+must act once keeps the ids it has seen and ignores a repeat. It never
 runs through a shell: a string is split with ``shlex`` and nothing from a
 message is ever put on its command line, so mail content cannot become shell
 syntax. A hook owed is a row in the store, written in the same transaction as
@@ -51,6 +55,12 @@ def command_argv(command: tuple[str, ...] | str) -> list[str]:
     return argv
 
 
+def decision_id(approval: Any) -> str:
+    """The id of an approval's decision: the same on every retry of its hook (an approval is
+    decided once and its id is never reused), e.g. ``K7Q2XD-approved``."""
+    return f"{approval.id}-{approval.status}"
+
+
 def queue_hook(tx: Transaction, payload: dict[str, Any]) -> None:
     """Owe one hook run for a decision (in ``tx``, the transaction that records it)."""
     tx.queue_hook(payload["id"], payload)
@@ -62,6 +72,7 @@ def _run_one(argv: list[str], payload: dict[str, Any]) -> str | None:
     secret_names = set(credentials.secret_env_names())
     env = {name: value for name, value in os.environ.items() if name not in secret_names}
     env.update({
+        "MAILRELAY_DECISION_ID": str(payload.get("decision_id") or f"{payload['id']}-{payload['status']}"),
         "MAILRELAY_APPROVAL_ID": payload["id"],
         "MAILRELAY_DECISION": payload["status"],
         "MAILRELAY_DECIDED_BY": payload.get("decided_by") or "",
