@@ -171,8 +171,14 @@ class SqliteTransaction(_Reader):
         try:
             yield
         except BaseException:
-            self._conn.execute("ROLLBACK TO one_message")
-            self._conn.execute("RELEASE one_message")
+            # SQLite may have rolled back the whole transaction itself (a full disk): then
+            # there is no savepoint left, and the error being raised says what happened.
+            if self._conn.raw.in_transaction:
+                try:
+                    self._conn.raw.execute("ROLLBACK TO one_message")
+                    self._conn.raw.execute("RELEASE one_message")
+                except sqlite3.Error:
+                    pass
             raise
         self._conn.execute("RELEASE one_message")
 
