@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test bench lint dovecot clean
+.PHONY: demo test bench lint fuzz dovecot clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ demo: $(VENV)/.demo-installed
 
 bench: $(VENV)/.test-installed dovecot
 	$(PY) bench/run.py
+
+# The property test of the reply judge with many random examples (a few seconds in `make test`).
+FUZZ_EXAMPLES ?= 20000
+fuzz: $(VENV)/.test-installed
+	MAILRELAY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz_judge.py
 
 lint: $(VENV)/.test-installed
 	$(PY) -m ruff check src tests bench
