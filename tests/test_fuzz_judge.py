@@ -191,7 +191,8 @@ def test_the_judge_never_raises_and_never_decides_without_reference_and_approver
 
 @pytest.mark.parametrize("raw", [
     b"From: " + b"(" * 1000 + b"alice@example.com\r\n\r\nApprove",
-    b"Content-Type: multipart/mixed; boundary=a\r\n\r\n" + b"--a\r\nContent-Type: message/rfc822\r\n\r\n" * 1500,
+    b"Content-Type: multipart/mixed; boundary=a\r\n\r\n"
+    + b"--a\r\nContent-Type: message/rfc822\r\n\r\n" * 1500,
     b"From: alice@example.com\r\nContent-Type: text/html\r\n\r\n" + b"<a" * 150_000,
     b"From: alice@example.com\r\nReferences: " + b"<x@y> " * 100_000 + b"\r\n\r\nApprove",
     b"\x00" * 5000,

@@ -23,6 +23,7 @@ import email.parser
 import email.policy
 import re
 from email.message import EmailMessage, Message
+from typing import cast
 
 from mailrelay_cli.replies.headers import MAX_HEADER_CHARS, has_surrogates
 
@@ -69,7 +70,8 @@ def parse_message(raw: bytes) -> EmailMessage:
     containers = sum(1 for _ in zip(range(MAX_CONTAINERS + 1), _CONTAINER.finditer(raw), strict=False))
     if containers > MAX_CONTAINERS:
         try:  # the header alone, for the audit row and the output
-            msg = email.parser.BytesHeaderParser(_class=EmailMessage, policy=_POLICY).parsebytes(raw)
+            parser = email.parser.BytesHeaderParser(_class=EmailMessage, policy=_POLICY)
+            msg = cast(EmailMessage, parser.parsebytes(raw))
         except (email.errors.MessageError, ValueError, IndexError, TypeError, LookupError,
                 RecursionError):
             msg = EmailMessage(policy=_POLICY)
