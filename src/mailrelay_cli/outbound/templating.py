@@ -279,8 +279,7 @@ def render_event(event: Event, variables: Mapping[str, Any],
         culprits = [k for k in in_subject
                     if isinstance(context.get(k), str) and _LINE_BREAK.search(context[k])]
         named = f" (from {', '.join(sorted(culprits))})" if culprits else ""
-        raise DataError(f"event {event.name}: the subject would contain a line break or "
-                        f"control character{named}",
+        raise DataError(f"event {event.name}: the subject would contain a line break{named}",
                         hint="remove line breaks (CR, LF, VT, FF, NEL U+0085, U+2028, U+2029) "
                              "and control characters from variables used in the subject")
     return Rendered(subject=subject, text=text, html=parts["html"])
