@@ -331,3 +331,9 @@ def test_an_unreachable_smtp_server_costs_one_attempt_per_run_then_backs_off(
     assert len(second.answers) == 1  # the next one; the failed one waits its back-off
     assert second.answers[0].address == ALICE and second.answers[0].approval_id != \
         first.answers[0].approval_id
+
+
+def test_twenty_thousand_attributions_split_in_bounded_time() -> None:
+    _cpu_bounded("from mailrelay_cli.replies.quotes import split_reply\n"
+                 "split_reply('\\n'.join(['On Mon, 2 Mar 2026, A <a@b> wrote:', '> x'] * 40_000))\n",
+                 seconds=5)
