@@ -243,3 +243,30 @@ def test_an_https_url_is_still_a_link(run_cli, write_config) -> None:
                      "--var", "instance_name=Deploy", "--var", "url=https://ci.example.com/1",
                      "--dry-run")
     assert links(result.stdout) == ["https://ci.example.com/1"]
+
+
+def test_config_check_refuses_a_signing_key_a_run_would_refuse(run_cli, configure,
+                                                               monkeypatch) -> None:
+    configure()
+    monkeypatch.setenv("MAILRELAY_APPROVAL_HMAC_KEY", "00")
+    exits_78_naming(run_cli("config", "check"), "MAILRELAY_APPROVAL_HMAC_KEY")
+
+
+def test_config_check_warns_while_there_is_no_signing_key_yet(run_cli, configure) -> None:
+    configure()
+    result = run_cli("config", "check")
+    assert "no approval signing key yet" in result.stderr
+
+
+def test_json_lines_carry_escape_characters_from_mail_as_json_escapes(run_cli, configure,
+                                                                      maildir) -> None:
+    import json
+
+    settings = configure()
+    request = ask(settings)
+    subject = f"Re: {request.subject} {HOSTILE}"
+    add_reply(maildir, request, subject=subject)
+    result = run_cli("process-replies", "--dry-run", "--json")
+    for raw in ("\x1b", "\x08", "\u202e", "\x9b"):
+        assert raw not in result.stdout
+    assert json.loads(result.stdout.splitlines()[0])["subject"] == " ".join(subject.split())

@@ -337,3 +337,16 @@ def test_twenty_thousand_attributions_split_in_bounded_time() -> None:
     _cpu_bounded("from mailrelay_cli.replies.quotes import split_reply\n"
                  "split_reply('\\n'.join(['On Mon, 2 Mar 2026, A <a@b> wrote:', '> x'] * 40_000))\n",
                  seconds=5)
+
+
+def test_no_new_hook_starts_once_the_runs_hook_budget_is_spent(settings, db) -> None:
+    from mailrelay_cli.replies import hooks
+
+    first, second = ask(settings, db), ask(settings, db)
+    with db.transaction() as tx:
+        for request in (first, second):
+            tx.queue_hook(request.approval.id, {"id": request.approval.id, "status": "approved"})
+    ticks = iter([0.0, 0.0, 61.0])
+    results = hooks.run_owed_hooks(db, ["true"], budget=60.0, clock=lambda: next(ticks))
+    assert [r.approval_id for r in results] == [first.approval.id]
+    assert [h.approval_id for h in db.owed_hooks()] == [second.approval.id]

@@ -35,7 +35,11 @@ def json_line(obj: Mapping[str, Any], stream: Any = None) -> None:
     import json  # only scripts ask for JSON; people's output should not pay for it
 
     stream = stream or sys.stdout
-    stream.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+    text = json.dumps(obj, ensure_ascii=False, default=str)
+    # json escapes C0 controls itself; C1 controls, line separators and bidi overrides from
+    # mail are written as \uXXXX too (the same JSON value, inert in a terminal).
+    text = _UNSAFE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+    stream.write(text + "\n")
     stream.flush()
 
 

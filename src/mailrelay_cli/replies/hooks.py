@@ -18,6 +18,8 @@ import json
 import os
 import shlex
 import subprocess
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +28,7 @@ from mailrelay_cli.errors import ConfigError
 from mailrelay_cli.store.interface import Store, Transaction
 
 TIMEOUT_SECONDS = 120
+BUDGET_SECONDS = 60.0  # no new hook starts after this much of one run
 
 
 @dataclass(frozen=True)
@@ -95,14 +98,24 @@ def _run_one(argv: list[str], payload: dict[str, Any]) -> str | None:
     return None
 
 
-def run_owed_hooks(store: Store, command: tuple[str, ...] | str | None) -> list[HookResult]:
-    """Run every hook still owed (new decisions and earlier failures), oldest first."""
+def run_owed_hooks(store: Store, command: tuple[str, ...] | str | None, *,
+                   budget: float = BUDGET_SECONDS,
+                   clock: Callable[[], float] = time.monotonic) -> list[HookResult]:
+    """Run the hooks still owed (new decisions and earlier failures), oldest first.
+
+    No new hook starts once ``budget`` seconds of the run were spent on hooks: a hook
+    that hangs cannot hold the run lock for one timeout per owed decision; the rest
+    stay owed for the next run.
+    """
     owed = store.owed_hooks()
     if not owed or command is None:
         return []
     argv = command_argv(command)
     results = []
+    started = clock()
     for hook in owed:
+        if clock() - started >= budget:
+            break
         error = _run_one(argv, dict(hook.payload))
         with store.transaction() as tx:
             tx.hook_attempted(hook.approval_id, error)
