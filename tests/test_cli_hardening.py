@@ -270,3 +270,14 @@ def test_json_lines_carry_escape_characters_from_mail_as_json_escapes(run_cli, c
     for raw in ("\x1b", "\x08", "\u202e", "\x9b"):
         assert raw not in result.stdout
     assert json.loads(result.stdout.splitlines()[0])["subject"] == " ".join(subject.split())
+
+
+def test_verbose_output_says_why_a_message_is_unreadable(run_cli, configure, maildir,
+                                                        signing_key) -> None:
+    configure()
+    maildir.add(b"From: x@example.com\r\nSubject: deep\r\n"
+                + b"Content-Type: message/rfc822\r\n\r\n" * 1500 + b"hi")
+    result = run_cli("-v", "process-replies")
+    assert result.exit_code == 0, result.stderr
+    assert "unreadable (more than 200 nested or multipart parts) from x@example.com: deep" in \
+        result.stdout

@@ -210,10 +210,10 @@ def _judge(settings: Settings, db: StoreReader, key: bytes | None, msg: EmailMes
     return _Judged("vote", approval, sender, decided.kind, decided.comment or None)
 
 
-def _parse(raw: bytes) -> EmailMessage | None:
-    """The message, or None when it cannot be read at all (outcome ``unreadable``)."""
+def _parse(raw: bytes) -> tuple[EmailMessage, str | None]:
+    """The message (perhaps its header only), and why it cannot be read (``unreadable``)."""
     msg = parse_message(raw)
-    return None if unreadable_reason(msg) else msg
+    return msg, unreadable_reason(msg)
 
 
 # -- the run -------------------------------------------------------------------------------
@@ -290,7 +290,7 @@ def _record_message(settings: Settings, tx: Transaction, key: bytes | None, mail
 
     whole = fetched.raw if fetched.raw is not None else fetched.header
     digest = hashlib.sha256(whole).hexdigest()
-    msg = _parse(whole)
+    msg, unreadable = _parse(whole)
     message_id = _header(msg, "Message-ID")
     subject = _header(msg, "Subject")
     earlier = _seen(tx, mailbox_name, uidvalidity, fetched.uid, digest)
@@ -306,8 +306,10 @@ def _record_message(settings: Settings, tx: Transaction, key: bytes | None, mail
                          archive_path=None, duplicate_of=row.duplicate_of or row.id)
         return _Recorded(result)
 
-    if msg is None or fetched.raw is None or fetched.size > max_bytes:
-        judged = _Judged("unreadable", None, sender_address(msg) if msg is not None else None)
+    if fetched.raw is None or fetched.size > max_bytes:
+        unreadable = f"over approval.max_message_kb ({fetched.size // 1024} KB)"
+    if unreadable is not None:
+        judged = _Judged("unreadable", None, sender_address(msg))
     else:
         judged = _judge(settings, tx, key, msg)
     if judged.outcome == "left":
@@ -336,7 +338,7 @@ def _record_message(settings: Settings, tx: Transaction, key: bytes | None, mail
     if outcome == "too-late" and judged.approval is not None and judged.sender:
         tx.owe_answer(judged.approval.id, "too-late", judged.sender)
     result = MessageResult(fetched.uid, message_id, judged.sender, subject, outcome,
-                           judged.approval.id if judged.approval else None)
+                           judged.approval.id if judged.approval else None, unreadable)
     return _Recorded(result, decided)
 
 
