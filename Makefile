@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test bench lint dovecot clean
+.PHONY: demo test bench lint fuzz dovecot clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,11 @@ bench: $(VENV)/.test-installed dovecot
 	$(PY) bench/run.py
 
 # ruff, the layer contracts (import-linter, [tool.importlinter]) and types (mypy, [tool.mypy]).
+# The property test of the reply judge with many random examples (a few seconds in `make test`).
+FUZZ_EXAMPLES ?= 20000
+fuzz: $(VENV)/.test-installed
+	MAILRELAY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz_judge.py
+
 lint: $(VENV)/.test-installed
 	$(PY) -m ruff check src tests bench
 	$(VENV)/bin/lint-imports

@@ -270,7 +270,8 @@ def test_after_a_device_login_imap_logs_in_to_dovecot_with_the_shared_token(
 
 
 def test_process_replies_runs_from_cron_on_the_login_alone(
-        run_cli, write_config, identity_service, smtp_xoauth2, dovecot, mail_user) -> None:
+        run_cli, write_config, identity_service, smtp_xoauth2, dovecot, mail_user,
+        signing_key) -> None:
     write_config(oauth_config(smtp_xoauth2, dovecot, mail_user)
                  + "[approval]\nenabled = true\n")
     accept_tokens_everywhere(identity_service, smtp_xoauth2, dovecot, mail_user)

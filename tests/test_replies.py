@@ -98,7 +98,8 @@ def maildir(folder: ReplyFolder) -> mailbox.Maildir:
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, folder: ReplyFolder, smtp_plain) -> Callable[..., Settings]:
+def make_settings(tmp_path: Path, folder: ReplyFolder, smtp_plain,
+                  signing_key) -> Callable[..., Settings]:
     def make(**approval: object) -> Settings:
         table = tomllib.loads(smtp_plain.toml(auth="none"))
         table["approval"] = {}

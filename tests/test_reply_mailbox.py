@@ -118,7 +118,7 @@ class NoUidplusProxy(Proxy):
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, dovecot, mail_user) -> Callable[..., Settings]:
+def make_settings(tmp_path: Path, dovecot, mail_user, signing_key) -> Callable[..., Settings]:
     credentials.set_secret("default", "imap.password", mail_user.password)
 
     def make(imap_text: str | None = None, **approval: object) -> Settings:

@@ -111,6 +111,10 @@ class LockedError(TemporaryError):
     """Raised when another run holds the process-replies lock."""
 
 
+class StateBusyError(TemporaryError):
+    """Raised when the state store stays locked by another process past its wait (retry later)."""
+
+
 class AuthError(MailrelayError):
     """Raised when a server rejects the credentials or a token cannot be had without a person."""
 
@@ -125,6 +129,16 @@ class ConfigError(MailrelayError):
 
 class CertificateError(ConfigError):
     """Raised when a server certificate fails verification (expired, wrong host, unknown CA)."""
+
+
+class StateError(ConfigError):
+    """Raised when the state store or state dir cannot be opened, read or written: a corrupt,
+    truncated or read-only database, a full disk, an unwritable directory. Names the path."""
+
+
+class UnknownApprovalError(ConfigError):
+    """Raised when replies carry references signed with this key to approvals the store never
+    issued (another host's state dir, a wrong state.url, an emptied database): fail closed."""
 
 
 class NoKeyringError(ConfigError):

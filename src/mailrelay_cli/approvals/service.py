@@ -21,13 +21,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.utils import parseaddr
 from typing import Any, Literal
 from urllib.parse import quote
 
+from mailrelay_cli.approvals import addresses
 from mailrelay_cli.approvals.options import ApprovalOptions
 from mailrelay_cli.config.records import Settings
-from mailrelay_cli.errors import DataError, NotFoundError, Outcome, UsageError
+from mailrelay_cli.errors import ConfigError, DataError, NotFoundError, Outcome, UsageError
 from mailrelay_cli.store.interface import (
     ApprovalRow,
     ApprovalStatus,
@@ -53,20 +53,13 @@ EVENT = "approval-requested"
 
 
 def normalize_address(text: str) -> str | None:
-    """The bare address of ``text`` with its domain lower-cased, or None when there is none."""
-    _, address = parseaddr(text or "")
-    address = address.strip()
-    if "@" not in address:
-        return None
-    local, _, domain = address.rpartition("@")
-    if not local or not domain:
-        return None
-    return f"{local}@{domain.lower()}"
+    """The bare address of ``text``, its domain's ASCII letters lower-cased, or None."""
+    return addresses.bare_address(text)
 
 
 def same_address(a: str, b: str) -> bool:
-    """Addresses compared case-insensitively (most servers treat local parts that way)."""
-    return a.casefold() == b.casefold()
+    """One mailbox: IDNA A-label domain and local part, ASCII case only (``approvals.addresses``)."""
+    return addresses.same_address(a, b)
 
 
 @dataclass(frozen=True)
@@ -156,13 +149,44 @@ def _from_row(row: ApprovalRow, approved_by: tuple[str, ...] = (),
 _key_cache: dict[str, bytes] = {}
 
 
+MIN_KEY_BYTES = 32
+
+
+def _key_from_text(stored: str, where: str) -> bytes:
+    """The key bytes of hex text; ConfigError (78) naming ``where`` if not hex or too short."""
+    try:
+        key = bytes.fromhex(stored.strip())
+    except ValueError:
+        raise ConfigError(f"{where} is not hexadecimal (the signing key is hex, 64 digits for "
+                          f"{MIN_KEY_BYTES} bytes)",
+                          hint="copy the key from the host that sends approvals: "
+                               "python3 -c 'import secrets; print(secrets.token_hex(32))' makes "
+                               "a new one (old references then stop matching)") from None
+    if len(key) < MIN_KEY_BYTES:
+        raise ConfigError(f"{where} is {len(key)} bytes; a signing key needs at least "
+                          f"{MIN_KEY_BYTES} (64 hex digits)",
+                          hint="python3 -c 'import secrets; print(secrets.token_hex(32))' makes "
+                               "one; every host that asks or reads replies needs the same key")
+    return key
+
+
 def signing_key(profile: str, *, create: bool = True) -> bytes | None:
-    """The HMAC key of ``profile`` from the keyring, made and stored on first use."""
+    """The HMAC key of ``profile`` from the keyring, made and stored on first use.
+
+    A key that is not hex or shorter than 32 bytes is a ConfigError (78) naming where it
+    came from (``MAILRELAY_APPROVAL_HMAC_KEY`` or the keyring entry); never used weak.
+    """
+    import os
+
     from mailrelay_cli.auth import credentials
 
     stored = credentials.get_internal(profile, HMAC_KEY_NAME)
     if stored:
-        return bytes.fromhex(stored)
+        variable = credentials.env_name(HMAC_KEY_NAME)
+        where = (variable if os.environ.get(variable)
+                 else f"keyring entry {credentials.SERVICE} "
+                      f"{credentials.entry_name(profile, HMAC_KEY_NAME)}")
+        return _key_from_text(stored, where)
     if not create:
         return None
     key = secrets.token_bytes(32)
@@ -211,6 +235,9 @@ def instructions(reference: str) -> str:
     )
 
 
+_TITLE_BREAK = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def clean_title(title: str | None) -> str:
     """The title as it goes into the subject: runs of spaces and tabs made one space.
 
@@ -218,9 +245,11 @@ def clean_title(title: str | None) -> str:
     variable, as for every other variable that reaches a header.
     """
     title = title or ""
-    if "\r" in title or "\n" in title or "\x00" in title:
-        raise DataError("variable title contains a line break, which would inject a mail header",
-                        hint="remove CR/LF from --var title (or the payload's \"title\")")
+    if _TITLE_BREAK.search(title):
+        raise DataError("variable title contains a line break or control character, which "
+                        "would break or inject a mail header",
+                        hint="remove CR/LF, VT, FF, NEL (U+0085), U+2028/U+2029 and control "
+                             "characters from --var title (or the payload's \"title\")")
     return " ".join(title.split())
 
 
@@ -479,7 +508,8 @@ def record_vote(tx: Transaction, approval: Approval, approver: str, decision: De
     row = tx.get_approval(approval.id)
     if row is None or effective_status(row.status, row.expires_at) != "pending":
         return VoteResult("too-late", None)
-    if tx.has_voted(approval.id, approver):
+    if tx.has_voted(approval.id, approver) or any(
+            same_address(approver, earlier) for earlier in tx.approved_by(approval.id)):
         return VoteResult("too-late", None)
     tx.record_vote(approval_id=approval.id, approver=approver, decision=decision,
                    comment=comment, decided_at=now, audit_id=audit_id)
@@ -497,6 +527,24 @@ def record_vote(tx: Transaction, approval: Approval, approver: str, decision: De
     decided_row = tx.get_approval(approval.id)
     assert decided_row is not None  # read inside the transaction that just updated it
     return VoteResult(outcome, _from_row(decided_row, tx.approved_by(approval.id)))
+
+
+def require_signing_key(profile: str) -> bytes:
+    """The signing key, or ConfigError (78): a run that cannot verify references touches no mail."""
+    from mailrelay_cli.auth import credentials
+
+    key = signing_key(profile, create=False)
+    if key is None:
+        raise ConfigError(
+            f"no approval signing key (keyring entry {credentials.SERVICE} "
+            f"{credentials.entry_name(profile, HMAC_KEY_NAME)}, or "
+            f"{credentials.env_name(HMAC_KEY_NAME)}): replies cannot be verified, so none "
+            "was read or deleted",
+            hint=f"give this job the key the sending host uses: export "
+                 f"{credentials.env_name(HMAC_KEY_NAME)}=HEX, or the same keyring backend "
+                 "(PYTHON_KEYRING_BACKEND) as `mailrelay send`",
+        )
+    return key
 
 
 def pending_by_id(reader: StoreReader, ids: Iterable[str]) -> dict[str, Approval]:

@@ -98,7 +98,6 @@ class MailrelayGroup(click.Group):
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False),
     envvar="MAILRELAY_CONFIG",
     help="Settings file (env MAILRELAY_CONFIG; default: the user config dir).",
 )

@@ -37,7 +37,9 @@ def _print(report: RunReport, *, verbose: bool, dry_run: bool) -> None:
     if verbose or dry_run:
         for m in report.messages:
             about = f" {m.approval_id}" if m.approval_id else ""
-            render.plain(f"{m.uid}: {m.outcome}{about} from {m.sender or '?'}: {m.subject or ''}")
+            why = f" ({m.reason})" if m.reason and verbose else ""
+            render.plain(f"{m.uid}: {m.outcome}{about}{why} from {m.sender or '?'}: "
+                         f"{m.subject or ''}")
     for approval in report.decided:
         # A dry run records nothing: say what the reply would do.
         verb = f"would be {approval.status}" if dry_run else approval.status

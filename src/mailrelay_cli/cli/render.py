@@ -8,6 +8,7 @@ rich is imported on first use so that commands which print little start fast.
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import lru_cache
@@ -78,14 +79,37 @@ def json_line(obj: Mapping[str, Any], stream: Any = None) -> None:
     import json  # only scripts ask for JSON; people's output should not pay for it
 
     stream = stream or sys.stdout
-    stream.write(json.dumps(obj, ensure_ascii=False, default=str) + "\n")
+    text = json.dumps(obj, ensure_ascii=False, default=str)
+    # json escapes C0 controls itself; C1 controls, line separators and bidi overrides from
+    # mail are written as \uXXXX too (the same JSON value, inert in a terminal).
+    text = _UNSAFE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+    stream.write(text + "\n")
     stream.flush()
 
 
+# What a terminal would act on rather than show: C0 controls but tab and newline (ESC starts
+# screen clears and cursor moves, CR overwrites a line), DEL, C1 controls (U+009B is a CSI
+# on its own), line and paragraph separators, and the bidirectional overrides and isolates
+# that reorder what is shown.
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def _visible(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def inert(text: str) -> str:
+    """``text`` with every character a terminal would interpret shown as an escape
+    (``\\x1b``, ``\\u202e``): text from mail (subjects, names, comments) can never clear the
+    screen, move the cursor or fake a line of output. Tabs and newlines are kept."""
+    return _UNSAFE.sub(_visible, text)
+
+
 def plain(text: str = "", *, err: bool = False) -> None:
-    """Write plain text without rich markup processing."""
+    """Write plain text without rich markup processing, control characters made visible."""
     stream = sys.stderr if err else sys.stdout
-    stream.write(text + "\n")
+    stream.write(inert(text) + "\n")
     stream.flush()
 
 
@@ -121,13 +145,15 @@ def internal_error(exc: BaseException, *, as_json: bool, verbose: bool) -> None:
 
 
 def table(title: str | None, columns: list[str], rows: Iterable[Iterable[Any]]) -> None:
+    """A table; cells are text, never rich markup, control characters made visible."""
+    from rich.markup import escape
     from rich.table import Table
 
     grid = Table(title=title, show_header=True, header_style="bold", box=None, pad_edge=False)
     for column in columns:
         grid.add_column(column)
     for row in rows:
-        grid.add_row(*("" if cell is None else str(cell) for cell in row))
+        grid.add_row(*("" if cell is None else escape(inert(str(cell))) for cell in row))
     console().print(grid)
 
 
@@ -136,9 +162,9 @@ def checklist_line(ok: bool | None, name: str, detail: str = "", hint: str | Non
     from rich.markup import escape
 
     mark = "[green]✓[/green]" if ok else ("[red]✗[/red]" if ok is False else "[dim]-[/dim]")
-    line = f"{mark} {escape(name)}"
+    line = f"{mark} {escape(inert(name))}"
     if detail:
-        line += f": {escape(detail)}"
+        line += f": {escape(inert(detail))}"
     console().print(line)
     if hint and ok is False:
-        console().print(f"    [yellow]hint:[/yellow] {escape(hint)}")
+        console().print(f"    [yellow]hint:[/yellow] {escape(inert(hint))}")

@@ -50,13 +50,22 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def read_file_table(path: Path) -> dict[str, Any]:
     """The raw TOML table of ``path`` ({} when the file does not exist)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return {}
     except OSError as e:
         raise ConfigError(
-            f"cannot read {path}: {e.strerror}", hint="check the path and its permissions"
+            f"cannot read the settings file {path}: {e.strerror}",
+            hint="check the path and its permissions (--config or MAILRELAY_CONFIG names a file)",
         ) from e
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{data[e.start]:02x} on line {line})",
+            hint="save the settings file as UTF-8 (iconv -f latin1 -t utf-8, or your editor)",
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -66,7 +75,13 @@ def read_file_table(path: Path) -> dict[str, Any]:
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     """Load and validate the settings file (see ``paths.config_file`` for where it is looked up)."""
     file_path = paths.config_file(path)
-    exists = file_path.is_file()
+    try:
+        exists = file_path.stat() is not None  # a directory or unreadable file is refused below
+    except FileNotFoundError:
+        exists = False
+    except OSError as e:
+        raise ConfigError(f"cannot read the settings file {file_path}: {e.strerror}",
+                          hint="check the path and the permissions of its directories") from e
     table = read_file_table(file_path) if exists else {}
     return settings_from_table(table, file_path, exists)
 

@@ -205,6 +205,17 @@ def check_value(key: str, value: Any, where: str) -> Any:
         return tuple(value)
     if kind == "command":
         if isinstance(value, str):
+            import shlex
+
+            try:
+                argv = shlex.split(value)
+            except ValueError as e:  # an unbalanced quote would fail every run later
+                raise ConfigError(
+                    f"{where}: {key} cannot be split into arguments ({e}): {value!r}",
+                    hint=f'write it as a list: {key.split(".")[-1]} = ["/path/to/cmd", "arg"]',
+                ) from None
+            if not argv:
+                raise bad("a command (a string or a list of arguments)")
             return value
         if isinstance(value, list) and value and all(isinstance(v, str) for v in value):
             return tuple(value)

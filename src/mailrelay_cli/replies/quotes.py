@@ -114,8 +114,8 @@ def split_reply(text: str) -> tuple[str, str]:
         elif length := _attribution_length(lines, index):
             quoted.extend(lines[index : index + length])
             index += length
-            rest = [later for later in lines[index:] if later.strip()]
-            if not rest or not _QUOTED.match(rest[0]):
+            following = next((lines[j] for j in range(index, len(lines)) if lines[j].strip()), None)
+            if following is None or not _QUOTED.match(following):
                 quoted.extend(lines[index:])
                 break
             in_signature = False

@@ -101,4 +101,26 @@ def check(settings: Settings) -> CheckReport:
         from mailrelay_cli.config.endpoints import check_warnings
 
         warnings.extend(check_warnings(settings.imap))
-    return CheckReport(settings.path, tuple(warnings), problems(settings))
+    found = list(problems(settings))
+    if settings.approval.enabled and settings.file_exists:
+        key_warning, key_problem = _signing_key_state(settings)
+        warnings.extend([key_warning] if key_warning else [])
+        found.extend([key_problem] if key_problem else [])
+    return CheckReport(settings.path, tuple(warnings), tuple(found))
+
+
+def _signing_key_state(settings: Settings) -> tuple[str | None, Problem | None]:
+    """What process-replies would say of the signing key: a problem when it would refuse a key
+    that is there (not hex, too short, keyring unusable), a warning when there is none yet
+    (the first approval request makes it)."""
+    from mailrelay_cli.approvals import service as approvals
+
+    try:
+        key = approvals.signing_key(settings.profile, create=False)
+    except ConfigError as e:
+        return None, Problem(e.message, e.hint or "")
+    if key is None:
+        return ("no approval signing key yet: process-replies exits 78 until the first "
+                "approval request makes one, or MAILRELAY_APPROVAL_HMAC_KEY gives the sending "
+                "host's"), None
+    return None, None

@@ -11,8 +11,13 @@ Tables (schema version in ``PRAGMA user_version``, migrated forward on open):
   handled before it is deleted from the server.
 - ``hooks``: the ``approval.on_decision`` runs owed, retried until they succeed.
 - ``outbox``: short answers owed (too-late replies, decision notices); unique
-  per approval, kind and address so nobody gets two.
+  per approval, kind and address so nobody gets two; ``sending`` while one is
+  being sent (never sent again if that run dies), ``next_attempt_at`` after a
+  failure (back-off).
 - ``runs``: one row per process-replies run, read by ``mailrelay status``.
+- ``issued_ids``: every approval id this store ever issued (a tombstone that
+  outlives its approval row), so a reply naming an id never issued here is
+  left in the mailbox (fail closed) instead of being judged ``unmatched``.
 
 Times are UTC ISO-8601 strings (``datetime.isoformat``), which sort as text.
 """
@@ -104,6 +109,16 @@ MIGRATIONS: tuple[str, ...] = (
         pid INTEGER,
         host TEXT
     );
+    """,
+    # 2: every approval id ever issued, kept when its approval row is discarded or pruned, so
+    # a reply that names an id this store never issued is told apart from one it forgot.
+    """
+    CREATE TABLE issued_ids (
+        id TEXT PRIMARY KEY,
+        issued_at TEXT NOT NULL
+    );
+    INSERT OR IGNORE INTO issued_ids (id, issued_at) SELECT id, created_at FROM approvals;
+    ALTER TABLE outbox ADD COLUMN next_attempt_at TEXT;
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
