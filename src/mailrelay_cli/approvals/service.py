@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import parseaddr
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from mailrelay_cli.approvals.options import ApprovalOptions
@@ -37,6 +37,9 @@ from mailrelay_cli.store.interface import (
     Transaction,
 )
 from mailrelay_cli.store.times import iso, parse_iso, utcnow
+
+if TYPE_CHECKING:
+    from mailrelay_cli.approvals.fingerprint import Fingerprint
 
 STATUSES = ("pending", "approved", "rejected", "expired", "cancelled")
 # No 0/O, 1/I/L, U: an id read aloud or retyped stays the same id.
@@ -322,6 +325,25 @@ def set_message_id(store: Store, approval_id: str, message_id: str | None) -> No
         tx.set_approval_message_id(approval_id, message_id)
 
 
+def keep_request_fingerprint(store: Store, approval_id: str, subject: str, text: str,
+                             html: str | None = None) -> None:
+    """Keep the fingerprint of the request as sent (``approvals.fingerprint``) with the approval:
+    it is how a reply's quote of the request is told from the approver's own words."""
+    from mailrelay_cli.approvals.fingerprint import make_fingerprint
+
+    fingerprint = make_fingerprint(subject, text, html).dumps()
+    with store.transaction() as tx:
+        tx.set_request_fingerprint(approval_id, fingerprint)
+
+
+def request_fingerprint(reader: StoreReader, approval_id: str) -> Fingerprint | None:
+    """The fingerprint kept for the approval's request, or None (an approval asked before
+    fingerprints were kept, or by another tool)."""
+    from mailrelay_cli.approvals.fingerprint import Fingerprint
+
+    return Fingerprint.loads(reader.request_fingerprint(approval_id))
+
+
 def discard_approval(store: Store, approval_id: str) -> None:
     """Forget an approval whose request could not be sent (nobody can answer it)."""
     with store.transaction() as tx:
@@ -336,6 +358,8 @@ class ApprovalDraft:
 
     ``forget`` (None in a dry run) removes the recorded approval: ``send`` calls it when
     the request could not be built or delivered, since nobody could answer it.
+    ``remember`` (None in a dry run) keeps the fingerprint of the rendered request
+    (subject, text, HTML) with the approval: ``send`` calls it once the message is rendered.
     """
 
     variables: Mapping[str, Any]
@@ -343,6 +367,7 @@ class ApprovalDraft:
     headers: Mapping[str, str] = field(default_factory=dict)
     approval_id: str | None = None
     forget: Callable[[], None] | None = None
+    remember: Callable[[str, str, str | None], None] | None = None
 
 
 def _request_variables(request: ApprovalRequest) -> dict[str, Any]:
@@ -390,12 +415,17 @@ def prepare_request(settings: Settings, variables: Mapping[str, Any], approvers:
         with open_store(settings.state_dir) as db:
             discard_approval(db, request.approval.id)
 
+    def remember(subject: str, text: str, html: str | None) -> None:
+        with open_store(settings.state_dir) as db:
+            keep_request_fingerprint(db, request.approval.id, subject, text, html)
+
     return ApprovalDraft(
         variables=_request_variables(request),
         headers={"X-Mailrelay-Approval": request.approval.id},
         reply_to=request.reply_address,
         approval_id=request.approval.id,
         forget=forget,
+        remember=remember,
     )
 
 

@@ -156,6 +156,10 @@ class StoreReader(Protocol):
         """Who voted approve on it, in the order they did."""
         ...
 
+    def request_fingerprint(self, approval_id: str) -> str | None:
+        """The fingerprint of the approval's request text, or None if none was kept."""
+        ...
+
 
 class Transaction(StoreReader, Protocol):
     """One unit of work: everything written through it commits together, or nothing does."""
@@ -182,6 +186,10 @@ class Transaction(StoreReader, Protocol):
         ...
 
     def set_approval_message_id(self, approval_id: str, message_id: str | None) -> None: ...
+
+    def set_request_fingerprint(self, approval_id: str, fingerprint: str) -> None:
+        """Keep (or replace) the fingerprint of the approval's request text."""
+        ...
 
     def discard_pending_approval(self, approval_id: str) -> None:
         """Forget the approval if it is still pending (nobody received its request)."""

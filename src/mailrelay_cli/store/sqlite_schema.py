@@ -13,6 +13,9 @@ Tables (schema version in ``PRAGMA user_version``, migrated forward on open):
 - ``outbox``: short answers owed (too-late replies, decision notices); unique
   per approval, kind and address so nobody gets two.
 - ``runs``: one row per process-replies run, read by ``mailrelay status``.
+- ``request_fingerprints``: per approval, the fingerprint of the request's text
+  (hashed word shingles, ``approvals.fingerprint``) that tells a reply's quote
+  of the request from the approver's own words (migration 2).
 
 Times are UTC ISO-8601 strings (``datetime.isoformat``), which sort as text.
 """
@@ -103,6 +106,12 @@ MIGRATIONS: tuple[str, ...] = (
         error TEXT,
         pid INTEGER,
         host TEXT
+    );
+    """,
+    """
+    CREATE TABLE request_fingerprints (
+        approval_id TEXT PRIMARY KEY REFERENCES approvals(id),
+        fingerprint TEXT NOT NULL
     );
     """,
 )
