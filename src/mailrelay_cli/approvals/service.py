@@ -491,8 +491,10 @@ def cancel_approval(store: Store, approval_id: str) -> Approval:
 class VoteResult:
     """What one valid reply did: its outcome, and the approval when it became final."""
 
-    outcome: str  # "approved", "rejected" or "too-late"
+    outcome: str  # "approved", "rejected", "vote" (counted, not yet deciding) or "too-late"
     decided: Approval | None  # set when this vote made the approval final
+    approvals: int = 0  # approve votes so far, this one included ("vote": approvals of required)
+    required: int = 1
 
 
 def record_vote(tx: Transaction, approval: Approval, approver: str, decision: Decision,
@@ -500,7 +502,9 @@ def record_vote(tx: Transaction, approval: Approval, approver: str, decision: De
     """Record ``approver``'s decision in ``tx`` (the caller's transaction).
 
     One reject rejects; ``required`` distinct approves approve. An approver who
-    already voted, or a vote after the approval became final, is too late.
+    already voted, or a vote after the approval became final, is too late. An approve
+    that does not yet reach ``required`` is the outcome ``vote`` (never ``approved``: an
+    outcome says ``approved`` once per decision), with the count so far.
     """
     now = iso(utcnow())
     row = tx.get_approval(approval.id)
@@ -518,12 +522,13 @@ def record_vote(tx: Transaction, approval: Approval, approver: str, decision: De
     elif approvals_so_far >= approval.required:
         final = "approved"
     if final is None:
-        return VoteResult(outcome, None)
+        return VoteResult("vote", None, approvals_so_far, approval.required)
     tx.decide_approval(approval.id, status=final, decided_by=approver, decided_at=now,
                        comment=comment)
     decided_row = tx.get_approval(approval.id)
     assert decided_row is not None  # read inside the transaction that just updated it
-    return VoteResult(outcome, _from_row(decided_row, tx.approved_by(approval.id)))
+    return VoteResult(outcome, _from_row(decided_row, tx.approved_by(approval.id)),
+                      approvals_so_far, approval.required)
 
 
 def pending_by_id(reader: StoreReader, ids: Iterable[str]) -> dict[str, Approval]:

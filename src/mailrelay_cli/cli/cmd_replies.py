@@ -33,11 +33,15 @@ def process_replies_command(app: AppContext, count: int | None, dry_run: bool,
     if app.verbose or dry_run:
         for m in report.messages:
             about = f" {m.approval_id}" if m.approval_id else ""
-            render.plain(f"{m.uid}: {m.outcome}{about} from {m.sender or '?'}: {m.subject or ''}")
+            render.plain(f"{m.uid}: {m.describe_outcome()}{about} from {m.sender or '?'}: "
+                         f"{m.subject or ''}")
     for approval in report.decided:
         # A dry run records nothing: say what the reply would do.
         verb = f"would be {approval.status}" if dry_run else approval.status
         render.plain(f"{approval.id} {verb} by {approval.decided_by}: {approval.title}")
+    for m in report.messages:
+        if m.outcome == "vote" and not app.verbose and not dry_run:
+            render.plain(f"{m.approval_id}: {m.describe_outcome()} from {m.sender}")
     tally: dict[str, int] = {}
     for m in report.messages:
         tally[m.outcome] = tally.get(m.outcome, 0) + 1

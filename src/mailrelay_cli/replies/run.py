@@ -46,7 +46,7 @@ from mailrelay_cli.store.interface import AuditRow, Decision, Store, StoreReader
 from mailrelay_cli.store.lock import run_lock
 from mailrelay_cli.store.times import utcnow
 
-OUTCOMES = ("approved", "rejected", "too-late", "expired", "not-an-approver", "unmatched",
+OUTCOMES = ("approved", "rejected", "vote", "too-late", "expired", "not-an-approver", "unmatched",
             "no-decision", "auto-reply", "bounce", "unreadable")
 ARCHIVE_DIR = "archive"
 
@@ -62,11 +62,22 @@ class MessageResult:
     outcome: str
     approval_id: str | None
     duplicate: bool = False
+    # outcome "vote" (an approve that does not decide yet): approve votes so far, and required
+    votes: tuple[int, int] | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"uid": self.uid, "message_id": self.message_id, "from": self.sender,
+        line = {"uid": self.uid, "message_id": self.message_id, "from": self.sender,
                 "subject": self.subject, "outcome": self.outcome,
                 "approval_id": self.approval_id}
+        if self.votes is not None:
+            line["approvals"], line["required"] = self.votes
+        return line
+
+    def describe_outcome(self) -> str:
+        """The outcome for people: a vote that does not decide yet reads ``1 of 2 approvals``."""
+        if self.outcome == "vote" and self.votes is not None:
+            return f"{self.votes[0]} of {self.votes[1]} approvals"
+        return self.outcome
 
 
 @dataclass(frozen=True)
@@ -174,7 +185,8 @@ def _judge(settings: Settings, db: StoreReader, key: bytes | None, msg: EmailMes
         return _Judged("expired", approval, sender)
     if approval.status != "pending":
         return _Judged("too-late", approval, sender)
-    new_text, _quoted = split_reply(body_text(msg))
+    fingerprint = approvals.request_fingerprint(db, approval.id)
+    new_text, _quoted = split_reply(body_text(msg), fingerprint)
     decided = decision(new_text)
     if decided.kind is None:
         return _Judged("no-decision", approval, sender)
@@ -276,12 +288,14 @@ def _record_message(settings: Settings, tx: Transaction, key: bytes | None, mail
     )
     outcome = judged.outcome
     decided = None
+    votes = None
     if judged.outcome == "vote" and judged.approval is not None and judged.sender:
         vote = approvals.record_vote(tx, judged.approval, judged.sender,
                                      cast(Decision, judged.decision or ""), judged.comment,
                                      audit_id)
         outcome = vote.outcome
         decided = vote.decided
+        votes = (vote.approvals, vote.required) if outcome == "vote" else None
         tx.set_audit_outcome(audit_id, outcome)
         if decided is not None:
             if settings.approval.on_decision:
@@ -291,7 +305,7 @@ def _record_message(settings: Settings, tx: Transaction, key: bytes | None, mail
     if outcome == "too-late" and judged.approval is not None and judged.sender:
         tx.owe_answer(judged.approval.id, "too-late", judged.sender)
     result = MessageResult(fetched.uid, message_id, judged.sender, subject, outcome,
-                           judged.approval.id if judged.approval else None)
+                           judged.approval.id if judged.approval else None, votes=votes)
     return result, decided
 
 
