@@ -24,7 +24,9 @@ _COLON_END = re.compile(r"[:：]\s*[*_]?\s*$")
 _DIGIT = re.compile(r"\d")
 _ADDRESS = re.compile(r"[<(\[]\s*(?:mailto:)?[^\s<>()\[\]@]+@[^\s<>()\[\]]+\s*[>)\]]|\S+@\S+\.\w+")
 _TIME_OR_DATE = re.compile(r"\d{1,2}[:.h]\d{2}|\d{4}|\d{1,4}[./-]\d{1,2}[./-]\d{1,4}|\d{4}年")
-_SENTENCE_END = re.compile(r"[.!?。！？]\s*$")
+# A sentence ends in ! ? 。 or a full stop after a word of four letters or more ("kl." and
+# "2025." in dates do not end one).
+_SENTENCE_END = re.compile(r"(?:[!?。！？]|[^\W\d_]{4,}\.)[\s\"'”»)]*$")
 
 # -- shape rules (any language) -----------------------------------------------------------
 
@@ -96,6 +98,17 @@ def attribution_shape(line: str) -> bool:
     return has_address(text) and bool(_TIME_OR_DATE.search(text)) and len(text.split()) <= 14
 
 
+_ATTRIBUTION_STARTER = re.compile(
+    r"^\s*(?:On|Am|Le|El|Il|Op|Em|Den|Dne|W dniu|No dia|Στις|Wiadomość napisana|في|在)(?:\s|$)",
+    re.IGNORECASE,
+)
+
+
+def starts_attribution(line: str) -> bool:
+    """Whether ``line`` starts as attributions do in a listed language (``On …``, ``Den …``)."""
+    return bool(_ATTRIBUTION_STARTER.match(line))
+
+
 def continues_upward(upper: str, lower: str) -> bool:
     """Whether ``lower`` reads as the wrapped continuation of ``upper`` in an attribution."""
     lower_text = lower.lstrip(" *_")
@@ -113,11 +126,11 @@ _ATTRIBUTION_PATTERNS = (
     r"Le\s.{1,300}?\ba\s+écrit",  # French
     r"El\s.{1,300}?\bescribió",  # Spanish
     r"Il\s.{1,300}?\bha\s+scritto",  # Italian
-    r"Op\s.{1,300}?\bschreef\b.{0,300}?",  # Dutch
+    r"Op\s.{1,300}?\b(?:schreef|geschreven)\b.{0,300}?",  # Dutch
     r"(?:Em|No\s+dia)\s.{1,300}?\bescreveu\b.{0,300}?",  # Portuguese
     r"(?:Den\s)?.{1,300}?\bskrev\b.{0,300}?",  # Danish, Norwegian, Swedish
     r".{1,300}?\b(?:пишет|написал\w*)\b.{0,300}?",  # Russian
-    r".{1,300}?\bnapisał(?:\(a\)|a)?",  # Polish
+    r".{1,300}?\bnapisał(?:\(a\)|a)?|Wiadomość napisana przez\s.{1,300}?",  # Polish
     r".{1,300}?\bnapsal(?:\(a\)|a)?",  # Czech
     r".{1,300}?\bkirjoitti",  # Finnish
     r".{1,300}?\bέγραψε",  # Greek
@@ -125,7 +138,8 @@ _ATTRIBUTION_PATTERNS = (
     r".{1,300}?\bşunu\s+yazdı",  # Turkish
     r".{0,300}?كتب.{0,300}?",  # Arabic
     r".{1,300}?写道",  # Chinese
-    r".{1,300}?(?:のメッセージ|は書きました|wrote)",  # Japanese
+    r".{1,300}?(?:のメッセージ|は書きました)",  # Japanese
+    r"\S.{0,300}?\bwrote",  # English, date or name first (Thunderbird: "03/03/2025 10:00, X wrote:")
     r".{1,300}?님이\s*작성",  # Korean
 )
 _ATTRIBUTION = re.compile(

@@ -91,8 +91,8 @@ def _request_run(lines: list[str], fingerprint: Fingerprint) -> int | None:
     for index, match in enumerate(matches):
         if match != "strong":
             continue
-        if len(words(lines[index])) >= _LONE_RUN_WORDS:
-            return index
+        if rules.is_quoted(lines[index]) or len(words(lines[index])) >= _LONE_RUN_WORDS:
+            return index  # a >-quoted line is quoted anyway: one that matches is enough
         following = [m for line, m in zip(lines[index + 1 :], matches[index + 1 :], strict=True)
                      if line.strip()][:_SUPPORT_WINDOW]
         if any(m is not None for m in following):
@@ -108,28 +108,44 @@ def _paragraph_above(lines: list[str], bottom: int) -> int:
     return top
 
 
-def _header_paragraph(block: list[str]) -> str | None:
-    """What a whole paragraph above the request is, if it is a quote header: its rule."""
-    if all(rules.is_quoted(line) for line in block):
-        return "quoted lines"
+def _header_from(block: list[str]) -> str | None:
+    """The rule by which the whole of ``block`` is a quote header, if it is one."""
     plain = [rules.unquote(line) for line in block]
-    fields = sum(1 for line in plain if rules.field_label(line))
-    separators = sum(1 for line in plain if rules.is_decorated_separator(line))
-    others = [line for line in plain
-              if not rules.field_label(line) and not rules.is_decorated_separator(line)]
-    if any(_is_decision_line(line) and not rules.field_label(line) for line in plain):
-        return None
-    if fields >= 2 and len(others) <= 1 and all(len(line) <= 120 for line in others):
+    fields = separators = 0
+    for index, line in enumerate(plain):
+        if rules.field_label(line):
+            fields += 1
+        elif rules.is_decorated_separator(line):
+            if index:
+                return None  # a separator comes first: what is above it is not the header
+            separators += 1
+        elif (index == 0 or not rules.field_label(plain[index - 1]) or len(line) > 120
+              or _is_decision_line(line)):
+            return None  # only a wrapped field value may follow a field line
+    if fields >= 2 or (fields == 1 and separators):
         return "header block"
-    if separators and not others and (fields or len(block) == separators):
+    if separators and not fields:
         return "separator"
-    if fields == 1 and separators and len(others) == 0:
-        return "header block"
+    return None
+
+
+def _header_paragraph(block: list[str]) -> tuple[int, str] | None:
+    """Where in a paragraph above the request its quote header starts, and by what rule."""
+    if all(rules.is_quoted(line) for line in block):
+        return 0, "quoted lines"
+    for top in range(len(block)):
+        kind = _header_from(block[top:])
+        if kind is not None:
+            return top, kind
     return None
 
 
 def _attribution_suffix(block: list[str]) -> int:
-    """How many lines at the end of ``block`` (0-3) are an attribution in any language."""
+    """How many lines at the end of ``block`` (0-3) are an attribution in any language.
+
+    The last line must read as one (``rules.attribution_shape``); a line above joins it while
+    it does not end a sentence, is no decision line, and either reads as wrapped into the
+    line below or holds a date or address that the line below does not start anew."""
     last = rules.unquote(block[-1])
     if not rules.attribution_shape(last) and not rules.language_attribution(last):
         return 0
@@ -139,8 +155,10 @@ def _attribution_suffix(block: list[str]) -> int:
     while taken < 3 and taken < len(block):
         upper = rules.unquote(block[-taken - 1])
         lower = rules.unquote(block[-taken])
-        if (len(upper) > 120 or rules.ends_a_sentence(upper) or _is_decision_line(upper)
-                or not rules.continues_upward(upper, lower)):
+        if len(upper) > 120 or rules.ends_a_sentence(upper) or _is_decision_line(upper):
+            break
+        if not (rules.continues_upward(upper, lower) or rules.starts_attribution(upper)
+                or (rules.has_digit_or_at(upper) and not rules.starts_attribution(lower))):
             break
         taken += 1
     if taken > 1 and not rules.has_digit_or_at(rules.unquote(block[-taken])):
@@ -160,10 +178,14 @@ def _header_above(lines: list[str], run: int, notes: list[Note]) -> int:
             continue
         top = _paragraph_above(lines, bottom)
         block = lines[top : bottom + 1]
-        kind = _header_paragraph(block)
-        if kind is not None:
-            notes.append(Note(top, "header block", f"{kind} above the request, any language"))
-            start = top
+        header = _header_paragraph(block)
+        if header is not None:
+            offset, kind = header
+            notes.append(Note(top + offset, "header block",
+                              f"{kind} above the request, any language"))
+            start = top + offset
+            if offset:
+                break  # the header began inside the paragraph: above it is new text
             bottom = top - 1
             continue
         taken = _attribution_suffix(block)
@@ -183,6 +205,9 @@ def _attribution_length(lines: list[str], start: int) -> int:
         chunk = lines[start : start + length]
         if len(chunk) < length or any(not line.strip() or rules.is_quoted(line) for line in chunk):
             return 0
+        if length > 1 and (rules.ends_a_sentence(chunk[-2])
+                           or not rules.continues_upward(chunk[-2], chunk[-1])):
+            return 0  # not one attribution wrapped over lines
         if rules.language_attribution(" ".join(line.strip() for line in chunk)):
             if length == 1 or not _is_decision_line(chunk[0]) or rules.has_date_or_address(chunk[0]):
                 return length
@@ -208,6 +233,19 @@ def _is_generic_header_block(lines: list[str], start: int) -> bool:
         return False
     text = "\n".join(block)
     return "@" in text or bool(re.search(r"\bMR-[A-Z0-9]{6}-[0-9a-f]{10}\b", text, re.I))
+
+
+def _generic_attribution(lines: list[str], index: int) -> bool:
+    """A line in any language ending in a colon, with a date or an address, right above a
+    ``>`` quote (only blank lines between)."""
+    line = lines[index]
+    if not (rules.ends_with_colon(line) and rules.has_date_or_address(line)
+            and rules.attribution_shape(line)):
+        return False
+    if _is_decision_line(line) and not rules.has_address(line):
+        return False
+    below = next((later for later in lines[index + 1 :] if later.strip()), "")
+    return rules.is_quoted(below)
 
 
 def _split_rest(lines: list[str], offset: int, generic: bool,
@@ -248,6 +286,12 @@ def _split_rest(lines: list[str], offset: int, generic: bool,
                 cut_at, cut_reason = offset + index - length, "language rule (attribution)"
             in_signature = False
             continue
+        elif _generic_attribution(lines, index):
+            notes.append(Note(offset + index, "attribution", "a line ending in a colon with a "
+                              "date or address, above a > quote"))
+            quoted.append(line)
+            if cut_at is None:
+                cut_at, cut_reason = offset + index, "attribution above a > quote"
         elif in_signature:
             pass
         elif rules.is_signature_start(line):

@@ -1,0 +1,115 @@
+"""Every reply of the corpus, with the decision and the exact comment it must give.
+
+A case is one language (``languages``) in one client layout (``shapes``) with what the
+approver wrote: a decision line in one of three styles and one of the language's comments
+(or none). The request they answer is mailrelay's own approval-requested message, rendered
+from the built-in templates, so its fingerprint is the one ``send`` keeps. Quote-only cases
+(the approver wrote nothing) must decide nothing, even though the quoted request says
+APPROVE and REJECT.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from email.message import EmailMessage
+
+from mailrelay_cli.approvals.fingerprint import Fingerprint, make_fingerprint
+from tests.reply_corpus.languages import LANGUAGES, Language
+from tests.reply_corpus.shapes import SHAPES, Request
+
+REFERENCE = "MR-K7Q2XD-3f9a1c2b0e"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    language: str
+    shape: str
+    bottom_posted: bool
+    body_kind: str  # plain, flowed or html
+    raw: bytes
+    kind: str | None  # expected decision
+    comment: str  # expected comment, exactly
+
+
+@functools.cache
+def request() -> Request:
+    from mailrelay_cli.outbound import events, templating
+
+    variables = {
+        "title": "Deploy 1.4.2 to production", "approval_id": "K7Q2XD", "reference": REFERENCE,
+        "approval_subject": f"[{REFERENCE}] Approval requested: Deploy 1.4.2 to production",
+        "reply_address": "approvals@example.com",
+        "mailto_approve": "mailto:approvals@example.com?subject=Re%3A%20x&body=APPROVE",
+        "mailto_reject": "mailto:approvals@example.com?subject=Re%3A%20x&body=REJECT",
+        "approvers": ["approver@example.com", "alice@example.com"], "required": 1,
+        "expires_at": "2025-03-06T10:00:00+00:00", "project": "shop",
+        "environment": "production", "requested_by": "carol@example.com",
+        "url": "https://release.example.com/releases/142",
+        "details": "Release 1.4.2 adds the new checkout flow.",
+    }
+    rendered = templating.render_event(events.get_event("approval-requested"), variables, None)
+    assert rendered.html is not None
+    return Request(rendered.subject, rendered.text, rendered.html)
+
+
+@functools.cache
+def fingerprint() -> Fingerprint:
+    req = request()
+    return make_fingerprint(req.subject, req.text, req.html)
+
+
+def _new_text(lang: Language, index: int) -> tuple[list[str], str, str]:
+    """(new lines, decision kind, expected comment) for the ``index``-th case of ``lang``."""
+    kind = "approve" if index % 2 == 0 else "reject"
+    word = lang.approve if kind == "approve" else lang.reject
+    if index % 5 == 4:
+        return [word], kind, ""
+    comment = lang.comments[index % len(lang.comments)]
+    lines = comment.split("\n")
+    style = index % 3
+    if style == 0:
+        return [word, *lines], kind, comment
+    if style == 1:
+        return [f"{word} – {lines[0]}", *lines[1:]], kind, comment
+    return [f"{word.upper()}.", "", *lines], kind, comment
+
+
+def _message(lang: Language, name: str, body: tuple[str, str], index: int) -> bytes:
+    kind, content = body
+    msg = EmailMessage()
+    msg["From"] = f"{lang.name} <approver@example.com>"
+    msg["To"] = "approvals@example.com"
+    msg["Subject"] = f"Re: {request().subject}"
+    msg["Message-ID"] = f"<{name}@client.example.com>"
+    msg["In-Reply-To"] = "<approval.K7Q2XD.1741000000@relay.example.com>"
+    encoding = "quoted-printable" if index % 2 else "base64"
+    if kind == "html":
+        msg.set_content(f"<html><body>{content}</body></html>", subtype="html", cte=encoding)
+    else:
+        msg.set_content(content, cte=encoding)
+        if kind == "flowed":
+            msg.set_param("format", "flowed")
+    return bytes(msg)
+
+
+@functools.cache
+def all_cases() -> tuple[Case, ...]:
+    cases: list[Case] = []
+    for lang_index, lang in enumerate(LANGUAGES):
+        for shape_index, (shape_name, (shape, bottom)) in enumerate(SHAPES.items()):
+            index = lang_index + shape_index
+            new, kind, comment = _new_text(lang, index)
+            name = f"{lang.code}-{shape_name}"
+            body = shape(lang, new, request())
+            cases.append(Case(name, lang.code, shape_name, bottom, body[0],
+                              _message(lang, name, body, index), kind, comment))
+    # Quote only: the approver wrote nothing (or only their phone's footer).
+    for lang in LANGUAGES[::4]:
+        for shape_name, (shape, bottom) in SHAPES.items():
+            name = f"{lang.code}-{shape_name}-quote-only"
+            body = shape(lang, [], request())
+            cases.append(Case(name, lang.code, shape_name, bottom, body[0],
+                              _message(lang, name, body, 0), None, ""))
+    return tuple(cases)
