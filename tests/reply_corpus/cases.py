@@ -112,4 +112,37 @@ def all_cases() -> tuple[Case, ...]:
             body = shape(lang, [], request())
             cases.append(Case(name, lang.code, shape_name, bottom, body[0],
                               _message(lang, name, body, 0), None, ""))
+    cases.extend(_handwritten())
     return tuple(cases)
+
+
+def _fill(body: str, req: Request) -> str:
+    from tests.reply_corpus.shapes import _quote, _rewrapped_quote
+
+    quoted = _quote(req.text)
+    values = {
+        "{QUOTED2}": "\n".join(f">{line}" for line in quoted),
+        "{QUOTED40}": "\n".join(_rewrapped_quote(req.text, 40)),
+        "{QUOTED}": "\n".join(quoted),
+        "{PIPED}": "\n".join(f"| {line}" for line in req.text.rstrip("\n").split("\n")),
+        "{REQUEST}": req.text,
+        "{FIRST}": req.text.split("\n")[0],
+        "{HTML}": req.html_body,
+        "{SUBJECT}": req.subject,
+    }
+    for placeholder, value in values.items():
+        body = body.replace(placeholder, value)
+    return body
+
+
+def _handwritten() -> list[Case]:
+    from tests.reply_corpus.handwritten import HANDWRITTEN
+
+    lang = LANGUAGES[0]
+    cases = []
+    for index, (name, kind, body, decided, comment) in enumerate(HANDWRITTEN):
+        filled = _fill(body, request())
+        raw = _message(lang, name, (kind, filled), index)
+        cases.append(Case(f"handwritten-{name}", "en", "handwritten", False, kind, raw, decided,
+                          comment))
+    return cases

@@ -51,9 +51,12 @@ def unquote(line: str) -> str:
     return re.sub(r"^(?:\s*>)+\s?", "", line)
 
 
+_BIDI = re.compile("^[\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]+")
+
+
 def field_label(line: str) -> str | None:
     """The label of a ``Label: value`` line (any language), or None."""
-    found = _FIELD_LINE.match(line)
+    found = _FIELD_LINE.match(_BIDI.sub("", line))
     if not found or len(line) > 400:
         return None
     return found.group(1).strip().casefold()

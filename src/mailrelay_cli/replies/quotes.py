@@ -155,7 +155,8 @@ def _attribution_suffix(block: list[str]) -> int:
     while taken < 3 and taken < len(block):
         upper = rules.unquote(block[-taken - 1])
         lower = rules.unquote(block[-taken])
-        if len(upper) > 120 or rules.ends_a_sentence(upper) or _is_decision_line(upper):
+        if (len(upper) > 120 or rules.ends_a_sentence(upper) or _is_decision_line(upper)
+                or rules.starts_attribution(lower)):
             break
         if not (rules.continues_upward(upper, lower) or rules.starts_attribution(upper)
                 or (rules.has_digit_or_at(upper) and not rules.starts_attribution(lower))):
@@ -172,6 +173,9 @@ def _header_above(lines: list[str], run: int, notes: list[Note]) -> int:
     """Where the quote header above the request run at ``run`` starts (``run`` if none)."""
     start = run
     bottom = run - 1
+    # Above a header block only a separator may still belong to it; above a separator or an
+    # attribution nothing does.
+    allowed = {"quoted lines", "header block", "separator"}
     while bottom >= 0:
         if not lines[bottom].strip():
             bottom -= 1
@@ -179,13 +183,18 @@ def _header_above(lines: list[str], run: int, notes: list[Note]) -> int:
         top = _paragraph_above(lines, bottom)
         block = lines[top : bottom + 1]
         header = _header_paragraph(block)
-        if header is not None:
+        if header is not None and header[1] in allowed:
             offset, kind = header
             notes.append(Note(top + offset, "header block",
                               f"{kind} above the request, any language"))
             start = top + offset
-            if offset:
-                break  # the header began inside the paragraph: above it is new text
+            if offset or (kind == "header block" and rules.is_decorated_separator(
+                    rules.unquote(block[0]))):
+                break  # the header began inside the paragraph, or with its separator
+            if kind == "header block":
+                allowed = {"separator"}
+            elif kind == "separator":
+                break
             bottom = top - 1
             continue
         taken = _attribution_suffix(block)
@@ -205,7 +214,7 @@ def _attribution_length(lines: list[str], start: int) -> int:
         chunk = lines[start : start + length]
         if len(chunk) < length or any(not line.strip() or rules.is_quoted(line) for line in chunk):
             return 0
-        if length > 1 and (rules.ends_a_sentence(chunk[-2])
+        if length > 1 and (rules.ends_a_sentence(chunk[-2]) or rules.starts_attribution(chunk[-1])
                            or not rules.continues_upward(chunk[-2], chunk[-1])):
             return 0  # not one attribution wrapped over lines
         if rules.language_attribution(" ".join(line.strip() for line in chunk)):
@@ -248,9 +257,30 @@ def _generic_attribution(lines: list[str], index: int) -> bool:
     return rules.is_quoted(below)
 
 
+def _attributions_above_quotes(lines: list[str]) -> set[int]:
+    """Lines, in any language, that attribute a ``>`` quote: the end of the paragraph right
+    above each quoted block, when it has a date or an address (``_attribution_suffix``)."""
+    found: set[int] = set()
+    for index, line in enumerate(lines):
+        if not rules.is_quoted(line) or (index and rules.is_quoted(lines[index - 1])):
+            continue
+        bottom = index - 1
+        while bottom >= 0 and not lines[bottom].strip():
+            bottom -= 1
+        if bottom < 0 or rules.is_quoted(lines[bottom]):
+            continue
+        top = _paragraph_above(lines, bottom)
+        taken = _attribution_suffix(lines[top : bottom + 1])
+        first = bottom - taken + 1
+        if taken and rules.has_digit_or_at(" ".join(lines[first : bottom + 1])):
+            found.update(range(first, bottom + 1))
+    return found
+
+
 def _split_rest(lines: list[str], offset: int, generic: bool,
                 notes: list[Note]) -> tuple[list[str], list[str], int | None, str | None]:
     """The language rules over ``lines`` (which start at line ``offset`` of the reply)."""
+    attributing = _attributions_above_quotes(lines)
     new: list[str] = []
     quoted: list[str] = []
     cut_at: int | None = None
@@ -262,6 +292,12 @@ def _split_rest(lines: list[str], offset: int, generic: bool,
         if rules.is_quoted(line):
             quoted.append(line)
             in_signature = False
+        elif index in attributing:
+            notes.append(Note(offset + index, "attribution", "the end of the paragraph above a "
+                              "> quote, with a date or address (any language)"))
+            quoted.append(line)
+            if cut_at is None:
+                cut_at, cut_reason = offset + index, "attribution above a > quote"
         elif rules.language_separator(line) or _is_header_block(lines, index) or (
             generic and (_is_generic_header_block(lines, index)
                          or (rules.is_decorated_separator(line)
@@ -307,9 +343,11 @@ def _split_rest(lines: list[str], offset: int, generic: bool,
 
 
 def _drop_device_footer(new: list[str], notes: list[Note], lines: list[str]) -> list[str]:
-    """Drop a last line naming a phone or mail app (any language), but never the only line."""
+    """Drop a last line naming a phone or mail app (any language), set apart by a blank line,
+    but never the only line."""
     filled = [i for i, line in enumerate(new) if line.strip()]
-    if len(filled) >= 2 and rules.is_device_footer(new[filled[-1]]):
+    if (len(filled) >= 2 and rules.is_device_footer(new[filled[-1]])
+            and not new[filled[-1] - 1].strip()):
         footer = new[filled[-1]]
         where = max((i for i, line in enumerate(lines) if line.rstrip() == footer), default=0)
         notes.append(Note(where, "signature", f"device footer: {footer.strip()}"))
