@@ -66,7 +66,7 @@ class MessageResult:
     votes: tuple[int, int] | None = None
 
     def as_json(self) -> dict[str, Any]:
-        line = {"uid": self.uid, "message_id": self.message_id, "from": self.sender,
+        line: dict[str, Any] = {"uid": self.uid, "message_id": self.message_id, "from": self.sender,
                 "subject": self.subject, "outcome": self.outcome,
                 "approval_id": self.approval_id}
         if self.votes is not None:
