@@ -113,6 +113,8 @@ def _header_from(block: list[str]) -> str | None:
     plain = [rules.unquote(line) for line in block]
     fields = separators = 0
     for index, line in enumerate(plain):
+        if _is_decision_line(line):
+            return None  # "Approve: go" is the approver's, whatever its shape
         if rules.field_label(line):
             fields += 1
         elif rules.is_decorated_separator(line):
