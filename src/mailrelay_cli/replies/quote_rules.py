@@ -222,6 +222,9 @@ _DEVICE_FOOTER = re.compile(
 
 def language_attribution(text: str) -> bool:
     """An attribution in one of the languages listed in the module doc (the joined lines)."""
+    end = text.rstrip()[-1:]
+    if end not in (":", "：", "-", ">") or len(text) > 700:
+        return False  # every pattern ends so: most lines are turned away before any regex
     return bool(_ATTRIBUTION.match(text) or _ATTRIBUTION_NO_COLON.match(text))
 
 

@@ -56,6 +56,9 @@ from mailrelay_cli.replies.decision import decision
 # A line this long (in words) that matches the request starts a quote on its own.
 _LONE_RUN_WORDS = 10
 _SUPPORT_WINDOW = 4
+# No header block or attribution is longer; also what keeps the work per message linear.
+_MAX_HEADER_LINES = 12
+_ATTRIBUTION_ENDS = frozenset(":：->")
 
 
 @dataclass(frozen=True)
@@ -93,17 +96,31 @@ def _request_run(lines: list[str], fingerprint: Fingerprint) -> int | None:
             continue
         if rules.is_quoted(lines[index]) or len(words(lines[index])) >= _LONE_RUN_WORDS:
             return index  # a >-quoted line is quoted anyway: one that matches is enough
-        following = [m for line, m in zip(lines[index + 1 :], matches[index + 1 :], strict=True)
-                     if line.strip()][:_SUPPORT_WINDOW]
-        if any(m is not None for m in following):
-            return index
+        seen = 0
+        for later in range(index + 1, len(lines)):
+            if not lines[later].strip():
+                continue
+            if matches[later] is not None:
+                return index
+            seen += 1
+            if seen == _SUPPORT_WINDOW:
+                break
+    return None
+
+
+def _next_filled(lines: list[str], index: int) -> str | None:
+    """The first non-blank line at or after ``index``, or None."""
+    while index < len(lines):
+        if lines[index].strip():
+            return lines[index]
+        index += 1
     return None
 
 
 def _paragraph_above(lines: list[str], bottom: int) -> int:
     """The first line of the paragraph (non-blank lines) that ends at ``bottom``."""
     top = bottom
-    while top > 0 and lines[top - 1].strip():
+    while top > 0 and lines[top - 1].strip() and bottom - top < _MAX_HEADER_LINES - 1:
         top -= 1
     return top
 
@@ -213,9 +230,14 @@ def _header_above(lines: list[str], run: int, notes: list[Note]) -> int:
 def _attribution_length(lines: list[str], start: int) -> int:
     """How many lines (1-3) a listed-language attribution starting at ``start`` spans."""
     for length in (1, 2, 3):
-        chunk = lines[start : start + length]
-        if len(chunk) < length or any(not line.strip() or rules.is_quoted(line) for line in chunk):
+        if start + length > len(lines):
             return 0
+        last = lines[start + length - 1]
+        if not last.strip() or rules.is_quoted(last):
+            return 0
+        if last.rstrip()[-1:] not in _ATTRIBUTION_ENDS:
+            continue  # no listed attribution ends so: spare the regular expressions
+        chunk = lines[start : start + length]
         if length > 1 and (rules.ends_a_sentence(chunk[-2]) or rules.starts_attribution(chunk[-1])
                            or not rules.continues_upward(chunk[-2], chunk[-1])):
             return 0  # not one attribution wrapped over lines
@@ -255,8 +277,8 @@ def _generic_attribution(lines: list[str], index: int) -> bool:
         return False
     if _is_decision_line(line) and not rules.has_address(line):
         return False
-    below = next((later for later in lines[index + 1 :] if later.strip()), "")
-    return rules.is_quoted(below)
+    below = _next_filled(lines, index + 1)
+    return below is not None and rules.is_quoted(below)
 
 
 def _attributions_above_quotes(lines: list[str]) -> set[int]:
@@ -315,8 +337,8 @@ def _split_rest(lines: list[str], offset: int, generic: bool,
             notes.append(Note(offset + index, "language rule", "attribution"))
             quoted.extend(lines[index : index + length])
             index += length
-            rest = [later for later in lines[index:] if later.strip()]
-            if not rest or not rules.is_quoted(rest[0]):
+            below = _next_filled(lines, index)
+            if below is None or not rules.is_quoted(below):
                 quoted.extend(lines[index:])
                 cut_at, cut_reason = offset + index - length, "language rule (attribution)"
                 break
