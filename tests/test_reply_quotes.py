@@ -113,3 +113,19 @@ def test_field_label_reads_label_value_lines_in_any_script(line: str, label: str
 ])
 def test_decorated_separators_need_no_word_list(line: str, expected: bool) -> None:
     assert is_decorated_separator(line) is expected
+
+
+@pytest.mark.parametrize("text", [
+    "Yes, as Bob wrote:\n> Approve?",
+    "Approve, deploy at 10:00:\n> Expires: 2025-03-06",
+    "No, see 2 notes below:\n\n> Deploy 1.4.2 to production",
+])
+def test_a_decision_line_that_looks_like_an_attribution_still_decides(text: str) -> None:
+    assert decision(split_reply(text, FP)[0]).kind is not None
+    assert decision(split_reply(text)[0]).kind is not None
+
+
+def test_a_portuguese_attribution_starting_with_no_is_quote_not_a_reject() -> None:
+    text = f"No dia seg., 3/03/2025 à(s) 10:00, Mailrelay <relay@example.com> escreveu:\n{QUOTED}"
+    assert decision(split_reply(text, FP)[0]).kind is None
+    assert decision(split_reply(text)[0]).kind is None

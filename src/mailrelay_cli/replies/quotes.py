@@ -40,8 +40,8 @@ the client cut it, or the approval has no fingerprint), the rules of
     cutting at them would eat real comments.
 
 No rule ever takes a line that starts with a decision word into a quote header
-unless that line itself ends the header (a date or address and a colon), so
-the decision line is never lost to a header block.
+unless that line is itself an attribution naming an address (Portuguese ``No
+dia … <addr> escreveu:``), so the decision line is never lost to a header block.
 """
 
 from __future__ import annotations
@@ -168,7 +168,7 @@ def _attribution_suffix(block: list[str]) -> int:
     last = rules.unquote(block[-1])
     if not rules.attribution_shape(last) and not rules.language_attribution(last):
         return 0
-    if _is_decision_line(last) and not rules.has_date_or_address(last):
+    if _is_decision_line(last) and not rules.has_address(last):
         return 0
     taken = 1
     while taken < 3 and taken < len(block):
@@ -242,9 +242,9 @@ def _attribution_length(lines: list[str], start: int) -> int:
                            or not rules.continues_upward(chunk[-2], chunk[-1])):
             return 0  # not one attribution wrapped over lines
         if rules.language_attribution(" ".join(line.strip() for line in chunk)):
-            if length == 1 or not _is_decision_line(chunk[0]) or rules.has_date_or_address(chunk[0]):
+            if not _is_decision_line(chunk[0]) or rules.has_address(chunk[0]):
                 return length
-            return 0
+            return 0  # "Yes, as Bob wrote:" is the approver's answer
     return 0
 
 
