@@ -2,7 +2,8 @@
 
 With the request's fingerprint (as process-replies reads them) at least 99.5 % of the
 comments must be exactly right and no decision may be wrong; without it (an approval asked
-before fingerprints were kept) the language rules alone must still never decide wrongly.
+before fingerprints were kept, or a quote the client cut) the language rules alone must
+still never decide wrongly, and keep at least 97 % of the comments exact.
 """
 
 from __future__ import annotations
@@ -19,20 +20,22 @@ from mailrelay_cli.replies.quotes import split_reply
 from tests.reply_corpus.cases import Case, all_cases, fingerprint
 
 COMMENT_RATE = 0.995
+LANGUAGE_RULES_RATE = 0.97  # the second line of defence alone (measured: 99.6 %)
 
 
-def _read(case: Case, fp: Fingerprint | None) -> tuple[str | None, str]:
+def _read(case: Case, with_fingerprint: bool) -> tuple[str | None, str]:
+    fp: Fingerprint | None = fingerprint(case.minimal) if with_fingerprint else None
     new_text, _quoted = split_reply(body_text(parse_message(case.raw)), fp)
     found = decision(new_text)
     return found.kind, found.comment
 
 
-def _score(fp: Fingerprint | None) -> tuple[float, list[str], list[str]]:
+def _score(with_fingerprint: bool) -> tuple[float, list[str], list[str]]:
     cases = all_cases()
     wrong_decisions: list[str] = []
     wrong_comments: list[str] = []
     for case in cases:
-        kind, comment = _read(case, fp)
+        kind, comment = _read(case, with_fingerprint)
         if kind != case.kind:
             wrong_decisions.append(f"{case.name}: {kind!r}, expected {case.kind!r}")
         elif comment != case.comment:
@@ -51,7 +54,7 @@ def test_corpus_has_300_cases_in_15_languages_text_and_html_top_and_bottom_poste
 
 
 def test_corpus_comments_with_the_request_fingerprint(capsys: pytest.CaptureFixture[str]) -> None:
-    rate, wrong_decisions, wrong_comments = _score(fingerprint())
+    rate, wrong_decisions, wrong_comments = _score(True)
     with capsys.disabled():
         print(f"\nreply corpus, with fingerprint: {rate:.2%} of {len(all_cases())} exactly right, "
               f"{len(wrong_decisions)} wrong decisions")
@@ -62,9 +65,9 @@ def test_corpus_comments_with_the_request_fingerprint(capsys: pytest.CaptureFixt
 
 
 def test_corpus_decisions_without_a_fingerprint(capsys: pytest.CaptureFixture[str]) -> None:
-    rate, wrong_decisions, _wrong_comments = _score(None)
+    rate, wrong_decisions, _wrong_comments = _score(False)
     with capsys.disabled():
         print(f"\nreply corpus, language rules only: {rate:.2%} of {len(all_cases())} exactly "
               f"right, {len(wrong_decisions)} wrong decisions")
-    assert [w for w in wrong_decisions if "'approve'" in w.split(",")[0]
-            or "'reject'" in w.split(",")[0]] == []
+    assert wrong_decisions == []
+    assert rate >= LANGUAGE_RULES_RATE
