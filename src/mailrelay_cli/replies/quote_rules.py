@@ -43,7 +43,7 @@ _DECORATED = re.compile(
 
 
 def is_quoted(line: str) -> bool:
-    return bool(QUOTED.match(line))
+    return line.lstrip().startswith(">")  # QUOTED, without a regular expression per line
 
 
 def unquote(line: str) -> str:
@@ -56,6 +56,8 @@ _BIDI = re.compile("^[\u200e\u200f\u202a-\u202e\u2066-\u2069\ufeff]+")
 
 def field_label(line: str) -> str | None:
     """The label of a ``Label: value`` line (any language), or None."""
+    if ":" not in line and "：" not in line:
+        return None
     found = _FIELD_LINE.match(_BIDI.sub("", line))
     if not found or len(line) > 400:
         return None
@@ -64,11 +66,14 @@ def field_label(line: str) -> str | None:
 
 def is_decorated_separator(line: str) -> bool:
     """A line of 5+ dashes/underscores/equals, or short text framed by 3+ of them."""
-    return bool(_DECORATED.match(line)) and len(line) <= 240
+    if len(line) > 240 or not ("-" in line or "_" in line or "=" in line or "~" in line
+                               or "*" in line):
+        return False
+    return bool(_DECORATED.match(line))
 
 
 def ends_with_colon(line: str) -> bool:
-    return bool(_COLON_END.search(line))
+    return line.rstrip(" \t*_")[-1:] in (":", "：") and bool(_COLON_END.search(line))
 
 
 def has_date_or_address(line: str) -> bool:
@@ -230,6 +235,8 @@ def language_attribution(text: str) -> bool:
 
 def language_separator(line: str) -> bool:
     """Outlook's underscores, or an "original/forwarded message" line in a listed language."""
+    if not ("_" in line or "-" in line or "=" in line or ":" in line):
+        return False
     return bool(_SEPARATOR.match(line))
 
 
