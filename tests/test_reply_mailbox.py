@@ -171,7 +171,8 @@ def test_replies_in_dovecot_are_decided_and_the_folder_emptied(settings, db, req
     dovecot.append(mail_user, answer(request_, "alice@example.com", "Approve"),
                    answer(request_, "Bob <BOB@example.com>", "yes, go"))
     report = replies.process_replies(settings)
-    assert [m.outcome for m in report.messages] == ["approved", "approved"]
+    # required 2: the first approve is a vote, only the second says approved (once per decision)
+    assert [m.outcome for m in report.messages] == ["vote", "approved"]
     assert approvals.get_approval(db, request_.approval.id).status == "approved"
     assert dovecot.count(mail_user) == 0
     assert report.summary() == {"read": 2, "deleted": 2, "left": 0}

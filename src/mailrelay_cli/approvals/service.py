@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from mailrelay_cli.approvals import addresses
@@ -37,6 +37,9 @@ from mailrelay_cli.store.interface import (
     Transaction,
 )
 from mailrelay_cli.store.times import iso, parse_iso, utcnow
+
+if TYPE_CHECKING:
+    from mailrelay_cli.approvals.fingerprint import Fingerprint
 
 # An approval's status as read: the stored one, or "expired" once expires_at has passed.
 Status = ApprovalStatus | Literal["expired"]
@@ -354,6 +357,25 @@ def set_message_id(store: Store, approval_id: str, message_id: str | None) -> No
         tx.set_approval_message_id(approval_id, message_id)
 
 
+def keep_request_fingerprint(store: Store, approval_id: str, subject: str, text: str,
+                             html: str | None = None) -> None:
+    """Keep the fingerprint of the request as sent (``approvals.fingerprint``) with the approval:
+    it is how a reply's quote of the request is told from the approver's own words."""
+    from mailrelay_cli.approvals.fingerprint import make_fingerprint
+
+    fingerprint = make_fingerprint(subject, text, html).dumps()
+    with store.transaction() as tx:
+        tx.set_request_fingerprint(approval_id, fingerprint)
+
+
+def request_fingerprint(reader: StoreReader, approval_id: str) -> Fingerprint | None:
+    """The fingerprint kept for the approval's request, or None (an approval asked before
+    fingerprints were kept, or by another tool)."""
+    from mailrelay_cli.approvals.fingerprint import Fingerprint
+
+    return Fingerprint.loads(reader.request_fingerprint(approval_id))
+
+
 def discard_approval(store: Store, approval_id: str) -> None:
     """Forget an approval whose request could not be sent (nobody can answer it)."""
     with store.transaction() as tx:
@@ -368,6 +390,8 @@ class ApprovalDraft:
 
     ``forget`` (None in a dry run) removes the recorded approval: ``send`` calls it when
     the request could not be built or delivered, since nobody could answer it.
+    ``remember`` (None in a dry run) keeps the fingerprint of the rendered request
+    (subject, text, HTML) with the approval: ``send`` calls it once the message is rendered.
     """
 
     variables: Mapping[str, Any]
@@ -375,6 +399,7 @@ class ApprovalDraft:
     headers: Mapping[str, str] = field(default_factory=dict)
     approval_id: str | None = None
     forget: Callable[[], None] | None = None
+    remember: Callable[[str, str, str | None], None] | None = None
 
 
 def _request_variables(request: ApprovalRequest) -> dict[str, Any]:
@@ -422,12 +447,17 @@ def prepare_request(settings: Settings, variables: Mapping[str, Any], approvers:
         with open_store(settings.state_dir) as db:
             discard_approval(db, request.approval.id)
 
+    def remember(subject: str, text: str, html: str | None) -> None:
+        with open_store(settings.state_dir) as db:
+            keep_request_fingerprint(db, request.approval.id, subject, text, html)
+
     return ApprovalDraft(
         variables=_request_variables(request),
         headers={"X-Mailrelay-Approval": request.approval.id},
         reply_to=request.reply_address,
         approval_id=request.approval.id,
         forget=forget,
+        remember=remember,
     )
 
 
@@ -493,8 +523,11 @@ def cancel_approval(store: Store, approval_id: str) -> Approval:
 class VoteResult:
     """What one valid reply did: its outcome, and the approval when it became final."""
 
-    outcome: Literal["approved", "rejected", "too-late"]
+    # vote: counted, not yet deciding (--required N)
+    outcome: Literal["approved", "rejected", "vote", "too-late"]
     decided: Approval | None  # set when this vote made the approval final
+    approvals: int = 0  # approve votes so far, this one included ("vote": approvals of required)
+    required: int = 1
 
 
 def record_vote(tx: Transaction, approval: Approval, approver: str, decision: Decision,
@@ -502,7 +535,9 @@ def record_vote(tx: Transaction, approval: Approval, approver: str, decision: De
     """Record ``approver``'s decision in ``tx`` (the caller's transaction).
 
     One reject rejects; ``required`` distinct approves approve. An approver who
-    already voted, or a vote after the approval became final, is too late.
+    already voted, or a vote after the approval became final, is too late. An approve
+    that does not yet reach ``required`` is the outcome ``vote`` (never ``approved``: an
+    outcome says ``approved`` once per decision), with the count so far.
     """
     now = iso(utcnow())
     row = tx.get_approval(approval.id)
@@ -521,12 +556,13 @@ def record_vote(tx: Transaction, approval: Approval, approver: str, decision: De
     elif approvals_so_far >= approval.required:
         final = "approved"
     if final is None:
-        return VoteResult(outcome, None)
+        return VoteResult("vote", None, approvals_so_far, approval.required)
     tx.decide_approval(approval.id, status=final, decided_by=approver, decided_at=now,
                        comment=comment)
     decided_row = tx.get_approval(approval.id)
     assert decided_row is not None  # read inside the transaction that just updated it
-    return VoteResult(outcome, _from_row(decided_row, tx.approved_by(approval.id)))
+    return VoteResult(outcome, _from_row(decided_row, tx.approved_by(approval.id)),
+                      approvals_so_far, approval.required)
 
 
 def require_signing_key(profile: str) -> bytes:

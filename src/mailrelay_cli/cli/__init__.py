@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "secret": "mailrelay_cli.cli.cmd_secret:secret_group",
     "auth": "mailrelay_cli.cli.cmd_auth:auth_group",
     "process-replies": "mailrelay_cli.cli.cmd_replies:process_replies_command",
+    "replies": "mailrelay_cli.cli.cmd_replies_explain:replies_group",
     "approvals": "mailrelay_cli.cli.cmd_approvals:approvals_group",
     "status": "mailrelay_cli.cli.cmd_status:status_command",
     "schedule": "mailrelay_cli.cli.cmd_schedule:schedule_command",

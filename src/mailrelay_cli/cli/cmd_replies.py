@@ -38,12 +38,15 @@ def _print(report: RunReport, *, verbose: bool, dry_run: bool) -> None:
         for m in report.messages:
             about = f" {m.approval_id}" if m.approval_id else ""
             why = f" ({m.reason})" if m.reason and verbose else ""
-            render.plain(f"{m.uid}: {m.outcome}{about}{why} from {m.sender or '?'}: "
+            render.plain(f"{m.uid}: {m.describe_outcome()}{about}{why} from {m.sender or '?'}: "
                          f"{m.subject or ''}")
     for approval in report.decided:
         # A dry run records nothing: say what the reply would do.
         verb = f"would be {approval.status}" if dry_run else approval.status
         render.plain(f"{approval.id} {verb} by {approval.decided_by}: {approval.title}")
+    for m in report.messages:
+        if m.outcome == "vote" and not verbose and not dry_run:
+            render.plain(f"{m.approval_id}: {m.describe_outcome()} from {m.sender}")
     tally: dict[str, int] = {}
     for m in report.messages:
         tally[m.outcome] = tally.get(m.outcome, 0) + 1

@@ -75,6 +75,8 @@ class _HtmlToText:
             return
         if tag in _BLOCK_TAGS:
             self._flush()
+        elif tag in ("td", "th"):
+            self._buffer.append(" ")  # cells of one row stay apart ("Project shop")
         if tag == "hr":
             return
         if tag == "div" and (

@@ -66,9 +66,9 @@ from mailrelay_cli.store.interface import (
 from mailrelay_cli.store.lock import run_lock
 from mailrelay_cli.store.times import utcnow
 
-# A message's outcome (DESIGN.md, process-replies JSON); the store's AuditOutcome adds "vote",
-# which exists only inside the transaction that records it.
-ReplyOutcome = Literal["approved", "rejected", "too-late", "expired", "not-an-approver",
+# A message's outcome (DESIGN.md, process-replies JSON); vote is an approve that does not decide
+# yet (--required N).
+ReplyOutcome = Literal["approved", "rejected", "vote", "too-late", "expired", "not-an-approver",
                        "unmatched", "no-decision", "auto-reply", "bounce", "unreadable",
                        "duplicate"]
 OUTCOMES: tuple[ReplyOutcome, ...] = get_args(ReplyOutcome)
@@ -90,15 +90,26 @@ class MessageResult:
     outcome: AuditOutcome
     approval_id: str | None
     reason: str | None = None  # why it is unreadable, for -v (never in JSON: keys are pinned)
+    # outcome "vote" (an approve that does not decide yet): approve votes so far, and required
+    votes: tuple[int, int] | None = None
 
     @property
     def duplicate(self) -> bool:
         return self.outcome == "duplicate"
 
     def to_json(self) -> dict[str, Any]:
-        return {"uid": self.uid, "message_id": self.message_id, "from": self.sender,
+        line: dict[str, Any] = {"uid": self.uid, "message_id": self.message_id, "from": self.sender,
                 "subject": self.subject, "outcome": self.outcome,
                 "approval_id": self.approval_id}
+        if self.votes is not None:
+            line["approvals"], line["required"] = self.votes
+        return line
+
+    def describe_outcome(self) -> str:
+        """The outcome for people: a vote that does not decide yet reads ``1 of 2 approvals``."""
+        if self.outcome == "vote" and self.votes is not None:
+            return f"{self.votes[0]} of {self.votes[1]} approvals"
+        return self.outcome
 
 
 @dataclass(frozen=True)
@@ -222,7 +233,8 @@ def _judge(settings: Settings, db: StoreReader, key: bytes | None, msg: EmailMes
         return _Judged("expired", approval, sender)
     if approval.status != "pending":
         return _Judged("too-late", approval, sender)
-    new_text, _quoted = split_reply(body)
+    fingerprint = approvals.request_fingerprint(db, approval.id)
+    new_text, _quoted = split_reply(body, fingerprint)
     decided = decision(new_text)
     if decided.kind is None:
         return _Judged("no-decision", approval, sender)
@@ -342,12 +354,14 @@ def _record_message(settings: Settings, tx: Transaction, key: bytes | None, mail
     )
     outcome = judged.outcome
     decided = None
+    votes = None
     if judged.outcome == "vote" and judged.approval is not None and judged.sender:
         vote = approvals.record_vote(tx, judged.approval, judged.sender,
                                      cast(Decision, judged.decision or ""), judged.comment,
                                      audit_id)
         outcome = vote.outcome
         decided = vote.decided
+        votes = (vote.approvals, vote.required) if outcome == "vote" else None
         tx.set_audit_outcome(audit_id, outcome)
         if decided is not None:
             if settings.approval.on_decision:
@@ -357,7 +371,8 @@ def _record_message(settings: Settings, tx: Transaction, key: bytes | None, mail
     if outcome == "too-late" and judged.approval is not None and judged.sender:
         tx.owe_answer(judged.approval.id, "too-late", judged.sender)
     result = MessageResult(fetched.uid, message_id, judged.sender, subject, outcome,
-                           judged.approval.id if judged.approval else None, unreadable)
+                           judged.approval.id if judged.approval else None, unreadable,
+                           votes=votes)
     return _Recorded(result, decided)
 
 

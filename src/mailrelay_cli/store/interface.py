@@ -159,6 +159,8 @@ class StoreReader(Protocol):
 
     def ever_issued(self, approval_id: str) -> bool:
         """Whether this store ever issued the id (kept forever, even when its row is gone)."""
+    def request_fingerprint(self, approval_id: str) -> str | None:
+        """The fingerprint of the approval's request text, or None if none was kept."""
         ...
 
 
@@ -194,6 +196,10 @@ class Transaction(StoreReader, Protocol):
         ...
 
     def set_approval_message_id(self, approval_id: str, message_id: str | None) -> None: ...
+
+    def set_request_fingerprint(self, approval_id: str, fingerprint: str) -> None:
+        """Keep (or replace) the fingerprint of the approval's request text."""
+        ...
 
     def discard_pending_approval(self, approval_id: str) -> None:
         """Forget the approval if it is still pending (nobody received its request)."""

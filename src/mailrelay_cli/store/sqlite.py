@@ -117,6 +117,10 @@ class _Reader:
         )
         return tuple(row["approver"] for row in rows)
 
+    def request_fingerprint(self, approval_id: str) -> str | None:
+        row = self._one("SELECT fingerprint FROM request_fingerprints WHERE approval_id = ?", (approval_id,))
+        return str(row["fingerprint"]) if row is not None else None
+
 
 class SqliteTransaction(_Reader):
     """One ``BEGIN IMMEDIATE`` … ``COMMIT`` on the store's connection."""
@@ -185,7 +189,18 @@ class SqliteTransaction(_Reader):
     def set_approval_message_id(self, approval_id: str, message_id: str | None) -> None:
         self._conn.execute("UPDATE approvals SET message_id = ? WHERE id = ?", (message_id, approval_id))
 
+    def set_request_fingerprint(self, approval_id: str, fingerprint: str) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO request_fingerprints (approval_id, fingerprint) VALUES (?, ?)",
+            (approval_id, fingerprint),
+        )
+
     def discard_pending_approval(self, approval_id: str) -> None:
+        self._conn.execute(
+            "DELETE FROM request_fingerprints WHERE approval_id = ? AND approval_id IN"
+            " (SELECT id FROM approvals WHERE id = ? AND status = 'pending')",
+            (approval_id, approval_id),
+        )
         self._conn.execute("DELETE FROM approvals WHERE id = ? AND status = 'pending'", (approval_id,))
 
     def cancel_approval(self, approval_id: str, at: str) -> None:

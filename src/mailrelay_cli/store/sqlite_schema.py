@@ -18,6 +18,9 @@ Tables (schema version in ``PRAGMA user_version``, migrated forward on open):
 - ``issued_ids``: every approval id this store ever issued (a tombstone that
   outlives its approval row), so a reply naming an id never issued here is
   left in the mailbox (fail closed) instead of being judged ``unmatched``.
+- ``request_fingerprints``: per approval, the fingerprint of the request's text
+  (hashed word shingles, ``approvals.fingerprint``) that tells a reply's quote
+  of the request from the approver's own words (migration 3).
 
 Times are UTC ISO-8601 strings (``datetime.isoformat``), which sort as text.
 """
@@ -119,6 +122,13 @@ MIGRATIONS: tuple[str, ...] = (
     );
     INSERT OR IGNORE INTO issued_ids (id, issued_at) SELECT id, created_at FROM approvals;
     ALTER TABLE outbox ADD COLUMN next_attempt_at TEXT;
+    """,
+    # 3: the fingerprint of each request's text, which tells a quote of it from new words.
+    """
+    CREATE TABLE request_fingerprints (
+        approval_id TEXT PRIMARY KEY REFERENCES approvals(id),
+        fingerprint TEXT NOT NULL
+    );
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
