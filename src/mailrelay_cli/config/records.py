@@ -35,6 +35,9 @@ class ServerSettings(NamedTuple):
     properties: str | None = None
     # When client_id/tenant came from SMTP, IMAP shares SMTP's OAuth login.
     oauth_inherited: bool = False
+    # Microsoft's login host (None: the global cloud's); smtp only: "smtp" or "graph".
+    authority: str | None = None
+    transport: str = "smtp"
 
 
 class ApprovalSettings(NamedTuple):
@@ -56,6 +59,11 @@ class ApprovalSettings(NamedTuple):
         if self.mailbox.startswith("maildir:"):
             return Path(self.mailbox[len("maildir:") :]).expanduser()
         return None
+
+    @property
+    def graph(self) -> bool:
+        """True when replies are read through Microsoft Graph (``mailbox = "graph"``)."""
+        return self.mailbox == "graph"
 
 
 class NotificationSettings(NamedTuple):
@@ -84,6 +92,7 @@ class Settings(NamedTuple):
     events: Mapping[str, EventSettings]
     values: Mapping[str, Any] = {}
     sources: Mapping[str, str] = {}
+    graph_endpoint: str = "https://graph.microsoft.com"
 
     def require(self, key: str) -> Any:
         """The value of ``key``, or a ConfigError saying how to set it."""
