@@ -57,7 +57,7 @@ def _decode(value: Any) -> Any:
 
 
 def _response(data: dict[str, Any]) -> Any:
-    from msal.throttled_http_client import NormalizedResponse
+    from msal.throttled_http_client import NormalizedResponse  # type: ignore[import-untyped]
 
     response = NormalizedResponse.__new__(NormalizedResponse)
     response.status_code = int(data["status_code"])

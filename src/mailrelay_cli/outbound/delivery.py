@@ -158,7 +158,13 @@ def deliver(
     """Send ``built`` to its recipients (see the module docstring for failures and retries).
 
     ``connect(settings)`` is the connection factory, ``smtp.open_smtp`` unless given.
+    With ``smtp.transport = "graph"`` the message goes through Microsoft Graph instead
+    (``graph_send``; its retries are Graph's throttling within ``smtp.retry_for``).
     """
+    if settings.smtp.transport == "graph" and connect is None:
+        from mailrelay_cli.outbound.graph_send import deliver_graph
+
+        return deliver_graph(settings, built, sleep=sleep)
     if connect is None:
         from mailrelay_cli.transport.smtp import open_smtp
 

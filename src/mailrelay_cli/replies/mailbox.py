@@ -39,7 +39,7 @@ class FetchedMessage:
 
 
 class ReplyMailbox(Protocol):
-    name: str  # audit key: "imap:user@host:port/FOLDER" or "maildir:PATH"
+    name: str  # audit key: "imap:user@host/FOLDER", "maildir:PATH" or "graph:user@host/FOLDER"
     uidvalidity: int
     total: int  # messages in the folder when it was opened
 
@@ -217,6 +217,12 @@ def open_reply_mailbox(settings: Settings, *, readonly: bool = False,
     maildir = settings.approval.maildir
     if maildir is not None:
         yield MaildirMailbox(maildir)
+        return
+    if settings.approval.graph:
+        from mailrelay_cli.replies.graph_mailbox import open_graph_mailbox
+
+        with open_graph_mailbox(settings, readonly=readonly) as graph_box:
+            yield graph_box
         return
     from mailrelay_cli.transport.imap import open_imap
 
