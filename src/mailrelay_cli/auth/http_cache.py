@@ -39,8 +39,13 @@ def _encode(value: Any) -> Any:
     if isinstance(value, str | int | float | bool) or value is None:
         return value
     if hasattr(value, "status_code") and hasattr(value, "text"):
-        return {"__response__": {"status_code": int(value.status_code), "text": str(value.text),
-                                 "headers": dict(getattr(value, "headers", {}) or {})}}
+        return {
+            "__response__": {
+                "status_code": int(value.status_code),
+                "text": str(value.text),
+                "headers": dict(getattr(value, "headers", {}) or {}),
+            }
+        }
     raise TypeError(f"cannot keep {type(value).__name__} in the HTTP cache")
 
 

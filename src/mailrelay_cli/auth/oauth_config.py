@@ -110,6 +110,8 @@ def default_scopes(settings: Settings, role: str, flow: str) -> tuple[str, ...]:
         resource = clouds.graph_resource(settings.graph_endpoint, role_server.authority)
         if flow == CLIENT_CREDENTIALS:
             return (f"{resource}/.default",)
+        if role == "smtp":  # a message over 4 MB goes through a draft: a mailbox item
+            return (f"{resource}/Mail.Send", f"{resource}/Mail.ReadWrite")
         return (f"{resource}/{DELEGATED[(api, role)]}",)
     delegated, app = clouds.outlook_resources(role_server.authority)
     if flow == CLIENT_CREDENTIALS:

@@ -27,20 +27,29 @@ class Cloud(NamedTuple):
 
 
 GLOBAL = Cloud(
-    "global", "https://login.microsoftonline.com", "https://graph.microsoft.com",
-    "https://outlook.office.com", "https://outlook.office365.com",
+    "global",
+    "https://login.microsoftonline.com",
+    "https://graph.microsoft.com",
+    "https://outlook.office.com",
+    "https://outlook.office365.com",
     ("login.microsoftonline.com", "login.microsoft.com", "login.windows.net"),
     ("graph.microsoft.com",),
 )
 US_GOVERNMENT = Cloud(
-    "US Government", "https://login.microsoftonline.us", "https://graph.microsoft.us",
-    "https://outlook.office365.us", "https://outlook.office365.us",
+    "US Government",
+    "https://login.microsoftonline.us",
+    "https://graph.microsoft.us",
+    "https://outlook.office365.us",
+    "https://outlook.office365.us",
     ("login.microsoftonline.us", "login.usgovcloudapi.net"),
     ("graph.microsoft.us", "dod-graph.microsoft.us"),
 )
 CHINA = Cloud(
-    "China (21Vianet)", "https://login.chinacloudapi.cn", "https://microsoftgraph.chinacloudapi.cn",
-    "https://partner.outlook.cn", "https://partner.outlook.cn",
+    "China (21Vianet)",
+    "https://login.chinacloudapi.cn",
+    "https://microsoftgraph.chinacloudapi.cn",
+    "https://partner.outlook.cn",
+    "https://partner.outlook.cn",
     ("login.chinacloudapi.cn", "login.partner.microsoftonline.cn"),
     ("microsoftgraph.chinacloudapi.cn",),
 )
@@ -115,5 +124,5 @@ def check_same_cloud(named: dict[str, str | None], where: str) -> None:
         raise ConfigError(
             f"{where}: Microsoft cloud settings mix clouds: {described}",
             hint="set smtp.authority, imap.authority and graph.endpoint for one cloud "
-                 "(see `man mailrelay`, National clouds)",
+            "(see `man mailrelay`, National clouds)",
         )

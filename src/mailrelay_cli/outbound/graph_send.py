@@ -43,16 +43,18 @@ SMALL_ATTACHMENT = 3 * 1024 * 1024  # under this: one POST; from this on: an upl
 UPLOAD_CHUNK = 3 * 1024 * 1024  # bytes per PUT (Graph asks for at most 4 MB)
 
 
-def deliver_graph(settings: Settings, built: Built, *,
-                  sleep: Callable[[float], None] = time.sleep) -> Delivery:
+def deliver_graph(
+    settings: Settings, built: Built, *, sleep: Callable[[float], None] = time.sleep
+) -> Delivery:
     """Send ``built`` as ``smtp.user`` through Graph; see the module docstring."""
     user = str(settings.smtp.user)
     data = built.as_bytes()
     encoded = base64.b64encode(data)
     with open_graph(settings, "smtp", sleep=sleep) as client:
         if len(encoded) <= SENDMAIL_LIMIT:
-            response = client.request("POST", client.path("users", user, "sendMail"), body=encoded,
-                                      content_type="text/plain")
+            response = client.request(
+                "POST", client.path("users", user, "sendMail"), body=encoded, content_type="text/plain"
+            )
             raise_for(response, f"sendMail for {user}", permission="Mail.Send", role="smtp", user=user)
         else:
             send_large(client, built.message, user)
@@ -71,10 +73,15 @@ def _split(message: EmailMessage) -> tuple[EmailMessage, list[EmailMessage]]:
     return skeleton, [part for part in attachments if isinstance(part, EmailMessage)]
 
 
-def _json(client: GraphClient, target: str, body: dict[str, Any], what: str, user: str,
-          permission: str = "Mail.ReadWrite") -> Any:
-    response = client.request("POST", target, body=json.dumps(body).encode(),
-                              content_type="application/json")
+def _json(
+    client: GraphClient,
+    target: str,
+    body: dict[str, Any],
+    what: str,
+    user: str,
+    permission: str = "Mail.ReadWrite",
+) -> Any:
+    response = client.request("POST", target, body=json.dumps(body).encode(), content_type="application/json")
     raise_for(response, what, permission=permission, role="smtp", user=user)
     return response.json()
 
@@ -85,20 +92,26 @@ def send_large(client: GraphClient, message: EmailMessage, user: str) -> None:
 
     skeleton, attachments = _split(message)
     mime = base64.b64encode(skeleton.as_bytes(policy=email.policy.SMTP))
-    response = client.request("POST", client.path("users", user, "messages"), body=mime,
-                              content_type="text/plain")
-    raise_for(response, f"a draft in {user} (a message over 4 MB)", permission="Mail.ReadWrite",
-              role="smtp", user=user)
+    response = client.request(
+        "POST", client.path("users", user, "messages"), body=mime, content_type="text/plain"
+    )
+    raise_for(
+        response,
+        f"a draft in {user} (a message over 4 MB)",
+        permission="Mail.ReadWrite",
+        role="smtp",
+        user=user,
+    )
     draft_id = str(response.json().get("id") or "")
     if not draft_id:
-        raise ServerRefusedError(f"Microsoft Graph made a draft in {user} but gave no id",
-                                 hint="mailrelay test --smtp-only")
+        raise ServerRefusedError(
+            f"Microsoft Graph made a draft in {user} but gave no id", hint="mailrelay test --smtp-only"
+        )
     try:
         for part in attachments:
             _attach(client, user, draft_id, part)
         response = client.request("POST", client.path("users", user, "messages", draft_id, "send"))
-        raise_for(response, f"sending the draft in {user}", permission="Mail.Send", role="smtp",
-                  user=user)
+        raise_for(response, f"sending the draft in {user}", permission="Mail.Send", role="smtp", user=user)
     except MailrelayError:
         try:
             client.request("DELETE", client.path("users", user, "messages", draft_id))
@@ -108,37 +121,62 @@ def send_large(client: GraphClient, message: EmailMessage, user: str) -> None:
 
 
 def _attach(client: GraphClient, user: str, draft_id: str, part: EmailMessage) -> None:
-    content = part.get_content()
-    data = content if isinstance(content, bytes) else str(content).encode("utf-8")
+    decoded = part.get_payload(decode=True)  # the attachment's bytes exactly, whatever its type
+    data = decoded if isinstance(decoded, bytes) else b""
     name = part.get_filename() or "attachment"
     content_type = part.get_content_type()
     attachments = client.path("users", user, "messages", draft_id, "attachments")
     what = f"attachment {name} of a draft in {user}"
     if len(data) < SMALL_ATTACHMENT:
-        _json(client, attachments, {
-            "@odata.type": "#microsoft.graph.fileAttachment", "name": name,
-            "contentType": content_type, "contentBytes": base64.b64encode(data).decode("ascii"),
-        }, what, user)
+        _json(
+            client,
+            attachments,
+            {
+                "@odata.type": "#microsoft.graph.fileAttachment",
+                "name": name,
+                "contentType": content_type,
+                "contentBytes": base64.b64encode(data).decode("ascii"),
+            },
+            what,
+            user,
+        )
         return
-    session = _json(client, attachments + "/createUploadSession", {
-        "AttachmentItem": {"attachmentType": "file", "name": name, "size": len(data),
-                           "contentType": content_type},
-    }, f"an upload session for {what}", user)
+    session = _json(
+        client,
+        attachments + "/createUploadSession",
+        {
+            "AttachmentItem": {
+                "attachmentType": "file",
+                "name": name,
+                "size": len(data),
+                "contentType": content_type,
+            },
+        },
+        f"an upload session for {what}",
+        user,
+    )
     upload_url = str(session.get("uploadUrl") or "")
     if not upload_url.startswith("https://"):
-        raise ServerRefusedError(f"Microsoft Graph gave no upload URL for {what}",
-                                 hint="mailrelay test --smtp-only")
+        raise ServerRefusedError(
+            f"Microsoft Graph gave no upload URL for {what}", hint="mailrelay test --smtp-only"
+        )
     start = 0
     total = len(data)
     while start < total:
         end = min(start + UPLOAD_CHUNK, total)
-        response = client.request("PUT", "", absolute=upload_url, body=data[start:end],
-                                  content_type="application/octet-stream",
-                                  headers={"Content-Range": f"bytes {start}-{end - 1}/{total}"})
+        response = client.request(
+            "PUT",
+            "",
+            absolute=upload_url,
+            body=data[start:end],
+            content_type="application/octet-stream",
+            headers={"Content-Range": f"bytes {start}-{end - 1}/{total}"},
+        )
         raise_for(response, f"uploading {what}", permission="Mail.ReadWrite", role="smtp", user=user)
         if response.status == 201:
             return
         ranges = response.json().get("nextExpectedRanges") or [str(end)]
         start = int(str(ranges[0]).split("-")[0])
-    raise ServerRefusedError(f"Microsoft Graph did not confirm the upload of {what}",
-                             hint="try again; mailrelay test --smtp-only")
+    raise ServerRefusedError(
+        f"Microsoft Graph did not confirm the upload of {what}", hint="try again; mailrelay test --smtp-only"
+    )

@@ -43,11 +43,27 @@ from mailrelay_cli.errors import ConfigError
 from mailrelay_cli.replies.mailbox import FetchedMessage
 from mailrelay_cli.transport.graph import IMMUTABLE_IDS, GraphClient, batch_response, open_graph, raise_for
 
-WELL_KNOWN = frozenset({
-    "archive", "clutter", "conflicts", "conversationhistory", "deleteditems", "drafts", "inbox",
-    "junkemail", "localfailures", "msgfolderroot", "outbox", "recoverableitemsdeletions",
-    "scheduled", "searchfolders", "sentitems", "serverfailures", "syncissues",
-})
+WELL_KNOWN = frozenset(
+    {
+        "archive",
+        "clutter",
+        "conflicts",
+        "conversationhistory",
+        "deleteditems",
+        "drafts",
+        "inbox",
+        "junkemail",
+        "localfailures",
+        "msgfolderroot",
+        "outbox",
+        "recoverableitemsdeletions",
+        "scheduled",
+        "searchfolders",
+        "sentitems",
+        "serverfailures",
+        "syncissues",
+    }
+)
 SIZE_PROPERTY = "Integer 0x0E08"  # PR_MESSAGE_SIZE
 PERMISSION = "Mail.ReadWrite"
 POLL_INTERVAL = 10.0
@@ -86,9 +102,15 @@ class GraphMailbox:
 
     uidvalidity = 0  # Graph's immutable ids never repeat: no validity epoch is needed
 
-    def __init__(self, client: GraphClient, settings: Settings, *, readonly: bool = False,
-                 sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        client: GraphClient,
+        settings: Settings,
+        *,
+        readonly: bool = False,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.client = client
         self.user = str(settings.imap.user)
         self.folder = settings.approval.folder
@@ -103,8 +125,9 @@ class GraphMailbox:
     # -- requests ------------------------------------------------------------------------
 
     def _get(self, target: str, what: str) -> Any:
-        return self.client.get_json(target, what, permission=PERMISSION, user=self.user,
-                                    headers={"Prefer": IMMUTABLE_IDS})
+        return self.client.get_json(
+            target, what, permission=PERMISSION, user=self.user, headers={"Prefer": IMMUTABLE_IDS}
+        )
 
     def _user_path(self, *segments: str, query: dict[str, Any] | None = None) -> str:
         return self.client.path("users", self.user, *segments, query=query)
@@ -117,11 +140,15 @@ class GraphMailbox:
         found: dict[str, Any] | None = None
         first = parts[0]
         if first.lower() in WELL_KNOWN:
-            response = self.client.request(
-                "GET", self._user_path("mailFolders", first.lower(), query=select))
+            response = self.client.request("GET", self._user_path("mailFolders", first.lower(), query=select))
             if response.status != 404:
-                raise_for(response, f"folder {first} of {self.user}", permission=PERMISSION,
-                          role="imap", user=self.user)
+                raise_for(
+                    response,
+                    f"folder {first} of {self.user}",
+                    permission=PERMISSION,
+                    role="imap",
+                    user=self.user,
+                )
                 found = response.json()
         if found is None:
             found = self._child(None, first)
@@ -130,8 +157,10 @@ class GraphMailbox:
         return str(found["id"]), int(found.get("totalItemCount") or 0)
 
     def _child(self, parent: str | None, name: str) -> dict[str, Any]:
-        query = {"$filter": f"displayName eq {_odata_string(name)}",
-                 "$select": "id,displayName,totalItemCount"}
+        query = {
+            "$filter": f"displayName eq {_odata_string(name)}",
+            "$select": "id,displayName,totalItemCount",
+        }
         if parent is None:
             target = self._user_path("mailFolders", query=query)
         else:
@@ -142,7 +171,7 @@ class GraphMailbox:
                 f"approval.folder: {self.folder!r} not found in the mailbox {self.user} "
                 f"(no folder {name!r}{' at the top level' if parent is None else ''})",
                 hint="mailrelay config set approval.folder NAME (a display name, a path such as "
-                     "Inbox/Approvals, or inbox)",
+                "Inbox/Approvals, or inbox)",
             )
         return dict(values[0])
 
@@ -151,16 +180,30 @@ class GraphMailbox:
     def fetch_oldest(self, count: int, max_bytes: int) -> list[FetchedMessage]:
         if count <= 0:
             return []
-        query = {"$top": str(count), "$orderby": "receivedDateTime asc", "$select": _LIST_FIELDS,
-                 "$expand": f"singleValueExtendedProperties($filter=id eq '{SIZE_PROPERTY}')"}
-        listed = self._get(self._user_path("mailFolders", self.folder_id, "messages", query=query),
-                           f"the messages of {self.folder} in {self.user}").get("value") or []
+        query = {
+            "$top": str(count),
+            "$orderby": "receivedDateTime asc",
+            "$select": _LIST_FIELDS,
+            "$expand": f"singleValueExtendedProperties($filter=id eq '{SIZE_PROPERTY}')",
+        }
+        listed = (
+            self._get(
+                self._user_path("mailFolders", self.folder_id, "messages", query=query),
+                f"the messages of {self.folder} in {self.user}",
+            ).get("value")
+            or []
+        )
         items = [dict(item) for item in listed[:count] if item.get("id")]
         wanted = [item for item in items if (_size_of(item) or 0) <= max_bytes]
-        requests = [{"id": str(n), "method": "GET",
-                     "url": self.client.batch_url("users", self.user, "messages", item["id"], "$value"),
-                     "headers": {"Prefer": IMMUTABLE_IDS}}
-                    for n, item in enumerate(wanted)]
+        requests = [
+            {
+                "id": str(n),
+                "method": "GET",
+                "url": self.client.batch_url("users", self.user, "messages", item["id"], "$value"),
+                "headers": {"Prefer": IMMUTABLE_IDS},
+            }
+            for n, item in enumerate(wanted)
+        ]
         answers = self.client.batch(requests) if requests else {}
         bodies: dict[str, bytes] = {}
         for n, item in enumerate(wanted):
@@ -170,8 +213,13 @@ class GraphMailbox:
             status = int(answer.get("status", 0))
             if status == 404:
                 continue  # deleted by someone else since the list: not read this run
-            raise_for(batch_response(answer), f"message {item['id']} of {self.user}",
-                      permission=PERMISSION, role="imap", user=self.user)
+            raise_for(
+                batch_response(answer),
+                f"message {item['id']} of {self.user}",
+                permission=PERMISSION,
+                role="imap",
+                user=self.user,
+            )
             body = answer.get("body")
             if isinstance(body, bytes):
                 bodies[str(item["id"])] = body
@@ -193,17 +241,27 @@ class GraphMailbox:
     def delete(self, uids: Sequence[str]) -> None:
         if not uids or self.readonly:
             return
-        requests = [{"id": str(n), "method": "DELETE",
-                     "url": self.client.batch_url("users", self.user, "messages", uid),
-                     "headers": {"Prefer": IMMUTABLE_IDS}}
-                    for n, uid in enumerate(uids)]
+        requests = [
+            {
+                "id": str(n),
+                "method": "DELETE",
+                "url": self.client.batch_url("users", self.user, "messages", uid),
+                "headers": {"Prefer": IMMUTABLE_IDS},
+            }
+            for n, uid in enumerate(uids)
+        ]
         answers = self.client.batch(requests)
         for n, uid in enumerate(uids):
             answer = answers.get(str(n))
             if answer is None or int(answer.get("status", 0)) in (200, 204, 404):
                 continue  # 404: already gone, which is what was asked
-            raise_for(batch_response(answer), f"deleting message {uid} of {self.user}",
-                      permission=PERMISSION, role="imap", user=self.user)
+            raise_for(
+                batch_response(answer),
+                f"deleting message {uid} of {self.user}",
+                permission=PERMISSION,
+                role="imap",
+                user=self.user,
+            )
 
     # -- --watch -------------------------------------------------------------------------
 
@@ -216,8 +274,12 @@ class GraphMailbox:
         changed = False
         while True:
             page = self.client.get_json(
-                target, f"changes in {self.folder} of {self.user}", permission=PERMISSION,
-                user=self.user, headers={"Prefer": f"{IMMUTABLE_IDS}, odata.maxpagesize=100"})
+                target,
+                f"changes in {self.folder} of {self.user}",
+                permission=PERMISSION,
+                user=self.user,
+                headers={"Prefer": f"{IMMUTABLE_IDS}, odata.maxpagesize=100"},
+            )
             changed = changed or any("@removed" not in item for item in page.get("value") or ())
             if page.get("@odata.nextLink"):
                 target = self._follow(str(page["@odata.nextLink"]))
@@ -232,8 +294,9 @@ class GraphMailbox:
         """
         end = self.clock() + max(0.0, timeout)
         if self._delta_link is None:
-            start = self._user_path("mailFolders", self.folder_id, "messages", "delta",
-                                    query={"$select": "id"})
+            start = self._user_path(
+                "mailFolders", self.folder_id, "messages", "delta", query={"$select": "id"}
+            )
             present, self._delta_link = self._delta_pages(start)
             if present:
                 return True

@@ -51,12 +51,20 @@ BATCH_LIMIT = 20  # Graph's JSON batching takes at most 20 requests per batch
 RETRY_STATUSES = (429, 503, 504)
 DEFAULT_RETRY_AFTER = 5.0
 # Error codes of a 400 that say the message itself is wrong (65), not the settings (78).
-DATA_ERRORS = frozenset({
-    "ErrorMimeContentInvalidBase64String", "ErrorMimeContentConversionFailed",
-    "ErrorMimeContentInvalid", "ErrorInvalidRecipients", "ErrorMessageSizeExceeded",
-    "ErrorRecipientsNotResolved", "InvalidRecipients", "ErrorInvalidInternetHeader",
-    "RequestBodyTooLarge", "ErrorMessageTooLarge",
-})
+DATA_ERRORS = frozenset(
+    {
+        "ErrorMimeContentInvalidBase64String",
+        "ErrorMimeContentConversionFailed",
+        "ErrorMimeContentInvalid",
+        "ErrorInvalidRecipients",
+        "ErrorMessageSizeExceeded",
+        "ErrorRecipientsNotResolved",
+        "InvalidRecipients",
+        "ErrorInvalidInternetHeader",
+        "RequestBodyTooLarge",
+        "ErrorMessageTooLarge",
+    }
+)
 LOGIN_HINT = "mailrelay auth login (or check the client secret: mailrelay auth status)"
 README = "README, Microsoft 365 without SMTP/IMAP"
 
@@ -115,7 +123,7 @@ def raise_for(response: Response, what: str, *, permission: str, role: str, user
             f"{permission} permission with admin consent, and an application access policy "
             f"(if the tenant uses one) that includes {user or 'the mailbox'}",
             hint=f"grant Microsoft Graph {permission} in Entra admin center > App registrations > "
-                 f"API permissions, then 'Grant admin consent' ({README})",
+            f"API permissions, then 'Grant admin consent' ({README})",
         )
     if status == 404 or code in ("ErrorInvalidUser", "MailboxNotEnabledForRESTAPI", "MailboxNotFound"):
         raise ConfigError(
@@ -123,16 +131,24 @@ def raise_for(response: Response, what: str, *, permission: str, role: str, user
             hint=f"check {role}.user (a mailbox of this tenant) and approval.folder",
         )
     if status == 413 or (status == 400 and code in DATA_ERRORS):
-        raise DataError(f"Microsoft Graph refused {what} ({detail})",
-                        hint="fix the message Graph names (recipients, size, MIME)")
+        raise DataError(
+            f"Microsoft Graph refused {what} ({detail})",
+            hint="fix the message Graph names (recipients, size, MIME)",
+        )
     if status == 400:
-        raise ConfigError(f"Microsoft Graph refused {what} ({detail})",
-                          hint=f"check {role}.user, approval.folder and graph.endpoint")
+        raise ConfigError(
+            f"Microsoft Graph refused {what} ({detail})",
+            hint=f"check {role}.user, approval.folder and graph.endpoint",
+        )
     if status in RETRY_STATUSES or status >= 500:
-        raise TemporaryError(f"Microsoft Graph could not take {what} now ({detail})",
-                             hint="try again later; a cron run retries by itself")
-    raise ServerRefusedError(f"Microsoft Graph refused {what} ({detail})",
-                             hint="read Graph's error above; mailrelay test shows each step")
+        raise TemporaryError(
+            f"Microsoft Graph could not take {what} now ({detail})",
+            hint="try again later; a cron run retries by itself",
+        )
+    raise ServerRefusedError(
+        f"Microsoft Graph refused {what} ({detail})",
+        hint="read Graph's error above; mailrelay test shows each step",
+    )
 
 
 class GraphClient:
@@ -170,8 +186,15 @@ class GraphClient:
     # -- connections ---------------------------------------------------------------------
 
     def _endpoint(self, host: str, port: int) -> Endpoint:
-        return Endpoint(role=self.role, host=host, port=port, security="tls", ca_file=self.ca_file,
-                        connect_timeout=self.timeout, timeout=self.timeout)
+        return Endpoint(
+            role=self.role,
+            host=host,
+            port=port,
+            security="tls",
+            ca_file=self.ca_file,
+            connect_timeout=self.timeout,
+            timeout=self.timeout,
+        )
 
     def _connection(self, host: str, port: int) -> http.client.HTTPSConnection:
         key = (host, port)
@@ -217,8 +240,9 @@ class GraphClient:
         """A ``$batch`` item's url: the path after the version, e.g. ``/users/u/messages/id``."""
         return "".join("/" + quote(s, safe="$@") for s in segments)
 
-    def _send_once(self, method: str, host: str, port: int, target: str, body: bytes | None,
-                   headers: dict[str, str]) -> Response:
+    def _send_once(
+        self, method: str, host: str, port: int, target: str, body: bytes | None, headers: dict[str, str]
+    ) -> Response:
         conn = self._connection(host, port)
         where = f"{host}:{port}"
         try:
@@ -235,18 +259,26 @@ class GraphClient:
             raise CertificateError(
                 f"the certificate of {where} (graph.endpoint) cannot be trusted: {e.verify_message}",
                 hint=f"if it is signed by a private CA, mailrelay config set {self.role}.tls_ca_file "
-                     "/path/to/ca.pem",
+                "/path/to/ca.pem",
             ) from e
         except (OSError, http.client.HTTPException) as e:
             self._drop(host, port)
             reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
-            raise TemporaryError(f"cannot reach Microsoft Graph at {where}: {reason}",
-                                 hint="check graph.endpoint, the network or proxy; "
-                                      "a cron run retries by itself") from e
+            raise TemporaryError(
+                f"cannot reach Microsoft Graph at {where}: {reason}",
+                hint="check graph.endpoint, the network or proxy; a cron run retries by itself",
+            ) from e
 
-    def request(self, method: str, target: str, *, body: bytes | None = None,
-                content_type: str | None = None, headers: dict[str, str] | None = None,
-                absolute: str | None = None) -> Response:
+    def request(
+        self,
+        method: str,
+        target: str,
+        *,
+        body: bytes | None = None,
+        content_type: str | None = None,
+        headers: dict[str, str] | None = None,
+        absolute: str | None = None,
+    ) -> Response:
         """One request, answered after any token refresh and throttling waits (see module doc).
 
         ``target`` is a path from ``path``; ``absolute`` an https URL elsewhere (an upload
@@ -287,8 +319,15 @@ class GraphClient:
                 continue
             return response
 
-    def get_json(self, target: str, what: str, *, permission: str, user: str | None,
-                 headers: dict[str, str] | None = None) -> Any:
+    def get_json(
+        self,
+        target: str,
+        what: str,
+        *,
+        permission: str,
+        user: str | None,
+        headers: dict[str, str] | None = None,
+    ) -> Any:
         response = self.request("GET", target, headers=headers)
         raise_for(response, what, permission=permission, role=self.role, user=user)
         return response.json()
@@ -307,10 +346,8 @@ class GraphClient:
         while pending:
             chunk, pending = pending[:BATCH_LIMIT], pending[BATCH_LIMIT:]
             body = json.dumps({"requests": chunk}).encode()
-            response = self.request("POST", self.path("$batch"), body=body,
-                                    content_type="application/json")
-            raise_for(response, "a $batch request", permission="Mail.ReadWrite", role=self.role,
-                      user=None)
+            response = self.request("POST", self.path("$batch"), body=body, content_type="application/json")
+            raise_for(response, "a $batch request", permission="Mail.ReadWrite", role=self.role, user=None)
             again: list[dict[str, Any]] = []
             wait = 0.0
             by_id = {str(item["id"]): item for item in chunk}
@@ -361,6 +398,12 @@ def open_graph(settings: Any, role: str, *, sleep: Callable[[float], None] = tim
     def token(force: bool) -> str:
         return oauth.access_token(settings, role, force_refresh=force)
 
-    return GraphClient(settings.graph_endpoint, role=role, token=token, ca_file=server.tls_ca_file,
-                       timeout=server.timeout, retry_for=settings.smtp.retry_for, sleep=sleep)
-
+    return GraphClient(
+        settings.graph_endpoint,
+        role=role,
+        token=token,
+        ca_file=server.tls_ca_file,
+        timeout=server.timeout,
+        retry_for=settings.smtp.retry_for,
+        sleep=sleep,
+    )
