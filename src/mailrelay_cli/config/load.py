@@ -159,7 +159,8 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
         role="imap",
         host=get("imap.host"),
         port=get("imap.port", compute=lambda: 993 if imap_tls else 143),
-        auth=get("imap.auth"),
+        # The Graph mailbox takes Microsoft's tokens only: unset, imap.auth follows smtp.auth.
+        auth=get("imap.auth", inherit="smtp.auth" if values.get("approval.mailbox") == "graph" else None),
         user=get("imap.user", inherit="smtp.user"),
         client_id=get("imap.client_id", inherit="smtp.client_id"),
         tenant_id=get("imap.tenant_id", inherit="smtp.tenant_id"),

@@ -233,7 +233,7 @@ class GraphClient:
         """``/v1.0/seg/seg?query`` with each segment percent-encoded (ids hold ``/`` and ``=``)."""
         text = self.prefix + "".join("/" + quote(s, safe="$@") for s in segments)
         if query:
-            text += "?" + urlencode(query, quote_via=quote, safe="$,'() ")
+            text += "?" + urlencode(query, quote_via=quote, safe="$,'()")
         return text
 
     def batch_url(self, *segments: str) -> str:
