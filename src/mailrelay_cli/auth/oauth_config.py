@@ -208,3 +208,26 @@ def login_roles(settings: Settings, only: str | None = None) -> list[str]:
             hint="mailrelay config set smtp.auth microsoft-oauth",
         )
     return roles
+
+
+def apis_of(scopes: tuple[str, ...]) -> tuple[str, ...]:
+    """What a token with ``scopes`` can be used for, in words (``auth status``)."""
+    found: list[str] = []
+    for scope in scopes:
+        resource = resource_of(scope)
+        name = scope.rsplit("/", 1)[-1]
+        graph = "graph" in resource
+        if name == ".default":
+            found.append("Graph (application permissions)" if graph
+                         else "SMTP and IMAP (application permissions)")
+        elif graph and name == "Mail.Send":
+            found.append("Graph sendMail")
+        elif graph and name == "Mail.ReadWrite":
+            found.append("Graph mailbox (read, delete, drafts)")
+        elif name == "SMTP.Send":
+            found.append("SMTP")
+        elif name == "IMAP.AccessAsUser.All":
+            found.append("IMAP")
+        elif scope == "https://mail.google.com/":
+            found.append("SMTP and IMAP (Gmail)")
+    return tuple(dict.fromkeys(found))

@@ -15,6 +15,7 @@ from mailrelay_cli.auth.oauth_config import (
     GOOGLE,
     MICROSOFT,
     OAuthConfig,
+    apis_of,
     is_oauth,
     resolve,
     server,
@@ -41,6 +42,7 @@ class TokenStatus:
     stored_in: str | None
     note: str | None = None
     configured: bool = True  # False: a setting is missing (the note names it and the fix)
+    apis: tuple[str, ...] = ()  # what the login's tokens serve: "SMTP", "Graph sendMail", …
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,7 @@ def status(settings: Settings) -> list[TokenStatus]:
             rows.append(_unconfigured(settings, role, e))
             continue
         row = _google_status(settings, cfg) if cfg.provider == GOOGLE else msal_status(settings, cfg)
+        row = replace(row, apis=apis_of(tuple(row.scopes)))
         if row.shares_smtp_login:
             row = replace(row, note="shares SMTP's login")
         elif not row.logged_in:

@@ -135,6 +135,7 @@ def _status_json(row: Any) -> dict[str, Any]:
         "shares_smtp_login": row.shares_smtp_login,
         "stored_in": row.stored_in,
         "note": row.note,
+        "apis": list(row.apis),
     }
 
 
@@ -163,6 +164,7 @@ def status(app: AppContext, as_json: bool) -> None:
         render.plain(head)
         render.plain(f"  account:       {row.account or '-'}")
         render.plain(f"  scopes:        {' '.join(row.scopes) or '-'}")
+        render.plain(f"  covers:        {', '.join(row.apis) or '-'}")
         render.plain(f"  access token:  {_when(row.access_token_expires_at)}")
         render.plain(f"  refresh token: {'held' if row.refresh_token else 'none'}")
         render.plain(f"  stored in:     {row.stored_in or 'nothing stored'}")
