@@ -14,9 +14,8 @@ from mailrelay_cli.config import clouds
 from mailrelay_cli.config.load import settings_from_table
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import ConfigError
-from tests.fixtures.graph_server import FakeGraph
+from tests.fixtures.graph_server import USER, FakeGraph, graph_toml
 from tests.fixtures.oauth_fakes import SENTINEL, FakeIdentityService
-from tests.test_graph_send import USER, graph_toml
 
 DELEGATED = """
 [smtp]

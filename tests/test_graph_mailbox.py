@@ -16,10 +16,9 @@ from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import AuthError, ConfigError
 from mailrelay_cli.replies import run as replies
 from mailrelay_cli.replies.graph_mailbox import open_graph_mailbox
-from tests.fixtures.graph_server import FakeGraph
+from tests.fixtures.graph_server import USER, FakeGraph, graph_toml
 from tests.fixtures.oauth_fakes import SENTINEL, FakeIdentityService
 from tests.reply_builders import reply, request_text
-from tests.test_graph_send import USER, graph_toml
 
 
 @pytest.fixture

@@ -5,68 +5,10 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-from collections.abc import Callable
 from pathlib import Path
 
-import pytest
-
-from mailrelay_cli.auth import credentials
-from tests.fixtures.graph_server import FakeGraph
+from tests.fixtures.graph_server import USER, FakeGraph, graph_toml
 from tests.fixtures.oauth_fakes import SENTINEL, FakeIdentityService
-
-USER = "builds@contoso.example"
-APP = "00000000-aaaa-bbbb-cccc-000000000009"
-
-
-def graph_toml(
-    graph: FakeGraph,
-    ca: Path,
-    *,
-    flow: str = "client-credentials",
-    extra_smtp: str = "",
-    mailbox: str = "graph",
-    folder: str = "Approvals",
-    retry_for: str = "5s",
-    extra: str = "",
-) -> str:
-    return f"""
-[smtp]
-transport = "graph"
-auth = "microsoft-oauth"
-user = "{USER}"
-from = "Builds <{USER}>"
-client_id = "{APP}"
-tenant_id = "contoso.example"
-oauth_flow = "{flow}"
-tls_ca_file = "{ca}"
-retry_for = "{retry_for}"
-{extra_smtp}
-[imap]
-tls_ca_file = "{ca}"
-
-[graph]
-endpoint = "{graph.url}"
-
-[approval]
-enabled = true
-mailbox = "{mailbox}"
-folder = "{folder}"
-{extra}"""
-
-
-@pytest.fixture
-def app_only(
-    write_config: Callable[[str], Path],
-    graph_server: FakeGraph,
-    server_certs,
-    identity_service: FakeIdentityService,
-) -> FakeGraph:
-    """Settings for app-only (client credentials) Graph sending and reading; the secret set."""
-    write_config(graph_toml(graph_server, server_certs.ca))
-    identity_service.client_secret = f"{SENTINEL}-SECRET"
-    credentials.set_secret("default", "smtp.client_secret", f"{SENTINEL}-SECRET")
-    graph_server.mailbox(USER)
-    return graph_server
 
 
 def send(run_cli, *extra: str):

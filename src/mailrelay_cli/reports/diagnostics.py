@@ -12,6 +12,8 @@ SMTP: resolve, connect, greeting (and the TLS handshake on an implicit-TLS
 port), STARTTLS, TLS, certificate, auth mechanisms, login, send.
 IMAP (when ``approval.enabled`` or asked for): resolve, connect, greeting,
 STARTTLS, TLS, capabilities, login, folders, select, count.
+Microsoft Graph (``smtp.transport = "graph"``, ``approval.mailbox = "graph"``): the
+steps of ``graph_checks`` instead.
 """
 
 from __future__ import annotations
@@ -293,9 +295,18 @@ def run(settings: Settings, *, to: str | None = None, smtp_only: bool = False,
     steps: list[CheckStep] = []
     message_id = None
     if check_smtp and recipient is not None:
-        smtp_steps, message_id = _smtp(settings, recipient, transcript)
+        if settings.smtp.transport == "graph":
+            from mailrelay_cli.reports import graph_checks
+
+            smtp_steps, message_id = graph_checks.send_steps(settings, recipient)
+        else:
+            smtp_steps, message_id = _smtp(settings, recipient, transcript)
         steps += smtp_steps
-    if check_imap:
+    if check_imap and settings.approval.graph:
+        from mailrelay_cli.reports import graph_checks
+
+        steps += graph_checks.mailbox_steps(settings)
+    elif check_imap:
         steps += _imap(settings, transcript)
     return CheckReport(tuple(steps), transcript.text() if transcript else None, message_id)
 
