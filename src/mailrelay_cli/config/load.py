@@ -180,6 +180,7 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
         graph_endpoint = clouds.check_https(graph_endpoint, "graph.endpoint", str(file_path))
     else:
         graph_endpoint = clouds.default_graph_endpoint(smtp_authority or imap_authority)
+        values["graph.endpoint"] = graph_endpoint  # `config show` prints the one in use
     clouds.check_same_cloud({
         "smtp.authority": smtp_authority or clouds.GLOBAL.login,
         "imap.authority": imap_authority or clouds.GLOBAL.login,
