@@ -218,3 +218,67 @@ def test_a_company_login_host_is_reached_without_microsofts_instance_discovery(
     urls = [url for _, url, _ in identity_service.requests]
     assert not any("discovery/instance" in url for url in urls)
     assert all(url.startswith("https://login.example.com/") for url in urls)
+
+
+def app_certificate(tmp_path: Path) -> tuple[Path, bytes]:
+    """A PEM file with an app registration's certificate and RSA key, and the certificate."""
+    import trustme
+
+    leaf = trustme.CA(key_type=trustme.KeyType.RSA).issue_cert("mailrelay-app", key_type=trustme.KeyType.RSA)
+    cert = leaf.cert_chain_pems[0].bytes()
+    path = tmp_path / "app.pem"
+    path.write_bytes(cert + leaf.private_key_pem.bytes())
+    return path, cert
+
+
+def test_client_credentials_with_a_certificate_get_a_graph_token_without_a_secret(
+    run_cli,
+    write_config,
+    graph_server: FakeGraph,
+    server_certs,
+    tmp_path,
+    identity_service: FakeIdentityService,
+) -> None:
+    path, cert = app_certificate(tmp_path)
+    identity_service.client_certificate = cert
+    write_config(graph_toml(graph_server, server_certs.ca, extra_smtp=f'client_certificate = "{path}"'))
+    graph_server.mailbox(USER)
+    result = run_cli(
+        "send", "--event", "request-completed", "--to", "ops@example.com", "--var", "instance_name=R"
+    )
+    assert result.exit_code == 0, result.stderr
+    (post,) = identity_service.posts("client_credentials")
+    assert post.get("client_assertion") and "client_secret" not in post
+    assert len(graph_server.sent) == 1
+
+
+def test_a_certificate_the_app_registration_does_not_hold_exits_77(
+    run_cli,
+    write_config,
+    graph_server: FakeGraph,
+    server_certs,
+    tmp_path,
+    identity_service: FakeIdentityService,
+) -> None:
+    path, _ = app_certificate(tmp_path)
+    identity_service.client_certificate = app_certificate(tmp_path / "..")[1]  # another one
+    write_config(graph_toml(graph_server, server_certs.ca, extra_smtp=f'client_certificate = "{path}"'))
+    result = run_cli(
+        "send", "--event", "request-completed", "--to", "ops@example.com", "--var", "instance_name=R"
+    )
+    assert result.exit_code == 77
+    assert str(path) in result.stderr and "AADSTS7000215" in result.stderr
+    assert graph_server.sent == []
+
+
+def test_a_certificate_file_without_a_key_exits_78_naming_the_key(
+    run_cli, write_config, graph_server: FakeGraph, server_certs, tmp_path
+) -> None:
+    path, cert = app_certificate(tmp_path)
+    path.write_bytes(cert)
+    write_config(graph_toml(graph_server, server_certs.ca, extra_smtp=f'client_certificate = "{path}"'))
+    result = run_cli(
+        "send", "--event", "request-completed", "--to", "ops@example.com", "--var", "instance_name=R"
+    )
+    assert result.exit_code == 78
+    assert "smtp.client_certificate" in result.stderr and "private key" in result.stderr

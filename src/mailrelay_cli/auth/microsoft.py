@@ -9,9 +9,11 @@ msal is imported inside the functions that use it: it costs ~140 ms at start-up.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from mailrelay_cli.auth import credentials, http_cache
@@ -63,7 +65,30 @@ def _trusting_client(settings: Settings, cfg: OAuthConfig) -> Any:
     return session
 
 
-def _msal_app(settings: Settings, cfg: OAuthConfig, cache: Any, *, secret: str | None) -> Any:
+def certificate_credential(cfg: OAuthConfig) -> dict[str, str]:
+    """msal's client credential from ``client_certificate``: a PEM file with the app
+    registration's certificate and its (unencrypted) private key. msal signs its client
+    assertion with it (PS256, the certificate's SHA-256 thumbprint)."""
+    path = cfg.client_certificate
+    key = f"{cfg.cache_role}.client_certificate"
+    try:
+        text = Path(str(path)).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{key}: cannot read {path}: {getattr(e, 'strerror', None) or e}",
+                          hint=f"mailrelay config set {key} /path/to/app-cert.pem") from e
+    certificate = re.search(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", text, re.S)
+    private_key = re.search(
+        r"-----BEGIN (?:RSA |EC )?PRIVATE KEY-----.+?-----END (?:RSA |EC )?PRIVATE KEY-----", text, re.S)
+    if certificate is None or private_key is None:
+        raise ConfigError(
+            f"{key}: {path} must hold the certificate and its unencrypted private key in PEM",
+            hint="cat app-cert.pem app-key.pem > app.pem; the certificate is the one uploaded to the "
+                 "app registration (Certificates & secrets)")
+    return {"private_key": private_key.group(0), "public_certificate": certificate.group(0)}
+
+
+def _msal_app(settings: Settings, cfg: OAuthConfig, cache: Any, *,
+              secret: str | dict[str, str] | None) -> Any:
     import msal
 
     persisted = http_cache.load(settings)
@@ -210,7 +235,8 @@ def _silent_token(settings: Settings, cfg: OAuthConfig, *, force_refresh: bool =
 
 
 def _client_credentials_token(settings: Settings, cfg: OAuthConfig, *, fresh: bool = False) -> str:
-    secret = client_secret(settings, cfg)
+    secret: str | dict[str, str] | None
+    secret = certificate_credential(cfg) if cfg.client_certificate else client_secret(settings, cfg)
     if not secret:
         raise ConfigError(
             f"{cfg.cache_role}.client_secret is not set (oauth_flow = client-credentials needs "
@@ -232,7 +258,9 @@ def _client_credentials_token(settings: Settings, cfg: OAuthConfig, *, fresh: bo
     raise AuthError(
         f"Microsoft refused client credentials for app {cfg.client_id} in tenant "
         f"{cfg.tenant_id}: {_provider_error(result)}",
-        hint=f"mailrelay secret set {cfg.cache_role}.client_secret (and check admin consent: README, OAuth)",
+        hint=(f"check that {cfg.client_certificate} is the certificate uploaded to the app registration"
+              if cfg.client_certificate else f"mailrelay secret set {cfg.cache_role}.client_secret")
+        + " (and check admin consent: README, OAuth)",
     )
 
 

@@ -8,6 +8,7 @@ this role" asks here.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 from mailrelay_cli.auth import credentials
 from mailrelay_cli.config import clouds
@@ -50,6 +51,7 @@ class OAuthConfig:
     user: str | None
     login_host: str = MICROSOFT_LOGIN_HOST  # smtp.authority / imap.authority, or the global cloud's
     api: str = "outlook"  # what the role's token is for: "outlook" (SMTP/IMAP) or "graph"
+    client_certificate: Path | None = None  # client credentials with a certificate, not a secret
 
     @property
     def authority(self) -> str:
@@ -185,6 +187,7 @@ def resolve(settings: Settings, role: str) -> OAuthConfig:
         user=role_server.user,
         login_host=owner.authority or MICROSOFT_LOGIN_HOST,
         api=api_of(settings, role),
+        client_certificate=owner.client_certificate,
     )
 
 

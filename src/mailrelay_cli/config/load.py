@@ -142,6 +142,7 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
         retry_for=get("smtp.retry_for"),
         authority=smtp_authority,
         transport=get("smtp.transport"),
+        client_certificate=get("smtp.client_certificate"),
     )
 
     imap_starttls = get("imap.starttls")
@@ -174,6 +175,7 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
         properties=get("imap.properties"),
         oauth_inherited=oauth_inherited and smtp.client_id is not None,
         authority=imap_authority,
+        client_certificate=get("imap.client_certificate", inherit="smtp.client_certificate"),
     )
     graph_endpoint = get("graph.endpoint")
     if graph_endpoint:

@@ -38,6 +38,8 @@ class ServerSettings(NamedTuple):
     # Microsoft's login host (None: the global cloud's); smtp only: "smtp" or "graph".
     authority: str | None = None
     transport: str = "smtp"
+    # PEM file with the app registration's certificate and private key (client credentials).
+    client_certificate: Path | None = None
 
 
 class ApprovalSettings(NamedTuple):
