@@ -89,3 +89,15 @@ def test_the_whole_loop_runs_on_graph_alone(run_cli, app_only: FakeGraph) -> Non
     waited = run_cli("approvals", "wait", approval_id, "--timeout", "1s")
     assert waited.exit_code == 0
     assert app_only.count(USER, "Approvals") == 0
+
+
+def test_mailrelay_test_transcript_shows_the_graph_requests_without_any_token(
+    run_cli, app_only: FakeGraph
+) -> None:
+    app_only.folder(USER, "Approvals")
+    result = run_cli("test", "--to", "ops@example.com", "--transcript")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert f"C: POST /v1.0/users/{USER}/sendMail" in result.stdout
+    assert "C: Authorization: Bearer <redacted>" in result.stdout
+    assert "S: 202" in result.stdout
+    assert SENTINEL not in result.stdout + result.stderr

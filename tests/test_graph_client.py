@@ -113,3 +113,27 @@ mailbox = "graph"
     assert smtp.login_scopes == ("https://outlook.office.com/SMTP.Send",)
     assert imap.cache_role == "smtp"
     assert imap.scopes == ("https://graph.microsoft.com/Mail.ReadWrite",)  # got silently later
+
+
+def test_a_post_is_tried_again_while_no_connection_can_be_made_then_exits_75() -> None:
+    from tests.fixtures.smtp_servers import free_port
+
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    client = GraphClient(
+        f"https://127.0.0.1:{free_port()}",
+        role="smtp",
+        token=lambda force: "T",
+        retry_for=10,
+        sleep=sleep,
+        clock=lambda: now[0],
+    )
+    with pytest.raises(TemporaryError) as raised:
+        client.request("POST", client.path("users", USER, "sendMail"), body=b"x")
+    assert waits == [1.0, 2.0, 4.0]  # then the next wait (8 s) would pass retry_for
+    assert "cannot reach Microsoft Graph" in raised.value.message

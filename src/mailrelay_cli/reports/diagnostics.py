@@ -298,14 +298,14 @@ def run(settings: Settings, *, to: str | None = None, smtp_only: bool = False,
         if settings.smtp.transport == "graph":
             from mailrelay_cli.reports import graph_checks
 
-            smtp_steps, message_id = graph_checks.send_steps(settings, recipient)
+            smtp_steps, message_id = graph_checks.send_steps(settings, recipient, transcript)
         else:
             smtp_steps, message_id = _smtp(settings, recipient, transcript)
         steps += smtp_steps
     if check_imap and settings.approval.graph:
         from mailrelay_cli.reports import graph_checks
 
-        steps += graph_checks.mailbox_steps(settings)
+        steps += graph_checks.mailbox_steps(settings, transcript)
     elif check_imap:
         steps += _imap(settings, transcript)
     return CheckReport(tuple(steps), transcript.text() if transcript else None, message_id)

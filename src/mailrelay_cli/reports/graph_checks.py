@@ -18,6 +18,7 @@ from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import MailrelayError, ServerRefusedError
 from mailrelay_cli.reports.diagnostics import CheckStep, _Section, build_test_message
 from mailrelay_cli.transport.graph import IMMUTABLE_IDS, GraphClient, open_graph, raise_for
+from mailrelay_cli.transport.transcript import Transcript
 
 
 def _token_step(section: _Section, settings: Settings, role: str, client: GraphClient) -> None:
@@ -30,7 +31,9 @@ def _token_step(section: _Section, settings: Settings, role: str, client: GraphC
     section.passed(f"{', '.join(apis_of(cfg.scopes)) or ' '.join(cfg.scopes)} for {who} ({cfg.login_host})")
 
 
-def send_steps(settings: Settings, to: str) -> tuple[list[CheckStep], str | None]:
+def send_steps(
+    settings: Settings, to: str, transcript: Transcript | None = None
+) -> tuple[list[CheckStep], str | None]:
     """Graph sending: settings, token, the test message through sendMail."""
     import base64
 
@@ -41,7 +44,9 @@ def send_steps(settings: Settings, to: str) -> tuple[list[CheckStep], str | None
         require_complete(settings, "smtp")
         message, _sender = build_test_message(settings, to)
         user = str(settings.smtp.user)
-        with open_graph(settings, "smtp") as client:
+        if transcript:
+            transcript.note(f"Microsoft Graph {settings.graph_endpoint} (sending)")
+        with open_graph(settings, "smtp", transcript=transcript) as client:
             section.passed(f"sendMail as {user} through {settings.graph_endpoint}")
             _token_step(section, settings, "smtp", client)
             section.start("send")
@@ -59,7 +64,7 @@ def send_steps(settings: Settings, to: str) -> tuple[list[CheckStep], str | None
     return section.steps, message_id
 
 
-def mailbox_steps(settings: Settings) -> list[CheckStep]:
+def mailbox_steps(settings: Settings, transcript: Transcript | None = None) -> list[CheckStep]:
     """The Graph reply mailbox: settings, token, mailbox, folder, delete (of a draft of its own)."""
     from mailrelay_cli.replies.graph_mailbox import PERMISSION, GraphMailbox
 
@@ -68,7 +73,9 @@ def mailbox_steps(settings: Settings) -> list[CheckStep]:
         section.start("settings")
         require_complete(settings, "imap")
         user = str(settings.imap.user)
-        with open_graph(settings, "imap") as client:
+        if transcript:
+            transcript.note(f"Microsoft Graph {settings.graph_endpoint} (reply mailbox)")
+        with open_graph(settings, "imap", transcript=transcript) as client:
             section.passed(f"{user} through {settings.graph_endpoint}")
             _token_step(section, settings, "imap", client)
             section.start("mailbox")

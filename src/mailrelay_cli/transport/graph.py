@@ -31,7 +31,7 @@ import ssl
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import quote, urlencode, urlsplit
 
 from mailrelay_cli.config.endpoints import Endpoint
@@ -44,6 +44,9 @@ from mailrelay_cli.errors import (
     TemporaryError,
 )
 from mailrelay_cli.transport import tls
+
+if TYPE_CHECKING:
+    from mailrelay_cli.transport.transcript import Transcript
 
 API_VERSION = "v1.0"
 IMMUTABLE_IDS = 'IdType="ImmutableId"'
@@ -88,6 +91,10 @@ class Response(NamedTuple):
         if not isinstance(error, dict):
             return "", self.body[:200].decode("utf-8", "replace").strip()
         return str(error.get("code") or ""), " ".join(str(error.get("message") or "").split())
+
+
+class _NotConnected(TemporaryError):
+    """No connection could be made: nothing was sent, so any request may be tried again."""
 
 
 def retry_after(headers: dict[str, str], fallback: float = DEFAULT_RETRY_AFTER) -> float:
@@ -165,6 +172,7 @@ class GraphClient:
         retry_for: float = 120.0,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
+        transcript: Transcript | None = None,
     ) -> None:
         parts = urlsplit(endpoint)
         self.base = endpoint.rstrip("/")
@@ -179,6 +187,7 @@ class GraphClient:
         self.sleep = sleep
         self.clock = clock
         self.requests = 0  # how many HTTP requests were sent (for `mailrelay test` and tests)
+        self.transcript = transcript
         self._token: str | None = None
         self._connections: dict[tuple[str, int], http.client.HTTPSConnection] = {}
         self._context: ssl.SSLContext | None = None
@@ -245,12 +254,22 @@ class GraphClient:
     ) -> Response:
         conn = self._connection(host, port)
         where = f"{host}:{port}"
+        connected = conn.sock is not None
         try:
+            if not connected:
+                conn.connect()
+                connected = True
             self.requests += 1
+            if self.transcript is not None:
+                self.transcript.http_request(method, target, len(body or b""), "Authorization" in headers)
             conn.request(method, target, body=body, headers=headers)
             raw = conn.getresponse()
             data = raw.read()
             response = Response(raw.status, {k.lower(): v for k, v in raw.getheaders()}, data)
+            if self.transcript is not None:
+                self.transcript.http_response(
+                    response.status, " ".join(response.error).strip() if response.status >= 400 else ""
+                )
             if (raw.getheader("connection") or "").lower() == "close":
                 self._drop(host, port)
             return response
@@ -264,7 +283,8 @@ class GraphClient:
         except (OSError, http.client.HTTPException) as e:
             self._drop(host, port)
             reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
-            raise TemporaryError(
+            error = _NotConnected if not connected else TemporaryError
+            raise error(
                 f"cannot reach Microsoft Graph at {where}: {reason}",
                 hint="check graph.endpoint, the network or proxy; a cron run retries by itself",
             ) from e
@@ -286,6 +306,7 @@ class GraphClient:
         """
         deadline = self.clock() + self.retry_for
         refreshed = False
+        wait = 1.0  # between attempts to reach Graph at all; doubles
         if absolute is not None:
             parts = urlsplit(absolute)
             host, port = parts.hostname or "", parts.port or 443
@@ -302,10 +323,13 @@ class GraphClient:
                 sent["Content-Length"] = str(len(body))
             try:
                 response = self._send_once(method, host, port, target, body, sent)
-            except TemporaryError:
-                if method not in ("GET", "DELETE") or self.clock() + 1.0 > deadline:
+            except TemporaryError as e:
+                # Nothing reached Graph (no connection), or a request that is safe to repeat.
+                safe = isinstance(e, _NotConnected) or method in ("GET", "DELETE")
+                if not safe or self.clock() + wait > deadline:
                     raise
-                self.sleep(1.0)
+                self.sleep(wait)
+                wait = min(wait * 2, 30.0)
                 continue
             if response.status == 401 and absolute is None and not refreshed:
                 refreshed = True
@@ -387,7 +411,13 @@ def batch_response(item: dict[str, Any]) -> Response:
     return Response(int(item.get("status", 0)), dict(item.get("headers") or {}), raw)
 
 
-def open_graph(settings: Any, role: str, *, sleep: Callable[[float], None] = time.sleep) -> GraphClient:
+def open_graph(
+    settings: Any,
+    role: str,
+    *,
+    sleep: Callable[[float], None] = time.sleep,
+    transcript: Transcript | None = None,
+) -> GraphClient:
     """A client for ``settings.graph_endpoint`` with ``role``'s OAuth token and CA file."""
     from mailrelay_cli.auth import oauth
     from mailrelay_cli.config.completeness import require_complete
@@ -406,4 +436,5 @@ def open_graph(settings: Any, role: str, *, sleep: Callable[[float], None] = tim
         timeout=server.timeout,
         retry_for=settings.smtp.retry_for,
         sleep=sleep,
+        transcript=transcript,
     )
