@@ -67,6 +67,7 @@ WELL_KNOWN = frozenset(
 SIZE_PROPERTY = "Integer 0x0E08"  # PR_MESSAGE_SIZE
 PERMISSION = "Mail.ReadWrite"
 POLL_INTERVAL = 10.0
+MAX_TOP = 1000  # the most messages Graph lists in one page
 _LIST_FIELDS = "id,internetMessageId,subject,from,receivedDateTime"
 
 
@@ -181,7 +182,7 @@ class GraphMailbox:
         if count <= 0:
             return []
         query = {
-            "$top": str(count),
+            "$top": str(min(count, MAX_TOP)),
             "$orderby": "receivedDateTime asc",
             "$select": _LIST_FIELDS,
             "$expand": f"singleValueExtendedProperties($filter=id eq '{SIZE_PROPERTY}')",
