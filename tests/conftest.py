@@ -20,6 +20,7 @@ pytest_plugins = [
     "tests.fixtures.dovecot",
     "tests.fixtures.oauth_fakes",
     "tests.fixtures.signing_key",
+    "tests.fixtures.graph_server",
 ]
 
 FILE_KEYRING = "keyrings.alt.file.PlaintextKeyring"

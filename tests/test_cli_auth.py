@@ -102,7 +102,7 @@ def test_status_json_pins_its_keys(
     smtp, imap = (json.loads(line) for line in result.stdout.splitlines())
     assert list(smtp) == ["role", "provider", "flow", "account", "scopes",
                           "access_token_expires_at", "refresh_token", "logged_in",
-                          "shares_smtp_login", "stored_in", "note"]
+                          "shares_smtp_login", "stored_in", "note", "apis"]
     assert smtp["account"] == "alice@contoso.example"
     assert smtp["scopes"] == [SMTP_SEND]
     assert smtp["refresh_token"] is True and smtp["logged_in"] is True

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Literal
 
 from mailrelay_cli.auth import credentials
@@ -98,3 +99,31 @@ def resolve_session(settings: Settings, role: Role) -> tuple[Endpoint, Login]:
     require_complete(settings, role)
     server = settings.smtp if role == "smtp" else settings.imap
     return endpoint_for(server), resolve_login(settings, role)
+
+
+@dataclass(frozen=True)
+class GraphLogin:
+    """What a Microsoft Graph client needs for one role: the API root, a token provider
+    (``force_refresh`` -> a bearer token), the CA to trust and the role's limits."""
+
+    role: Role
+    endpoint: str
+    token: Callable[[bool], str]
+    ca_file: Path | None
+    timeout: float
+    retry_for: float
+
+
+def resolve_graph(settings: Settings, role: Role) -> GraphLogin:
+    """``role``'s Graph login (``settings.graph_endpoint``, its OAuth token and CA file),
+    after checking the role's settings are complete."""
+    from mailrelay_cli.auth import oauth  # msal only when Graph is used
+
+    require_complete(settings, role)
+    server = settings.smtp if role == "smtp" else settings.imap
+
+    def token(force: bool) -> str:
+        return oauth.access_token(settings, role, force_refresh=force)
+
+    return GraphLogin(role, settings.graph_endpoint, token, server.tls_ca_file, server.timeout,
+                      settings.smtp.retry_for)

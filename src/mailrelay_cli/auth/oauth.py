@@ -35,7 +35,7 @@ from mailrelay_cli.errors import ConfigError
 __all__ = ["access_token", "login", "logout", "status"]
 
 
-def access_token(settings: Settings, role: Role) -> str:
+def access_token(settings: Settings, role: Role, *, force_refresh: bool = False) -> str:
     """A bearer token for ``role`` ("smtp" or "imap") without any person.
 
     From the cache, refreshing as needed (device-code, Google), or from the client
@@ -47,7 +47,7 @@ def access_token(settings: Settings, role: Role) -> str:
         from mailrelay_cli.auth import google
 
         return google.access_token(settings, cfg)
-    return microsoft.access_token(settings, cfg)
+    return microsoft.access_token(settings, cfg, force_refresh=force_refresh)
 
 
 def login(

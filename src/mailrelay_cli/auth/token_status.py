@@ -16,6 +16,7 @@ from mailrelay_cli.auth.oauth_config import (
     GOOGLE,
     MICROSOFT,
     OAuthConfig,
+    apis_of,
     is_oauth,
     resolve,
     server,
@@ -42,6 +43,7 @@ class TokenStatus:
     stored_in: str | None
     note: str | None = None
     configured: bool = True  # False: a setting is missing (the note names it and the fix)
+    apis: tuple[str, ...] = ()  # what the login's tokens serve: "SMTP", "Graph sendMail", …
 
     def to_json(self) -> dict[str, Any]:
         """The ``auth status --json`` line of this role."""
@@ -58,6 +60,7 @@ class TokenStatus:
             "shares_smtp_login": self.shares_smtp_login,
             "stored_in": self.stored_in,
             "note": self.note,
+            "apis": list(self.apis),
         }
 
 
@@ -155,6 +158,7 @@ def status(settings: Settings) -> list[TokenStatus]:
             rows.append(_unconfigured(settings, role, e))
             continue
         row = _google_status(settings, cfg) if cfg.provider == GOOGLE else msal_status(settings, cfg)
+        row = replace(row, apis=apis_of(tuple(row.scopes)))
         if row.shares_smtp_login:
             row = replace(row, note="shares SMTP's login")
         elif not row.logged_in:

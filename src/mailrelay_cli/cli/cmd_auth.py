@@ -157,6 +157,7 @@ def _print_status(rows: list[TokenStatus]) -> None:
         render.plain(head)
         render.plain(f"  account:       {row.account or '-'}")
         render.plain(f"  scopes:        {' '.join(row.scopes) or '-'}")
+        render.plain(f"  covers:        {', '.join(row.apis) or '-'}")
         render.plain(f"  access token:  {_when(row.access_token_expires_at)}")
         render.plain(f"  refresh token: {'held' if row.refresh_token else 'none'}")
         render.plain(f"  stored in:     {row.stored_in or 'nothing stored'}")

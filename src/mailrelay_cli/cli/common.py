@@ -55,7 +55,7 @@ def warn_unsafe_imap(app: AppContext) -> None:
     from mailrelay_cli.errors import ConfigError
 
     settings = app.settings()
-    if settings.approval.maildir is not None:
+    if settings.approval.maildir is not None or settings.approval.graph:
         return
     try:
         warnings = run_warnings(settings.imap)

@@ -50,6 +50,9 @@ def missing_settings(settings: Settings, role: Role) -> tuple[Problem, ...]:
         )
     if role == "smtp":
         smtp = settings.smtp
+        if smtp.transport == "graph":
+            found.extend(_graph_problems(settings, "smtp", "smtp.transport = graph"))
+            return tuple(found)
         if not smtp.host:
             unset("smtp.host")
         if smtp.auth != "none" and not smtp.user:
@@ -58,6 +61,9 @@ def missing_settings(settings: Settings, role: Role) -> tuple[Problem, ...]:
             unset("smtp.client_id", f" (smtp.auth = {smtp.auth})")
         return tuple(found)
     imap = settings.imap
+    if settings.approval.graph:
+        found.extend(_graph_problems(settings, "imap", 'approval.mailbox = "graph"'))
+        return tuple(found)
     if not imap.host and not _imap_host_from_properties(settings):
         unset("imap.host")
     if imap.auth != "none" and not imap.user:
@@ -65,6 +71,26 @@ def missing_settings(settings: Settings, role: Role) -> tuple[Problem, ...]:
     if imap.auth in OAUTH_TYPES and not imap.client_id:
         unset("imap.client_id", f" (imap.auth = {imap.auth})")
     return tuple(found)
+
+
+def _graph_problems(settings: Settings, role: Role, why: str) -> list[Problem]:
+    """What Microsoft Graph needs of ``role``'s settings: Microsoft OAuth, a mailbox, a client."""
+    server = settings.smtp if role == "smtp" else settings.imap
+    found = []
+    if server.auth != "microsoft-oauth":
+        found.append(Problem(
+            f"{role}.auth is {server.auth!r} in {settings.path}, but {why} needs microsoft-oauth "
+            "(Graph takes only Microsoft's OAuth tokens)",
+            f"mailrelay config set {role}.auth microsoft-oauth"))
+    if not server.user:
+        found.append(Problem(
+            f"{role}.user is not set in {settings.path} ({why}: the mailbox Graph uses)",
+            f"mailrelay config set {role}.user builds@example.com"))
+    if server.auth == "microsoft-oauth" and not server.client_id:
+        found.append(Problem(
+            f"{role}.client_id is not set in {settings.path} ({why})",
+            f"mailrelay config set {role}.client_id APPLICATION-ID"))
+    return found
 
 
 def require_complete(settings: Settings, role: Role) -> None:

@@ -12,7 +12,8 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 from mailrelay_cli.config import imap_properties
-from mailrelay_cli.config.records import Role, ServerSettings
+from mailrelay_cli.config.records import Role as Role  # re-exported: transport may not read records
+from mailrelay_cli.config.records import ServerSettings
 from mailrelay_cli.errors import ConfigError
 
 # tls: TLS from the first byte (implicit); starttls: upgraded after the greeting; plain: none.

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mailrelay_cli import paths
+from mailrelay_cli.config import clouds
 from mailrelay_cli.config.records import (
     ApprovalSettings,
     EventSettings,
@@ -134,6 +135,9 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
         )
     smtp_port = get("smtp.port", compute=lambda: 465 if smtp_tls else 587)
     smtp_user = get("smtp.user")
+    smtp_authority = get("smtp.authority")
+    if smtp_authority:
+        smtp_authority = clouds.check_https(smtp_authority, "smtp.authority", str(file_path))
     smtp = ServerSettings(
         role="smtp",
         host=get("smtp.host"),
@@ -151,6 +155,9 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
         timeout=get("smtp.timeout"),
         from_address=get("smtp.from"),
         retry_for=get("smtp.retry_for"),
+        authority=smtp_authority,
+        transport=get("smtp.transport"),
+        client_certificate=get("smtp.client_certificate"),
     )
 
     imap_starttls = get("imap.starttls")
@@ -161,11 +168,15 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
             hint="implicit TLS (port 993): imap.tls = true; STARTTLS (port 143): imap.starttls = true",
         )
     oauth_inherited = "imap.client_id" not in values
+    imap_authority = get("imap.authority", inherit="smtp.authority")
+    if imap_authority:
+        imap_authority = clouds.check_https(imap_authority, "imap.authority", str(file_path))
     imap = ServerSettings(
         role="imap",
         host=get("imap.host"),
         port=get("imap.port", compute=lambda: 993 if imap_tls else 143),
-        auth=get("imap.auth"),
+        # The Graph mailbox takes Microsoft's tokens only: unset, imap.auth follows smtp.auth.
+        auth=get("imap.auth", inherit="smtp.auth" if values.get("approval.mailbox") == "graph" else None),
         user=get("imap.user", inherit="smtp.user"),
         client_id=get("imap.client_id", inherit="smtp.client_id"),
         tenant_id=get("imap.tenant_id", inherit="smtp.tenant_id"),
@@ -178,12 +189,26 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
         timeout=get("imap.timeout"),
         properties=get("imap.properties"),
         oauth_inherited=oauth_inherited and smtp.client_id is not None,
+        authority=imap_authority,
+        client_certificate=get("imap.client_certificate", inherit="smtp.client_certificate"),
     )
+    graph_endpoint = get("graph.endpoint")
+    if graph_endpoint:
+        graph_endpoint = clouds.check_https(graph_endpoint, "graph.endpoint", str(file_path))
+    else:
+        graph_endpoint = clouds.default_graph_endpoint(smtp_authority or imap_authority)
+        values["graph.endpoint"] = graph_endpoint  # `config show` prints the one in use
+    clouds.check_same_cloud({
+        "smtp.authority": smtp_authority or clouds.GLOBAL.login,
+        "imap.authority": imap_authority or clouds.GLOBAL.login,
+        "graph.endpoint": graph_endpoint,
+    }, str(file_path))
 
     mailbox = get("approval.mailbox")
-    if mailbox != "imap" and not (mailbox.startswith("maildir:") and len(mailbox) > len("maildir:")):
+    if mailbox not in ("imap", "graph") and not (
+            mailbox.startswith("maildir:") and len(mailbox) > len("maildir:")):
         raise ConfigError(
-            f'{file_path}: approval.mailbox must be "imap" or "maildir:PATH", not {mailbox!r}',
+            f'{file_path}: approval.mailbox must be "imap", "maildir:PATH" or "graph", not {mailbox!r}',
             hint='mailrelay config set approval.mailbox "maildir:/var/mail/approvals"',
         )
     approval = ApprovalSettings(
@@ -236,4 +261,5 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
         events=events,
         values=values,
         sources=sources,
+        graph_endpoint=graph_endpoint,
     )

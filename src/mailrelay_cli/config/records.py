@@ -38,6 +38,11 @@ class ServerSettings(NamedTuple):
     properties: str | None = None
     # When client_id/tenant came from SMTP, IMAP shares SMTP's OAuth login.
     oauth_inherited: bool = False
+    # Microsoft's login host (None: the global cloud's); smtp only: "smtp" or "graph".
+    authority: str | None = None
+    transport: str = "smtp"
+    # PEM file with the app registration's certificate and private key (client credentials).
+    client_certificate: Path | None = None
 
 
 class ApprovalSettings(NamedTuple):
@@ -60,6 +65,11 @@ class ApprovalSettings(NamedTuple):
         if self.mailbox.startswith("maildir:"):
             return Path(self.mailbox[len("maildir:") :]).expanduser()
         return None
+
+    @property
+    def graph(self) -> bool:
+        """True when replies are read through Microsoft Graph (``mailbox = "graph"``)."""
+        return self.mailbox == "graph"
 
 
 class NotificationSettings(NamedTuple):
@@ -88,6 +98,7 @@ class Settings(NamedTuple):
     events: Mapping[str, EventSettings]
     values: Mapping[str, Any] = {}
     sources: Mapping[str, str] = {}
+    graph_endpoint: str = "https://graph.microsoft.com"
 
     def require(self, key: str) -> Any:
         """The value of ``key``, or a ConfigError saying how to set it."""

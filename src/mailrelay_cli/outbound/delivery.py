@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import (
@@ -32,6 +32,7 @@ from mailrelay_cli.errors import (
     TemporaryError,
     UnknownHostError,
 )
+from mailrelay_cli.outbound.delivery_result import Delivery, Refusal
 from mailrelay_cli.outbound.message import Address, Built
 
 if TYPE_CHECKING:
@@ -39,30 +40,6 @@ if TYPE_CHECKING:
 
 FIRST_WAIT_MAX = 5.0
 WAIT_MAX = 60.0
-
-# Records are NamedTuples, not dataclasses: `send` imports this module, and creating a
-# dataclass costs ~1-2 ms of start-up against ~0.2 ms for a NamedTuple.
-
-
-class Refusal(NamedTuple):
-    """A recipient the server would not take, and what it said."""
-
-    address: str
-    code: int
-    reply: str
-
-    def __str__(self) -> str:
-        return f"{self.address}: {self.code} {self.reply}"
-
-
-class Delivery(NamedTuple):
-    """The outcome: who got the message, who was refused (permanently), how many sessions."""
-
-    message_id: str
-    accepted: tuple[str, ...]
-    refused: tuple[Refusal, ...]
-    attempts: int
-
 
 def first_wait(retry_for: float) -> float:
     return min(FIRST_WAIT_MAX, max(0.05, retry_for / 8))
@@ -171,7 +148,13 @@ def deliver(
 
     ``connect(settings)`` is the connection factory, ``smtp.open_smtp`` on the settings'
     endpoint and login unless given.
+    With ``smtp.transport = "graph"`` the message goes through Microsoft Graph instead
+    (``graph_send``; its retries are Graph's throttling within ``smtp.retry_for``).
     """
+    if settings.smtp.transport == "graph" and connect is None:
+        from mailrelay_cli.outbound.graph_send import deliver_graph
+
+        return deliver_graph(settings, built, sleep=sleep)
     if connect is None:
         connect = _open_smtp
     data = built.as_bytes()

@@ -74,7 +74,8 @@ def problems(settings: Settings) -> tuple[Problem, ...]:
                              "mailrelay config set smtp.from VALUE"))
     approval = settings.approval
     if approval.enabled and approval.maildir is None:
-        found.extend(p._replace(message=p.message + " (approval.enabled, approval.mailbox = imap)")
+        kind = "graph" if approval.graph else "imap"
+        found.extend(p._replace(message=p.message + f" (approval.enabled, approval.mailbox = {kind})")
                      for p in missing_settings(settings, "imap"))
     elif approval.enabled and approval.maildir is not None:
         from mailrelay_cli.replies.mailbox import require_maildir
