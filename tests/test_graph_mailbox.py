@@ -21,7 +21,6 @@ from tests.fixtures.oauth_fakes import SENTINEL, FakeIdentityService
 from tests.reply_builders import reply, request_text
 
 
-
 @pytest.fixture(autouse=True)
 def _signing_key(signing_key: bytes) -> None:
     """Every run here judges replies, which needs the key (a keyless run exits 78)."""
