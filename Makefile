@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 
-.PHONY: demo test bench lint dovecot clean
+.PHONY: demo test bench lint fuzz dovecot clean
 
 $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
@@ -28,8 +28,7 @@ dovecot:
 	  fi; \
 	fi
 
-test: $(VENV)/.test-installed dovecot
-	$(PY) -m ruff check src tests bench
+test: $(VENV)/.test-installed dovecot lint
 	@$(PY) -m pytest $(PYTEST_ARGS); rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
@@ -39,8 +38,16 @@ demo: $(VENV)/.demo-installed
 bench: $(VENV)/.test-installed dovecot
 	$(PY) bench/run.py
 
+# ruff, the layer contracts (import-linter, [tool.importlinter]) and types (mypy, [tool.mypy]).
+# The property test of the reply judge with many random examples (a few seconds in `make test`).
+FUZZ_EXAMPLES ?= 20000
+fuzz: $(VENV)/.test-installed
+	MAILRELAY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz_judge.py
+
 lint: $(VENV)/.test-installed
 	$(PY) -m ruff check src tests bench
+	$(VENV)/bin/lint-imports
+	$(PY) -m mypy src
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -19,6 +19,8 @@ pytest_plugins = [
     "tests.fixtures.smtp_servers",
     "tests.fixtures.dovecot",
     "tests.fixtures.oauth_fakes",
+    "tests.fixtures.signing_key",
+    "tests.fixtures.graph_server",
     "tests.fixtures.quickstart_smtp",
 ]
 

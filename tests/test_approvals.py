@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,23 +13,14 @@ from freezegun import freeze_time
 from mailrelay_cli import store
 from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.auth import credentials
-from mailrelay_cli.config.load import settings_from_table
 from mailrelay_cli.config.records import Settings
-from mailrelay_cli.errors import DataError, ExitCode, NotFoundError, UsageError
-
-
-def make_settings(tmp_path: Path, **approval: object) -> Settings:
-    table = {
-        "smtp": {"host": "smtp.example.com", "from": "relay@example.com"},
-        "approval": {"enabled": True, "reply_address": "approvals@example.com", **approval},
-        "state": {"path": str(tmp_path / "state")},
-    }
-    return settings_from_table(table, tmp_path / "settings.toml")
+from mailrelay_cli.errors import DataError, ExitCode, NotFoundError, UsageError, exit_code_for
+from tests.fixtures.approval_settings import approval_settings
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return make_settings(tmp_path)
+    return approval_settings(tmp_path)
 
 
 @pytest.fixture
@@ -226,12 +218,16 @@ def test_cancelling_a_decided_approval_is_an_error(settings, db) -> None:
     ("approved", ExitCode.OK), ("rejected", ExitCode.REJECTED),
     ("expired", ExitCode.EXPIRED), ("cancelled", ExitCode.EXPIRED),
 ])
-def test_each_final_status_has_its_wait_exit_code(status: str, code: ExitCode) -> None:
-    assert approvals.wait_exit_code(status) == code
+def test_each_final_status_has_its_wait_exit_code(status: str, code: ExitCode,
+                                                   db: store.Store, settings: Settings) -> None:
+    approval = replace(ask(settings, db).approval, status=status)
+    assert exit_code_for(approvals.WaitResult(approval, timed_out=False).outcome) == code
 
 
-def test_a_timed_out_wait_exits_3() -> None:
-    assert approvals.wait_exit_code("pending", timed_out=True) == ExitCode.EXPIRED
+def test_a_timed_out_wait_exits_3(db: store.Store, settings: Settings) -> None:
+    approval = ask(settings, db).approval
+    assert approval.status == "pending"
+    assert exit_code_for(approvals.WaitResult(approval, timed_out=True).outcome) == ExitCode.EXPIRED
 
 
 def test_wait_returns_as_soon_as_a_decision_is_recorded(settings, db) -> None:

@@ -17,6 +17,7 @@ from click.testing import Result
 
 from mailrelay_cli.auth import credentials
 from tests.fixtures.oauth_fakes import SENTINEL, FakeIdentityService
+from tests.sessions import open_imap
 from tests.test_oauth import CLIENT_CREDENTIALS, DEVICE, SMTP_SEND
 
 
@@ -101,7 +102,7 @@ def test_status_json_pins_its_keys(
     smtp, imap = (json.loads(line) for line in result.stdout.splitlines())
     assert list(smtp) == ["role", "provider", "flow", "account", "scopes",
                           "access_token_expires_at", "refresh_token", "logged_in",
-                          "shares_smtp_login", "stored_in", "note"]
+                          "shares_smtp_login", "stored_in", "note", "apis"]
     assert smtp["account"] == "alice@contoso.example"
     assert smtp["scopes"] == [SMTP_SEND]
     assert smtp["refresh_token"] is True and smtp["logged_in"] is True
@@ -263,13 +264,14 @@ def test_after_a_device_login_imap_logs_in_to_dovecot_with_the_shared_token(
     accept_tokens_everywhere(identity_service, smtp_xoauth2, dovecot, mail_user)
     identity_service.device_polls.extend(["success"])
     assert run_cli("auth", "login").exit_code == 0
-    with imap.open_imap(load_settings(path)) as conn:
+    with open_imap(load_settings(path)) as conn:
         assert "INBOX" in imap.list_folders(conn)
     assert f"Login: user=<{mail_user.name}>, method=XOAUTH2" in dovecot.log()
 
 
 def test_process_replies_runs_from_cron_on_the_login_alone(
-        run_cli, write_config, identity_service, smtp_xoauth2, dovecot, mail_user) -> None:
+        run_cli, write_config, identity_service, smtp_xoauth2, dovecot, mail_user,
+        signing_key) -> None:
     write_config(oauth_config(smtp_xoauth2, dovecot, mail_user)
                  + "[approval]\nenabled = true\n")
     accept_tokens_everywhere(identity_service, smtp_xoauth2, dovecot, mail_user)

@@ -239,7 +239,7 @@ def test_send_with_incomplete_oauth_settings_exits_78_before_connecting(run_cli,
 
 
 def test_process_replies_with_incomplete_imap_settings_exits_78_before_connecting(
-        run_cli, write_config) -> None:
+        run_cli, write_config, signing_key) -> None:
     write_config('[smtp]\nhost = "no-such-host.invalid"\nfrom = "bot@example.com"\n'
                  '[imap]\nhost = "no-such-host.invalid"\n[approval]\nenabled = true\n')
     result = run_cli("process-replies")

@@ -119,7 +119,8 @@ def test_an_overlapping_run_exits_75_naming_the_holder(run_cli, settings) -> Non
     assert "another process-replies run holds the lock" in result.stderr
 
 
-def test_a_missing_maildir_is_a_config_error(run_cli, settings, maildir, config_file) -> None:
+def test_a_missing_maildir_is_a_config_error(run_cli, settings, maildir, config_file,
+                                            signing_key) -> None:
     config_file.write_text(config_file.read_text().replace(maildir._path, "/nonexistent/md"))
     result = run_cli("process-replies")
     assert result.exit_code == 78

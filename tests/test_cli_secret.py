@@ -34,10 +34,12 @@ def _spawn_in_terminal(*args: str) -> tuple[int, int]:
 
 
 def _read_until(master: int, wanted: str, seen: list[str], start: int = 0,
-                timeout: float = 15.0) -> str:
-    """Terminal output until ``wanted`` appears after offset ``start`` (bounded by ``timeout``)."""
+                timeout: float = 15.0) -> int:
+    """Read terminal output until ``wanted`` appears at or after offset ``start`` (bounded by
+    ``timeout``); the offset just after it. Output that arrived after it in the same read stays
+    in ``seen`` for the next call, which starts from this offset."""
     deadline = time.monotonic() + timeout
-    while wanted not in "".join(seen)[start:]:
+    while (found := "".join(seen).find(wanted, start)) < 0:
         remaining = deadline - time.monotonic()
         assert remaining > 0, f"no {wanted!r} within {timeout}s; got {''.join(seen)!r}"
         ready, _, _ = select.select([master], [], [], remaining)
@@ -49,7 +51,7 @@ def _read_until(master: int, wanted: str, seen: list[str], start: int = 0,
             chunk = b""
         assert chunk, f"terminal closed before {wanted!r}; got {''.join(seen)!r}"
         seen.append(chunk.decode("utf-8", "replace"))
-    return "".join(seen)
+    return found + len(wanted)
 
 
 def _finish(pid: int, master: int, seen: list[str], timeout: float = 15.0) -> int:
@@ -79,9 +81,9 @@ def _finish(pid: int, master: int, seen: list[str], timeout: float = 15.0) -> in
 def test_secret_set_prompts_hidden_twice_in_a_terminal() -> None:
     pid, master = _spawn_in_terminal("secret", "set", "imap.password")
     seen: list[str] = []
-    _read_until(master, "imap.password:", seen)
+    at = _read_until(master, "imap.password:", seen)
     os.write(master, (SENTINEL + "\n").encode())
-    _read_until(master, "imap.password (again):", seen)
+    _read_until(master, "imap.password (again):", seen, start=at)
     os.write(master, (SENTINEL + "\n").encode())
     code = _finish(pid, master, seen)
     output = "".join(seen)
@@ -97,15 +99,15 @@ def test_secret_set_prompts_hidden_twice_in_a_terminal() -> None:
 def test_secret_set_asks_again_when_the_two_entries_differ() -> None:
     pid, master = _spawn_in_terminal("secret", "set", "imap.password")
     seen: list[str] = []
-    _read_until(master, "imap.password:", seen)
+    at = _read_until(master, "imap.password:", seen)
     os.write(master, b"first-try\n")
-    _read_until(master, "imap.password (again):", seen)
+    at = _read_until(master, "imap.password (again):", seen, start=at)
     os.write(master, b"second-try\n")
-    mismatch = "differ; type it again"
-    after_error = _read_until(master, mismatch, seen).index(mismatch) + len(mismatch)
-    _read_until(master, "imap.password:", seen, start=after_error)
+    at = _read_until(master, "differ; type it again", seen, start=at)
+    # the second prompt may arrive in the same read as the error: search on from the error
+    at = _read_until(master, "imap.password:", seen, start=at)
     os.write(master, (SENTINEL + "\n").encode())
-    _read_until(master, "imap.password (again):", seen, start=after_error)
+    _read_until(master, "imap.password (again):", seen, start=at)
     os.write(master, (SENTINEL + "\n").encode())
     code = _finish(pid, master, seen)
     output = "".join(seen)

@@ -138,7 +138,7 @@ def test_a_host_that_does_not_exist_is_not_retried() -> None:
     import socket
 
     from mailrelay_cli.errors import UnknownHostError
-    from mailrelay_cli.transport.smtp import open_smtp
+    from tests.sessions import open_smtp
 
     try:
         socket.getaddrinfo("no-such-host.invalid", 25)

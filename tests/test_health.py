@@ -10,7 +10,7 @@ from freezegun import freeze_time
 from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.config.load import settings_from_table
 from mailrelay_cli.config.records import Settings
-from mailrelay_cli.errors import ExitCode
+from mailrelay_cli.errors import ExitCode, exit_code_for
 from mailrelay_cli.replies import hooks
 from mailrelay_cli.reports import health, schedule
 from mailrelay_cli.store import open_store
@@ -60,12 +60,12 @@ def test_no_successful_run_is_a_problem_pointing_at_the_schedule(settings: Setti
 
 
 def test_without_max_age_a_missing_success_does_not_fail(settings: Settings) -> None:
-    assert health.check(settings).exit_code == ExitCode.OK
+    assert exit_code_for(health.check(settings).outcome) == ExitCode.OK
 
 
 def test_with_max_age_no_success_at_all_is_stale(settings: Settings) -> None:
     report = health.check(settings, max_age=900)
-    assert report.stale and report.exit_code == ExitCode.TEMPFAIL
+    assert report.stale and exit_code_for(report.outcome) == ExitCode.TEMPFAIL
     assert report.summary.startswith("STALE: no successful process-replies run recorded")
 
 
@@ -73,7 +73,7 @@ def test_last_success_within_max_age_is_ok(settings: Settings) -> None:
     record_run(settings, T0)
     with freeze_time("2026-03-02 09:14:00"):
         report = health.check(settings, max_age=900)
-    assert report.exit_code == ExitCode.OK
+    assert exit_code_for(report.outcome) == ExitCode.OK
     assert report.summary == "OK: last successful process-replies run 14m ago"
 
 
@@ -81,7 +81,7 @@ def test_last_success_older_than_max_age_is_stale(settings: Settings) -> None:
     record_run(settings, T0)
     with freeze_time("2026-03-02 09:16:00"):
         report = health.check(settings, max_age=900)
-    assert report.exit_code == ExitCode.TEMPFAIL
+    assert exit_code_for(report.outcome) == ExitCode.TEMPFAIL
     assert report.summary == ("STALE: last successful process-replies run 16m ago "
                               "(max age 15m)")
 
@@ -102,7 +102,7 @@ def test_a_success_many_intervals_old_is_reported_even_without_max_age(settings:
     record_run(settings, T0)
     with freeze_time("2026-03-02 10:00:00"):
         report = health.check(settings)
-    assert report.exit_code == ExitCode.OK
+    assert exit_code_for(report.outcome) == ExitCode.OK
     assert report.summary.startswith("WARNING: ")
     assert any("1h ago but cron should run every 5m" in p for p in report.problems)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import mailbox
 import sys
-import tomllib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,11 +12,11 @@ import pytest
 
 from mailrelay_cli import store
 from mailrelay_cli.approvals import service as approvals
-from mailrelay_cli.config.load import settings_from_table
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import ConfigError
 from mailrelay_cli.replies import hooks
 from mailrelay_cli.replies import run as replies
+from tests.fixtures.approval_settings import approval_settings
 from tests.reply_builders import reply, request_text
 
 RECORDER = """\
@@ -46,13 +45,9 @@ def maildir(tmp_path: Path) -> mailbox.Maildir:
 @pytest.fixture
 def make_settings(tmp_path: Path, maildir) -> Callable[..., Settings]:
     def make(on_decision: object) -> Settings:
-        table = tomllib.loads('[smtp]\nhost = "127.0.0.1"\nfrom = "relay@example.com"\n')
-        table["approval"] = {"enabled": True, "mailbox": f"maildir:{maildir._path}",
-                             "reply_address": "approvals@example.com"}
-        if on_decision is not None:
-            table["approval"]["on_decision"] = on_decision
-        table["state"] = {"path": str(tmp_path / "state")}
-        return settings_from_table(table, tmp_path / "settings.toml")
+        hook = {} if on_decision is None else {"on_decision": on_decision}
+        return approval_settings(tmp_path, '[smtp]\nhost = "127.0.0.1"\nfrom = "relay@example.com"\n',
+                                 mailbox=f"maildir:{maildir._path}", **hook)
 
     return make
 

@@ -22,6 +22,7 @@ from mailrelay_cli.transport import imap, imap_responses
 from mailrelay_cli.transport.transcript import Transcript
 from tests.fixtures.dovecot import Dovecot, MailUser
 from tests.fixtures.oauth_fakes import FakeIdentityService
+from tests.sessions import open_imap
 
 SENTINEL_PW = "S3ntinel-pw-xyz"
 
@@ -43,14 +44,14 @@ def settings_for(write_config: Callable[[str], Path],
 
 def test_implicit_tls_logs_in_and_selects_inbox(dovecot, mail_user, settings_for) -> None:
     dovecot.append(mail_user, b"Subject: one\r\n\r\nx\r\n", b"Subject: two\r\n\r\ny\r\n")
-    with imap.open_imap(settings_for(mail_user)) as conn:
+    with open_imap(settings_for(mail_user)) as conn:
         assert conn.has_tls
         assert imap.select_folder(conn, "INBOX") == 2
 
 
 def test_starttls_upgrades_before_logging_in(dovecot, mail_user, settings_for) -> None:
     transcript = Transcript()
-    with imap.open_imap(settings_for(mail_user, security="starttls"), transcript=transcript) as conn:
+    with open_imap(settings_for(mail_user, security="starttls"), transcript=transcript) as conn:
         assert conn.has_tls
     text = transcript.text()
     assert text.index("STARTTLS") < text.index("AUTHENTICATE PLAIN")
@@ -59,7 +60,7 @@ def test_starttls_upgrades_before_logging_in(dovecot, mail_user, settings_for) -
 def test_password_is_never_sent_without_tls_unless_allowed(dovecot, mail_user,
                                                            settings_for) -> None:
     transcript = Transcript()
-    with pytest.raises(ConfigError) as caught, imap.open_imap(
+    with pytest.raises(ConfigError) as caught, open_imap(
             settings_for(mail_user, security="plain"), transcript=transcript):
         pass
     assert caught.value.exit_code == ExitCode.CONFIG
@@ -71,13 +72,13 @@ def test_password_is_never_sent_without_tls_unless_allowed(dovecot, mail_user,
 
 def test_plain_login_when_explicitly_allowed(dovecot, mail_user, settings_for) -> None:
     settings = settings_for(mail_user, security="plain", allow_plaintext_auth=True)
-    with imap.open_imap(settings) as conn:
+    with open_imap(settings) as conn:
         assert not conn.has_tls
         assert imap.select_folder(conn, "INBOX") == 0
 
 
 def test_wrong_password_is_auth_error_77(dovecot, mail_user, settings_for) -> None:
-    with pytest.raises(AuthError) as caught, imap.open_imap(
+    with pytest.raises(AuthError) as caught, open_imap(
             settings_for(mail_user, password="wrong")):
         pass
     assert caught.value.exit_code == ExitCode.NOPERM
@@ -89,7 +90,7 @@ def test_wrong_password_from_the_environment_names_the_variable_to_fix(
         dovecot, mail_user, settings_for, monkeypatch: pytest.MonkeyPatch) -> None:
     settings = settings_for(mail_user)  # the keyring holds the right one; the env wins
     monkeypatch.setenv("MAILRELAY_IMAP_PASSWORD", "wrong")
-    with pytest.raises(AuthError) as caught, imap.open_imap(settings):
+    with pytest.raises(AuthError) as caught, open_imap(settings):
         pass
     hint = caught.value.hint or ""
     assert "fix MAILRELAY_IMAP_PASSWORD" in hint
@@ -100,7 +101,7 @@ def test_wrong_password_inherited_from_smtp_names_smtp_password(
         dovecot, mail_user, write_config) -> None:
     write_config(dovecot.imap_toml(mail_user))
     credentials.set_secret("default", "smtp.password", "wrong")
-    with pytest.raises(AuthError) as caught, imap.open_imap(load_settings()):
+    with pytest.raises(AuthError) as caught, open_imap(load_settings()):
         pass
     assert "mailrelay secret set smtp.password" in (caught.value.hint or "")
 
@@ -109,7 +110,7 @@ def test_wrong_password_inherited_from_smtps_variable_names_that_variable(
         dovecot, mail_user, write_config, monkeypatch: pytest.MonkeyPatch) -> None:
     write_config(dovecot.imap_toml(mail_user))
     monkeypatch.setenv("MAILRELAY_SMTP_PASSWORD", "wrong")
-    with pytest.raises(AuthError) as caught, imap.open_imap(load_settings()):
+    with pytest.raises(AuthError) as caught, open_imap(load_settings()):
         pass
     assert "fix MAILRELAY_SMTP_PASSWORD" in (caught.value.hint or "")
 
@@ -117,7 +118,7 @@ def test_wrong_password_inherited_from_smtps_variable_names_that_variable(
 def test_imap_password_falls_back_to_the_smtp_password(dovecot, mail_user, write_config) -> None:
     write_config(dovecot.imap_toml(mail_user))
     credentials.set_secret("default", "smtp.password", mail_user.password)
-    with imap.open_imap(load_settings()) as conn:
+    with open_imap(load_settings()) as conn:
         assert conn.has_tls
 
 
@@ -127,7 +128,7 @@ def test_starttls_not_offered_is_69(scripted_server_factory, write_config) -> No
         reply_before_drop=b"* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n{tag} OK done\r\n")
     write_config(f'[imap]\nhost = "127.0.0.1"\nport = {server.port}\nstarttls = true\n'
                  f'user = "u@example.test"\ntimeout = 5\n')
-    with pytest.raises(StartTLSUnavailableError) as caught, imap.open_imap(load_settings()):
+    with pytest.raises(StartTLSUnavailableError) as caught, open_imap(load_settings()):
         pass
     assert caught.value.exit_code == ExitCode.UNAVAILABLE
 
@@ -136,7 +137,7 @@ def test_refused_port_is_temporary_75(write_config) -> None:
     from tests.fixtures.smtp_servers import free_port
 
     write_config(f'[imap]\nhost = "127.0.0.1"\nport = {free_port()}\nuser = "u@x.test"\n')
-    with pytest.raises(TemporaryError) as caught, imap.open_imap(load_settings()):
+    with pytest.raises(TemporaryError) as caught, open_imap(load_settings()):
         pass
     assert caught.value.exit_code == ExitCode.TEMPFAIL
     assert "refused" in caught.value.message
@@ -145,7 +146,7 @@ def test_refused_port_is_temporary_75(write_config) -> None:
 def test_server_that_never_answers_times_out_with_75(silent_server, write_config) -> None:
     write_config(f'[imap]\nhost = "127.0.0.1"\nport = {silent_server.port}\nuser = "u@x.test"\n'
                  "tls = false\nstarttls = true\ntimeout = 0.5\n")
-    with pytest.raises(TemporaryError) as caught, imap.open_imap(load_settings()):
+    with pytest.raises(TemporaryError) as caught, open_imap(load_settings()):
         pass
     assert f"127.0.0.1:{silent_server.port}" in caught.value.message
     assert "greeting" in caught.value.message
@@ -154,7 +155,7 @@ def test_server_that_never_answers_times_out_with_75(silent_server, write_config
 def test_plain_imap_spoken_to_the_imaps_port_is_a_config_error_hinting_imap_tls(
         dovecot, mail_user, settings_for) -> None:
     settings = settings_for(mail_user, security="starttls", port=dovecot.imaps_port, timeout=0.5)
-    with pytest.raises(ConfigError) as caught, imap.open_imap(settings):
+    with pytest.raises(ConfigError) as caught, open_imap(settings):
         pass
     assert "implicit-TLS port" in caught.value.message
     assert "imap.tls true" in (caught.value.hint or "")
@@ -163,7 +164,7 @@ def test_plain_imap_spoken_to_the_imaps_port_is_a_config_error_hinting_imap_tls(
 def test_implicit_tls_spoken_to_the_plain_port_hints_at_starttls(
         dovecot, mail_user, settings_for) -> None:
     settings = settings_for(mail_user, security="tls", port=dovecot.imap_port)
-    with pytest.raises(ConfigError) as caught, imap.open_imap(settings):
+    with pytest.raises(ConfigError) as caught, open_imap(settings):
         pass
     assert "did not answer in TLS" in caught.value.message
     assert "imap.starttls true" in (caught.value.hint or "")
@@ -175,13 +176,13 @@ def test_connection_dropped_mid_command_is_temporary_75(scripted_server_factory,
     server = scripted_server_factory(greeting=b"* OK hi\r\n")
     write_config(f'[imap]\nhost = "127.0.0.1"\nport = {server.port}\nuser = "u@x.test"\n'
                  "tls = false\nallow_plaintext_auth = true\ntimeout = 5\n")
-    with pytest.raises(TemporaryError), imap.open_imap(load_settings()):
+    with pytest.raises(TemporaryError), open_imap(load_settings()):
         pass
 
 
 def test_missing_folder_names_the_nearest_existing_ones(dovecot, mail_user, settings_for) -> None:
     dovecot.create_folder(mail_user, "Approvals", "Archive", "Releases")
-    with imap.open_imap(settings_for(mail_user)) as conn:
+    with open_imap(settings_for(mail_user)) as conn:
         with pytest.raises(ConfigError) as caught:
             imap.select_folder(conn, "Aprovals")
     assert caught.value.exit_code == ExitCode.CONFIG
@@ -191,7 +192,7 @@ def test_missing_folder_names_the_nearest_existing_ones(dovecot, mail_user, sett
 
 
 def test_list_folders_returns_unicode_names(dovecot, mail_user, settings_for) -> None:
-    with imap.open_imap(settings_for(mail_user)) as conn:
+    with open_imap(settings_for(mail_user)) as conn:
         conn.create(imap_responses.encode_folder("Entwürfe & Freigaben"))
         assert "Entwürfe & Freigaben" in imap.list_folders(conn)
         assert imap.select_folder(conn, "Entwürfe & Freigaben") == 0
@@ -211,7 +212,7 @@ def test_xoauth2_login_with_a_token_from_the_identity_service(
         mail_user, auth="microsoft-oauth", client_id="00000000-aaaa-bbbb-cccc-000000000002",
         tenant_id="contoso.example", oauth_flow="client-credentials"))
     transcript = Transcript()
-    with imap.open_imap(load_settings(), transcript=transcript) as conn:
+    with open_imap(load_settings(), transcript=transcript) as conn:
         assert imap.select_folder(conn, "INBOX") == 0
     assert "AUTHENTICATE XOAUTH2" in transcript.text()
     assert identity_service.issued[0] not in transcript.text()
@@ -226,7 +227,7 @@ def test_expired_bearer_token_is_auth_error_with_the_login_hint(
     write_config(dovecot.imap_toml(
         mail_user, auth="microsoft-oauth", client_id="00000000-aaaa-bbbb-cccc-000000000002",
         tenant_id="contoso.example", oauth_flow="client-credentials"))
-    with pytest.raises(AuthError) as caught, imap.open_imap(load_settings()):
+    with pytest.raises(AuthError) as caught, open_imap(load_settings()):
         pass
     assert "mailrelay auth login --imap" in (caught.value.hint or "")
 
@@ -234,7 +235,7 @@ def test_expired_bearer_token_is_auth_error_with_the_login_hint(
 def test_transcript_redacts_the_password_of_a_login(dovecot, mail_user, settings_for) -> None:
     user = dovecot.new_user(password=SENTINEL_PW)
     transcript = Transcript()
-    with imap.open_imap(settings_for(user), transcript=transcript) as conn:
+    with open_imap(settings_for(user), transcript=transcript) as conn:
         imap.select_folder(conn, "INBOX")
     text = transcript.text()
     assert "AUTHENTICATE PLAIN" in text and "<redacted>" in text
@@ -253,7 +254,7 @@ def test_logindisabled_without_auth_plain_is_69_with_the_mechanism_hint(
     write_config(f'[imap]\nhost = "127.0.0.1"\nport = {server.port}\nuser = "u@x.test"\n'
                  "tls = false\nallow_plaintext_auth = true\ntimeout = 5\n")
     credentials.set_secret("default", "imap.password", SENTINEL_PW)
-    with pytest.raises(ServerRefusedError) as caught, imap.open_imap(load_settings()):
+    with pytest.raises(ServerRefusedError) as caught, open_imap(load_settings()):
         pass
     assert caught.value.exit_code == ExitCode.UNAVAILABLE == 69
     assert f"127.0.0.1:{server.port} allows neither LOGIN nor AUTHENTICATE PLAIN" in (

@@ -20,6 +20,7 @@ from mailrelay_cli.transport import imap
 from tests.fixtures import toml_text
 from tests.fixtures.certs import CertFiles
 from tests.fixtures.dovecot import Dovecot, MailUser
+from tests.sessions import open_imap
 
 DEFAULT_BLOCK = """\
 PROTOCOL=imap
@@ -56,7 +57,7 @@ def test_default_block_on_the_implicit_tls_port_logs_in_over_tls(
     settings = settings_with(DEFAULT_BLOCK, mail_user.password,
                              **dovecot_fields(dovecot, mail_user, dovecot.imaps_port))
     assert endpoint_for(settings.imap).security == "tls"
-    with imap.open_imap(settings) as conn:
+    with open_imap(settings) as conn:
         assert conn.has_tls
         assert imap.select_folder(conn, "INBOX") == 1
 
@@ -69,7 +70,7 @@ def test_protocol_imap_with_starttls_on_the_plain_port_upgrades_before_login(
     settings = settings_with(block, mail_user.password,
                              **dovecot_fields(dovecot, mail_user, dovecot.imap_port), tls=False)
     assert endpoint_for(settings.imap).security == "starttls"
-    with imap.open_imap(settings) as conn:
+    with open_imap(settings) as conn:
         assert conn.has_tls
         assert imap.select_folder(conn, "INBOX") == 0
 
@@ -79,7 +80,7 @@ def test_port_property_wins_over_the_field_and_reaches_the_server(
     fields = dovecot_fields(dovecot, mail_user, 1)  # the field points nowhere
     settings = settings_with(f"mail.imap.port={dovecot.imaps_port}\nmail.imap.ssl.enable=true\n",
                              mail_user.password, **fields)
-    with imap.open_imap(settings) as conn:
+    with open_imap(settings) as conn:
         assert conn.has_tls
 
 
@@ -89,7 +90,7 @@ def test_ssl_trust_star_connects_to_an_untrusted_certificate_and_warns(
     del fields["tls_ca_file"]  # the session CA is unknown to the system store
     settings = settings_with(DEFAULT_BLOCK + "mail.imap.ssl.trust=*\n", mail_user.password,
                              **fields)
-    with imap.open_imap(settings) as conn:
+    with open_imap(settings) as conn:
         assert conn.has_tls
     assert endpoints.warnings(endpoint_for(settings.imap))
 
@@ -99,7 +100,7 @@ def test_without_ssl_trust_the_untrusted_certificate_is_refused(
     fields = dovecot_fields(dovecot, mail_user, dovecot.imaps_port)
     del fields["tls_ca_file"]
     settings = settings_with(DEFAULT_BLOCK, mail_user.password, **fields)
-    with pytest.raises(ConfigError) as caught, imap.open_imap(settings):
+    with pytest.raises(ConfigError) as caught, open_imap(settings):
         pass
     assert caught.value.exit_code == ExitCode.CONFIG
 
@@ -150,7 +151,7 @@ def test_ssl_protocols_tls13_against_a_tls12_server_fails_saying_both_sides(
     settings = settings_with(DEFAULT_BLOCK + "mail.imap.ssl.protocols=TLSv1.3\n",
                              host="127.0.0.1", port=tls12_server, user="u@example.test",
                              tls_ca_file=str(server_certs.ca), timeout=5)
-    with pytest.raises(ConfigError) as caught, imap.open_imap(settings):
+    with pytest.raises(ConfigError) as caught, open_imap(settings):
         pass
     message = caught.value.message
     assert f"127.0.0.1:{tls12_server}" in message
@@ -188,7 +189,7 @@ def test_timeout_property_ends_the_wait_for_a_greeting(silent_port: int,
     block = "PROTOCOL=imap\nmail.imap.starttls.enable=true\nmail.imap.timeout=300\n"
     settings = settings_with(block, host="127.0.0.1", port=silent_port, user="u@example.test",
                              timeout=30)
-    with pytest.raises(TemporaryError) as caught, imap.open_imap(settings):
+    with pytest.raises(TemporaryError) as caught, open_imap(settings):
         pass
     assert caught.value.exit_code == ExitCode.TEMPFAIL
     assert f"127.0.0.1:{silent_port}" in caught.value.message
@@ -199,7 +200,7 @@ def test_timeout_property_ends_a_tls_handshake_that_never_completes(
         silent_port: int, settings_with: Make) -> None:
     settings = settings_with(DEFAULT_BLOCK + "mail.imap.timeout=300\n", host="127.0.0.1",
                              port=silent_port, user="u@example.test", timeout=30)
-    with pytest.raises(TemporaryError) as caught, imap.open_imap(settings):
+    with pytest.raises(TemporaryError) as caught, open_imap(settings):
         pass
     assert "timed out after 0.3s" in caught.value.message
 

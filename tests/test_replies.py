@@ -22,11 +22,11 @@ from freezegun import freeze_time
 from mailrelay_cli import store
 from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.auth import credentials
-from mailrelay_cli.config.load import settings_from_table
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import LockedError
 from mailrelay_cli.replies import run as replies
 from mailrelay_cli.store.lock import run_lock
+from tests.fixtures.approval_settings import approval_settings
 from tests.fixtures.dovecot import Dovecot, MailUser
 from tests.reply_builders import reply, request_text
 
@@ -98,15 +98,13 @@ def maildir(folder: ReplyFolder) -> mailbox.Maildir:
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, folder: ReplyFolder, smtp_plain) -> Callable[..., Settings]:
+def make_settings(tmp_path: Path, folder: ReplyFolder, smtp_plain,
+                  signing_key) -> Callable[..., Settings]:
     def make(**approval: object) -> Settings:
-        text = smtp_plain.toml(auth="none")
-        table = tomllib.loads(text)
-        table["approval"] = {"enabled": True, "reply_address": "approvals@example.com"}
-        folder.configure(table)
-        table["approval"].update(approval)
-        table["state"] = {"path": str(tmp_path / "state")}
-        return settings_from_table(table, tmp_path / "settings.toml")
+        table = tomllib.loads(smtp_plain.toml(auth="none"))
+        table["approval"] = {}
+        folder.configure(table)  # the mailbox (a Maildir, or Dovecot's [imap] table)
+        return approval_settings(tmp_path, table, **approval)
 
     return make
 
@@ -190,7 +188,7 @@ def test_an_html_only_reply_decides(settings, db, maildir) -> None:
 def test_the_message_json_line_has_the_design_keys(settings, db, maildir) -> None:
     request = ask(settings, db)
     maildir.add(answer(request, ALICE, "Approve"))
-    line = run(settings).messages[0].as_json()
+    line = run(settings).messages[0].to_json()
     assert list(line) == ["uid", "message_id", "from", "subject", "outcome", "approval_id"]
     assert (line["from"], line["approval_id"]) == ("alice@example.com", request.approval.id)
 

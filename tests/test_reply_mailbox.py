@@ -19,12 +19,12 @@ import pytest
 from mailrelay_cli import store
 from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.auth import credentials
-from mailrelay_cli.config.load import settings_from_table
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import TemporaryError
 from mailrelay_cli.replies import run as replies
 from mailrelay_cli.store.lock import run_lock
 from mailrelay_cli.transport.transcript import Transcript
+from tests.fixtures.approval_settings import approval_settings
 from tests.fixtures.smtp_servers import free_port
 from tests.reply_builders import reply, request_text
 
@@ -118,15 +118,13 @@ class NoUidplusProxy(Proxy):
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, dovecot, mail_user) -> Callable[..., Settings]:
+def make_settings(tmp_path: Path, dovecot, mail_user, signing_key) -> Callable[..., Settings]:
     credentials.set_secret("default", "imap.password", mail_user.password)
 
     def make(imap_text: str | None = None, **approval: object) -> Settings:
         table = tomllib.loads(imap_text or dovecot.imap_toml(mail_user))
         table["smtp"] = {"host": "127.0.0.1", "from": "relay@example.com"}
-        table["approval"] = {"enabled": True, "reply_address": "approvals@example.com", **approval}
-        table["state"] = {"path": str(tmp_path / "state")}
-        return settings_from_table(table, tmp_path / "settings.toml")
+        return approval_settings(tmp_path, table, **approval)
 
     return make
 
@@ -173,7 +171,8 @@ def test_replies_in_dovecot_are_decided_and_the_folder_emptied(settings, db, req
     dovecot.append(mail_user, answer(request_, "alice@example.com", "Approve"),
                    answer(request_, "Bob <BOB@example.com>", "yes, go"))
     report = replies.process_replies(settings)
-    assert [m.outcome for m in report.messages] == ["approved", "approved"]
+    # required 2: the first approve is a vote, only the second says approved (once per decision)
+    assert [m.outcome for m in report.messages] == ["vote", "approved"]
     assert approvals.get_approval(db, request_.approval.id).status == "approved"
     assert dovecot.count(mail_user) == 0
     assert report.summary() == {"read": 2, "deleted": 2, "left": 0}

@@ -526,22 +526,28 @@ def test_split_reply_without_quote_is_all_new_text() -> None:
 
 @pytest.mark.parametrize("word", APPROVE_WORDS)
 def test_decision_approve_word_approves(word: str) -> None:
-    assert decision(word).kind == "approve"
+    assert decision(word) == Decision("approve", "")
 
 
 @pytest.mark.parametrize("word", REJECT_WORDS)
 def test_decision_reject_word_rejects(word: str) -> None:
-    assert decision(word).kind == "reject"
+    assert decision(word) == Decision("reject", "")
 
 
-@pytest.mark.parametrize("line", ["APPROVED", "Approve", "aPpRoVe", "APPROUVÉ", "SÍ", "NEIN"])
-def test_decision_ignores_case(line: str) -> None:
-    assert decision(line).kind is not None
+@pytest.mark.parametrize(("line", "kind"), [
+    ("APPROVED", "approve"), ("Approve", "approve"), ("aPpRoVe", "approve"),
+    ("APPROUVÉ", "approve"), ("SÍ", "approve"), ("NEIN", "reject"),
+])
+def test_decision_ignores_case(line: str, kind: str) -> None:
+    assert decision(line) == Decision(kind, "")
 
 
-@pytest.mark.parametrize("line", ["Approved.", "Yes!!!", "No?", "Ja,", "Oui !", "Rechazado:"])
-def test_decision_ignores_trailing_punctuation(line: str) -> None:
-    assert decision(line).kind is not None
+@pytest.mark.parametrize(("line", "kind"), [
+    ("Approved.", "approve"), ("Yes!!!", "approve"), ("No?", "reject"), ("Ja,", "approve"),
+    ("Oui !", "approve"), ("Rechazado:", "reject"),
+])
+def test_decision_ignores_trailing_punctuation(line: str, kind: str) -> None:
+    assert decision(line) == Decision(kind, "")
 
 
 @pytest.mark.parametrize(
@@ -556,27 +562,27 @@ def test_decision_word_followed_by_a_dash_decides() -> None:
 
 
 def test_decision_spanish_si_without_accent_decides_nothing() -> None:
-    assert decision("Si pasa QA, adelante").kind is None
+    assert decision("Si pasa QA, adelante") == Decision(None, "")
 
 
 def test_decision_comes_from_the_first_non_empty_line_only() -> None:
-    assert decision("Hi team,\nApprove").kind is None
+    assert decision("Hi team,\nApprove") == Decision(None, "")
 
 
 def test_decision_skips_leading_blank_lines() -> None:
-    assert decision("\n \n\nReject\n").kind == "reject"
+    assert decision("\n \n\nReject\n") == Decision("reject", "")
 
 
 def test_decision_skips_invisible_characters_at_line_start() -> None:
-    assert decision("\u200b\xa0\ufeffYes").kind == "approve"
+    assert decision("\u200b\xa0\ufeffYes") == Decision("approve", "")
 
 
 def test_decision_comment_is_the_text_below_stripped() -> None:
-    assert decision("Reject\n\n  tests are red\n\nBob\n\n").comment == "tests are red\n\nBob"
+    assert decision("Reject\n\n  tests are red\n\nBob\n\n") == Decision("reject", "tests are red\n\nBob")
 
 
 def test_decision_comment_starts_with_the_rest_of_the_first_line() -> None:
-    assert decision("No, not before Monday.\nBob").comment == "not before Monday.\nBob"
+    assert decision("No, not before Monday.\nBob") == Decision("reject", "not before Monday.\nBob")
 
 
 def test_decision_without_a_decision_has_no_comment() -> None:

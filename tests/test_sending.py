@@ -14,6 +14,7 @@ from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import DataError
 from mailrelay_cli.outbound.sending import SendRequest, send
 from mailrelay_cli.store import open_store
+from tests.fixtures.approval_settings import approval_settings as shared_approval_settings
 from tests.fixtures.smtp_servers import SmtpServer
 
 
@@ -22,10 +23,8 @@ def settings_for(server: SmtpServer) -> Settings:
 
 
 def approval_settings(server: SmtpServer, tmp_path: Path) -> Settings:
-    table = tomllib.loads(server.toml(auth="none"))
-    table["approval"] = {"enabled": True, "reply_address": "Approvals <approvals@example.com>"}
-    table["state"] = {"path": str(tmp_path / "state")}
-    return settings_from_table(table, tmp_path / "settings.toml")
+    return shared_approval_settings(tmp_path, server.toml(auth="none"),
+                                    reply_address="Approvals <approvals@example.com>")
 
 
 def recorded(settings: Settings) -> list[approvals.Approval]:

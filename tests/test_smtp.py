@@ -24,6 +24,7 @@ from mailrelay_cli.transport import smtp
 from mailrelay_cli.transport.transcript import Transcript
 from tests.fixtures.oauth_fakes import FakeIdentityService
 from tests.fixtures.smtp_servers import SMTP_PASSWORD, RecordingHandler, SmtpServer
+from tests.sessions import open_smtp
 
 SENTINEL_PW = "S3ntinel-pw-xyz"
 
@@ -51,7 +52,7 @@ def message() -> EmailMessage:
 
 
 def send_one(settings: Settings, transcript: Transcript | None = None) -> dict:
-    with smtp.open_smtp(settings, transcript=transcript) as conn:
+    with open_smtp(settings, transcript=transcript) as conn:
         return smtp.send_message(conn, message(), sender="relay@example.com",
                                  recipients=["dev@example.com"])
 
@@ -248,7 +249,7 @@ class TempFailThenAccept(RecordingHandler):
 
 def test_partial_refusal_returns_the_refused_recipients(smtp_server_factory, settings_for) -> None:
     server = smtp_server_factory(handler=TempFailThenAccept(), security="starttls")
-    with smtp.open_smtp(settings_for(server)) as conn:
+    with open_smtp(settings_for(server)) as conn:
         refused = smtp.send_message(conn, message(), sender="relay@example.com",
                                     recipients=["dev@example.com", "nobody@example.com"])
     assert refused == {"nobody@example.com": (550, "5.1.1 no such user")}
@@ -257,14 +258,14 @@ def test_partial_refusal_returns_the_refused_recipients(smtp_server_factory, set
 
 def test_every_recipient_refused_for_now_is_temporary_75(smtp_server_factory, settings_for) -> None:
     server = smtp_server_factory(handler=TempFailThenAccept(), security="starttls")
-    with pytest.raises(TemporaryError), smtp.open_smtp(settings_for(server)) as conn:
+    with pytest.raises(TemporaryError), open_smtp(settings_for(server)) as conn:
         smtp.send_message(conn, message(), sender="relay@example.com",
                           recipients=["busy@example.com"])
 
 
 def test_every_recipient_refused_for_good_is_69(smtp_server_factory, settings_for) -> None:
     server = smtp_server_factory(handler=TempFailThenAccept(), security="starttls")
-    with pytest.raises(ServerRefusedError) as caught, smtp.open_smtp(settings_for(server)) as conn:
+    with pytest.raises(ServerRefusedError) as caught, open_smtp(settings_for(server)) as conn:
         smtp.send_message(conn, message(), sender="relay@example.com",
                           recipients=["nobody@example.com"])
     assert "nobody@example.com" in caught.value.message
@@ -326,7 +327,7 @@ def test_optional_starttls_not_offered_continues_plain_but_keeps_the_password(
         smtp_plain_auth, settings_for) -> None:
     settings = settings_for(smtp_plain_auth, starttls=True)
     endpoint = endpoint_for(settings.smtp)._replace(starttls_required=False)
-    with pytest.raises(ConfigError), smtp.open_smtp(settings, endpoint=endpoint):
+    with pytest.raises(ConfigError), open_smtp(settings, endpoint=endpoint):
         pass
     assert smtp_plain_auth.auth_commands == []
 
@@ -334,7 +335,7 @@ def test_optional_starttls_not_offered_continues_plain_but_keeps_the_password(
 def test_optional_starttls_not_offered_sends_without_auth(smtp_plain, settings_for) -> None:
     settings = settings_for(smtp_plain, password=None, auth="none", starttls=True)
     endpoint = endpoint_for(settings.smtp)._replace(starttls_required=False)
-    with smtp.open_smtp(settings, endpoint=endpoint) as conn:
+    with open_smtp(settings, endpoint=endpoint) as conn:
         smtp.send_message(conn, message(), sender="relay@example.com",
                           recipients=["dev@example.com"])
     assert len(smtp_plain.messages) == 1

@@ -14,7 +14,7 @@ from freezegun import freeze_time
 
 from mailrelay_cli import store
 from mailrelay_cli.errors import ConfigError, ExitCode, LockedError
-from mailrelay_cli.store.lock import LOCK_NAME, run_lock
+from mailrelay_cli.store.lock import LOCK_NAME, read_lock_holder, run_lock
 from mailrelay_cli.store.sqlite import DB_NAME
 from mailrelay_cli.store.sqlite_schema import SCHEMA_VERSION
 
@@ -90,10 +90,11 @@ def test_a_run_that_died_has_no_outcome(tmp_path: Path) -> None:
 
 
 def test_the_run_lock_can_be_taken_again_after_release(tmp_path: Path) -> None:
-    with run_lock(tmp_path):
+    with run_lock(tmp_path) as first:
         pass
-    with run_lock(tmp_path):
-        pass
+    with run_lock(tmp_path) as again:
+        assert again == first
+        assert read_lock_holder(again).pid == os.getpid()
 
 
 def test_a_second_holder_of_the_run_lock_gets_exit_75_naming_the_holder(tmp_path: Path) -> None:
@@ -122,3 +123,51 @@ def test_a_lock_held_by_a_process_that_died_is_free(tmp_path: Path) -> None:
     assert ready.is_set()
     with run_lock(tmp_path):
         pass
+
+
+# -- request fingerprints (migration 2) ---------------------------------------------------------
+
+def _approval(tx: Any, approval_id: str = "K7Q2XD") -> None:
+    tx.insert_approval(id=approval_id, reference=f"MR-{approval_id}-0", title="t", subject="s",
+                       approvers=("bob@example.com",), required=1, notify=(), requested_by=None,
+                       message_id=None, created_at="2025-03-03T10:00:00+00:00",
+                       expires_at="2099-03-03T10:00:00+00:00")
+
+
+def test_a_version_1_database_gains_the_fingerprint_table_and_keeps_its_approvals(
+        tmp_path: Path) -> None:
+    from mailrelay_cli.store.sqlite_schema import MIGRATIONS
+
+    conn = sqlite3.connect(tmp_path / DB_NAME)
+    conn.executescript(MIGRATIONS[0])
+    conn.execute("PRAGMA user_version = 1")
+    conn.execute("INSERT INTO approvals (id, reference, title, subject, approvers, created_at,"
+                 " expires_at) VALUES ('K7Q2XD', 'MR-K7Q2XD-0', 't', 's', '[]', 'a', 'b')")
+    conn.commit()
+    conn.close()
+    with store.open_store(tmp_path) as db:
+        assert db.get_approval("K7Q2XD") is not None
+        assert db.request_fingerprint("K7Q2XD") is None
+        with db.transaction() as tx:
+            tx.set_request_fingerprint("K7Q2XD", "1;a;b")
+        assert db.request_fingerprint("K7Q2XD") == "1;a;b"
+
+
+def test_a_fingerprint_is_replaced_not_added_twice(tmp_path: Path) -> None:
+    with store.open_store(tmp_path) as db:
+        with db.transaction() as tx:
+            _approval(tx)
+            tx.set_request_fingerprint("K7Q2XD", "1;a;b")
+            tx.set_request_fingerprint("K7Q2XD", "1;c;d")
+        assert db.request_fingerprint("K7Q2XD") == "1;c;d"
+
+
+def test_discarding_a_pending_approval_discards_its_fingerprint(tmp_path: Path) -> None:
+    with store.open_store(tmp_path) as db:
+        with db.transaction() as tx:
+            _approval(tx)
+            tx.set_request_fingerprint("K7Q2XD", "1;a;b")
+        with db.transaction() as tx:
+            tx.discard_pending_approval("K7Q2XD")
+        assert db.get_approval("K7Q2XD") is None
+        assert db.request_fingerprint("K7Q2XD") is None

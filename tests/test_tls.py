@@ -14,9 +14,10 @@ from mailrelay_cli.config.endpoints import Endpoint
 from mailrelay_cli.config.load import load_settings
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import CertificateError, ConfigError, ExitCode
-from mailrelay_cli.transport import smtp, tls, tls_explain
+from mailrelay_cli.transport import tls, tls_explain
 from tests.fixtures.certs import CertFiles
 from tests.fixtures.smtp_servers import SMTP_PASSWORD, SmtpServer
+from tests.sessions import open_smtp
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def settings_trusting(write_config: Callable[[str], Path],
 
 
 def connect_and_login(settings: Settings) -> None:
-    with smtp.open_smtp(settings):
+    with open_smtp(settings):
         pass
 
 

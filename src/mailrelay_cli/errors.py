@@ -9,6 +9,7 @@ handler that prints both and exits with ``exit_code``.
 from __future__ import annotations
 
 from enum import IntEnum
+from typing import Literal
 
 
 class ExitCode(IntEnum):
@@ -25,6 +26,35 @@ class ExitCode(IntEnum):
     NOPERM = 77
     CONFIG = 78
     INTERRUPTED = 130
+
+
+# What a command ended with when that is not an error: an approval's final status
+# (`approvals wait`), "timed-out" (`wait --timeout` ran out), "stale" (`status --max-age`).
+Outcome = Literal["ok", "approved", "rejected", "expired", "cancelled", "timed-out", "stale"]
+
+_OUTCOME_CODES: dict[str, ExitCode] = {
+    "ok": ExitCode.OK,
+    "approved": ExitCode.OK,
+    "rejected": ExitCode.REJECTED,
+    "expired": ExitCode.EXPIRED,
+    "cancelled": ExitCode.EXPIRED,
+    "timed-out": ExitCode.EXPIRED,
+    "stale": ExitCode.TEMPFAIL,  # cron should have fixed it by now
+}
+
+
+def exit_code_for(outcome: Outcome | MailrelayError | None) -> ExitCode:
+    """The one place an outcome becomes an exit code.
+
+    An outcome is a value (``"rejected"``, ``"stale"``), or the error a step failed with
+    (``mailrelay test`` reports every step and exits with the first failure's code);
+    None is success. Anything else (``"pending"`` without a time-out) is a bug.
+    """
+    if outcome is None:
+        return ExitCode.OK
+    if isinstance(outcome, MailrelayError):
+        return outcome.exit_code
+    return _OUTCOME_CODES[outcome]
 
 
 class MailrelayError(Exception):
@@ -81,6 +111,10 @@ class LockedError(TemporaryError):
     """Raised when another run holds the process-replies lock."""
 
 
+class StateBusyError(TemporaryError):
+    """Raised when the state store stays locked by another process past its wait (retry later)."""
+
+
 class AuthError(MailrelayError):
     """Raised when a server rejects the credentials or a token cannot be had without a person."""
 
@@ -95,6 +129,16 @@ class ConfigError(MailrelayError):
 
 class CertificateError(ConfigError):
     """Raised when a server certificate fails verification (expired, wrong host, unknown CA)."""
+
+
+class StateError(ConfigError):
+    """Raised when the state store or state dir cannot be opened, read or written: a corrupt,
+    truncated or read-only database, a full disk, an unwritable directory. Names the path."""
+
+
+class UnknownApprovalError(ConfigError):
+    """Raised when replies carry references signed with this key to approvals the store never
+    issued (another host's state dir, a wrong state.url, an emptied database): fail closed."""
 
 
 class NoKeyringError(ConfigError):

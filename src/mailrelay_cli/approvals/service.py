@@ -21,13 +21,13 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.utils import parseaddr
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
+from mailrelay_cli.approvals import addresses
 from mailrelay_cli.approvals.options import ApprovalOptions
 from mailrelay_cli.config.records import Settings
-from mailrelay_cli.errors import DataError, ExitCode, NotFoundError, UsageError
+from mailrelay_cli.errors import ConfigError, DataError, NotFoundError, Outcome, UsageError
 from mailrelay_cli.store.interface import (
     ApprovalRow,
     ApprovalStatus,
@@ -38,7 +38,12 @@ from mailrelay_cli.store.interface import (
 )
 from mailrelay_cli.store.times import iso, parse_iso, utcnow
 
-STATUSES = ("pending", "approved", "rejected", "expired", "cancelled")
+if TYPE_CHECKING:
+    from mailrelay_cli.approvals.fingerprint import Fingerprint
+
+# An approval's status as read: the stored one, or "expired" once expires_at has passed.
+Status = ApprovalStatus | Literal["expired"]
+STATUSES: tuple[Status, ...] = ("pending", "approved", "rejected", "expired", "cancelled")
 # No 0/O, 1/I/L, U: an id read aloud or retyped stays the same id.
 ID_ALPHABET = "ABCDEFGHJKMNPQRSTVWXYZ23456789"
 ID_LENGTH = 6
@@ -51,20 +56,13 @@ EVENT = "approval-requested"
 
 
 def normalize_address(text: str) -> str | None:
-    """The bare address of ``text`` with its domain lower-cased, or None when there is none."""
-    _, address = parseaddr(text or "")
-    address = address.strip()
-    if "@" not in address:
-        return None
-    local, _, domain = address.rpartition("@")
-    if not local or not domain:
-        return None
-    return f"{local}@{domain.lower()}"
+    """The bare address of ``text``, its domain's ASCII letters lower-cased, or None."""
+    return addresses.bare_address(text)
 
 
 def same_address(a: str, b: str) -> bool:
-    """Addresses compared case-insensitively (most servers treat local parts that way)."""
-    return a.casefold() == b.casefold()
+    """One mailbox: IDNA A-label domain and local part, ASCII case only (``approvals.addresses``)."""
+    return addresses.same_address(a, b)
 
 
 @dataclass(frozen=True)
@@ -81,7 +79,7 @@ class Approval:
     requested_by: str | None
     created_at: str
     expires_at: str
-    status: str
+    status: Status
     decided_by: str | None
     decided_at: str | None
     comment: str | None
@@ -91,7 +89,7 @@ class Approval:
     def is_approver(self, address: str | None) -> bool:
         return address is not None and any(same_address(address, a) for a in self.approvers)
 
-    def as_json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """The DESIGN.md ``approvals show`` / ``list`` object."""
         return {
             "id": self.id,
@@ -120,7 +118,8 @@ class ApprovalRequest:
     instructions: str
 
 
-def effective_status(stored: str, expires_at: str, now: datetime | None = None) -> str:
+def effective_status(stored: ApprovalStatus, expires_at: str, now: datetime | None = None
+                     ) -> Status:
     if stored == "pending" and parse_iso(expires_at) <= (now or utcnow()):
         return "expired"
     return stored
@@ -153,13 +152,44 @@ def _from_row(row: ApprovalRow, approved_by: tuple[str, ...] = (),
 _key_cache: dict[str, bytes] = {}
 
 
+MIN_KEY_BYTES = 32
+
+
+def _key_from_text(stored: str, where: str) -> bytes:
+    """The key bytes of hex text; ConfigError (78) naming ``where`` if not hex or too short."""
+    try:
+        key = bytes.fromhex(stored.strip())
+    except ValueError:
+        raise ConfigError(f"{where} is not hexadecimal (the signing key is hex, 64 digits for "
+                          f"{MIN_KEY_BYTES} bytes)",
+                          hint="copy the key from the host that sends approvals: "
+                               "python3 -c 'import secrets; print(secrets.token_hex(32))' makes "
+                               "a new one (old references then stop matching)") from None
+    if len(key) < MIN_KEY_BYTES:
+        raise ConfigError(f"{where} is {len(key)} bytes; a signing key needs at least "
+                          f"{MIN_KEY_BYTES} (64 hex digits)",
+                          hint="python3 -c 'import secrets; print(secrets.token_hex(32))' makes "
+                               "one; every host that asks or reads replies needs the same key")
+    return key
+
+
 def signing_key(profile: str, *, create: bool = True) -> bytes | None:
-    """The HMAC key of ``profile`` from the keyring, made and stored on first use."""
+    """The HMAC key of ``profile`` from the keyring, made and stored on first use.
+
+    A key that is not hex or shorter than 32 bytes is a ConfigError (78) naming where it
+    came from (``MAILRELAY_APPROVAL_HMAC_KEY`` or the keyring entry); never used weak.
+    """
+    import os
+
     from mailrelay_cli.auth import credentials
 
     stored = credentials.get_internal(profile, HMAC_KEY_NAME)
     if stored:
-        return bytes.fromhex(stored)
+        variable = credentials.env_name(HMAC_KEY_NAME)
+        where = (variable if os.environ.get(variable)
+                 else f"keyring entry {credentials.SERVICE} "
+                      f"{credentials.entry_name(profile, HMAC_KEY_NAME)}")
+        return _key_from_text(stored, where)
     if not create:
         return None
     key = secrets.token_bytes(32)
@@ -208,6 +238,9 @@ def instructions(reference: str) -> str:
     )
 
 
+_TITLE_BREAK = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 def clean_title(title: str | None) -> str:
     """The title as it goes into the subject: runs of spaces and tabs made one space.
 
@@ -215,9 +248,11 @@ def clean_title(title: str | None) -> str:
     variable, as for every other variable that reaches a header.
     """
     title = title or ""
-    if "\r" in title or "\n" in title or "\x00" in title:
-        raise DataError("variable title contains a line break, which would inject a mail header",
-                        hint="remove CR/LF from --var title (or the payload's \"title\")")
+    if _TITLE_BREAK.search(title):
+        raise DataError("variable title contains a line break or control character, which "
+                        "would break or inject a mail header",
+                        hint="remove CR/LF, VT, FF, NEL (U+0085), U+2028/U+2029 and control "
+                             "characters from --var title (or the payload's \"title\")")
     return " ".join(title.split())
 
 
@@ -305,7 +340,7 @@ def require_enabled(settings: Settings) -> None:
 
     if not settings.approval.enabled:
         if not settings.file_exists:  # lead with the missing file: the rest follows from it
-            from mailrelay_cli.config.completeness import missing_file_error
+            from mailrelay_cli.config.missing_file import missing_file_error
 
             raise missing_file_error(settings.path)
         raise ConfigError(f"approvals by email are off (approval.enabled is false in "
@@ -326,6 +361,25 @@ def set_message_id(store: Store, approval_id: str, message_id: str | None) -> No
         tx.set_approval_message_id(approval_id, message_id)
 
 
+def keep_request_fingerprint(store: Store, approval_id: str, subject: str, text: str,
+                             html: str | None = None) -> None:
+    """Keep the fingerprint of the request as sent (``approvals.fingerprint``) with the approval:
+    it is how a reply's quote of the request is told from the approver's own words."""
+    from mailrelay_cli.approvals.fingerprint import make_fingerprint
+
+    fingerprint = make_fingerprint(subject, text, html).dumps()
+    with store.transaction() as tx:
+        tx.set_request_fingerprint(approval_id, fingerprint)
+
+
+def request_fingerprint(reader: StoreReader, approval_id: str) -> Fingerprint | None:
+    """The fingerprint kept for the approval's request, or None (an approval asked before
+    fingerprints were kept, or by another tool)."""
+    from mailrelay_cli.approvals.fingerprint import Fingerprint
+
+    return Fingerprint.loads(reader.request_fingerprint(approval_id))
+
+
 def discard_approval(store: Store, approval_id: str) -> None:
     """Forget an approval whose request could not be sent (nobody can answer it)."""
     with store.transaction() as tx:
@@ -340,6 +394,8 @@ class ApprovalDraft:
 
     ``forget`` (None in a dry run) removes the recorded approval: ``send`` calls it when
     the request could not be built or delivered, since nobody could answer it.
+    ``remember`` (None in a dry run) keeps the fingerprint of the rendered request
+    (subject, text, HTML) with the approval: ``send`` calls it once the message is rendered.
     """
 
     variables: Mapping[str, Any]
@@ -347,6 +403,7 @@ class ApprovalDraft:
     headers: Mapping[str, str] = field(default_factory=dict)
     approval_id: str | None = None
     forget: Callable[[], None] | None = None
+    remember: Callable[[str, str, str | None], None] | None = None
 
 
 def _request_variables(request: ApprovalRequest) -> dict[str, Any]:
@@ -394,12 +451,17 @@ def prepare_request(settings: Settings, variables: Mapping[str, Any], approvers:
         with open_store(settings.state_dir) as db:
             discard_approval(db, request.approval.id)
 
+    def remember(subject: str, text: str, html: str | None) -> None:
+        with open_store(settings.state_dir) as db:
+            keep_request_fingerprint(db, request.approval.id, subject, text, html)
+
     return ApprovalDraft(
         variables=_request_variables(request),
         headers={"X-Mailrelay-Approval": request.approval.id},
         reply_to=request.reply_address,
         approval_id=request.approval.id,
         forget=forget,
+        remember=remember,
     )
 
 
@@ -465,8 +527,11 @@ def cancel_approval(store: Store, approval_id: str) -> Approval:
 class VoteResult:
     """What one valid reply did: its outcome, and the approval when it became final."""
 
-    outcome: str  # "approved", "rejected" or "too-late"
+    # vote: counted, not yet deciding (--required N)
+    outcome: Literal["approved", "rejected", "vote", "too-late"]
     decided: Approval | None  # set when this vote made the approval final
+    approvals: int = 0  # approve votes so far, this one included ("vote": approvals of required)
+    required: int = 1
 
 
 def record_vote(tx: Transaction, approval: Approval, approver: str, decision: Decision,
@@ -474,17 +539,20 @@ def record_vote(tx: Transaction, approval: Approval, approver: str, decision: De
     """Record ``approver``'s decision in ``tx`` (the caller's transaction).
 
     One reject rejects; ``required`` distinct approves approve. An approver who
-    already voted, or a vote after the approval became final, is too late.
+    already voted, or a vote after the approval became final, is too late. An approve
+    that does not yet reach ``required`` is the outcome ``vote`` (never ``approved``: an
+    outcome says ``approved`` once per decision), with the count so far.
     """
     now = iso(utcnow())
     row = tx.get_approval(approval.id)
     if row is None or effective_status(row.status, row.expires_at) != "pending":
         return VoteResult("too-late", None)
-    if tx.has_voted(approval.id, approver):
+    if tx.has_voted(approval.id, approver) or any(
+            same_address(approver, earlier) for earlier in tx.approved_by(approval.id)):
         return VoteResult("too-late", None)
     tx.record_vote(approval_id=approval.id, approver=approver, decision=decision,
                    comment=comment, decided_at=now, audit_id=audit_id)
-    outcome = "approved" if decision == "approve" else "rejected"
+    outcome: Literal["approved", "rejected"] = "approved" if decision == "approve" else "rejected"
     approvals_so_far = len(tx.approved_by(approval.id))
     final: ApprovalStatus | None = None
     if decision == "reject":
@@ -492,12 +560,31 @@ def record_vote(tx: Transaction, approval: Approval, approver: str, decision: De
     elif approvals_so_far >= approval.required:
         final = "approved"
     if final is None:
-        return VoteResult(outcome, None)
+        return VoteResult("vote", None, approvals_so_far, approval.required)
     tx.decide_approval(approval.id, status=final, decided_by=approver, decided_at=now,
                        comment=comment)
     decided_row = tx.get_approval(approval.id)
     assert decided_row is not None  # read inside the transaction that just updated it
-    return VoteResult(outcome, _from_row(decided_row, tx.approved_by(approval.id)))
+    return VoteResult(outcome, _from_row(decided_row, tx.approved_by(approval.id)),
+                      approvals_so_far, approval.required)
+
+
+def require_signing_key(profile: str) -> bytes:
+    """The signing key, or ConfigError (78): a run that cannot verify references touches no mail."""
+    from mailrelay_cli.auth import credentials
+
+    key = signing_key(profile, create=False)
+    if key is None:
+        raise ConfigError(
+            f"no approval signing key (keyring entry {credentials.SERVICE} "
+            f"{credentials.entry_name(profile, HMAC_KEY_NAME)}, or "
+            f"{credentials.env_name(HMAC_KEY_NAME)}): replies cannot be verified, so none "
+            "was read or deleted",
+            hint=f"give this job the key the sending host uses: export "
+                 f"{credentials.env_name(HMAC_KEY_NAME)}=HEX, or the same keyring backend "
+                 "(PYTHON_KEYRING_BACKEND) as `mailrelay send`",
+        )
+    return key
 
 
 def pending_by_id(reader: StoreReader, ids: Iterable[str]) -> dict[str, Approval]:
@@ -517,17 +604,14 @@ class WaitResult:
     approval: Approval
     timed_out: bool
 
-
-def wait_exit_code(status: str, timed_out: bool = False) -> ExitCode:
-    """The one place an approval outcome becomes an exit code (DESIGN.md, `approvals wait`)."""
-    if timed_out:
-        return ExitCode.EXPIRED
-    return {
-        "approved": ExitCode.OK,
-        "rejected": ExitCode.REJECTED,
-        "expired": ExitCode.EXPIRED,
-        "cancelled": ExitCode.EXPIRED,
-    }.get(status, ExitCode.EXPIRED)
+    @property
+    def outcome(self) -> Outcome:
+        """How the wait ended (``errors.exit_code_for`` makes it the DESIGN.md exit code)."""
+        if self.timed_out:
+            return "timed-out"
+        status = self.approval.status
+        # wait_for returns a pending approval only when it timed out
+        return "timed-out" if status == "pending" else status
 
 
 def wait_for(

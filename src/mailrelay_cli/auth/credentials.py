@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 import re
-from typing import Any
+from typing import Any, NamedTuple
 
 from mailrelay_cli.config.schema import SECRET_NAMES
 from mailrelay_cli.errors import ConfigError, KeyringSettingError, NoKeyringError
@@ -223,21 +223,35 @@ def delete_secret(profile: str, name: str) -> bool:
     return True
 
 
-def secret_status(profile: str) -> list[tuple[str, str]]:
+class SecretStatus(NamedTuple):
+    """One row of ``secret list``: where a secret is set (never its value)."""
+
+    name: str
+    where: str  # ``keyring``, ``env MAILRELAY_…``, ``unset`` or ``unset (no keyring)``
+
+    @property
+    def is_set(self) -> bool:
+        return not self.where.startswith("unset")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "set": self.is_set, "where": self.where}
+
+
+def secret_status(profile: str) -> list[SecretStatus]:
     """(name, where) for every user secret: ``keyring``, ``env MAILRELAY_…``, or ``unset``."""
     rows = []
     for name in SECRET_NAMES:
         if os.environ.get(env_name(name)):
-            rows.append((name, f"env {env_name(name)}"))
+            rows.append(SecretStatus(name, f"env {env_name(name)}"))
             continue
         try:
             stored = _read(profile, name)
         except KeyringSettingError:
             raise  # a mistyped backend is the user's to fix, not "no keyring"
         except NoKeyringError:
-            rows.append((name, "unset (no keyring)"))
+            rows.append(SecretStatus(name, "unset (no keyring)"))
             continue
-        rows.append((name, "keyring" if stored else "unset"))
+        rows.append(SecretStatus(name, "keyring" if stored else "unset"))
     return rows
 
 

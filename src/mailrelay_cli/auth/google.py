@@ -29,7 +29,7 @@ from typing import Any
 from mailrelay_cli.auth.login_result import LoginResult, utc_time
 from mailrelay_cli.auth.oauth_config import GOOGLE, OAuthConfig, client_secret, covers, resolve
 from mailrelay_cli.auth.token_cache import load_cache_text, save_cache_text, where
-from mailrelay_cli.config.records import Settings
+from mailrelay_cli.config.records import Role, Settings
 from mailrelay_cli.errors import AuthError, ConfigError, Interrupted, TemporaryError
 
 AUTH_URL = "https://accounts.google.com/o/oauth2/v2/auth"
@@ -294,7 +294,7 @@ def cached_tokens(text: str | None) -> dict[str, Any]:
 
 def login(
     settings: Settings,
-    role: str,
+    role: Role,
     *,
     port: int = 0,
     show_url: Callable[[LoopbackPrompt], None],

@@ -9,26 +9,28 @@ msal is imported inside the functions that use it: it costs ~140 ms at start-up.
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from mailrelay_cli.auth import credentials
+from mailrelay_cli.auth import credentials, http_cache
 from mailrelay_cli.auth.login_result import LoginResult, utc_time
 from mailrelay_cli.auth.oauth_config import (
     CLIENT_CREDENTIALS,
     DEVICE_CODE,
     MICROSOFT,
-    MICROSOFT_LOGIN_HOST,
     OAuthConfig,
     client_secret,
     covers,
     resolve,
+    server,
 )
 from mailrelay_cli.auth.token_cache import load_cache_text, save_cache_text, where
 from mailrelay_cli.auth.token_status import msal_status
-from mailrelay_cli.config.records import Settings
+from mailrelay_cli.config.records import Role, Settings
 from mailrelay_cli.errors import AuthError, ConfigError, Interrupted, TemporaryError
 
 
@@ -51,17 +53,61 @@ def _http_client() -> Any:
     return None
 
 
-def _msal_app(settings: Settings, cfg: OAuthConfig, cache: Any, *, secret: str | None) -> Any:
+def _trusting_client(settings: Settings, cfg: OAuthConfig) -> Any:
+    """A requests session trusting ``tls_ca_file`` (a company's identity gateway), or None."""
+    ca_file = server(settings, cfg.cache_role).tls_ca_file
+    if ca_file is None:
+        return None
+    import requests
+
+    session = requests.Session()
+    session.verify = str(ca_file)
+    return session
+
+
+def certificate_credential(cfg: OAuthConfig) -> dict[str, str]:
+    """msal's client credential from ``client_certificate``: a PEM file with the app
+    registration's certificate and its (unencrypted) private key. msal signs its client
+    assertion with it (PS256, the certificate's SHA-256 thumbprint)."""
+    path = cfg.client_certificate
+    key = f"{cfg.cache_role}.client_certificate"
+    try:
+        text = Path(str(path)).read_text(encoding="ascii")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{key}: cannot read {path}: {getattr(e, 'strerror', None) or e}",
+                          hint=f"mailrelay config set {key} /path/to/app-cert.pem") from e
+    certificate = re.search(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", text, re.S)
+    private_key = re.search(
+        r"-----BEGIN (?:RSA |EC )?PRIVATE KEY-----.+?-----END (?:RSA |EC )?PRIVATE KEY-----", text, re.S)
+    if certificate is None or private_key is None:
+        raise ConfigError(
+            f"{key}: {path} must hold the certificate and its unencrypted private key in PEM",
+            hint="cat app-cert.pem app-key.pem > app.pem; the certificate is the one uploaded to the "
+                 "app registration (Certificates & secrets)")
+    return {"private_key": private_key.group(0), "public_certificate": certificate.group(0)}
+
+
+def _msal_app(settings: Settings, cfg: OAuthConfig, cache: Any, *,
+              secret: str | dict[str, str] | None) -> Any:
     import msal
 
-    common: dict[str, Any] = {"authority": cfg.authority, "token_cache": cache}
-    http_client = _http_client()
+    persisted = http_cache.load(settings)
+    common: dict[str, Any] = {"authority": cfg.authority, "token_cache": cache,
+                              "http_cache": persisted}
+    if not cfg.known_authority:
+        # A login host Microsoft does not run: used as given, never checked against
+        # Microsoft's list of clouds (which would need login.microsoftonline.com).
+        common["instance_discovery"] = False
+    http_client = _http_client() or _trusting_client(settings, cfg)
     if http_client is not None:
         common["http_client"] = http_client
     try:
         if secret:
-            return _confidential_class()(cfg.client_id, client_credential=secret, **common)
-        return msal.PublicClientApplication(cfg.client_id, **common)
+            app = _confidential_class()(cfg.client_id, client_credential=secret, **common)
+        else:
+            app = msal.PublicClientApplication(cfg.client_id, **common)
+        persisted.save()  # the discovery answers msal just fetched (or found) for next run
+        return app
     except ValueError as e:  # msal's OpenID discovery failed: almost always a wrong tenant
         raise ConfigError(
             f"Microsoft does not know tenant {cfg.tenant_id!r} ({cfg.cache_role}.tenant_id): "
@@ -69,9 +115,9 @@ def _msal_app(settings: Settings, cfg: OAuthConfig, cache: Any, *, secret: str |
             hint=f"mailrelay config set {cfg.cache_role}.tenant_id YOUR-TENANT-ID",
         ) from e
     except OSError as e:
-        raise _network_error(e) from e
+        raise _network_error(e, cfg.login_host) from e
     except Exception as e:
-        _reraise_network(e)
+        _reraise_network(e, cfg.login_host)
         raise
 
 
@@ -102,23 +148,23 @@ def _provider_error(result: dict[str, Any]) -> str:
     return f"{error}: {description}" if description else str(error)
 
 
-def _network_error(e: BaseException) -> TemporaryError:
+def _network_error(e: BaseException, host: str = "https://login.microsoftonline.com") -> TemporaryError:
     return TemporaryError(
-        f"cannot reach Microsoft's identity service ({MICROSOFT_LOGIN_HOST}): {_first_line(str(e))}",
+        f"cannot reach Microsoft's identity service ({host}): {_first_line(str(e))}",
         hint="check the network or proxy; cron retries next run",
     )
 
 
-def _reraise_network(e: Exception) -> None:
+def _reraise_network(e: Exception, host: str = "https://login.microsoftonline.com") -> None:
     try:
         import requests
     except ImportError:  # pragma: no cover - msal depends on requests
         return
     if isinstance(e, requests.RequestException):
-        raise _network_error(e) from e
+        raise _network_error(e, host) from e
 
 
-def _load_msal_cache(settings: Settings, cache_role: str) -> Any:
+def _load_msal_cache(settings: Settings, cache_role: Role) -> Any:
     import msal
 
     cache = msal.SerializableTokenCache()
@@ -131,7 +177,7 @@ def _load_msal_cache(settings: Settings, cache_role: str) -> Any:
     return cache
 
 
-def _save_msal_cache(settings: Settings, cache_role: str, cache: Any) -> str | None:
+def _save_msal_cache(settings: Settings, cache_role: Role, cache: Any) -> str | None:
     if not cache.has_state_changed:
         return None
     return save_cache_text(settings, cache_role, cache.serialize())
@@ -149,19 +195,20 @@ def _call_msal(func: Callable[..., dict[str, Any]], *args: Any, **kwargs: Any) -
         raise
 
 
-def access_token(settings: Settings, cfg: OAuthConfig) -> str:
+def access_token(settings: Settings, cfg: OAuthConfig, *, force_refresh: bool = False) -> str:
     """A Microsoft bearer token for ``cfg`` without any person.
 
     From the cache, refreshing as needed (device-code), or from the client secret
     (client-credentials). Raises AuthError (exit 77) with Microsoft's error and the
-    ``auth login`` command when a person is needed; never prompts.
+    ``auth login`` command when a person is needed; never prompts. ``force_refresh``
+    ignores a cached access token (one an API just refused as expired or revoked).
     """
     if cfg.flow == CLIENT_CREDENTIALS:
-        return _client_credentials_token(settings, cfg)
-    return _silent_token(settings, cfg)
+        return _client_credentials_token(settings, cfg, fresh=force_refresh)
+    return _silent_token(settings, cfg, force_refresh=force_refresh)
 
 
-def _silent_token(settings: Settings, cfg: OAuthConfig) -> str:
+def _silent_token(settings: Settings, cfg: OAuthConfig, *, force_refresh: bool = False) -> str:
     cache = _load_msal_cache(settings, cfg.cache_role)
     app = _msal_app(settings, cfg, cache, secret=client_secret(settings, cfg))
     accounts = app.get_accounts()
@@ -170,7 +217,8 @@ def _silent_token(settings: Settings, cfg: OAuthConfig) -> str:
             f"no OAuth login for {cfg.role} ({where(settings, cfg.cache_role)} holds no account)",
             hint=cfg.login_hint,
         )
-    result = _call_msal(app.acquire_token_silent_with_error, list(cfg.scopes), accounts[0])
+    result = _call_msal(app.acquire_token_silent_with_error, list(cfg.scopes), accounts[0],
+                        force_refresh=force_refresh)
     _save_msal_cache(settings, cfg.cache_role, cache)
     if result and "access_token" in result:
         return str(result["access_token"])
@@ -186,8 +234,9 @@ def _silent_token(settings: Settings, cfg: OAuthConfig) -> str:
     )
 
 
-def _client_credentials_token(settings: Settings, cfg: OAuthConfig) -> str:
-    secret = client_secret(settings, cfg)
+def _client_credentials_token(settings: Settings, cfg: OAuthConfig, *, fresh: bool = False) -> str:
+    secret: str | dict[str, str] | None
+    secret = certificate_credential(cfg) if cfg.client_certificate else client_secret(settings, cfg)
     if not secret:
         raise ConfigError(
             f"{cfg.cache_role}.client_secret is not set (oauth_flow = client-credentials needs "
@@ -195,7 +244,12 @@ def _client_credentials_token(settings: Settings, cfg: OAuthConfig) -> str:
             f"{credentials.entry_name(settings.profile, cfg.cache_role + '.client_secret')})",
             hint=f"mailrelay secret set {cfg.cache_role}.client_secret",
         )
-    cache = _load_msal_cache(settings, cfg.cache_role)
+    if fresh:  # the cached app token was refused: ask Entra for a new one
+        import msal
+
+        cache = msal.SerializableTokenCache()
+    else:
+        cache = _load_msal_cache(settings, cfg.cache_role)
     app = _msal_app(settings, cfg, cache, secret=secret)
     result = _call_msal(app.acquire_token_for_client, list(cfg.scopes))
     _save_msal_cache(settings, cfg.cache_role, cache)
@@ -204,13 +258,15 @@ def _client_credentials_token(settings: Settings, cfg: OAuthConfig) -> str:
     raise AuthError(
         f"Microsoft refused client credentials for app {cfg.client_id} in tenant "
         f"{cfg.tenant_id}: {_provider_error(result)}",
-        hint=f"mailrelay secret set {cfg.cache_role}.client_secret (and check admin consent: README, OAuth)",
+        hint=(f"check that {cfg.client_certificate} is the certificate uploaded to the app registration"
+              if cfg.client_certificate else f"mailrelay secret set {cfg.cache_role}.client_secret")
+        + " (and check admin consent: README, OAuth)",
     )
 
 
 def device_login(
     settings: Settings,
-    role: str,
+    role: Role,
     *,
     show_code: Callable[[DeviceCode], None],
     wait: Callable[[float, float], None],
@@ -291,7 +347,7 @@ def device_login(
     )
 
 
-def check_client_credentials(settings: Settings, role: str) -> LoginResult:
+def check_client_credentials(settings: Settings, role: Role) -> LoginResult:
     """``auth login`` under client-credentials: no login step; prove the secret works."""
     cfg = resolve(settings, role)
     _client_credentials_token(settings, cfg)

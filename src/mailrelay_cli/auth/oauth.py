@@ -27,7 +27,7 @@ from mailrelay_cli.auth import microsoft
 from mailrelay_cli.auth.login_result import LoginResult
 from mailrelay_cli.auth.oauth_config import CLIENT_CREDENTIALS, GOOGLE, login_roles, resolve
 from mailrelay_cli.auth.token_status import logout, status
-from mailrelay_cli.config.records import Settings
+from mailrelay_cli.config.records import Role, Settings
 from mailrelay_cli.errors import ConfigError
 
 # status and logout are part of this facade: ``auth status``, ``auth logout`` and the health
@@ -35,7 +35,7 @@ from mailrelay_cli.errors import ConfigError
 __all__ = ["access_token", "login", "logout", "status"]
 
 
-def access_token(settings: Settings, role: str) -> str:
+def access_token(settings: Settings, role: Role, *, force_refresh: bool = False) -> str:
     """A bearer token for ``role`` ("smtp" or "imap") without any person.
 
     From the cache, refreshing as needed (device-code, Google), or from the client
@@ -47,12 +47,12 @@ def access_token(settings: Settings, role: str) -> str:
         from mailrelay_cli.auth import google
 
         return google.access_token(settings, cfg)
-    return microsoft.access_token(settings, cfg)
+    return microsoft.access_token(settings, cfg, force_refresh=force_refresh)
 
 
 def login(
     settings: Settings,
-    only: str | None = None,
+    only: Role | None = None,
     *,
     show_code: Callable[[microsoft.DeviceCode], None],
     wait: Callable[[float, float], None],

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 
 from mailrelay_cli.auth import credentials
-from mailrelay_cli.config.records import Settings
+from mailrelay_cli.config.records import Role, Settings
 from mailrelay_cli.errors import ConfigError, NoKeyringError
 
 # Keyring values larger than this may be refused (Windows Credential Manager).
@@ -22,22 +22,22 @@ _FALLBACK_NOTE = (
 )
 
 
-def _entry(cache_role: str) -> str:
+def _entry(cache_role: Role) -> str:
     return f"oauth.{cache_role}"
 
 
-def fallback_path(settings: Settings, cache_role: str) -> Path:
+def fallback_path(settings: Settings, cache_role: Role) -> Path:
     return settings.state_dir / f"oauth-{cache_role}.json"
 
 
-def where(settings: Settings, cache_role: str) -> str:
+def where(settings: Settings, cache_role: Role) -> str:
     """Where the cache of ``cache_role`` is (or would be) kept, for people to read."""
     if fallback_path(settings, cache_role).exists():
         return str(fallback_path(settings, cache_role))
     return f"keyring {credentials.SERVICE} {credentials.entry_name(settings.profile, _entry(cache_role))}"
 
 
-def load_cache_text(settings: Settings, cache_role: str) -> str | None:
+def load_cache_text(settings: Settings, cache_role: Role) -> str | None:
     """The stored cache of ``cache_role`` (keyring, or the fallback file), or None."""
     path = fallback_path(settings, cache_role)
     if path.exists():
@@ -61,7 +61,7 @@ def _write_private(path: Path, text: str) -> None:
     os.replace(temporary, path)
 
 
-def save_cache_text(settings: Settings, cache_role: str, text: str) -> str | None:
+def save_cache_text(settings: Settings, cache_role: Role, text: str) -> str | None:
     """Store the cache; returns a note for the user when it had to go to a file."""
     from keyring.errors import PasswordSetError
 
@@ -78,7 +78,7 @@ def save_cache_text(settings: Settings, cache_role: str, text: str) -> str | Non
     return None
 
 
-def delete_cache(settings: Settings, cache_role: str) -> bool:
+def delete_cache(settings: Settings, cache_role: Role) -> bool:
     removed = credentials.delete_internal(settings.profile, _entry(cache_role))
     path = fallback_path(settings, cache_role)
     if path.exists():

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from mailrelay_cli.auth.login_result import utc_time
 from mailrelay_cli.auth.oauth_config import (
@@ -15,13 +16,14 @@ from mailrelay_cli.auth.oauth_config import (
     GOOGLE,
     MICROSOFT,
     OAuthConfig,
+    apis_of,
     is_oauth,
     resolve,
     server,
     shares_smtp_login,
 )
 from mailrelay_cli.auth.token_cache import delete_cache, load_cache_text, where
-from mailrelay_cli.config.records import Settings
+from mailrelay_cli.config.records import Role, Settings
 from mailrelay_cli.errors import ConfigError
 
 
@@ -29,7 +31,7 @@ from mailrelay_cli.errors import ConfigError
 class TokenStatus:
     """Where one role stands: what ``auth status`` shows."""
 
-    role: str
+    role: Role
     provider: str  # the role's auth ("basic" etc. when not OAuth)
     flow: str | None
     account: str | None
@@ -41,14 +43,36 @@ class TokenStatus:
     stored_in: str | None
     note: str | None = None
     configured: bool = True  # False: a setting is missing (the note names it and the fix)
+    apis: tuple[str, ...] = ()  # what the login's tokens serve: "SMTP", "Graph sendMail", …
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``auth status --json`` line of this role."""
+        expires = self.access_token_expires_at
+        return {
+            "role": self.role,
+            "provider": self.provider,
+            "flow": self.flow,
+            "account": self.account,
+            "scopes": list(self.scopes),
+            "access_token_expires_at": expires.isoformat() if expires else None,
+            "refresh_token": self.refresh_token,
+            "logged_in": self.logged_in,
+            "shares_smtp_login": self.shares_smtp_login,
+            "stored_in": self.stored_in,
+            "note": self.note,
+            "apis": list(self.apis),
+        }
 
 
 @dataclass(frozen=True)
 class LogoutResult:
-    role: str
+    role: Role
     removed: bool
     where: str
     note: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"role": self.role, "removed": self.removed, "where": self.where, "note": self.note}
 
 
 def msal_status(settings: Settings, cfg: OAuthConfig) -> TokenStatus:
@@ -134,6 +158,7 @@ def status(settings: Settings) -> list[TokenStatus]:
             rows.append(_unconfigured(settings, role, e))
             continue
         row = _google_status(settings, cfg) if cfg.provider == GOOGLE else msal_status(settings, cfg)
+        row = replace(row, apis=apis_of(tuple(row.scopes)))
         if row.shares_smtp_login:
             row = replace(row, note="shares SMTP's login")
         elif not row.logged_in:
@@ -142,7 +167,7 @@ def status(settings: Settings) -> list[TokenStatus]:
     return rows
 
 
-def _unconfigured(settings: Settings, role: str, error: ConfigError) -> TokenStatus:
+def _unconfigured(settings: Settings, role: Role, error: ConfigError) -> TokenStatus:
     role_server = server(settings, role)
     shared = role == "imap" and shares_smtp_login(settings)
     owner = settings.smtp if shared else role_server
@@ -164,7 +189,7 @@ def _unconfigured(settings: Settings, role: str, error: ConfigError) -> TokenSta
     )
 
 
-def logout(settings: Settings, only: str | None = None) -> list[LogoutResult]:
+def logout(settings: Settings, only: Role | None = None) -> list[LogoutResult]:
     """Remove the token caches (both, or ``only`` "smtp" / "imap")."""
     if only == "imap" and shares_smtp_login(settings):
         return [
@@ -175,7 +200,7 @@ def logout(settings: Settings, only: str | None = None) -> list[LogoutResult]:
                 note="IMAP shares SMTP's login: mailrelay auth logout --smtp",
             )
         ]
-    roles = [only] if only else ["smtp", "imap"]
+    roles: list[Role] = [only] if only else ["smtp", "imap"]
     results = []
     for role in roles:
         cache_at = where(settings, role)

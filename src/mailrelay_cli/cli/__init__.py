@@ -26,6 +26,7 @@ COMMANDS: dict[str, str] = {
     "secret": "mailrelay_cli.cli.cmd_secret:secret_group",
     "auth": "mailrelay_cli.cli.cmd_auth:auth_group",
     "process-replies": "mailrelay_cli.cli.cmd_replies:process_replies_command",
+    "replies": "mailrelay_cli.cli.cmd_replies_explain:replies_group",
     "approvals": "mailrelay_cli.cli.cmd_approvals:approvals_group",
     "status": "mailrelay_cli.cli.cmd_status:status_command",
     "schedule": "mailrelay_cli.cli.cmd_schedule:schedule_command",
@@ -64,7 +65,8 @@ class MailrelayGroup(Group):
             from mailrelay_cli.cli import render
             from mailrelay_cli.errors import DataError, UsageError
 
-            path = e.ctx.command_path if getattr(e, "ctx", None) else "mailrelay"
+            ctx = getattr(e, "ctx", None)  # UsageError carries the context; other errors may not
+            path = ctx.command_path if ctx is not None else "mailrelay"
             kind = UsageError if isinstance(e, click.UsageError) else DataError  # FileError: 65
             error = kind(e.format_message(), hint=f"{path} --help")
             render.error(error, as_json="--json" in argv, verbose=False)
@@ -85,7 +87,7 @@ class MailrelayGroup(Group):
             return super().invoke(ctx)
         except MailrelayError as e:
             app = ctx.find_object(AppContext) or AppContext()
-            render.error(e, as_json=app.json, verbose=app.verbose)
+            render.error(e, as_json=app.json, verbose=app.verbose > 0)
             ctx.exit(int(e.exit_code))
         except (KeyboardInterrupt, click.exceptions.Abort):
             from mailrelay_cli.errors import Interrupted
@@ -98,7 +100,7 @@ class MailrelayGroup(Group):
             raise  # click handles these: exit codes, usage errors, a reader that closed the pipe
         except Exception as e:  # a bug: say so, exit 70, keep the traceback behind -v
             app = ctx.find_object(AppContext) or AppContext()
-            render.internal_error(e, as_json=app.json, verbose=app.verbose)
+            render.internal_error(e, as_json=app.json, verbose=app.verbose > 0)
             ctx.exit(int(ExitCode.SOFTWARE))
 
 
@@ -106,7 +108,6 @@ class MailrelayGroup(Group):
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False),
     envvar="MAILRELAY_CONFIG",
     help="Settings file (env MAILRELAY_CONFIG; default: the user config dir).",
 )

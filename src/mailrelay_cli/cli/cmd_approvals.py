@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import click
 
 from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, Group, json_option, pass_app
 from mailrelay_cli.cli.completion import complete_approval_id
+from mailrelay_cli.errors import exit_code_for
+
+if TYPE_CHECKING:
+    from mailrelay_cli.approvals.service import Approval
 
 STATUS_CHOICES = ("pending", "approved", "rejected", "expired", "cancelled")
 
@@ -26,10 +31,12 @@ def _duration(value: str | None, option: str) -> float | None:
                          hint=f"write it like {option} 30s, 5m, 72h or 2d") from None
 
 
-def _show_human(approval: object) -> None:
-    from mailrelay_cli.approvals.service import Approval
+def _status_line(approval: Approval) -> None:
+    by = f" by {approval.decided_by}" if approval.decided_by else ""
+    render.plain(f"{approval.id}: {approval.status}{by}")
 
-    assert isinstance(approval, Approval)
+
+def _show_human(approval: Approval) -> None:
     rows = [
         ("id", approval.id),
         ("status", approval.status),
@@ -68,13 +75,18 @@ def list_command(app: AppContext, status: str | None, as_json: bool) -> None:
 
     with open_store(app.settings()) as db:
         found = approvals.list_approvals(db, status)
-    if as_json:
-        render.json_lines(a.as_json() for a in found)
-        return
-    if not found:
-        if not app.quiet:
+
+    def human(found: list[Approval]) -> None:
+        if not found:
             render.plain("no approvals" + (f" with status {status}" if status else ""))
-        return
+            return
+        _table(found)
+
+    # -q hides only the "no approvals" line: a list asked for is printed
+    render.emit(app, found, human, quiet=lambda found: _table(found) if found else None)
+
+
+def _table(found: list[Approval]) -> None:
     when = _date_format()
     render.table(None, ["id", "status", "expires", "decided by", "title"],
                  [(a.id, a.status, when(a.expires_at), a.decided_by or "", a.title) for a in found],
@@ -107,10 +119,7 @@ def show_command(app: AppContext, approval_id: str, as_json: bool) -> None:
 
     with open_store(app.settings()) as db:
         approval = approvals.get_approval(db, approval_id)
-    if as_json:
-        render.json_line(approval.as_json())
-    else:
-        _show_human(approval)
+    render.emit(app, approval, _show_human, quiet=_show_human)
 
 
 @approvals_group.command("wait")
@@ -129,7 +138,7 @@ def wait_command(app: AppContext, approval_id: str, timeout: str | None, poll: s
     timeout_s = _duration(timeout, "--timeout")
     poll_s = _duration(poll, "--poll") or 0.0
     settings = app.settings()
-    if not app.quiet and not as_json:  # under --json stderr holds only a JSON error
+    if not app.quiet and not app.json:  # under --json stderr holds only a JSON error
         from mailrelay_cli.reports.health import replies_warning
 
         warning = replies_warning(settings)
@@ -138,7 +147,7 @@ def wait_command(app: AppContext, approval_id: str, timeout: str | None, poll: s
     with open_store(settings) as db:
         import sys
 
-        if app.quiet or as_json or not sys.stderr.isatty():
+        if app.quiet or app.json or not sys.stderr.isatty():
             result = approvals.wait_for(db, approval_id, timeout=timeout_s, poll=poll_s)
         else:  # a person is watching: a live status line (rich), gone when the wait ends
             from mailrelay_cli.cli.wait_line import WaitLine
@@ -146,12 +155,7 @@ def wait_command(app: AppContext, approval_id: str, timeout: str | None, poll: s
             with WaitLine(render.console(stderr=True), timeout_s) as line:
                 result = approvals.wait_for(db, approval_id, timeout=timeout_s, poll=poll_s,
                                             on_poll=line.update, sleep=line.sleep)
-    code = approvals.wait_exit_code(result.approval.status, result.timed_out)
-    if as_json:
-        render.json_line(result.approval.as_json())
-    elif not app.quiet:
-        by = f" by {result.approval.decided_by}" if result.approval.decided_by else ""
-        render.plain(f"{result.approval.id}: {result.approval.status}{by}")
+    render.emit(app, result.approval, _status_line)
     if result.timed_out:
         # The approval line says "pending"; the outcome goes to stderr like any failure.
         from mailrelay_cli.durations import format_duration
@@ -160,7 +164,7 @@ def wait_command(app: AppContext, approval_id: str, timeout: str | None, poll: s
         raise TimedOut(f"approval {result.approval.id} still pending after "
                        f"{format_duration(timeout_s or 0.0)} (timed out)",
                        hint=f"wait again: mailrelay approvals wait {result.approval.id}")
-    click.get_current_context().exit(int(code))
+    click.get_current_context().exit(int(exit_code_for(result.outcome)))
 
 
 @approvals_group.command("cancel")
@@ -174,7 +178,4 @@ def cancel_command(app: AppContext, approval_id: str, as_json: bool) -> None:
 
     with open_store(app.settings()) as db:
         approval = approvals.cancel_approval(db, approval_id)
-    if as_json:
-        render.json_line(approval.as_json())
-    elif not app.quiet:
-        render.plain(f"{approval.id}: cancelled")
+    render.emit(app, approval, lambda approval: render.plain(f"{approval.id}: cancelled"))

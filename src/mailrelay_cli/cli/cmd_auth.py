@@ -13,6 +13,10 @@ from mailrelay_cli.cli.common import AppContext, Group, json_option, pass_app
 if TYPE_CHECKING:
     from datetime import datetime
 
+    from mailrelay_cli.auth.login_result import LoginResult
+    from mailrelay_cli.auth.token_status import LogoutResult, TokenStatus
+    from mailrelay_cli.config.records import Role
+
 _ROLE_OPTIONS = [
     click.option("--smtp", "only", flag_value="smtp", help="Only SMTP's login."),
     click.option("--imap", "only", flag_value="imap", help="Only IMAP's own login."),
@@ -103,39 +107,28 @@ def _when(moment: datetime | None) -> str:
 @click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
               help="google-oauth: the loopback port for the redirect (0: any free port).")
 @pass_app
-def login(app: AppContext, only: str | None, port: int) -> None:
+def login(app: AppContext, only: Role | None, port: int) -> None:
     """Sign in once so cron can get tokens: device code (Microsoft) or browser (Google)."""
     from mailrelay_cli.auth import oauth
 
     with _Countdown() as countdown:
         results = oauth.login(app.settings(), only, show_code=_show_code,
                               wait=countdown.wait, show_url=_show_url, port=port)
+    render.emit(app, results, lambda results: _print_logins(results, quiet=False),
+                quiet=lambda results: _print_logins(results, quiet=True))
+
+
+def _print_logins(results: list[LoginResult], *, quiet: bool) -> None:
+    """Each login's note (on stderr, even under -q), then what it is ready for."""
     for result in results:
         if result.note:
             render.plain(f"note: {result.note}", err=True)
-        if app.quiet:
+        if quiet:
             continue
         served = " and ".join(role.upper() for role in result.covers)
         who = result.account or "the app"
         render.plain(f"{served}: {result.provider} ({result.flow}) ready for {who}; "
                      f"token cache in {result.stored_in}")
-
-
-def _status_json(row: Any) -> dict[str, Any]:
-    expires = row.access_token_expires_at
-    return {
-        "role": row.role,
-        "provider": row.provider,
-        "flow": row.flow,
-        "account": row.account,
-        "scopes": list(row.scopes),
-        "access_token_expires_at": expires.isoformat() if expires else None,
-        "refresh_token": row.refresh_token,
-        "logged_in": row.logged_in,
-        "shares_smtp_login": row.shares_smtp_login,
-        "stored_in": row.stored_in,
-        "note": row.note,
-    }
 
 
 @auth_group.command("status")
@@ -146,9 +139,10 @@ def status(app: AppContext, as_json: bool) -> None:
     from mailrelay_cli.auth import oauth
 
     rows = oauth.status(app.settings())
-    if as_json:
-        render.json_lines(_status_json(row) for row in rows)
-        return
+    render.emit(app, rows, _print_status, quiet=_print_status)
+
+
+def _print_status(rows: list[TokenStatus]) -> None:
     for row in rows:
         if row.flow is None:
             render.plain(f"{row.role}: {row.note}")
@@ -163,6 +157,7 @@ def status(app: AppContext, as_json: bool) -> None:
         render.plain(head)
         render.plain(f"  account:       {row.account or '-'}")
         render.plain(f"  scopes:        {' '.join(row.scopes) or '-'}")
+        render.plain(f"  covers:        {', '.join(row.apis) or '-'}")
         render.plain(f"  access token:  {_when(row.access_token_expires_at)}")
         render.plain(f"  refresh token: {'held' if row.refresh_token else 'none'}")
         render.plain(f"  stored in:     {row.stored_in or 'nothing stored'}")
@@ -173,14 +168,21 @@ def status(app: AppContext, as_json: bool) -> None:
 @auth_group.command("logout")
 @_role_options
 @pass_app
-def logout(app: AppContext, only: str | None) -> None:
+def logout(app: AppContext, only: Role | None) -> None:
     """Remove the stored tokens (both, or one role's); the next use needs auth login."""
     from mailrelay_cli.auth import oauth
 
-    for result in oauth.logout(app.settings(), only):
+    results = oauth.logout(app.settings(), only)
+    render.emit(app, results, lambda results: _print_logouts(results, quiet=False),
+                quiet=lambda results: _print_logouts(results, quiet=True))
+
+
+def _print_logouts(results: list[LogoutResult], *, quiet: bool) -> None:
+    """What each role's logout did; -q leaves out only "nothing was stored"."""
+    for result in results:
         if result.note:
             render.plain(f"{result.role}: {result.note}")
         elif result.removed:
             render.plain(f"{result.role}: removed the token cache ({result.where})")
-        elif not app.quiet:
+        elif not quiet:
             render.plain(f"{result.role}: nothing was stored")

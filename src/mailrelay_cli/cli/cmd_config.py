@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, Group, json_option, pass_app
 from mailrelay_cli.cli.completion import complete_key
 from mailrelay_cli.errors import ConfigError
+
+if TYPE_CHECKING:
+    from mailrelay_cli.config.display import ConfigRow
+    from mailrelay_cli.reports.config_report import CheckReport, ShowReport
 
 
 @click.group("config", cls=Group)
@@ -23,16 +29,8 @@ def show(app: AppContext, as_json: bool) -> None:
     from mailrelay_cli.reports import config_report
 
     report = config_report.show(app.settings())
-    if as_json:
-        for row in report.rows:
-            render.json_line({"key": row.key, "value": row.value, "source": row.source})
-        return
-    from mailrelay_cli.config.display import toml_text
-    from mailrelay_cli.config.schema import SECRET_NAMES
-
-    render.plain(f"# {report.path}" + ("" if report.file_exists else " (does not exist)")
-                 + ": effective settings, each value's source in its comment")
-    render.plain(toml_text(report.rows, SECRET_NAMES))
+    # show prints even under -q: the table is what was asked for
+    render.emit(app, report.rows, lambda _: _print_show(report), quiet=lambda _: _print_show(report))
 
 
 @config_group.command("check")
@@ -48,22 +46,31 @@ def check(app: AppContext, as_json: bool) -> None:
     from mailrelay_cli.reports import config_report
 
     result = config_report.check(app.settings())
-    if as_json:
-        render.json_line({"path": str(result.path), "ok": result.ok,
-                          "warnings": list(result.warnings),
-                          "problems": [{"problem": p.message, "hint": p.hint}
-                                       for p in result.problems]})
-    else:
-        for warning in result.warnings:
-            render.plain(f"warning: {warning}", err=True)
+    # Warnings and every problem but the first (the error line) show even under -q.
+    render.emit(app, result, lambda r: _print_check(r, ok_line=True),
+                quiet=lambda r: _print_check(r, ok_line=False))
     if result.problems:
         first, *others = result.problems
-        if not as_json:
-            for problem in others:
-                render.plain(f"problem: {problem.message} (fix: {problem.hint})", err=True)
         more = f" (and {len(others)} more)" if others else ""
         raise ConfigError(first.message + more, hint=first.hint)
-    if not as_json and not app.quiet:
+
+
+def _print_show(report: ShowReport) -> None:
+    """The effective settings as TOML, each value's source in its trailing comment."""
+    from mailrelay_cli.config.display import toml_text
+    from mailrelay_cli.config.schema import SECRET_NAMES
+
+    render.plain(f"# {report.path}" + ("" if report.file_exists else " (does not exist)")
+                 + ": effective settings, each value's source in its comment")
+    render.plain(toml_text(report.rows, SECRET_NAMES))
+
+
+def _print_check(result: CheckReport, *, ok_line: bool) -> None:
+    for warning in result.warnings:
+        render.plain(f"warning: {warning}", err=True)
+    for problem in result.problems[1:]:
+        render.plain(f"problem: {problem.message} (fix: {problem.hint})", err=True)
+    if ok_line and result.ok:
         render.plain(f"{result.path}: ok")
 
 
@@ -118,13 +125,14 @@ def get(app: AppContext, key: str, as_json: bool) -> None:
     from mailrelay_cli.config.display import toml_value
     from mailrelay_cli.reports import config_report
 
-    row = config_report.get(app.settings(), key)
-    if as_json:
-        render.json_line({"key": row.key, "value": row.value, "source": row.source})
-    elif row.value is None:
-        render.plain(f"# {row.key}: not set ({row.source})")
-    else:
-        render.plain(f"{row.key} = {toml_value(row.value)}  # {row.source}")
+    def human(row: ConfigRow) -> None:
+        if row.value is None:
+            render.plain(f"# {row.key}: not set ({row.source})")
+        else:
+            render.plain(f"{row.key} = {toml_value(row.value)}  # {row.source}")
+
+    # get prints even under -q: the value is what was asked for
+    render.emit(app, config_report.get(app.settings(), key), human, quiet=human)
 
 
 @config_group.command("unset")

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, Group, json_option, pass_app
 from mailrelay_cli.cli.completion import complete_event
+
+if TYPE_CHECKING:
+    from mailrelay_cli.outbound.events import Event
+    from mailrelay_cli.outbound.templating import EventInfo
 
 
 @click.group("events", cls=Group)
@@ -21,14 +27,13 @@ def list_(app: AppContext, as_json: bool) -> None:
     """Each event's name and what it announces."""
     from mailrelay_cli.outbound.events import catalogue
 
-    events = catalogue(app.settings().notifications.templates_dir)
-    if as_json:
-        for event in events.values():
-            render.json_line({"event": event.name, "description": event.description,
-                              "source": event.source})
-        return
-    width = max(len(name) for name in events)
-    for event in events.values():
+    events = list(catalogue(app.settings().notifications.templates_dir).values())
+    render.emit(app, events, _print_list, quiet=_print_list)
+
+
+def _print_list(events: list[Event]) -> None:
+    width = max(len(event.name) for event in events)
+    for event in events:
         render.plain(f"{event.name:<{width}}  {event.description}")
 
 
@@ -42,15 +47,10 @@ def show(app: AppContext, event: str, as_json: bool) -> None:
 
     settings = app.settings()
     info = describe_event(event, settings.notifications.templates_dir, settings)
-    if as_json:
-        render.json_line({
-            "event": info.name, "description": info.description, "source": info.source,
-            "variables": [{"name": v.name, "required": v.required, "description": v.description}
-                          for v in info.variables],
-            "templates": list(info.templates),
-            "sample": {"subject": info.subject, "text": info.text, "html": info.html},
-        })
-        return
+    render.emit(app, info, _print_info, quiet=_print_info)
+
+
+def _print_info(info: EventInfo) -> None:
     render.plain(f"{info.name}: {info.description}")
     render.plain(f"source: {info.source}; templates: {', '.join(info.templates)}")
     render.plain("")

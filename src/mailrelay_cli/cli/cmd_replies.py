@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app, warn_unsafe_imap
+
+if TYPE_CHECKING:
+    from mailrelay_cli.replies.run import RunReport
 
 
 @click.command("process-replies")
@@ -33,20 +38,24 @@ def process_replies_command(app: AppContext, count: int | None, dry_run: bool,
             report = process_replies(settings, count=count, dry_run=dry_run, progress=progress)
     for failure in report.failures:
         render.plain(f"mailrelay: warning: {failure}", err=True)
-    if as_json:
-        render.json_lines(m.as_json() for m in report.messages)
-        render.json_line({"summary": report.summary()})
-        return
-    if app.quiet:
-        return
-    if app.verbose or dry_run:
+    render.emit(app, report.parts(), human=lambda _: _print(report, verbose=app.verbose > 0,
+                                                            dry_run=dry_run))
+
+
+def _print(report: RunReport, *, verbose: bool, dry_run: bool) -> None:
+    if verbose or dry_run:
         for m in report.messages:
             about = f" {m.approval_id}" if m.approval_id else ""
-            render.plain(f"{m.uid}: {m.outcome}{about} from {m.sender or '?'}: {m.subject or ''}")
+            why = f" ({m.reason})" if m.reason and verbose else ""
+            render.plain(f"{m.uid}: {m.describe_outcome()}{about}{why} from {m.sender or '?'}: "
+                         f"{m.subject or ''}")
     for approval in report.decided:
         # A dry run records nothing: say what the reply would do.
         verb = f"would be {approval.status}" if dry_run else approval.status
         render.plain(f"{approval.id} {verb} by {approval.decided_by}: {approval.title}")
+    for m in report.messages:
+        if m.outcome == "vote" and not verbose and not dry_run:
+            render.plain(f"{m.approval_id}: {m.describe_outcome()} from {m.sender}")
     tally: dict[str, int] = {}
     for m in report.messages:
         tally[m.outcome] = tally.get(m.outcome, 0) + 1

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, pass_app
 from mailrelay_cli.errors import UsageError
+
+if TYPE_CHECKING:
+    from mailrelay_cli.reports.schedule import CronSchedule, SystemdUnits
 
 
 @click.command("schedule")
@@ -33,18 +38,25 @@ def schedule_command(app: AppContext, cron: bool, systemd: bool) -> None:
     settings = app.settings()
     # The job's environment: the keyring backend of this shell goes with it; secret
     # variables never do (only their names, in a comment).
+    # What was asked for prints even under -q: it is meant to be piped into crontab.
     if kind == "cron":
-        result = schedule.cron_here(settings)
-        render.plain(f"# mailrelay process-replies {result.every} "
-                     f"(approval.interval_minutes = {result.interval_minutes})")
-        if result.note:
-            render.plain(f"# note: {result.note}")
-        for comment in result.comments:
-            render.plain(f"# note: {comment}")
-        for line in result.lines:
-            render.plain(line)
-        return
-    units = schedule.systemd_here(settings)
+        render.emit(app, schedule.cron_here(settings), _print_cron, quiet=_print_cron)
+    else:
+        render.emit(app, schedule.systemd_here(settings), _print_units, quiet=_print_units)
+
+
+def _print_cron(result: CronSchedule) -> None:
+    render.plain(f"# mailrelay process-replies {result.every} "
+                 f"(approval.interval_minutes = {result.interval_minutes})")
+    if result.note:
+        render.plain(f"# note: {result.note}")
+    for comment in result.comments:
+        render.plain(f"# note: {comment}")
+    for line in result.lines:
+        render.plain(line)
+
+
+def _print_units(units: SystemdUnits) -> None:
     for comment in units.comments:
         render.plain(f"# note: {comment}")
     render.plain(f"# {units.directory}/{units.service_name}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
@@ -10,6 +11,9 @@ from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, Group, json_option, pass_app
 from mailrelay_cli.cli.completion import complete_secret
 from mailrelay_cli.errors import DataError, UsageError
+
+if TYPE_CHECKING:
+    from mailrelay_cli.auth.credentials import SecretStatus
 
 
 @click.group("secret", cls=Group)
@@ -19,14 +23,24 @@ def secret_group() -> None:
 
 @secret_group.command("set")
 @click.argument("name", shell_complete=complete_secret)
+# Anything after NAME would be the value typed on the command line (in the shell history and
+# `ps`): taken only to refuse it without echoing it, as click's own error would.
+@click.argument("extra", nargs=-1, metavar="")
 @click.option("--stdin", "from_stdin", is_flag=True,
               help="Read the value from standard input (one line) instead of a prompt; "
                    "required when standard input is not a terminal.")
 @pass_app
-def set_(app: AppContext, name: str, from_stdin: bool) -> None:
+def set_(app: AppContext, name: str, extra: tuple[str, ...], from_stdin: bool) -> None:
     """Store secret NAME (smtp.password, imap.password, smtp.client_secret, imap.client_secret)."""
     from mailrelay_cli.auth import credentials
 
+    if extra:
+        raise UsageError(
+            f"secret set takes only NAME; a value on the command line is refused and not shown "
+            f"({len(extra)} more argument{'s' if len(extra) > 1 else ''} given)",
+            hint=f"mailrelay secret set {name} (hidden prompt), or --stdin; the value you typed "
+                 "is in your shell history: remove it there and consider it exposed",
+        )
     credentials.check_name(name)
     profile = app.settings().profile
     if from_stdin:
@@ -81,8 +95,8 @@ def list_(app: AppContext, as_json: bool) -> None:
     from mailrelay_cli.auth import credentials
 
     rows = credentials.secret_status(app.settings().profile)
-    if as_json:
-        for name, where in rows:
-            render.json_line({"name": name, "set": not where.startswith("unset"), "where": where})
-        return
+    render.emit(app, rows, _print_rows, quiet=_print_rows)
+
+
+def _print_rows(rows: list[SecretStatus]) -> None:
     render.table(None, ["secret", "where"], rows)

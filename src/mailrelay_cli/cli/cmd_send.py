@@ -17,6 +17,7 @@ from mailrelay_cli.errors import DataError, ServerRefusedError, UsageError
 if TYPE_CHECKING:
     from mailrelay_cli.approvals.options import ApprovalOptions
     from mailrelay_cli.config.records import Settings
+    from mailrelay_cli.outbound.sending import SendResult
 
 
 def _read_payload(source: str) -> dict:
@@ -96,6 +97,26 @@ def _approval_options(settings: Settings, event: str, expires_in: float | None,
     return ApprovalOptions(1 if required is None else required, expires_in, notify)
 
 
+def _print_sent(result: SendResult) -> None:
+    sent = f"sent {result.event} to {', '.join(result.recipients)} (Message-ID {result.message_id})"
+    if result.dry_run:
+        render.plain(result.mime or "")
+    elif result.approval_id is None:
+        render.plain(sent)
+    else:
+        render.plain(f"{sent}; approval id:", err=True)
+        render.plain(result.approval_id)
+
+
+def _print_quiet(result: SendResult) -> None:
+    """What -q still prints: a dry run's message, and an approval's id (stdout is the id alone,
+    so that `id=$(mailrelay send --event approval-requested …)` works)."""
+    if result.dry_run:
+        render.plain(result.mime or "")
+    elif result.approval_id is not None:
+        render.plain(result.approval_id)
+
+
 @click.command("send")
 @click.option("--event", "event", required=True, metavar="EVENT", shell_complete=complete_event,
               help="Event to send (see `mailrelay events list`).")
@@ -156,19 +177,7 @@ def send_command(app: AppContext, event: str, to: tuple[str, ...], cc: tuple[str
         approval=_approval_options(settings, event, expires_in, required, notify),
     )
     result = send(settings, request, on_retry=_retry_notices(app, as_json))
-    if as_json:
-        render.json_line(result.json())
-    elif result.dry_run:
-        render.plain(result.mime or "")
-    elif result.approval_id is not None:
-        # stdout is the id alone, so that `id=$(mailrelay send --event approval-requested …)` works
-        if not app.quiet:
-            render.plain(f"sent {result.event} to {', '.join(result.recipients)} "
-                         f"(Message-ID {result.message_id}); approval id:", err=True)
-        render.plain(result.approval_id)
-    elif not app.quiet:
-        render.plain(f"sent {result.event} to {', '.join(result.recipients)} "
-                     f"(Message-ID {result.message_id})")
+    render.emit(app, result, _print_sent, quiet=_print_quiet)
     for log, reason in () if app.quiet else result.skipped_logs:
         render.plain(f"note: {log} not attached: {reason}", err=True)
     for log in result.cut_logs:

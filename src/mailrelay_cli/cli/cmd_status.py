@@ -8,6 +8,7 @@ import click
 
 from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+from mailrelay_cli.errors import exit_code_for
 
 
 def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
@@ -37,52 +38,15 @@ def status_command(app: AppContext, max_age: float | None, as_json: bool) -> Non
     from mailrelay_cli.reports import health
 
     report = health.check(app.settings(), max_age)
-    if as_json:
-        render.json_line(_as_json(report))
-    elif not app.quiet or report.stale:
-        _print(report, brief=app.quiet)
-    if report.exit_code:
-        click.get_current_context().exit(int(report.exit_code))
+    render.emit(app, report, lambda report: _print(report, brief=False),
+                quiet=lambda report: _print(report, brief=True) if report.stale else None)
+    code = exit_code_for(report.outcome)
+    if code:
+        click.get_current_context().exit(int(code))
 
 
 def _iso(moment: Any) -> str | None:
     return moment.isoformat() if moment is not None else None
-
-
-def _run_json(run: Any) -> dict[str, Any] | None:
-    if run is None:
-        return None
-    return {"started_at": _iso(run.started_at), "finished_at": _iso(run.finished_at),
-            "outcome": run.outcome, "counts": dict(run.counts), "error": run.error}
-
-
-def _as_json(report: Any) -> dict[str, Any]:
-    pending = report.pending
-    return {
-        # False with any problem (a WARNING or STALE summary); the exit code is --max-age's.
-        "ok": not report.stale and not report.problems,
-        "summary": report.summary,
-        "now": _iso(report.now),
-        "max_age_seconds": report.max_age,
-        "last_run": _run_json(report.last_run),
-        "last_success": _run_json(report.last_success),
-        "runs_last_day": report.runs_last_day,
-        "failed_runs_last_day": report.failed_runs_last_day,
-        "messages_last_day": report.messages_last_day,
-        "decisions_last_day": report.decisions_last_day,
-        "pending_approvals": pending.count,
-        "oldest_pending": None if pending.oldest_id is None else {
-            "id": pending.oldest_id, "created_at": _iso(pending.oldest_created_at),
-            "expires_at": _iso(pending.oldest_expires_at)},
-        "failing_hooks": [{"approval_id": h.approval_id, "attempts": h.attempts,
-                           "last_error": h.last_error, "last_attempt_at": _iso(h.last_attempt_at)}
-                          for h in report.failing_hooks],
-        "oauth": [{"role": o.role, "provider": o.provider, "ok": o.ok, "detail": o.detail}
-                  for o in report.oauth],
-        "interval_minutes": report.interval_minutes,
-        "cron": list(report.cron_lines),
-        "problems": list(report.problems),
-    }
 
 
 def _run_text(report: Any, run: Any) -> str:

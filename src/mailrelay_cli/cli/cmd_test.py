@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app, warn_unsafe_imap
+from mailrelay_cli.errors import exit_code_for
+
+if TYPE_CHECKING:
+    from mailrelay_cli.reports.diagnostics import CheckReport
 
 
 @click.command("test")
@@ -31,19 +37,15 @@ def test_command(app: AppContext, to: str | None, smtp_only: bool, imap_only: bo
         warn_unsafe_imap(app)
     report = diagnostics.run(app.settings(), to=to, smtp_only=smtp_only, imap_only=imap_only,
                              with_transcript=with_transcript)
-    if as_json:
-        for step in report.steps:
-            render.json_line({"name": step.name, "ok": step.ok, "detail": step.detail,
-                              "hint": step.hint})
-        if report.transcript is not None:
-            render.json_line({"transcript": report.transcript.splitlines()})
-        render.json_line({"summary": {"ok": report.ok, "exit_code": report.exit_code,
-                                      "message_id": report.message_id}})
-    elif not (app.quiet and report.ok):
-        for step in report.steps:
-            render.checklist_line(step.ok, step.name, step.detail, step.hint)
-        if report.transcript is not None:
-            render.plain()
-            render.plain(report.transcript)
+    render.emit(app, report.parts(), human=lambda _: _checklist(report),
+                quiet=lambda _: None if report.ok else _checklist(report))
     if not report.ok:
-        click.get_current_context().exit(report.exit_code)
+        click.get_current_context().exit(int(exit_code_for(report.failure)))
+
+
+def _checklist(report: CheckReport) -> None:
+    for step in report.steps:
+        render.checklist_line(step.ok, step.name, step.detail, step.hint)
+    if report.transcript is not None:
+        render.plain()
+        render.plain(report.transcript)

@@ -42,7 +42,7 @@ class AppContext:
         path = Path(self.config_path).expanduser()
         if path.exists():
             return
-        from mailrelay_cli.config.completeness import missing_file_error
+        from mailrelay_cli.config.missing_file import missing_file_error
 
         given_by = ("MAILRELAY_CONFIG" if os.environ.get("MAILRELAY_CONFIG") == self.config_path
                     else "--config")
@@ -88,7 +88,7 @@ def warn_unsafe_imap(app: AppContext) -> None:
     from mailrelay_cli.errors import ConfigError
 
     settings = app.settings()
-    if settings.approval.maildir is not None:
+    if settings.approval.maildir is not None or settings.approval.graph:
         return
     try:
         warnings = run_warnings(settings.imap)

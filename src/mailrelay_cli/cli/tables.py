@@ -33,6 +33,7 @@ def print_table(console: Any, columns: Sequence[str], rows: Iterable[Iterable[An
         console.file.write("".join(line + "\n" for line in plain_lines(columns, cells)))
         console.file.flush()
         return
+    from rich.markup import escape
     from rich.table import Table
 
     grid = Table(title=title, show_header=True, header_style="bold", box=None, pad_edge=False)
@@ -42,5 +43,5 @@ def print_table(console: Any, columns: Sequence[str], rows: Iterable[Iterable[An
                         min_width=max((len(row[len(grid.columns)]) for row in cells), default=0)
                         if whole else None)
     for row in cells:
-        grid.add_row(*row)
+        grid.add_row(*(escape(cell) for cell in row))
     console.print(grid)

@@ -7,7 +7,8 @@ from typing import NamedTuple
 
 from mailrelay_cli.config import imap_properties
 from mailrelay_cli.config.hosts import is_loopback
-from mailrelay_cli.config.records import Settings
+from mailrelay_cli.config.missing_file import missing_file_text
+from mailrelay_cli.config.records import Role, Settings
 from mailrelay_cli.errors import ConfigError
 
 OAUTH_TYPES = ("microsoft-oauth", "google-oauth")
@@ -30,29 +31,11 @@ def _imap_host_from_properties(settings: Settings) -> bool:
 
 
 def missing_file(path: Path, given_by: str | None = None) -> Problem:
-    """The problem a missing settings file is, leading every other one (they follow from it).
-
-    ``given_by`` (``--config``, ``MAILRELAY_CONFIG``) says the path was named on purpose: then
-    the hint never offers to create it, as a mistyped path must not become a new empty file.
-    """
-    from mailrelay_cli import paths
-
-    if given_by is None and path == paths.config_dir() / "settings.toml":
-        return Problem(f"{path} does not exist",
-                       "mailrelay config init (a commented settings file), "
-                       "then: mailrelay config set smtp.host HOST")
-    where = f" (given by {given_by})" if given_by else ""
-    return Problem(f"{path} does not exist{where}",
-                   f"check the path for a typo; the default settings file is "
-                   f"{paths.config_dir() / 'settings.toml'}")
+    """The problem a missing settings file is (see ``missing_file.missing_file_text``)."""
+    return Problem(*missing_file_text(path, given_by))
 
 
-def missing_file_error(path: Path, given_by: str | None = None) -> ConfigError:
-    problem = missing_file(path, given_by)
-    return ConfigError(problem.message, hint=problem.hint)
-
-
-def missing_settings(settings: Settings, role: str) -> tuple[Problem, ...]:
+def missing_settings(settings: Settings, role: Role) -> tuple[Problem, ...]:
     """What ``role`` ("smtp" or "imap") lacks before a connection and login are worth trying.
 
     One list serves ``config check`` and the commands, so a cron job fails with 78
@@ -75,6 +58,9 @@ def missing_settings(settings: Settings, role: str) -> tuple[Problem, ...]:
         )
     if role == "smtp":
         smtp = settings.smtp
+        if smtp.transport == "graph":
+            found.extend(_graph_problems(settings, "smtp", "smtp.transport = graph"))
+            return tuple(found)
         if not smtp.host:
             unset("smtp.host")
         if smtp.auth != "none" and not smtp.user:
@@ -87,6 +73,9 @@ def missing_settings(settings: Settings, role: str) -> tuple[Problem, ...]:
             unset("smtp.client_id", f" (smtp.auth = {smtp.auth})")
         return _file_first(settings, found)
     imap = settings.imap
+    if settings.approval.graph:
+        found.extend(_graph_problems(settings, "imap", 'approval.mailbox = "graph"'))
+        return _file_first(settings, found)
     if not imap.host and not _imap_host_from_properties(settings):
         unset("imap.host")
     if imap.auth != "none" and not imap.user:
@@ -104,7 +93,27 @@ def _file_first(settings: Settings, found: list[Problem]) -> tuple[Problem, ...]
     return tuple(found)
 
 
-def require_complete(settings: Settings, role: str) -> None:
+def _graph_problems(settings: Settings, role: Role, why: str) -> list[Problem]:
+    """What Microsoft Graph needs of ``role``'s settings: Microsoft OAuth, a mailbox, a client."""
+    server = settings.smtp if role == "smtp" else settings.imap
+    found = []
+    if server.auth != "microsoft-oauth":
+        found.append(Problem(
+            f"{role}.auth is {server.auth!r} in {settings.path}, but {why} needs microsoft-oauth "
+            "(Graph takes only Microsoft's OAuth tokens)",
+            f"mailrelay config set {role}.auth microsoft-oauth"))
+    if not server.user:
+        found.append(Problem(
+            f"{role}.user is not set in {settings.path} ({why}: the mailbox Graph uses)",
+            f"mailrelay config set {role}.user builds@example.com"))
+    if server.auth == "microsoft-oauth" and not server.client_id:
+        found.append(Problem(
+            f"{role}.client_id is not set in {settings.path} ({why})",
+            f"mailrelay config set {role}.client_id APPLICATION-ID"))
+    return found
+
+
+def require_complete(settings: Settings, role: Role) -> None:
     """Raise the first of ``missing_settings`` as a ConfigError (exit 78), if any."""
     problems = missing_settings(settings, role)
     if problems:

@@ -16,6 +16,9 @@ class ConfigRow(NamedTuple):
     value: Any
     source: str
 
+    def to_json(self) -> dict[str, Any]:
+        return {"key": self.key, "value": self.value, "source": self.source}
+
 
 def _display(value: Any) -> Any:
     if isinstance(value, Path):

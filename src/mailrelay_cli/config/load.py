@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from mailrelay_cli import paths
+from mailrelay_cli.config import clouds
 from mailrelay_cli.config.records import (
     ApprovalSettings,
     EventSettings,
@@ -50,13 +51,22 @@ def _flatten(table: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
 def read_file_table(path: Path) -> dict[str, Any]:
     """The raw TOML table of ``path`` ({} when the file does not exist)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return {}
     except OSError as e:
         raise ConfigError(
-            f"cannot read {path}: {e.strerror}", hint="check the path and its permissions"
+            f"cannot read the settings file {path}: {e.strerror}",
+            hint="check the path and its permissions (--config or MAILRELAY_CONFIG names a file)",
         ) from e
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = data[: e.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}: not UTF-8 text (byte 0x{data[e.start]:02x} on line {line})",
+            hint="save the settings file as UTF-8 (iconv -f latin1 -t utf-8, or your editor)",
+        ) from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
@@ -66,7 +76,13 @@ def read_file_table(path: Path) -> dict[str, Any]:
 def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     """Load and validate the settings file (see ``paths.config_file`` for where it is looked up)."""
     file_path = paths.config_file(path)
-    exists = file_path.is_file()
+    try:
+        exists = file_path.stat() is not None  # a directory or unreadable file is refused below
+    except FileNotFoundError:
+        exists = False
+    except OSError as e:
+        raise ConfigError(f"cannot read the settings file {file_path}: {e.strerror}",
+                          hint="check the path and the permissions of its directories") from e
     table = read_file_table(file_path) if exists else {}
     from mailrelay_cli.config.env_overrides import overrides
 
@@ -129,6 +145,9 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
         )
     smtp_port = get("smtp.port", compute=lambda: 465 if smtp_tls else 587)
     smtp_user = get("smtp.user")
+    smtp_authority = get("smtp.authority")
+    if smtp_authority:
+        smtp_authority = clouds.check_https(smtp_authority, "smtp.authority", str(file_path))
     smtp = ServerSettings(
         role="smtp",
         host=get("smtp.host"),
@@ -146,6 +165,9 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
         timeout=get("smtp.timeout"),
         from_address=get("smtp.from"),
         retry_for=get("smtp.retry_for"),
+        authority=smtp_authority,
+        transport=get("smtp.transport"),
+        client_certificate=get("smtp.client_certificate"),
     )
 
     imap_starttls = get("imap.starttls")
@@ -156,11 +178,15 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
             hint="implicit TLS (port 993): imap.tls = true; STARTTLS (port 143): imap.starttls = true",
         )
     oauth_inherited = "imap.client_id" not in values
+    imap_authority = get("imap.authority", inherit="smtp.authority")
+    if imap_authority:
+        imap_authority = clouds.check_https(imap_authority, "imap.authority", str(file_path))
     imap = ServerSettings(
         role="imap",
         host=get("imap.host"),
         port=get("imap.port", compute=lambda: 993 if imap_tls else 143),
-        auth=get("imap.auth"),
+        # The Graph mailbox takes Microsoft's tokens only: unset, imap.auth follows smtp.auth.
+        auth=get("imap.auth", inherit="smtp.auth" if values.get("approval.mailbox") == "graph" else None),
         user=get("imap.user", inherit="smtp.user"),
         client_id=get("imap.client_id", inherit="smtp.client_id"),
         tenant_id=get("imap.tenant_id", inherit="smtp.tenant_id"),
@@ -173,12 +199,26 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
         timeout=get("imap.timeout"),
         properties=get("imap.properties"),
         oauth_inherited=oauth_inherited and smtp.client_id is not None,
+        authority=imap_authority,
+        client_certificate=get("imap.client_certificate", inherit="smtp.client_certificate"),
     )
+    graph_endpoint = get("graph.endpoint")
+    if graph_endpoint:
+        graph_endpoint = clouds.check_https(graph_endpoint, "graph.endpoint", str(file_path))
+    else:
+        graph_endpoint = clouds.default_graph_endpoint(smtp_authority or imap_authority)
+        values["graph.endpoint"] = graph_endpoint  # `config show` prints the one in use
+    clouds.check_same_cloud({
+        "smtp.authority": smtp_authority or clouds.GLOBAL.login,
+        "imap.authority": imap_authority or clouds.GLOBAL.login,
+        "graph.endpoint": graph_endpoint,
+    }, str(file_path))
 
     mailbox = get("approval.mailbox")
-    if mailbox != "imap" and not (mailbox.startswith("maildir:") and len(mailbox) > len("maildir:")):
+    if mailbox not in ("imap", "graph") and not (
+            mailbox.startswith("maildir:") and len(mailbox) > len("maildir:")):
         raise ConfigError(
-            f'{file_path}: approval.mailbox must be "imap" or "maildir:PATH", not {mailbox!r}',
+            f'{file_path}: approval.mailbox must be "imap", "maildir:PATH" or "graph", not {mailbox!r}',
             hint='mailrelay config set approval.mailbox "maildir:/var/mail/approvals"',
         )
     approval = ApprovalSettings(
@@ -231,4 +271,5 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
         events=events,
         values=values,
         sources=sources,
+        graph_endpoint=graph_endpoint,
     )

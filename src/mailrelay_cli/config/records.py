@@ -8,15 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple
 
 from mailrelay_cli.errors import ConfigError
+
+# The two servers a settings file describes (the TOML tables [smtp] and [imap]).
+Role = Literal["smtp", "imap"]
 
 
 class ServerSettings(NamedTuple):
     """One server's connection settings with defaults and inheritance applied."""
 
-    role: str  # "smtp" or "imap"
+    role: Role
     host: str | None
     port: int
     auth: str
@@ -35,6 +38,11 @@ class ServerSettings(NamedTuple):
     properties: str | None = None
     # When client_id/tenant came from SMTP, IMAP shares SMTP's OAuth login.
     oauth_inherited: bool = False
+    # Microsoft's login host (None: the global cloud's); smtp only: "smtp" or "graph".
+    authority: str | None = None
+    transport: str = "smtp"
+    # PEM file with the app registration's certificate and private key (client credentials).
+    client_certificate: Path | None = None
 
 
 class ApprovalSettings(NamedTuple):
@@ -43,7 +51,8 @@ class ApprovalSettings(NamedTuple):
     mailbox: str
     reply_address: str | None
     interval_minutes: int
-    count: int
+    # approval.count; as a NamedTuple field it hides tuple.count (never called on settings)
+    count: int  # type: ignore[assignment]
     expires_after: float
     max_message_kb: int
     archive_days: int
@@ -56,6 +65,11 @@ class ApprovalSettings(NamedTuple):
         if self.mailbox.startswith("maildir:"):
             return Path(self.mailbox[len("maildir:") :]).expanduser()
         return None
+
+    @property
+    def graph(self) -> bool:
+        """True when replies are read through Microsoft Graph (``mailbox = "graph"``)."""
+        return self.mailbox == "graph"
 
 
 class NotificationSettings(NamedTuple):
@@ -84,6 +98,7 @@ class Settings(NamedTuple):
     events: Mapping[str, EventSettings]
     values: Mapping[str, Any] = {}
     sources: Mapping[str, str] = {}
+    graph_endpoint: str = "https://graph.microsoft.com"
 
     def require(self, key: str) -> Any:
         """The value of ``key``, or a ConfigError saying how to set it."""
@@ -91,7 +106,7 @@ class Settings(NamedTuple):
         if value in (None, "", ()):
             if not self.file_exists:
                 # Lead with the missing file: every unset key follows from it.
-                from mailrelay_cli.config.completeness import missing_file_error
+                from mailrelay_cli.config.missing_file import missing_file_error
 
                 raise missing_file_error(self.path)
             raise ConfigError(

@@ -19,6 +19,7 @@ from mailrelay_cli.errors import ConfigError
 AUTH_TYPES = ("none", "basic", "microsoft-oauth", "google-oauth")
 OAUTH_FLOWS = ("device-code", "client-credentials")
 ATTACH_LOGS = ("never", "always", "on-failure")
+TRANSPORTS = ("smtp", "graph")
 SECRET_NAMES = ("smtp.password", "imap.password", "smtp.client_secret", "imap.client_secret")
 # A secret-like word anywhere in a dotted part of a key, between word boundaries
 # (start, end, ``_`` or ``-``; camelCase is split first): ``smtp.pass``,
@@ -51,6 +52,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("smtp.client_id", "str", None, "OAuth application (client) id"),
     KeySpec("smtp.tenant_id", "str", None, "Microsoft tenant (default: organizations)"),
     KeySpec("smtp.oauth_flow", "enum", "device-code", "OAuth flow", OAUTH_FLOWS),
+    KeySpec("smtp.client_certificate", "path", None,
+            "PEM file with the app's certificate and private key (client-credentials)"),
     KeySpec("smtp.scopes", "list", None, "OAuth scopes (default: per provider)"),
     KeySpec("smtp.starttls", "bool", None, "require STARTTLS (default: true unless tls)"),
     KeySpec("smtp.tls", "bool", None, "implicit TLS, SMTPS (default: port == 465)"),
@@ -58,6 +61,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("smtp.allow_plaintext_auth", "bool", False, "allow a password on a connection without TLS"),
     KeySpec("smtp.timeout", "number", 30, "network timeout in seconds"),
     KeySpec("smtp.retry_for", "duration", "2m", "keep retrying temporary failures this long"),
+    KeySpec("smtp.transport", "enum", "smtp", "smtp, or graph (Microsoft Graph sendMail)", TRANSPORTS),
+    KeySpec("smtp.authority", "str", None, "Microsoft login host (default: https://login.microsoftonline.com)"),
     KeySpec("imap.host", "str", None, "IMAP server host name"),
     KeySpec("imap.port", "int", None, "IMAP port (993, or 143 with starttls = true)"),
     KeySpec("imap.auth", "enum", "basic", "IMAP authentication", AUTH_TYPES),
@@ -65,6 +70,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("imap.client_id", "str", None, "OAuth client id (default: smtp.client_id)"),
     KeySpec("imap.tenant_id", "str", None, "Microsoft tenant (default: smtp.tenant_id)"),
     KeySpec("imap.oauth_flow", "enum", None, "OAuth flow (default: smtp.oauth_flow)", OAUTH_FLOWS),
+    KeySpec("imap.client_certificate", "path", None,
+            "certificate and key (default: smtp.client_certificate)"),
     KeySpec("imap.scopes", "list", None, "OAuth scopes (default: per provider)"),
     KeySpec("imap.starttls", "bool", False, "use STARTTLS on a plain port"),
     KeySpec("imap.tls", "bool", None, "implicit TLS (default: true unless starttls)"),
@@ -72,9 +79,11 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("imap.allow_plaintext_auth", "bool", False, "allow a password on a connection without TLS"),
     KeySpec("imap.timeout", "number", 30, "network timeout in seconds"),
     KeySpec("imap.properties", "text", None, "JavaMail-style IMAP properties (see man page)"),
+    KeySpec("imap.authority", "str", None, "Microsoft login host (default: smtp.authority)"),
+    KeySpec("graph.endpoint", "str", None, "Microsoft Graph (default: the Graph of the login host's cloud)"),
     KeySpec("approval.enabled", "bool", False, "enable approvals by email"),
     KeySpec("approval.folder", "str", "INBOX", "the reply folder"),
-    KeySpec("approval.mailbox", "str", "imap", "imap, or maildir:PATH for a local Maildir"),
+    KeySpec("approval.mailbox", "str", "imap", "imap, maildir:PATH for a local Maildir, or graph"),
     KeySpec("approval.reply_address", "str", None, "Reply-To of approval requests (default: smtp.from)"),
     KeySpec("approval.interval_minutes", "int", 5, "how often cron runs process-replies"),
     KeySpec("approval.count", "int", 30, "messages read per process-replies run"),
@@ -211,10 +220,13 @@ def check_value(key: str, value: Any, where: str) -> Any:
 
             try:
                 argv = shlex.split(value)
-            except ValueError:
-                raise bad("a command a shell can split (or a list of arguments)") from None
+            except ValueError as e:  # an unbalanced quote would fail every run later
+                raise ConfigError(
+                    f"{where}: {key} cannot be split into arguments ({e}): {value!r}",
+                    hint=f'write it as a list: {key.split(".")[-1]} = ["/path/to/cmd", "arg"]',
+                ) from None
             if not argv:
-                raise bad("a command")
+                raise bad("a command (a string or a list of arguments)")
             return value
         if isinstance(value, list) and value and all(isinstance(v, str) for v in value) and value[0]:
             return tuple(value)

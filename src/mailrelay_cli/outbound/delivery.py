@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any
 
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import (
@@ -32,45 +32,14 @@ from mailrelay_cli.errors import (
     TemporaryError,
     UnknownHostError,
 )
+from mailrelay_cli.outbound.delivery_result import Delivery, Refusal, RetryNotice
 from mailrelay_cli.outbound.message import Address, Built
+
+if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
 
 FIRST_WAIT_MAX = 5.0
 WAIT_MAX = 60.0
-
-# Records are NamedTuples, not dataclasses: `send` imports this module, and creating a
-# dataclass costs ~1-2 ms of start-up against ~0.2 ms for a NamedTuple.
-
-
-class Refusal(NamedTuple):
-    """A recipient the server would not take, and what it said."""
-
-    address: str
-    code: int
-    reply: str
-
-    def __str__(self) -> str:
-        return f"{self.address}: {self.code} {self.reply}"
-
-
-class RetryNotice(NamedTuple):
-    """What ``deliver`` is about to do after a temporary failure: wait ``wait`` seconds, then
-    make attempt ``attempt``; it gives up at ``gives_up_at`` (wall clock, seconds since the
-    epoch). ``reason`` is the failure's one-line message."""
-
-    wait: float
-    reason: str
-    attempt: int
-    gives_up_at: float
-
-
-class Delivery(NamedTuple):
-    """The outcome: who got the message, who was refused (permanently), how many sessions."""
-
-    message_id: str
-    accepted: tuple[str, ...]
-    refused: tuple[Refusal, ...]
-    attempts: int
-
 
 def first_wait(retry_for: float) -> float:
     return min(FIRST_WAIT_MAX, max(0.05, retry_for / 8))
@@ -127,7 +96,8 @@ def _session(settings: Settings, built: Built, pending: list[Address], data: byt
                 refused_raw, accepted_now = e.recipients, []
             else:
                 accepted_now = [a for env, a in by_envelope.items() if env not in refused_raw]
-            permanent, temporary = [], []
+            permanent: list[Refusal] = []
+            temporary: list[Refusal] = []
             for envelope, (code, reply) in refused_raw.items():
                 refusal = Refusal(by_envelope[envelope].bare, code, _reply(reply))
                 (temporary if 400 <= code < 500 else permanent).append(refusal)
@@ -158,6 +128,14 @@ def _raise_for(code: int, reply: Any, where: str, what: str, error: Exception) -
                                         "or message it names") from error
 
 
+def _open_smtp(settings: Settings) -> AbstractContextManager[Any]:
+    """The SMTP session of the settings: endpoint and login resolved here, once."""
+    from mailrelay_cli.auth.logins import resolve_session
+    from mailrelay_cli.transport.smtp import open_smtp
+
+    return open_smtp(*resolve_session(settings, "smtp"))
+
+
 def deliver(
     settings: Settings,
     built: Built,
@@ -169,13 +147,18 @@ def deliver(
 ) -> Delivery:
     """Send ``built`` to its recipients (see the module docstring for failures and retries).
 
-    ``connect(settings)`` is the connection factory, ``smtp.open_smtp`` unless given.
-    ``on_retry`` hears of each retry before its wait (the CLI prints it; this never does).
+    ``connect(settings)`` is the connection factory, ``smtp.open_smtp`` on the settings'
+    endpoint and login unless given.
+    With ``smtp.transport = "graph"`` the message goes through Microsoft Graph instead
+    (``graph_send``; its retries are Graph's throttling within ``smtp.retry_for``).
+    ``on_retry`` hears of each SMTP retry before its wait (the CLI prints it; this never does).
     """
-    if connect is None:
-        from mailrelay_cli.transport.smtp import open_smtp
+    if settings.smtp.transport == "graph" and connect is None:
+        from mailrelay_cli.outbound.graph_send import deliver_graph
 
-        connect = open_smtp
+        return deliver_graph(settings, built, sleep=sleep)
+    if connect is None:
+        connect = _open_smtp
     data = built.as_bytes()
     deadline = clock() + settings.smtp.retry_for
     wait = first_wait(settings.smtp.retry_for)

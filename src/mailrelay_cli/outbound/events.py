@@ -90,6 +90,10 @@ class Event(NamedTuple):
     asks_approval: bool = False
     source: str = "built-in"
 
+    def to_json(self) -> dict[str, Any]:
+        """The ``events list --json`` line."""
+        return {"event": self.name, "description": self.description, "source": self.source}
+
 
 BUILTIN_EVENTS: tuple[Event, ...] = (
     Event("test", "A test notification: proves the templates, From address and delivery work"),

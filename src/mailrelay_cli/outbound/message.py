@@ -136,7 +136,9 @@ def parse_addresses(texts: Sequence[str], where: str) -> tuple[Address, ...]:
 
 def _split(text: str) -> list[str]:
     # Split on commas outside quotes and angle brackets ("Doe, J" <j@x.org> stays whole).
-    pieces, current, quoted, angle = [], [], False, False
+    pieces: list[str] = []
+    current: list[str] = []
+    quoted = angle = False
     for char in str(text):
         if char == '"':
             quoted = not quoted

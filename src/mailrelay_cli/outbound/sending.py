@@ -59,7 +59,7 @@ class SendResult(NamedTuple):
     # Logs given but not attached, and why ("notifications.attach_logs is never").
     skipped_logs: tuple[tuple[str, str], ...] = ()
 
-    def json(self) -> dict[str, Any]:
+    def to_json(self) -> dict[str, Any]:
         """The DESIGN.md JSON line of ``send``."""
         return {
             "event": self.event,
@@ -213,6 +213,8 @@ def _compose(settings: Settings, event: Event, variables: dict[str, Any], reques
     rendered = rendering.render_event(event, variables, settings.notifications.templates_dir,
                                       subject=request.subject)
     subject = rendered.subject
+    if prepared is not None and prepared.remember is not None:
+        prepared.remember(subject, rendered.text, rendered.html)
     reply_to = parse_address(prepared.reply_to, "Reply-To") if prepared else None
     built = build_message(
         sender=sender, to=to, cc=cc, subject=subject, text=rendered.text, html=rendered.html,

@@ -2,7 +2,11 @@
 
 Templates run in ``jinja2.sandbox.SandboxedEnvironment`` because a templates
 dir may be writable by more people than the settings file. Only ``.html``
-templates are autoescaped; the subject and the text part are plain text. A
+templates are autoescaped; the subject and the text part are plain text. In
+HTML, only ``http``, ``https`` and ``mailto`` URLs become links: the
+``link_url`` filter (used by the built-in templates for every ``href``; use it
+in your own) gives an empty string for any other scheme (``javascript:``,
+``data:``, ``vbscript:``), which is then shown as text, never as a link. A
 required variable that is missing or empty is a ``DataError`` (65) naming it;
 an optional one renders empty; a template asking for anything else (a typo, an
 attribute a value does not have) is a ``DataError`` naming that too.
@@ -32,6 +36,11 @@ from mailrelay_cli.outbound.events import COMMON_VARIABLES, Event, builtin_dir
 # dataclass costs ~1-2 ms of start-up against ~0.2 ms for a NamedTuple.
 
 
+# Everything str.splitlines() breaks on, and the other C0/C1 controls: none belongs in a
+# one-line header, and several make the email package refuse to write it.
+_LINE_BREAK = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029]")
+
+
 class Rendered(NamedTuple):
     """An event rendered: one-line subject, text part, HTML part (None if the event has none)."""
 
@@ -47,13 +56,30 @@ def environment(templates_dir: Path | None) -> Any:
 
     loaders = [FileSystemLoader(str(templates_dir))] if templates_dir else []
     loaders.append(FileSystemLoader(str(builtin_dir())))
-    return SandboxedEnvironment(
+    env = SandboxedEnvironment(
         loader=ChoiceLoader(loaders),
         autoescape=lambda name: bool(name) and name.endswith(".html"),
         undefined=_undefined_class(),
         bytecode_cache=_bytecode_cache(),
         **_OPTIONS,
     )
+    env.filters["link_url"] = link_url
+    return env
+
+
+LINK_SCHEMES = ("http", "https", "mailto")
+_SCHEME = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*):")
+# Browsers drop these anywhere in a URL, so "java\tscript:" is still javascript:.
+_URL_IGNORED = re.compile(r"[\x00-\x20\x7f]")
+
+
+def link_url(value: Any) -> str:
+    """``value`` when it is an http, https or mailto URL, else "" (never a link)."""
+    text = str(value or "")
+    scheme = _SCHEME.match(_URL_IGNORED.sub("", text))
+    if scheme is None or scheme.group(1).lower() not in LINK_SCHEMES:
+        return ""
+    return text.strip()
 
 
 # The compiled code depends on these (and on the sandbox), so they are part of the cache's file names.
@@ -106,22 +132,23 @@ def _undefined_class() -> type:
     from jinja2 import StrictUndefined
     from jinja2.utils import missing
 
+    # StrictUndefined makes these raise (typed as returning Never); here they may return.
     class OptionalUndefined(StrictUndefined):
         __slots__ = ()
 
         def _top_level(self) -> bool:
             return self._undefined_obj is missing and self._undefined_hint is None
 
-        def __str__(self) -> str:
+        def __str__(self) -> str:  # type: ignore[override]
             return "" if self._top_level() else self._fail_with_undefined_error()
 
         def __iter__(self) -> Any:
             return iter(()) if self._top_level() else self._fail_with_undefined_error()
 
-        def __bool__(self) -> bool:
+        def __bool__(self) -> bool:  # type: ignore[override]
             return False if self._top_level() else self._fail_with_undefined_error()
 
-        def __len__(self) -> int:
+        def __len__(self) -> int:  # type: ignore[override]
             return 0 if self._top_level() else self._fail_with_undefined_error()
 
     return OptionalUndefined
@@ -245,16 +272,17 @@ def render_event(event: Event, variables: Mapping[str, Any],
     if subject is not None:
         return Rendered(subject=subject, text=text, html=parts["html"])
     subject = (parts["subject"] or "").strip()
-    if "\r" in subject or "\n" in subject:
+    if _LINE_BREAK.search(subject):
         from jinja2 import meta
 
         source, filename, _ = env.loader.get_source(env, names["subject"])
         in_subject = meta.find_undeclared_variables(env.parse(source, names["subject"], filename))
         culprits = [k for k in in_subject
-                    if isinstance(context.get(k), str) and ("\n" in context[k] or "\r" in context[k])]
+                    if isinstance(context.get(k), str) and _LINE_BREAK.search(context[k])]
         named = f" (from {', '.join(sorted(culprits))})" if culprits else ""
         raise DataError(f"event {event.name}: the subject would contain a line break{named}",
-                        hint="remove CR/LF from variables used in the subject")
+                        hint="remove line breaks (CR, LF, VT, FF, NEL U+0085, U+2028, U+2029) "
+                             "and control characters from variables used in the subject")
     return Rendered(subject=subject, text=text, html=parts["html"])
 
 
@@ -275,6 +303,16 @@ class EventInfo(NamedTuple):
     subject: str
     text: str
     html: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``events show --json`` line."""
+        return {
+            "event": self.name, "description": self.description, "source": self.source,
+            "variables": [{"name": v.name, "required": v.required, "description": v.description}
+                          for v in self.variables],
+            "templates": list(self.templates),
+            "sample": {"subject": self.subject, "text": self.text, "html": self.html},
+        }
 
 
 def _approval_samples(event: Event, sample: dict[str, Any], settings: Any) -> dict[str, Any]:

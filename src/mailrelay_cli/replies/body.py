@@ -4,12 +4,17 @@ The body is the first text/plain part that is not an attachment (format=flowed
 is unwrapped), else the first text/html part converted to text. Attached
 messages (``message/rfc822``) are never the body. Charsets are read as
 ``headers.decode_bytes`` reads them: a bad charset never stops a run.
+
+Only the part used as the body is converted from HTML; references are also
+looked for in the other text parts as they are (a reference holds no markup),
+at most ``MAX_PARTS`` of them, each cut at ``MAX_TEXT_CHARS``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from email.message import Message
+from itertools import islice
 
 from mailrelay_cli.replies.headers import decode_bytes, header_text, raw_headers
 from mailrelay_cli.replies.html_text import html_to_text
@@ -24,11 +29,15 @@ def iter_parts(part: Message) -> Iterator[Message]:
                 yield from iter_parts(child)
 
 
+MAX_PARTS = 100
+MAX_TEXT_CHARS = 2_000_000
+
+
 def _part_text(part: Message) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return ""
-    text = decode_bytes(payload, part.get_content_charset()).replace("\r\n", "\n")
+    text = decode_bytes(payload[:MAX_TEXT_CHARS], part.get_content_charset()).replace("\r\n", "\n")
     return text.replace("\r", "\n")
 
 
@@ -40,7 +49,7 @@ def _is_attachment(part: Message) -> bool:
 def _body_parts(msg: Message) -> tuple[Message | None, Message | None]:
     plain: Message | None = None
     html: Message | None = None
-    for index, part in enumerate(iter_parts(msg)):
+    for index, part in enumerate(islice(iter_parts(msg), MAX_PARTS)):
         if index and _is_attachment(part):
             continue
         if part.get_content_type() == "text/plain" and plain is None:
@@ -66,14 +75,14 @@ def body_text(msg: Message) -> str:
     return ""
 
 
-def reference_text(msg: Message) -> str:
-    """Subject and every text part, quoted text included: where references are looked for."""
-    texts = [header_text(msg, "Subject")]
-    for part in msg.walk():
-        if part.get_content_type() == "text/plain":
+def reference_text(msg: Message, body: str | None = None) -> str:
+    """Subject, the body (``body_text``, given when already read) and every other text part
+    as it is, quoted text included: where references are looked for. No HTML is converted
+    here but the body's own part, so a message with many HTML parts costs no more."""
+    texts = [header_text(msg, "Subject"), body_text(msg) if body is None else body]
+    for part in islice(msg.walk(), MAX_PARTS):
+        if part.get_content_type() in ("text/plain", "text/html"):
             texts.append(_part_text(part))
-        elif part.get_content_type() == "text/html":
-            texts.append(html_to_text(_part_text(part)))
     return "\n".join(texts)
 
 

@@ -17,29 +17,19 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import ConfigError, ServerRefusedError
+from mailrelay_cli.replies.fetched import FetchedMessage
 from mailrelay_cli.transport import imap_responses
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
 
 
-@dataclass(frozen=True)
-class FetchedMessage:
-    """One message: ``raw`` is None when it is over the size limit (judge the header only)."""
-
-    uid: str
-    size: int
-    header: bytes
-    raw: bytes | None
-
-
 class ReplyMailbox(Protocol):
-    name: str  # audit key: "imap:user@host:port/FOLDER" or "maildir:PATH"
+    name: str  # audit key: "imap:user@host/FOLDER", "maildir:PATH" or "graph:user@host/FOLDER"
     uidvalidity: int
     total: int  # messages in the folder when it was opened
 
@@ -218,7 +208,14 @@ def open_reply_mailbox(settings: Settings, *, readonly: bool = False,
     if maildir is not None:
         yield MaildirMailbox(maildir)
         return
+    if settings.approval.graph:
+        from mailrelay_cli.replies.graph_mailbox import open_graph_mailbox
+
+        with open_graph_mailbox(settings, readonly=readonly) as graph_box:
+            yield graph_box
+        return
+    from mailrelay_cli.auth.logins import resolve_session
     from mailrelay_cli.transport.imap import open_imap
 
-    with open_imap(settings, transcript=transcript) as conn:
+    with open_imap(*resolve_session(settings, "imap"), transcript=transcript) as conn:
         yield ImapMailbox(conn, settings, readonly=readonly)

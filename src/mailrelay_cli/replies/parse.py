@@ -19,11 +19,18 @@ from __future__ import annotations
 
 import email
 import email.errors
+import email.parser
 import email.policy
 import re
 from email.message import EmailMessage, Message
+from typing import cast
 
-from mailrelay_cli.replies.headers import has_surrogates
+from mailrelay_cli.replies.headers import MAX_HEADER_CHARS, has_surrogates
+
+# Real replies nest a few multiparts and perhaps an attached message; thousands of nested
+# containers are only ever an attack on the (recursive) parser and walkers.
+MAX_CONTAINERS = 200
+_CONTAINER = re.compile(rb"^content-type:[ \t]*(?:multipart|message)/", re.IGNORECASE | re.MULTILINE)
 
 
 class _Policy(email.policy.EmailPolicy):
@@ -35,13 +42,15 @@ class _Policy(email.policy.EmailPolicy):
     its parameters from anyway; every other header keeps the default behaviour.
     """
 
-    def header_fetch_parse(self, name: str, value: str) -> object:
+    def header_fetch_parse(self, name: str, value: str) -> str:
+        value = value[:MAX_HEADER_CHARS]  # the structured parsers are not linear in the worst case
         if name.lower() in ("content-type", "content-transfer-encoding"):
             value = re.sub(r"\r?\n[ \t]+", " ", value)
             if has_surrogates(value):  # 8-bit bytes in the header
                 value = value.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
             return value.strip()
-        return super().header_fetch_parse(name, value)
+        parsed: str = super().header_fetch_parse(name, value)  # a header object (a str)
+        return parsed
 
 
 _POLICY = _Policy()
@@ -57,10 +66,22 @@ def parse_message(raw: bytes) -> EmailMessage:
     A message that cannot be read at all carries an ``UnreadableDefect`` (see
     ``unreadable_reason``). A multipart whose declared boundary never appears,
     but whose body plainly uses another one, is re-split on the boundary it uses.
+    More than ``MAX_CONTAINERS`` multipart or message parts is unreadable unparsed.
     """
+    containers = sum(1 for _ in zip(range(MAX_CONTAINERS + 1), _CONTAINER.finditer(raw), strict=False))
+    if containers > MAX_CONTAINERS:
+        try:  # the header alone, for the audit row and the output
+            parser = email.parser.BytesHeaderParser(_class=EmailMessage, policy=_POLICY)
+            msg = cast(EmailMessage, parser.parsebytes(raw))
+        except (email.errors.MessageError, ValueError, IndexError, TypeError, LookupError,
+                RecursionError):
+            msg = EmailMessage(policy=_POLICY)
+        msg.defects.append(UnreadableDefect(f"more than {MAX_CONTAINERS} nested or multipart parts"))
+        return msg
     try:
-        msg = email.message_from_bytes(raw, _class=EmailMessage, policy=_POLICY)
-    except (email.errors.MessageError, ValueError, IndexError, TypeError, LookupError) as e:
+        msg = cast(EmailMessage, email.message_from_bytes(raw, _class=EmailMessage, policy=_POLICY))
+    except (email.errors.MessageError, ValueError, IndexError, TypeError, LookupError,
+            RecursionError) as e:
         # The feed parser is meant never to raise; if a stdlib bug makes it, the run goes on.
         msg = EmailMessage(policy=_POLICY)
         msg.defects.append(UnreadableDefect(f"the parser failed ({type(e).__name__})"))
@@ -88,7 +109,8 @@ _BOUNDARY_LINE = re.compile(r"^--([^\s]{1,70})[ \t]*\r?\n[A-Za-z][A-Za-z0-9-]*:"
 def _repair_boundary(msg: EmailMessage) -> None:
     if msg.get_content_maintype() != "multipart" or msg.is_multipart():
         return
-    body = msg.get_payload(decode=True) or b""
+    payload = msg.get_payload(decode=True)  # bytes (or None) for a part that is not multipart
+    body = payload if isinstance(payload, bytes) else b""
     text = body.decode("ascii", errors="replace")
     found = _BOUNDARY_LINE.search(text)
     if not found:

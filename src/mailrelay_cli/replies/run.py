@@ -12,10 +12,21 @@ The order is what keeps decisions safe:
 
 A run that dies before 3 commits has decided nothing; one that dies between 3
 and 4 finds the same messages next run, recognises them by mailbox +
-UIDVALIDITY + UID (or, when they come back under a new UID, by SHA-256 or
-Message-ID) and only deletes them. ``dry_run`` does the same work inside a
-transaction that is rolled back, reads the folder read-only, and deletes,
-archives, runs and sends nothing.
+UIDVALIDITY + UID (or, when they come back under a new UID, by SHA-256; a
+Message-ID match alone is never a duplicate) and only deletes them, with the
+outcome ``duplicate``. ``dry_run`` does the same work inside a transaction that
+is rolled back, reads the folder read-only, and deletes, archives, runs and
+sends nothing.
+
+Failing closed: without the signing key, or without a store it can open and
+write, a run exits 78 before it touches the mailbox. A reply whose reference
+is signed with this key but names an approval this store never issued is left
+in the mailbox, and the run ends with 78 naming the store.
+
+One message never stops the others: each is parsed and judged inside its own
+savepoint and guard, so any exception its content provokes (RecursionError
+included) rolls back only that message's rows and records it ``unreadable``.
+A store failure (78/75) is not content: it stops the run with nothing deleted.
 """
 
 from __future__ import annotations
@@ -23,31 +34,48 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast, get_args
 
 from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.approvals.service import Approval
 from mailrelay_cli.config.records import Settings
-from mailrelay_cli.errors import MailrelayError
+from mailrelay_cli.errors import MailrelayError, StateError, TemporaryError, UnknownApprovalError
 from mailrelay_cli.replies.automatic import authentication_failed, automatic_kind
 from mailrelay_cli.replies.body import body_text, reference_text
 from mailrelay_cli.replies.decision import decision
-from mailrelay_cli.replies.headers import sender_address, threading_ids
+from mailrelay_cli.replies.headers import header_text, raw_headers, sender_address, threading_ids
 from mailrelay_cli.replies.hooks import HookResult
+from mailrelay_cli.replies.hooks import decision_id as hooks_decision_id
 from mailrelay_cli.replies.parse import parse_message, unreadable_reason
 from mailrelay_cli.replies.quotes import split_reply
-from mailrelay_cli.store import open_store
-from mailrelay_cli.store.interface import AuditRow, Decision, Store, StoreReader, Transaction
+from mailrelay_cli.store import open_store, store_location
+from mailrelay_cli.store.interface import (
+    AuditOutcome,
+    AuditRow,
+    Decision,
+    Store,
+    StoreReader,
+    Transaction,
+)
 from mailrelay_cli.store.lock import run_lock
 from mailrelay_cli.store.times import utcnow
 
-OUTCOMES = ("approved", "rejected", "too-late", "expired", "not-an-approver", "unmatched",
-            "no-decision", "auto-reply", "bounce", "unreadable")
+# A message's outcome (DESIGN.md, process-replies JSON); vote is an approve that does not decide
+# yet (--required N).
+ReplyOutcome = Literal["approved", "rejected", "vote", "too-late", "expired", "not-an-approver",
+                       "unmatched", "no-decision", "auto-reply", "bounce", "unreadable",
+                       "duplicate"]
+OUTCOMES: tuple[ReplyOutcome, ...] = get_args(ReplyOutcome)
+# Answers owed are worth at most this much of one run (an unreachable SMTP server must not
+# hold the lock); what is left stays owed. A failed answer waits before its next attempt.
+ANSWER_BUDGET_SECONDS = 20.0
+ANSWER_BACKOFF_SECONDS = (60.0, 300.0, 900.0, 3600.0, 6 * 3600.0)
 ARCHIVE_DIR = "archive"
 
 
@@ -59,14 +87,29 @@ class MessageResult:
     message_id: str | None
     sender: str | None
     subject: str | None
-    outcome: str
+    outcome: AuditOutcome
     approval_id: str | None
-    duplicate: bool = False
+    reason: str | None = None  # why it is unreadable, for -v (never in JSON: keys are pinned)
+    # outcome "vote" (an approve that does not decide yet): approve votes so far, and required
+    votes: tuple[int, int] | None = None
 
-    def as_json(self) -> dict[str, Any]:
-        return {"uid": self.uid, "message_id": self.message_id, "from": self.sender,
+    @property
+    def duplicate(self) -> bool:
+        return self.outcome == "duplicate"
+
+    def to_json(self) -> dict[str, Any]:
+        line: dict[str, Any] = {"uid": self.uid, "message_id": self.message_id, "from": self.sender,
                 "subject": self.subject, "outcome": self.outcome,
                 "approval_id": self.approval_id}
+        if self.votes is not None:
+            line["approvals"], line["required"] = self.votes
+        return line
+
+    def describe_outcome(self) -> str:
+        """The outcome for people: a vote that does not decide yet reads ``1 of 2 approvals``."""
+        if self.outcome == "vote" and self.votes is not None:
+            return f"{self.votes[0]} of {self.votes[1]} approvals"
+        return self.outcome
 
 
 @dataclass(frozen=True)
@@ -94,6 +137,14 @@ class RunReport:
     def summary(self) -> dict[str, int]:
         return {"read": self.read, "deleted": self.deleted, "left": self.left}
 
+    def to_json(self) -> dict[str, Any]:
+        """The DESIGN.md closing line of ``process-replies --json``."""
+        return {"summary": self.summary()}
+
+    def parts(self) -> tuple[MessageResult | RunReport, ...]:
+        """The JSON lines of a run: each message, then the summary."""
+        return (*self.messages, self)
+
     @property
     def failures(self) -> list[str]:
         """One line per thing that failed and is owed again next run."""
@@ -114,24 +165,28 @@ class RunReport:
 
 @dataclass(frozen=True)
 class _Judged:
-    outcome: str
+    outcome: AuditOutcome | Literal["left"]  # left: this store cannot judge it, keep the message
     approval: Approval | None
     sender: str | None
     decision: str | None = None
     comment: str | None = None
+    never_issued: tuple[str, ...] = ()  # validly signed ids this store never issued
+
+
+_SHOWN_CHARS = 998  # a header kept in the audit row and shown is cut at the RFC 5322 line limit
 
 
 def _header(msg: EmailMessage | None, name: str) -> str | None:
+    """A header for the audit row and the output: raw (Message-ID, Date) or decoded (Subject)."""
     if msg is None:
         return None
-    try:
-        value = msg.get(name)
-    except (ValueError, LookupError, TypeError, AttributeError):
-        return None
-    if value is None:
-        return None
+    if name == "Subject":
+        text = header_text(msg, name)
+    else:
+        values = raw_headers(msg, name)
+        text = values[0] if values else ""
     # Undeclared 8-bit bytes come back as surrogates, which no output or JSON can carry.
-    text = str(value).encode("utf-8", "replace").decode("utf-8")
+    text = text[:_SHOWN_CHARS].encode("utf-8", "replace").decode("utf-8")
     return " ".join(text.split()) or None
 
 
@@ -153,10 +208,14 @@ def _choose(ids: list[str], found: dict[str, Approval], threading: Iterable[str]
 
 def _judge(settings: Settings, db: StoreReader, key: bytes | None, msg: EmailMessage) -> _Judged:
     sender = sender_address(msg)
-    sender = approvals.normalize_address(sender) if sender else None
     kind = automatic_kind(msg)
-    ids = approvals.verified_ids(key, reference_text(msg))
+    body = body_text(msg)
+    ids = approvals.verified_ids(key, reference_text(msg, body))
     found = approvals.pending_by_id(db, ids)
+    if ids and not found:
+        never = tuple(i for i in ids if not db.ever_issued(i))
+        if never:  # signed with our key, unknown here: the wrong store, not a forgery
+            return _Judged("left", None, sender, never_issued=never)
     chosen = _choose(ids, found, threading_ids(msg))
     if kind is not None:
         # Reported with the approval it refers to (when the reference is valid); decides
@@ -174,17 +233,18 @@ def _judge(settings: Settings, db: StoreReader, key: bytes | None, msg: EmailMes
         return _Judged("expired", approval, sender)
     if approval.status != "pending":
         return _Judged("too-late", approval, sender)
-    new_text, _quoted = split_reply(body_text(msg))
+    fingerprint = approvals.request_fingerprint(db, approval.id)
+    new_text, _quoted = split_reply(body, fingerprint)
     decided = decision(new_text)
     if decided.kind is None:
         return _Judged("no-decision", approval, sender)
     return _Judged("vote", approval, sender, decided.kind, decided.comment or None)
 
 
-def _parse(raw: bytes) -> EmailMessage | None:
-    """The message, or None when it cannot be read at all (outcome ``unreadable``)."""
+def _parse(raw: bytes) -> tuple[EmailMessage, str | None]:
+    """The message (perhaps its header only), and why it cannot be read (``unreadable``)."""
     msg = parse_message(raw)
-    return None if unreadable_reason(msg) else msg
+    return msg, unreadable_reason(msg)
 
 
 # -- the run -------------------------------------------------------------------------------
@@ -192,16 +252,21 @@ def _parse(raw: bytes) -> EmailMessage | None:
 def _archive(state_dir: Path, raw: bytes, digest: str) -> str:
     day = utcnow().strftime("%Y-%m-%d")
     folder = state_dir / ARCHIVE_DIR / day
-    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = folder / f"{digest}.eml"
-    if not path.exists():
-        tmp = path.with_suffix(".tmp")
-        # No fsync: the archive is a copy for people; the message itself stays on the server
-        # until the audit row (with its SHA-256) is committed.
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(raw)
-        os.replace(tmp, path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if not path.exists():
+            tmp = path.with_suffix(".tmp")
+            # No fsync: the archive is a copy for people; the message itself stays on the server
+            # until the audit row (with its SHA-256) is committed.
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(raw)
+            os.replace(tmp, path)
+    except OSError as e:
+        raise StateError(f"cannot archive a reply in {folder}: {e.strerror}",
+                         hint="free disk space in the state directory, or fix its "
+                              "permissions; nothing was deleted") from e
     return str(path)
 
 
@@ -219,54 +284,67 @@ def prune_archive(state_dir: Path, days: int) -> int:
     return removed
 
 
-def _seen(tx: Transaction, mailbox: str, uidvalidity: int, uid: str, digest: str,
-          message_id: str | None) -> tuple[AuditRow, bool] | None:
-    """The earlier audit row of this message, and whether it is the very same UID."""
+def _seen(tx: Transaction, mailbox: str, uidvalidity: int, uid: str,
+          digest: str) -> tuple[AuditRow, bool] | None:
+    """The earlier audit row of this message, and whether it is the very same UID.
+
+    Only the same UID (same UIDVALIDITY) or the same bytes make a duplicate: a mailing
+    list's copy or a re-sent message shares the Message-ID of a reply that still counts.
+    """
     row = tx.audit_by_uid(mailbox, uidvalidity, uid)
     if row is not None:
         return row, True
     row = tx.audit_by_sha256(digest)
-    if row is None and message_id:
-        row = tx.audit_by_message_id(message_id)
     return (row, False) if row is not None else None
 
 
 def _decision_payload(approval: Approval) -> dict[str, Any]:
-    payload = approval.as_json()
+    payload = approval.to_json()
+    payload["decision_id"] = hooks_decision_id(approval)
     payload["approved_by"] = list(approval.approved_by)
     payload["reference"] = approval.reference
     return payload
 
 
+@dataclass(frozen=True)
+class _Recorded:
+    """What recording one message did: its result, the approval it decided, or left in place."""
+
+    result: MessageResult | None
+    decided: Approval | None = None
+    never_issued: tuple[str, ...] = ()  # set when the message is left in the mailbox
+
+
 def _record_message(settings: Settings, tx: Transaction, key: bytes | None, mailbox_name: str,
-                    uidvalidity: int, fetched: Any, max_bytes: int,
-                    dry_run: bool) -> tuple[MessageResult, Approval | None]:
+                    uidvalidity: int, fetched: Any, max_bytes: int, dry_run: bool) -> _Recorded:
     from mailrelay_cli.replies import hooks
 
     whole = fetched.raw if fetched.raw is not None else fetched.header
     digest = hashlib.sha256(whole).hexdigest()
-    msg = _parse(whole)
+    msg, unreadable = _parse(whole)
     message_id = _header(msg, "Message-ID")
     subject = _header(msg, "Subject")
-    earlier = _seen(tx, mailbox_name, uidvalidity, fetched.uid, digest, message_id)
+    earlier = _seen(tx, mailbox_name, uidvalidity, fetched.uid, digest)
     if earlier is not None:
         row, same_uid = earlier
         result = MessageResult(fetched.uid, message_id or row.message_id, row.sender,
-                               subject or row.subject, row.outcome, row.approval_id,
-                               duplicate=True)
-        if not same_uid:
+                               subject or row.subject, "duplicate", row.approval_id)
+        if not same_uid:  # the same bytes under a new UID: kept as handled, decides nothing
             tx.add_audit(mailbox=mailbox_name, uidvalidity=uidvalidity, uid=fetched.uid,
                          message_id=message_id, sender=row.sender, subject=subject,
-                         date=_header(msg, "Date"), outcome=row.outcome,
+                         date=_header(msg, "Date"), outcome="duplicate",
                          approval_id=row.approval_id, sha256=digest, size=fetched.size,
-                         archive_path=None, duplicate_of=row.id)
-        return result, None
+                         archive_path=None, duplicate_of=row.duplicate_of or row.id)
+        return _Recorded(result)
 
-    if msg is None or fetched.raw is None or fetched.size > max_bytes:
-        sender = sender_address(msg) if msg is not None else None
-        judged = _Judged("unreadable", None, approvals.normalize_address(sender or ""))
+    if fetched.raw is None or fetched.size > max_bytes:
+        unreadable = f"over approval.max_message_kb ({fetched.size // 1024} KB)"
+    if unreadable is not None:
+        judged = _Judged("unreadable", None, sender_address(msg))
     else:
         judged = _judge(settings, tx, key, msg)
+    if judged.outcome == "left":
+        return _Recorded(None, never_issued=judged.never_issued)
     archive_path = None if dry_run else _archive(settings.state_dir, whole, digest)
     audit_id = tx.add_audit(
         mailbox=mailbox_name, uidvalidity=uidvalidity, uid=fetched.uid, message_id=message_id,
@@ -276,12 +354,14 @@ def _record_message(settings: Settings, tx: Transaction, key: bytes | None, mail
     )
     outcome = judged.outcome
     decided = None
+    votes = None
     if judged.outcome == "vote" and judged.approval is not None and judged.sender:
         vote = approvals.record_vote(tx, judged.approval, judged.sender,
                                      cast(Decision, judged.decision or ""), judged.comment,
                                      audit_id)
         outcome = vote.outcome
         decided = vote.decided
+        votes = (vote.approvals, vote.required) if outcome == "vote" else None
         tx.set_audit_outcome(audit_id, outcome)
         if decided is not None:
             if settings.approval.on_decision:
@@ -291,13 +371,46 @@ def _record_message(settings: Settings, tx: Transaction, key: bytes | None, mail
     if outcome == "too-late" and judged.approval is not None and judged.sender:
         tx.owe_answer(judged.approval.id, "too-late", judged.sender)
     result = MessageResult(fetched.uid, message_id, judged.sender, subject, outcome,
-                           judged.approval.id if judged.approval else None)
-    return result, decided
+                           judged.approval.id if judged.approval else None, unreadable,
+                           votes=votes)
+    return _Recorded(result, decided)
+
+
+def _record_unreadable(settings: Settings, tx: Transaction, mailbox_name: str, uidvalidity: int,
+                       fetched: Any, dry_run: bool, reason: str) -> _Recorded:
+    """The audit row of a message whose judging raised: nothing read from its content."""
+    whole = fetched.raw if fetched.raw is not None else fetched.header
+    digest = hashlib.sha256(whole).hexdigest()
+    archive_path = None if dry_run else _archive(settings.state_dir, whole, digest)
+    tx.add_audit(mailbox=mailbox_name, uidvalidity=uidvalidity, uid=fetched.uid,
+                 outcome="unreadable", sha256=digest, size=fetched.size,
+                 archive_path=archive_path)
+    return _Recorded(MessageResult(fetched.uid, None, None, None, "unreadable", None, reason))
+
+
+def _record_guarded(settings: Settings, tx: Transaction, key: bytes | None, mailbox_name: str,
+                    uidvalidity: int, fetched: Any, max_bytes: int, dry_run: bool) -> _Recorded:
+    """``_record_message`` in its own savepoint; content that makes it raise is ``unreadable``.
+
+    A MailrelayError is the store or the disk (78/75), never the message: it ends the run.
+    """
+    try:
+        with tx.savepoint():
+            return _record_message(settings, tx, key, mailbox_name, uidvalidity, fetched,
+                                   max_bytes, dry_run)
+    except MailrelayError:
+        raise
+    except Exception as e:  # hostile content (RecursionError too): this message only, never the run
+        reason = f"{type(e).__name__} while reading it: {str(e)[:200]}"
+    with tx.savepoint():
+        return _record_unreadable(settings, tx, mailbox_name, uidvalidity, fetched, dry_run,
+                                  reason)
 
 
 def process_replies(settings: Settings, *, count: int | None = None, dry_run: bool = False,
                     transcript: Any = None, progress: Progress | None = None) -> RunReport:
-    """One run (see the module docstring). Raises LockedError (75) when another run is going.
+    """One run (see the module docstring). Raises LockedError (75) when another run is going,
+    ConfigError (78) without the signing key or a usable store, before any mail is read.
 
     ``progress(step, done, total)`` hears of the work as it goes (``total`` None while
     unknown); the CLI draws a progress bar from it, this never prints."""
@@ -308,17 +421,19 @@ def process_replies(settings: Settings, *, count: int | None = None, dry_run: bo
     max_bytes = settings.approval.max_message_kb * 1024
     state_dir = settings.state_dir
     with run_lock(state_dir), open_store(state_dir) as db:
+        # A write before the mailbox is opened: a read-only or full store fails here.
         run_id = None if dry_run else db.record_run_start()
         try:
-            report = _run(settings, db, limit, max_bytes, dry_run, transcript,
+            key = approvals.require_signing_key(settings.profile)
+            report = _run(settings, db, key, limit, max_bytes, dry_run, transcript,
                           open_reply_mailbox, progress or _no_progress)
         except MailrelayError as e:
             if run_id is not None:
-                db.record_run_finish(run_id, "failed", {}, e.message)
+                _record_failure(db, run_id, e.message)
             raise
         except BaseException:
             if run_id is not None:
-                db.record_run_finish(run_id, "failed", {}, "interrupted or internal error")
+                _record_failure(db, run_id, "interrupted or internal error")
             raise
         if run_id is not None:
             db.record_run_finish(run_id, "ok", report.counts(),
@@ -333,13 +448,21 @@ def _no_progress(step: str, done: int, total: int | None) -> None:
     return None
 
 
-def _run(settings: Settings, db: Store, limit: int, max_bytes: int, dry_run: bool,
+def _record_failure(db: Store, run_id: int, error: str) -> None:
+    try:
+        db.record_run_finish(run_id, "failed", {}, error)
+    except MailrelayError:
+        pass  # the store is what failed: the error being raised says so
+
+
+def _run(settings: Settings, db: Store, key: bytes, limit: int, max_bytes: int, dry_run: bool,
          transcript: Any, open_reply_mailbox: Any, progress: Progress = _no_progress) -> RunReport:
     from mailrelay_cli.replies import hooks
 
-    key = approvals.signing_key(settings.profile, create=False)
     results: list[MessageResult] = []
     decided: list[Approval] = []
+    processed: list[str] = []
+    never_issued: dict[str, None] = {}
     progress("reading the reply folder", 0, None)
     with open_reply_mailbox(settings, readonly=dry_run, transcript=transcript) as mailbox:
         fetched = mailbox.fetch_oldest(limit, max_bytes)
@@ -347,31 +470,49 @@ def _run(settings: Settings, db: Store, limit: int, max_bytes: int, dry_run: boo
             with db.transaction() as tx:
                 for number, message in enumerate(fetched):
                     progress("judging replies", number, len(fetched))
-                    result, newly = _record_message(settings, tx, key, mailbox.name,
-                                                    mailbox.uidvalidity, message, max_bytes,
-                                                    dry_run)
-                    results.append(result)
-                    if newly is not None:
-                        decided.append(newly)
+                    recorded = _record_guarded(settings, tx, key, mailbox.name,
+                                               mailbox.uidvalidity, message, max_bytes, dry_run)
+                    if recorded.result is None:
+                        never_issued.update(dict.fromkeys(recorded.never_issued))
+                        continue  # left in the mailbox: this store cannot judge it
+                    processed.append(message.uid)
+                    results.append(recorded.result)
+                    if recorded.decided is not None:
+                        decided.append(recorded.decided)
                 if dry_run:
                     # Same work, same outcomes, nothing kept: leaving by an exception rolls back.
                     raise _DryRunDone
         except _DryRunDone:
             pass
         if not dry_run:
-            progress("deleting what was processed", len(fetched), len(fetched))
-            mailbox.delete([m.uid for m in fetched])
-        deleted = 0 if dry_run else len(fetched)
+            progress("deleting what was processed", len(processed), len(processed))
+            mailbox.delete(processed)
+        deleted = 0 if dry_run else len(processed)
         left = max(mailbox.total - deleted, 0)
     hook_results: list[HookResult] = []
     answers: list[AnswerResult] = []
     if not dry_run:
-        hook_results = hooks.run_owed_hooks(db, settings.approval.on_decision, progress)
+        hook_results = hooks.run_owed_hooks(db, settings.approval.on_decision, progress=progress)
         progress("sending answers", 0, None)
         answers = send_owed_answers(settings, db)
         prune_archive(settings.state_dir, settings.approval.archive_days)
+    if never_issued:
+        raise _never_issued_error(settings, db, list(never_issued), len(fetched) - len(processed))
     return RunReport(tuple(results), len(fetched), deleted, left, dry_run, tuple(hook_results),
                      tuple(answers), tuple(decided))
+
+
+def _never_issued_error(settings: Settings, db: Store, ids: list[str],
+                        left: int) -> UnknownApprovalError:
+    where = db.location or store_location(settings)
+    shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+    return UnknownApprovalError(
+        f"{left} repl{'y' if left == 1 else 'ies'} left in the mailbox: signed with this key for "
+        f"approval{'s' if len(ids) > 1 else ''} {shown}, which the state store {where} never "
+        "issued",
+        hint="point this job at the store that sent the requests (state.path or state.url in "
+             "mailrelay config show, the same as `mailrelay send` uses), then run it again",
+    )
 
 
 class _DryRunDone(Exception):
@@ -403,8 +544,19 @@ def _answer_text(kind: str, approval: Approval) -> tuple[str, str]:
     return subject, text
 
 
-def send_owed_answers(settings: Settings, db: Store) -> list[AnswerResult]:
-    """Send each answer still owed; a failure stays owed for the next run."""
+def _backoff(attempts: int) -> float:
+    return ANSWER_BACKOFF_SECONDS[min(max(attempts - 1, 0), len(ANSWER_BACKOFF_SECONDS) - 1)]
+
+
+def send_owed_answers(settings: Settings, db: Store, *, budget: float = ANSWER_BUDGET_SECONDS,
+                      clock: Any = time.monotonic) -> list[AnswerResult]:
+    """Send each answer owed and due, at most once per address, kind and approval.
+
+    Each is claimed (marked ``sending``, committed) before it is sent, so a run killed
+    mid-send never sends it again. A failure stays owed and waits (1 min, 5 min, 15 min,
+    1 h, then 6 h) before its next attempt. The run stops sending when the server proves
+    unreachable (a temporary error) or ``budget`` seconds are spent; the rest stay owed.
+    """
     from mailrelay_cli.outbound import delivery
     from mailrelay_cli.outbound.message import build_message, parse_address
 
@@ -413,11 +565,18 @@ def send_owed_answers(settings: Settings, db: Store) -> list[AnswerResult]:
         return []
     # An answer is not worth holding up a cron run for: one attempt per run, no retry loop.
     quick = settings._replace(smtp=settings.smtp._replace(retry_for=0.0))
+    started = clock()
     results = []
     for answer in owed:
+        if clock() - started >= budget:
+            break
+        with db.transaction() as tx:
+            if not tx.claim_answer(answer.id):
+                continue  # another run has it (or sent it)
         approval = approvals.get_approval(db, answer.approval_id)
         subject, text = _answer_text(answer.kind, approval)
         error = None
+        unreachable = False
         try:
             built = build_message(
                 sender=parse_address(settings.require("smtp.from"), "smtp.from"),
@@ -426,10 +585,15 @@ def send_owed_answers(settings: Settings, db: Store) -> list[AnswerResult]:
                 subject=subject, text=text,
             )
             delivery.deliver(quick, built)
+        except TemporaryError as e:
+            error, unreachable = e.message, True
         except MailrelayError as e:
             error = e.message
+        retry_in = None if error is None else _backoff(answer.attempts + 1)
         with db.transaction() as tx:
-            tx.answer_attempted(answer.id, error)
+            tx.answer_attempted(answer.id, error, retry_in)
         results.append(AnswerResult(answer.approval_id, answer.kind, answer.address,
                                     error is None, error))
+        if unreachable:
+            break  # the next one would wait out the same timeout
     return results

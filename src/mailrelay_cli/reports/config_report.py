@@ -29,6 +29,11 @@ class CheckReport(NamedTuple):
     def ok(self) -> bool:
         return not self.problems
 
+    def to_json(self) -> dict[str, Any]:
+        """The ``config check --json`` line."""
+        return {"path": str(self.path), "ok": self.ok, "warnings": list(self.warnings),
+                "problems": [{"problem": p.message, "hint": p.hint} for p in self.problems]}
+
 
 def _shown(key: str, value: Any) -> Any:
     """A value as the settings file spells it: durations as 72h, whole numbers without .0."""
@@ -77,7 +82,8 @@ def problems(settings: Settings) -> tuple[Problem, ...]:
                              "mailrelay config set smtp.from VALUE"))
     approval = settings.approval
     if approval.enabled and approval.maildir is None:
-        found.extend(p._replace(message=p.message + " (approval.enabled, approval.mailbox = imap)")
+        kind = "graph" if approval.graph else "imap"
+        found.extend(p._replace(message=p.message + f" (approval.enabled, approval.mailbox = {kind})")
                      for p in missing_settings(settings, "imap"))
     elif approval.enabled and approval.maildir is not None:
         from mailrelay_cli.replies.mailbox import require_maildir
@@ -108,4 +114,26 @@ def check(settings: Settings) -> CheckReport:
         from mailrelay_cli.config.endpoints import check_warnings
 
         warnings.extend(check_warnings(settings.imap))
-    return CheckReport(settings.path, tuple(warnings), problems(settings))
+    found = list(problems(settings))
+    if settings.approval.enabled and settings.file_exists:
+        key_warning, key_problem = _signing_key_state(settings)
+        warnings.extend([key_warning] if key_warning else [])
+        found.extend([key_problem] if key_problem else [])
+    return CheckReport(settings.path, tuple(warnings), tuple(found))
+
+
+def _signing_key_state(settings: Settings) -> tuple[str | None, Problem | None]:
+    """What process-replies would say of the signing key: a problem when it would refuse a key
+    that is there (not hex, too short, keyring unusable), a warning when there is none yet
+    (the first approval request makes it)."""
+    from mailrelay_cli.approvals import service as approvals
+
+    try:
+        key = approvals.signing_key(settings.profile, create=False)
+    except ConfigError as e:
+        return None, Problem(e.message, e.hint or "")
+    if key is None:
+        return ("no approval signing key yet: process-replies exits 78 until the first "
+                "approval request makes one, or MAILRELAY_APPROVAL_HMAC_KEY gives the sending "
+                "host's"), None
+    return None, None

@@ -4,43 +4,48 @@
 hint)``: ``ok`` is True (passed), False (failed: ``hint`` says what to do) or
 None (not applicable, e.g. STARTTLS on an implicit-TLS port). A failed step
 ends its section (SMTP or IMAP); the other section still runs, so one run
-shows everything that is wrong. The report's exit code is that of the first
-failed step (78 certificate or settings, 69 refused or no STARTTLS, 77 login,
-75 network).
+shows everything that is wrong. The report's ``failure`` is the error of the
+first failed step; its exit code is the command's (78 certificate or settings,
+69 refused or no STARTTLS, 77 login, 75 network).
 
 SMTP: resolve, connect, greeting (and the TLS handshake on an implicit-TLS
 port), STARTTLS, TLS, certificate, auth mechanisms, login, send.
 IMAP (when ``approval.enabled`` or asked for): resolve, connect, greeting,
 STARTTLS, TLS, capabilities, login, folders, select, count.
+Microsoft Graph (``smtp.transport = "graph"``, ``approval.mailbox = "graph"``): the
+steps of ``graph_checks`` instead.
 """
 
 from __future__ import annotations
 
 import re
-import socket
-from dataclasses import dataclass, field
-from email.message import EmailMessage
-from email.utils import formatdate, make_msgid, parseaddr
+from dataclasses import dataclass
+from email.utils import parseaddr
+from typing import Any
 
+from mailrelay_cli.auth.logins import resolve_login
 from mailrelay_cli.config.completeness import require_complete
 from mailrelay_cli.config.endpoints import Endpoint, endpoint_for
 from mailrelay_cli.config.records import Settings
-from mailrelay_cli.errors import CertificateError, ConfigError, MailrelayError, UsageError
+from mailrelay_cli.errors import (
+    ConfigError,
+    MailrelayError,
+    UsageError,
+    exit_code_for,
+)
+from mailrelay_cli.reports.check_steps import CheckStep, Section, build_test_message
 from mailrelay_cli.transport import net, tls
 from mailrelay_cli.transport.transcript import Transcript
 
-TEST_SUBJECT = "mailrelay test message"
-
 
 @dataclass(frozen=True)
-class CheckStep:
-    """One line of the checklist."""
+class TranscriptLines:
+    """The redacted dialogue as one JSON line (``--transcript --json``)."""
 
-    name: str
-    ok: bool | None
-    detail: str = ""
-    hint: str | None = None
-    exit_code: int = 0  # of the failure; 0 when the step did not fail
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"transcript": self.text.splitlines()}
 
 
 @dataclass(frozen=True)
@@ -56,61 +61,18 @@ class CheckReport:
         return all(step.ok is not False for step in self.steps)
 
     @property
-    def exit_code(self) -> int:
-        return next((step.exit_code for step in self.steps if step.ok is False), 0)
+    def failure(self) -> MailrelayError | None:
+        """The error of the first failed step (``errors.exit_code_for`` gives the exit code)."""
+        return next((step.error for step in self.steps if step.ok is False), None)
 
+    def parts(self) -> tuple[CheckStep | TranscriptLines | CheckReport, ...]:
+        """The JSON lines of ``test --json``: each step, the transcript if asked for, the summary."""
+        transcript = () if self.transcript is None else (TranscriptLines(self.transcript),)
+        return (*self.steps, *transcript, self)
 
-@dataclass
-class _Section:
-    """Collects the steps of one server; ``current`` names the step a failure belongs to."""
-
-    prefix: str
-    steps: list[CheckStep] = field(default_factory=list)
-    current: str = ""
-
-    def start(self, name: str) -> None:
-        self.current = name
-
-    def passed(self, detail: str, name: str | None = None) -> None:
-        self.steps.append(CheckStep(f"{self.prefix} {name or self.current}", True, detail))
-
-    def skipped(self, detail: str, name: str | None = None) -> None:
-        self.steps.append(CheckStep(f"{self.prefix} {name or self.current}", None, detail))
-
-    def failed(self, error: MailrelayError) -> None:
-        name = self.current
-        if isinstance(error, CertificateError):
-            name = "certificate"
-        elif "TLS handshake" in error.message and name in ("greeting", "STARTTLS"):
-            name = "TLS"
-        self.steps.append(CheckStep(f"{self.prefix} {name}", False, error.message, error.hint,
-                                    int(error.exit_code)))
-
-
-def build_test_message(settings: Settings, to: str) -> tuple[EmailMessage, str]:
-    """The test email and its envelope sender (a bare address)."""
-    header_from = settings.smtp.from_address or settings.smtp.user
-    if not header_from:
-        raise ConfigError(f"smtp.from is not set in {settings.path}",
-                          hint='mailrelay config set smtp.from "Release Bot <builds@example.com>"')
-    name, address = parseaddr(header_from)
-    if "@" not in address:
-        raise ConfigError(f"smtp.from {header_from!r} holds no email address",
-                          hint='mailrelay config set smtp.from "Release Bot <builds@example.com>"')
-    local, domain = address.rsplit("@", 1)
-    address = f"{local}@{domain.lower()}"
-    message = EmailMessage()
-    message["From"] = f"{name} <{address}>" if name else address
-    message["To"] = to
-    message["Subject"] = TEST_SUBJECT
-    message["Date"] = formatdate(localtime=True)
-    message["Message-ID"] = make_msgid("mailrelay-test", domain=domain.lower())
-    message["Auto-Submitted"] = "auto-generated"
-    message.set_content(
-        f"This is a test message sent by `mailrelay test` from {socket.gethostname()}.\n"
-        "If you can read it, mailrelay can send mail with these settings.\n"
-    )
-    return message, address
+    def to_json(self) -> dict[str, Any]:
+        return {"summary": {"ok": self.ok, "exit_code": int(exit_code_for(self.failure)),
+                            "message_id": self.message_id}}
 
 
 def _bare(address: str) -> str:
@@ -122,7 +84,7 @@ def _bare(address: str) -> str:
     return f"{local}@{domain.lower()}"
 
 
-def _resolve_and_connect(section: _Section, endpoint: Endpoint) -> None:
+def _resolve_and_connect(section: Section, endpoint: Endpoint) -> None:
     section.start("resolve")
     addresses = net.resolve(endpoint)
     if addresses == (endpoint.host,):
@@ -135,7 +97,7 @@ def _resolve_and_connect(section: _Section, endpoint: Endpoint) -> None:
     section.passed(f"{endpoint.address} accepts connections")
 
 
-def _tls_steps(section: _Section, info: tls.TlsInfo | None, endpoint: Endpoint) -> None:
+def _tls_steps(section: Section, info: tls.TlsInfo | None, endpoint: Endpoint) -> None:
     role = endpoint.role
     if info is None:
         section.skipped(f"not used ({role}.tls and {role}.starttls are off)", "TLS")
@@ -157,7 +119,7 @@ def _smtp(settings: Settings, to: str, transcript: Transcript | None) -> tuple[
         list[CheckStep], str | None]:
     from mailrelay_cli.transport import smtp
 
-    section = _Section("SMTP")
+    section = Section("SMTP")
     message_id = None
     conn = None
     try:
@@ -189,7 +151,7 @@ def _smtp(settings: Settings, to: str, transcript: Transcript | None) -> tuple[
         mechanisms = smtp.auth_mechanisms(conn)
         section.passed(" ".join(mechanisms) if mechanisms else "none offered")
         section.start("login")
-        used = smtp.login(conn, settings)
+        used = smtp.login(conn, resolve_login(settings, "smtp"))
         if used == "none":
             section.skipped("not required (smtp.auth = none)")
         else:
@@ -213,7 +175,7 @@ def _imap(settings: Settings, transcript: Transcript | None) -> list[CheckStep]:
     from mailrelay_cli.transport import imap
 
     maildir = settings.approval.maildir
-    section = _Section("IMAP" if maildir is None else "Reply")
+    section = Section("IMAP" if maildir is None else "Reply")
     if maildir is not None:
         from mailrelay_cli.replies.mailbox import require_maildir
 
@@ -249,11 +211,11 @@ def _imap(settings: Settings, transcript: Transcript | None) -> list[CheckStep]:
         else:
             section.skipped("implicit TLS from the first byte" if endpoint.security == "tls"
                             else "off (imap.starttls = false)")
-        _tls_steps(section, tls.session_info(conn.sock) if conn.has_tls else None, endpoint)
+        _tls_steps(section, imap.tls_info(conn), endpoint)
         section.start("capabilities")
         section.passed(" ".join(imap.capabilities(conn)))
         section.start("login")
-        used = imap.login(conn, settings)
+        used = imap.login(conn, resolve_login(settings, "imap"))
         section.passed(f"{used} as {settings.imap.user}")
         section.start("folders")
         folders = imap.list_folders(conn)
@@ -293,9 +255,18 @@ def run(settings: Settings, *, to: str | None = None, smtp_only: bool = False,
     steps: list[CheckStep] = []
     message_id = None
     if check_smtp and recipient is not None:
-        smtp_steps, message_id = _smtp(settings, recipient, transcript)
+        if settings.smtp.transport == "graph":
+            from mailrelay_cli.reports import graph_checks
+
+            smtp_steps, message_id = graph_checks.send_steps(settings, recipient, transcript)
+        else:
+            smtp_steps, message_id = _smtp(settings, recipient, transcript)
         steps += smtp_steps
-    if check_imap:
+    if check_imap and settings.approval.graph:
+        from mailrelay_cli.reports import graph_checks
+
+        steps += graph_checks.mailbox_steps(settings, transcript)
+    elif check_imap:
         steps += _imap(settings, transcript)
     return CheckReport(tuple(steps), transcript.text() if transcript else None, message_id)
 

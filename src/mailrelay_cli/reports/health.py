@@ -16,7 +16,7 @@ from typing import Any
 
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.durations import format_duration
-from mailrelay_cli.errors import ExitCode
+from mailrelay_cli.errors import Outcome
 
 DAY = timedelta(days=1)
 # With no --max-age, a last success older than this many intervals is still reported.
@@ -61,7 +61,7 @@ class FailingHook:
 class OAuthHealth:
     """Whether a role can get a token without a person (silent refresh or client credentials)."""
 
-    role: str
+    role: str  # "smtp", "imap", or "oauth" when the status itself could not be read
     provider: str
     ok: bool
     detail: str
@@ -87,9 +87,39 @@ class HealthReport:
     problems: tuple[str, ...]  # one line each, worst first
 
     @property
-    def exit_code(self) -> ExitCode:
-        """75 (temporary failure: cron should have fixed it by now) when stale, else 0."""
-        return ExitCode.TEMPFAIL if self.stale else ExitCode.OK
+    def outcome(self) -> Outcome:
+        """``stale`` (exit 75: cron should have fixed it by now) or ``ok``; see exit_code_for."""
+        return "stale" if self.stale else "ok"
+
+    def to_json(self) -> dict[str, Any]:
+        """The ``status --json`` line."""
+        pending = self.pending
+        return {
+            # False with any problem (a WARNING or STALE summary); the exit code is --max-age's.
+            "ok": not self.stale and not self.problems,
+            "summary": self.summary,
+            "now": _iso(self.now),
+            "max_age_seconds": self.max_age,
+            "last_run": _run_json(self.last_run),
+            "last_success": _run_json(self.last_success),
+            "runs_last_day": self.runs_last_day,
+            "failed_runs_last_day": self.failed_runs_last_day,
+            "messages_last_day": self.messages_last_day,
+            "decisions_last_day": self.decisions_last_day,
+            "pending_approvals": pending.count,
+            "oldest_pending": None if pending.oldest_id is None else {
+                "id": pending.oldest_id, "created_at": _iso(pending.oldest_created_at),
+                "expires_at": _iso(pending.oldest_expires_at)},
+            "failing_hooks": [{"approval_id": h.approval_id, "attempts": h.attempts,
+                               "last_error": h.last_error,
+                               "last_attempt_at": _iso(h.last_attempt_at)}
+                              for h in self.failing_hooks],
+            "oauth": [{"role": o.role, "provider": o.provider, "ok": o.ok, "detail": o.detail}
+                      for o in self.oauth],
+            "interval_minutes": self.interval_minutes,
+            "cron": list(self.cron_lines),
+            "problems": list(self.problems),
+        }
 
     @property
     def summary(self) -> str:
@@ -105,6 +135,17 @@ class HealthReport:
             more = f" (and {len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
             return f"WARNING: {self.problems[0]}{more}"
         return f"OK: {age}"
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _run_json(run: Run | None) -> dict[str, Any] | None:
+    if run is None:
+        return None
+    return {"started_at": _iso(run.started_at), "finished_at": _iso(run.finished_at),
+            "outcome": run.outcome, "counts": dict(run.counts), "error": run.error}
 
 
 def ago(now: datetime, then: datetime) -> str:

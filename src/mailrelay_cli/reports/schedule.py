@@ -27,6 +27,7 @@ import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from mailrelay_cli.auth import credentials
 from mailrelay_cli.auth.credentials import KEYRING_BACKEND_VARIABLE as KEYRING_BACKEND
@@ -48,6 +49,11 @@ class CronSchedule:
     note: str | None  # when not exact: what the lines do instead, and why
     comments: tuple[str, ...] = ()  # the job's environment: what is carried, what is not
 
+    def to_json(self) -> dict[str, Any]:
+        return {"interval_minutes": self.interval_minutes, "lines": list(self.lines),
+                "exact": self.exact, "every": self.every, "note": self.note,
+                "comments": list(self.comments)}
+
 
 @dataclass(frozen=True)
 class SystemdUnits:
@@ -60,6 +66,11 @@ class SystemdUnits:
     directory: str  # where user units live
     install: tuple[str, ...]  # the commands that start the timer once the units are saved
     comments: tuple[str, ...] = ()  # the job's environment: what is carried, what is not
+
+    def to_json(self) -> dict[str, Any]:
+        return {"service_name": self.service_name, "service": self.service,
+                "timer_name": self.timer_name, "timer": self.timer, "directory": self.directory,
+                "install": list(self.install), "comments": list(self.comments)}
 
 
 def find_command() -> tuple[str, ...]:

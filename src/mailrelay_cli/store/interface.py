@@ -37,11 +37,12 @@ AuditOutcome = Literal[
     "auto-reply",
     "bounce",
     "unreadable",
+    "duplicate",
     "vote",
 ]
 HookStatus = Literal["pending", "ok", "failed", "dropped"]
 AnswerKind = Literal["too-late", "decision"]
-AnswerStatus = Literal["pending", "sent", "failed"]
+AnswerStatus = Literal["pending", "sending", "sent", "failed"]
 RunOutcome = Literal["ok", "failed"]
 
 
@@ -129,7 +130,7 @@ class AuditRow:
     sender: str | None
     subject: str | None
     date: str | None
-    outcome: str
+    outcome: AuditOutcome
     approval_id: str | None
     sha256: str
     archive_path: str | None
@@ -156,12 +157,25 @@ class StoreReader(Protocol):
         """Who voted approve on it, in the order they did."""
         ...
 
+    def ever_issued(self, approval_id: str) -> bool:
+        """Whether this store ever issued the id (kept forever, even when its row is gone)."""
+    def request_fingerprint(self, approval_id: str) -> str | None:
+        """The fingerprint of the approval's request text, or None if none was kept."""
+        ...
+
 
 class Transaction(StoreReader, Protocol):
     """One unit of work: everything written through it commits together, or nothing does."""
 
+    def savepoint(self) -> AbstractContextManager[None]:
+        """A nested unit of work inside this one: when its block raises, only what was
+        written in it is rolled back (one message's rows), and the exception goes on."""
+        ...
+
     # -- approvals and votes
-    def approval_exists(self, approval_id: str) -> bool: ...
+    def approval_exists(self, approval_id: str) -> bool:
+        """Whether the id was ever issued (ids are never reused)."""
+        ...
 
     def insert_approval(
         self,
@@ -182,6 +196,10 @@ class Transaction(StoreReader, Protocol):
         ...
 
     def set_approval_message_id(self, approval_id: str, message_id: str | None) -> None: ...
+
+    def set_request_fingerprint(self, approval_id: str, fingerprint: str) -> None:
+        """Keep (or replace) the fingerprint of the approval's request text."""
+        ...
 
     def discard_pending_approval(self, approval_id: str) -> None:
         """Forget the approval if it is still pending (nobody received its request)."""
@@ -225,10 +243,6 @@ class Transaction(StoreReader, Protocol):
         """The first message recorded with this digest."""
         ...
 
-    def audit_by_message_id(self, message_id: str) -> AuditRow | None:
-        """The first message recorded with this Message-ID."""
-        ...
-
     def add_audit(
         self,
         *,
@@ -268,8 +282,15 @@ class Transaction(StoreReader, Protocol):
         """Owe one answer (once per approval, kind and address: a second is ignored)."""
         ...
 
-    def answer_attempted(self, answer_id: int, error: str | None) -> None:
-        """Count one attempt to send it, now: sent when ``error`` is None, else failed."""
+    def claim_answer(self, answer_id: int) -> bool:
+        """Mark an owed answer ``sending`` before it is sent; False when it is not owed (any
+        more). One left ``sending`` by a run that died is never sent again (at most once)."""
+        ...
+
+    def answer_attempted(self, answer_id: int, error: str | None,
+                         retry_in: float | None = None) -> None:
+        """Count one attempt to send it, now: sent when ``error`` is None, else failed and
+        owed again no sooner than ``retry_in`` seconds from now."""
         ...
 
 
@@ -314,7 +335,7 @@ class Store(StoreReader, Protocol):
         ...
 
     def owed_answers(self) -> list[OwedAnswer]:
-        """Answers not yet sent, oldest first."""
+        """Answers not yet sent (nor being sent) whose retry time has come, oldest first."""
         ...
 
     # -- runs (read by `mailrelay status`); each call is its own unit of work

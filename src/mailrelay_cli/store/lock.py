@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from mailrelay_cli.errors import LockedError
+from mailrelay_cli.errors import LockedError, StateError
 from mailrelay_cli.store.times import iso, utcnow
 
 LOCK_NAME = "process-replies.lock"
@@ -34,9 +34,16 @@ def run_lock(state_dir: Path) -> Iterator[Path]:
     import fcntl
 
     state_dir = Path(state_dir)
-    state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = state_dir / LOCK_NAME
-    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as e:
+        raise StateError(
+            f"cannot open the run lock {path}: {e.strerror}",
+            hint="make the state directory writable by this user, or mailrelay config set "
+                 "state.path /a/writable/dir",
+        ) from e
     try:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -49,8 +56,12 @@ def run_lock(state_dir: Path) -> Iterator[Path]:
                 hint="wait for it to finish; cron will run process-replies again at the next interval",
             ) from None
         info = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started_at": iso(utcnow())})
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, info.encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, info.encode(), 0)
+        except OSError as e:
+            raise StateError(f"cannot write the run lock {path}: {e.strerror}",
+                             hint="free disk space in the state directory") from e
         try:
             yield path
         finally:

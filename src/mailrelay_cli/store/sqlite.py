@@ -14,11 +14,11 @@ import socket
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from mailrelay_cli.errors import ConfigError, InternalError
+from mailrelay_cli.errors import InternalError, MailrelayError, StateBusyError, StateError
 from mailrelay_cli.store.interface import (
     AnswerKind,
     ApprovalRow,
@@ -37,11 +37,61 @@ from mailrelay_cli.store.times import iso, utcnow
 
 DB_NAME = "mailrelay.db"
 
+# SQLite's primary result codes that mean "the database or its disk is the problem", not a bug.
+_OPERATIONAL = frozenset({"SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN",
+                          "SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_PERM", "SQLITE_NOLFS",
+                          "SQLITE_AUTH"})
+_BUSY = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED"})
+
+
+def translate_error(error: sqlite3.Error, path: Path) -> MailrelayError:
+    """The MailrelayError of a SQLite failure on ``path``: 78 for a database or disk that
+    cannot be used (corrupt, truncated, read-only, full), 75 when another process holds it
+    too long, 70 only for what must be a bug (a constraint or SQL error)."""
+    name = str(getattr(error, "sqlite_errorname", "") or "")
+    primary = "_".join(name.split("_")[:2])  # SQLITE_IOERR_WRITE -> SQLITE_IOERR
+    text = str(error) or type(error).__name__
+    if primary in _BUSY:
+        return StateBusyError(f"state database {path} is locked by another process: {text}",
+                              hint="wait for the other mailrelay to finish; cron retries next run")
+    unnamed = not name and type(error) in (sqlite3.OperationalError, sqlite3.DatabaseError)
+    if primary in _OPERATIONAL or unnamed:
+        return StateError(
+            f"state database {path} cannot be used: {text}",
+            hint="free disk space or fix its permissions; if it is corrupt, move it aside and "
+                 "restore a backup -- and never point a run at an empty one while replies wait",
+        )
+    return InternalError(f"state database {path}: {text}",
+                         hint="run again with -v and report the traceback")
+
+
+class _Connection:
+    """The sqlite3 connection, with every failure translated by ``translate_error``."""
+
+    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+        self.raw = conn
+        self.path = path
+
+    def execute(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        try:
+            return self.raw.execute(sql, params)
+        except sqlite3.Error as e:
+            raise translate_error(e, self.path) from e
+
+    def fetch_all(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
+        try:
+            return list(self.raw.execute(sql, params))
+        except sqlite3.Error as e:
+            raise translate_error(e, self.path) from e
+
+    def close(self) -> None:
+        self.raw.close()
+
 
 class _Reader:
     """The reads shared by the store and a transaction (both use the one connection)."""
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: _Connection) -> None:
         self._conn = conn
 
     def _one(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
@@ -49,11 +99,15 @@ class _Reader:
         return row
 
     def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
-        return list(self._conn.execute(sql, params))
+        return self._conn.fetch_all(sql, params)
 
     def get_approval(self, approval_id: str) -> ApprovalRow | None:
         row = self._one("SELECT * FROM approvals WHERE id = ?", (approval_id,))
         return _approval(row) if row is not None else None
+
+    def ever_issued(self, approval_id: str) -> bool:
+        """Whether this store ever issued ``approval_id`` (kept after the approval is gone)."""
+        return self._one("SELECT 1 FROM issued_ids WHERE id = ?", (approval_id,)) is not None
 
     def approved_by(self, approval_id: str) -> tuple[str, ...]:
         rows = self._all(
@@ -63,6 +117,10 @@ class _Reader:
         )
         return tuple(row["approver"] for row in rows)
 
+    def request_fingerprint(self, approval_id: str) -> str | None:
+        row = self._one("SELECT fingerprint FROM request_fingerprints WHERE approval_id = ?", (approval_id,))
+        return str(row["fingerprint"]) if row is not None else None
+
 
 class SqliteTransaction(_Reader):
     """One ``BEGIN IMMEDIATE`` … ``COMMIT`` on the store's connection."""
@@ -70,7 +128,8 @@ class SqliteTransaction(_Reader):
     # -- approvals and votes
 
     def approval_exists(self, approval_id: str) -> bool:
-        return self._one("SELECT 1 FROM approvals WHERE id = ?", (approval_id,)) is not None
+        """Whether the id was ever issued here (a discarded approval's id is never reused)."""
+        return self.ever_issued(approval_id)
 
     def insert_approval(
         self,
@@ -105,11 +164,43 @@ class SqliteTransaction(_Reader):
                 expires_at,
             ),
         )
+        self._conn.execute(
+            "INSERT OR IGNORE INTO issued_ids (id, issued_at) VALUES (?, ?)", (id, created_at)
+        )
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested unit of work: rolled back alone when its block raises (then re-raised)."""
+        self._conn.execute("SAVEPOINT one_message")
+        try:
+            yield
+        except BaseException:
+            # SQLite may have rolled back the whole transaction itself (a full disk): then
+            # there is no savepoint left, and the error being raised says what happened.
+            if self._conn.raw.in_transaction:
+                try:
+                    self._conn.raw.execute("ROLLBACK TO one_message")
+                    self._conn.raw.execute("RELEASE one_message")
+                except sqlite3.Error:
+                    pass
+            raise
+        self._conn.execute("RELEASE one_message")
 
     def set_approval_message_id(self, approval_id: str, message_id: str | None) -> None:
         self._conn.execute("UPDATE approvals SET message_id = ? WHERE id = ?", (message_id, approval_id))
 
+    def set_request_fingerprint(self, approval_id: str, fingerprint: str) -> None:
+        self._conn.execute(
+            "INSERT OR REPLACE INTO request_fingerprints (approval_id, fingerprint) VALUES (?, ?)",
+            (approval_id, fingerprint),
+        )
+
     def discard_pending_approval(self, approval_id: str) -> None:
+        self._conn.execute(
+            "DELETE FROM request_fingerprints WHERE approval_id = ? AND approval_id IN"
+            " (SELECT id FROM approvals WHERE id = ? AND status = 'pending')",
+            (approval_id, approval_id),
+        )
         self._conn.execute("DELETE FROM approvals WHERE id = ? AND status = 'pending'", (approval_id,))
 
     def cancel_approval(self, approval_id: str, at: str) -> None:
@@ -169,10 +260,6 @@ class SqliteTransaction(_Reader):
 
     def audit_by_sha256(self, sha256: str) -> AuditRow | None:
         row = self._one("SELECT * FROM audit WHERE sha256 = ? ORDER BY id LIMIT 1", (sha256,))
-        return _audit(row) if row is not None else None
-
-    def audit_by_message_id(self, message_id: str) -> AuditRow | None:
-        row = self._one("SELECT * FROM audit WHERE message_id = ? ORDER BY id LIMIT 1", (message_id,))
         return _audit(row) if row is not None else None
 
     def add_audit(
@@ -246,13 +333,24 @@ class SqliteTransaction(_Reader):
             (approval_id, kind, address, iso(utcnow())),
         )
 
-    def answer_attempted(self, answer_id: int, error: str | None) -> None:
+    def claim_answer(self, answer_id: int) -> bool:
+        cursor = self._conn.execute(
+            "UPDATE outbox SET status = 'sending' WHERE id = ? AND status IN ('pending', 'failed')",
+            (answer_id,),
+        )
+        return cursor.rowcount == 1
+
+    def answer_attempted(self, answer_id: int, error: str | None, retry_in: float | None = None) -> None:
+        now = utcnow()
+        retry_at = iso(now + timedelta(seconds=retry_in)) if error is not None and retry_in else None
         self._conn.execute(
-            "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, sent_at = ? WHERE id = ?",
+            "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, sent_at = ?,"
+            " next_attempt_at = ? WHERE id = ?",
             (
                 "sent" if error is None else "failed",
                 error,
-                iso(utcnow()) if error is None else None,
+                iso(now) if error is None else None,
+                retry_at,
                 answer_id,
             ),
         )
@@ -261,7 +359,7 @@ class SqliteTransaction(_Reader):
 class SqliteStore(_Reader):
     """The open database. Use ``open_store`` (a context manager) to get one."""
 
-    def __init__(self, conn: sqlite3.Connection, path: Path) -> None:
+    def __init__(self, conn: _Connection, path: Path) -> None:
         super().__init__(conn)
         self.path = path
 
@@ -276,7 +374,11 @@ class SqliteStore(_Reader):
         try:
             yield SqliteTransaction(self._conn)
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            if self._conn.raw.in_transaction:  # SQLite may have rolled back itself (full disk)
+                try:
+                    self._conn.raw.execute("ROLLBACK")
+                except sqlite3.Error:
+                    pass  # the error being raised says more than this one
             raise
         self._conn.execute("COMMIT")
 
@@ -327,7 +429,11 @@ class SqliteStore(_Reader):
         return [OwedHook(row["approval_id"], json.loads(row["payload"]), row["attempts"]) for row in rows]
 
     def owed_answers(self) -> list[OwedAnswer]:
-        rows = self._all("SELECT * FROM outbox WHERE status != 'sent' ORDER BY id")
+        rows = self._all(
+            "SELECT * FROM outbox WHERE status IN ('pending', 'failed')"
+            " AND (next_attempt_at IS NULL OR next_attempt_at <= ?) ORDER BY id",
+            (iso(utcnow()),),
+        )
         return [
             OwedAnswer(row["id"], row["approval_id"], row["kind"], row["address"], row["attempts"])
             for row in rows
@@ -417,35 +523,45 @@ def db_path(state_dir: Path) -> Path:
 
 @contextmanager
 def open_sqlite_store(state_dir: Path) -> Iterator[SqliteStore]:
-    """Open (creating and migrating) the database in ``state_dir``; closes it on exit."""
+    """Open (creating and migrating) the database in ``state_dir``; closes it on exit.
+
+    Every way it can fail that is not a bug is a StateError (78) or StateBusyError (75)
+    naming the path: an unwritable directory, a corrupt, truncated or read-only file,
+    a full disk.
+    """
     state_dir = Path(state_dir)
     try:
         state_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as e:
-        raise ConfigError(
+        raise StateError(
             f"cannot create the state directory {state_dir}: {e.strerror}",
             hint="mailrelay config set state.path /a/writable/dir",
         ) from e
     path = db_path(state_dir)
     try:
         # isolation_level=None: transactions are explicit (SqliteStore.transaction), never implicit.
-        conn = sqlite3.connect(path, isolation_level=None, timeout=30)
+        raw = sqlite3.connect(path, isolation_level=None, timeout=30)
     except sqlite3.Error as e:
-        raise ConfigError(
+        raise StateError(
             f"cannot open the state database {path}: {e}",
             hint="mailrelay config set state.path /a/writable/dir",
         ) from e
-    conn.row_factory = sqlite3.Row
+    raw.row_factory = sqlite3.Row
+    conn = _Connection(raw, path)
     try:
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("PRAGMA foreign_keys = ON")
-        migrate(conn, path)
-        os.chmod(path, 0o600)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("PRAGMA foreign_keys = ON")
+            migrate(raw, path)
+            os.chmod(path, 0o600)
+        except sqlite3.Error as e:
+            raise translate_error(e, path) from e
+        except OSError as e:
+            raise StateError(f"state database {path}: {e.strerror}",
+                             hint="check the state directory's permissions and free space") from e
         yield SqliteStore(conn, path)
-    except sqlite3.DatabaseError as e:
-        raise InternalError(
-            f"state database {path}: {e}", hint="run again with -v and report the traceback"
-        ) from e
+    except sqlite3.Error as e:  # a read outside the wrapped calls: still never a bare traceback
+        raise translate_error(e, path) from e
     finally:
         conn.close()

@@ -11,8 +11,16 @@ Tables (schema version in ``PRAGMA user_version``, migrated forward on open):
   handled before it is deleted from the server.
 - ``hooks``: the ``approval.on_decision`` runs owed, retried until they succeed.
 - ``outbox``: short answers owed (too-late replies, decision notices); unique
-  per approval, kind and address so nobody gets two.
+  per approval, kind and address so nobody gets two; ``sending`` while one is
+  being sent (never sent again if that run dies), ``next_attempt_at`` after a
+  failure (back-off).
 - ``runs``: one row per process-replies run, read by ``mailrelay status``.
+- ``issued_ids``: every approval id this store ever issued (a tombstone that
+  outlives its approval row), so a reply naming an id never issued here is
+  left in the mailbox (fail closed) instead of being judged ``unmatched``.
+- ``request_fingerprints``: per approval, the fingerprint of the request's text
+  (hashed word shingles, ``approvals.fingerprint``) that tells a reply's quote
+  of the request from the approver's own words (migration 3).
 
 Times are UTC ISO-8601 strings (``datetime.isoformat``), which sort as text.
 """
@@ -103,6 +111,23 @@ MIGRATIONS: tuple[str, ...] = (
         error TEXT,
         pid INTEGER,
         host TEXT
+    );
+    """,
+    # 2: every approval id ever issued, kept when its approval row is discarded or pruned, so
+    # a reply that names an id this store never issued is told apart from one it forgot.
+    """
+    CREATE TABLE issued_ids (
+        id TEXT PRIMARY KEY,
+        issued_at TEXT NOT NULL
+    );
+    INSERT OR IGNORE INTO issued_ids (id, issued_at) SELECT id, created_at FROM approvals;
+    ALTER TABLE outbox ADD COLUMN next_attempt_at TEXT;
+    """,
+    # 3: the fingerprint of each request's text, which tells a quote of it from new words.
+    """
+    CREATE TABLE request_fingerprints (
+        approval_id TEXT PRIMARY KEY REFERENCES approvals(id),
+        fingerprint TEXT NOT NULL
     );
     """,
 )

@@ -1,8 +1,9 @@
 """IMAP: connect, TLS, log in, and find the reply folder, with failures mapped to exit codes.
 
-For reading replies, use the context manager::
+For reading replies, use the context manager (the caller resolves the settings once)::
 
-    with imap.open_imap(settings) as conn:         # connected, TLS up, logged in
+    endpoint, login = endpoint_for(settings.imap), resolve_login(settings, "imap")
+    with imap.open_imap(endpoint, login) as conn:  # connected, TLS up, logged in
         count = imap.select_folder(conn, settings.approval.folder)
         typ, data = conn.uid("FETCH", "1:*", "(RFC822)")
 
@@ -17,7 +18,7 @@ timeout is the endpoint's ``timeout``; wrap your own commands in
   the endpoint makes it optional; ``plain``: no TLS.
 - No password or token without TLS unless ``allow_plaintext_auth``.
 - ``basic``: AUTHENTICATE PLAIN when offered (UTF-8 safe), else LOGIN;
-  OAuth providers: AUTHENTICATE XOAUTH2 with ``oauth.access_token(settings, "imap")``.
+  OAuth providers: AUTHENTICATE XOAUTH2 with the login's token provider.
 - A refused login (NO) is ``AuthError`` (77).
 
 Folder names are given and returned as Unicode; on the wire they are modified
@@ -30,13 +31,12 @@ import difflib
 import imaplib
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
-from mailrelay_cli.auth import credentials
-from mailrelay_cli.config.completeness import require_complete
-from mailrelay_cli.config.endpoints import Endpoint, endpoint_for
-from mailrelay_cli.config.records import Settings
+from mailrelay_cli.auth.logins import Login
+from mailrelay_cli.config.endpoints import Endpoint
 from mailrelay_cli.errors import (
     AuthError,
     ConfigError,
@@ -54,8 +54,11 @@ from mailrelay_cli.transport.imap_responses import (
 from mailrelay_cli.transport.imap_responses import response_text as _text
 from mailrelay_cli.transport.transcript import Transcript
 
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
-class MailrelayIMAP(imaplib.IMAP4):
+
+class MailrelayIMAP(tls.TlsClient, imaplib.IMAP4):
     """``imaplib.IMAP4`` that connects through ``net.connect`` (endpoint timeouts), does
     implicit TLS itself, and feeds every line to a transcript."""
 
@@ -84,32 +87,19 @@ class MailrelayIMAP(imaplib.IMAP4):
     def _create_socket(self, timeout: float | None = None) -> socket.socket:
         sock = net.connect(self.endpoint)
         self.tcp_connected = True
-        if self.transcript:
-            self.transcript.note(f"connected to {self.endpoint.address}")
-        if self.implicit_tls is None:
-            return sock
-        if self.transcript:
-            self.transcript.notes(tls_explain.attempt_notes(self.endpoint))
-        try:
-            wrapped = self.implicit_tls.wrap_socket(sock, server_hostname=self.endpoint.host)
-        except OSError as e:
-            sock.close()
-            raise tls_explain.HandshakeFailed(e) from e
-        if self.transcript:
-            self.transcript.notes(tls_explain.session_notes(wrapped, self.endpoint))
-        return wrapped
+        ready = tls_explain.implicit_tls(sock, self.endpoint, self.implicit_tls, self.transcript)
+        if self.transcript and isinstance(ready, ssl.SSLSocket):  # IMAP notes it before the greeting
+            self.transcript.notes(tls_explain.session_notes(ready, self.endpoint))
+        return ready
 
-    @property
-    def has_tls(self) -> bool:
-        return isinstance(self.sock, ssl.SSLSocket)
-
-    def send(self, data: bytes) -> None:
+    def send(self, data: ReadableBuffer) -> None:
         if self.transcript:
-            self.transcript.imap_client(data)
+            self.transcript.imap_client(bytes(data))
         super().send(data)
 
+    # imaplib's private line reader (every server line passes here); typeshed omits it.
     def _get_line(self) -> bytes:
-        line = super()._get_line()
+        line: bytes = super()._get_line()  # type: ignore[misc]
         if self.first_line is None:
             self.first_line = line
         self.greeted = True
@@ -186,27 +176,25 @@ def start_tls(conn: MailrelayIMAP) -> bool:
     if endpoint.security != "starttls" or conn.has_tls:
         return conn.has_tls
     if "STARTTLS" not in capabilities(conn):
-        if endpoint.starttls_required:
-            raise tls_explain.starttls_not_offered(endpoint)
-        if conn.transcript:
-            conn.transcript.note("STARTTLS not offered and not required: continuing without TLS")
+        tls_explain.without_starttls(endpoint, conn.transcript)
         return False
-    context = tls.client_context(endpoint)
-    note = conn.transcript.note if conn.transcript else None
-    with imap_errors(endpoint, "STARTTLS", conn.transcript):
-        try:
-            conn.starttls(tls_explain.announcing(context, endpoint, note))
-        except imaplib.IMAP4.error:
-            raise
-        except OSError as e:
-            raise tls_explain.HandshakeFailed(e) from e
-    if conn.transcript:
-        conn.transcript.notes(tls_explain.session_notes(conn.sock, endpoint))
+    context = tls_explain.starttls_context(endpoint, conn.transcript)
+    with imap_errors(endpoint, "STARTTLS", conn.transcript), tls_explain.handshaking(imaplib.IMAP4.error):
+        conn.starttls(context)
+    if conn.transcript and conn.tls_sock is not None:
+        conn.transcript.notes(tls_explain.session_notes(conn.tls_sock, endpoint))
     return True
 
 
+def tls_info(conn: MailrelayIMAP) -> tls.TlsInfo | None:
+    """Version, cipher and certificate of the connection, or None without TLS."""
+    if conn.tls_sock is None:
+        return None
+    return tls.session_info(conn.tls_sock)
+
+
 def _login_refused(error: imaplib.IMAP4.error, conn: MailrelayIMAP, user: str,
-                   mechanism: str, password_source: str | None = None) -> MailrelayError:
+                   mechanism: str, login: Login) -> MailrelayError:
     endpoint = conn.endpoint
     text = _text(error.args[0] if error.args else error)
     where = f"{endpoint.address} refused the login of {user} ({mechanism}): {text}"
@@ -219,28 +207,25 @@ def _login_refused(error: imaplib.IMAP4.error, conn: MailrelayIMAP, user: str,
     elif mechanism == "XOAUTH2":
         hint = "the access token was refused: mailrelay auth login --imap"
     else:
-        fix = credentials.secret_fix(password_source, "imap.password")
-        hint = f"check imap.user ({user}) and the password: {fix}"
+        hint = f"check imap.user ({user}) and the password: {login.password_fix()}"
     return AuthError(where, hint=hint)
 
 
-def login(conn: MailrelayIMAP, settings: Settings) -> str:
-    """Authenticate per ``imap.auth``; returns the mechanism used (LOGIN, PLAIN or XOAUTH2)."""
+def login(conn: MailrelayIMAP, login: Login) -> str:
+    """Authenticate as ``login`` says; returns the mechanism used (LOGIN, PLAIN or XOAUTH2)."""
     endpoint = conn.endpoint
-    server = settings.imap
-    if server.auth == "none":
-        raise ConfigError(
-            f"imap.auth = none in {settings.path}: an IMAP mailbox always needs a login",
-            hint="mailrelay config set imap.auth basic",
-        )
+    if login.kind == "none":
+        assert login.problem is not None, "resolve_login: an IMAP mailbox always needs a login"
+        raise login.problem
     tls.require_tls_for_credentials(conn.has_tls, endpoint)
-    user = server.user
-    if not user:
-        raise ConfigError(f"imap.user (or smtp.user) is not set in {settings.path}",
-                          hint="mailrelay config set imap.user USER")
+    if login.problem is not None:
+        raise login.problem
+    user = login.user
+    assert user and login.secret is not None, "resolve_login gives a user and a secret"
     caps = capabilities(conn)
-    if server.auth == "basic":
-        password = credentials.require_secret(settings.profile, "imap.password")
+    action: Callable[[], object]  # the one login command, run below under one error mapping
+    if login.kind == "password":
+        password = login.secret()
         if "AUTH=PLAIN" in caps:
             mechanism = "PLAIN"
             response = f"\0{user}\0{password}".encode()
@@ -257,12 +242,10 @@ def login(conn: MailrelayIMAP, settings: Settings) -> str:
         mechanism = "XOAUTH2"
         if "AUTH=XOAUTH2" not in caps:
             raise ServerRefusedError(
-                f"{endpoint.address} does not offer XOAUTH2 (imap.auth = {server.auth})",
+                f"{endpoint.address} does not offer XOAUTH2 (imap.auth = {login.auth})",
                 hint="check imap.host and imap.auth: this server may want imap.auth = basic",
             )
-        from mailrelay_cli.auth import oauth  # written alongside; imports msal lazily
-
-        token = oauth.access_token(settings, "imap")
+        token = login.secret()
         answers = [f"user={user}\x01auth=Bearer {token}\x01\x01".encode()]
 
         def xoauth2(_challenge: bytes) -> bytes:
@@ -277,10 +260,7 @@ def login(conn: MailrelayIMAP, settings: Settings) -> str:
         except imaplib.IMAP4.abort:
             raise
         except imaplib.IMAP4.error as e:
-            source = None
-            if server.auth == "basic":
-                source = credentials.secret_source(settings.profile, "imap.password")
-            raise _login_refused(e, conn, user, mechanism, source) from e
+            raise _login_refused(e, conn, user, mechanism, login) from e
     return mechanism
 
 
@@ -344,15 +324,13 @@ def logout(conn: MailrelayIMAP) -> None:
 
 
 @contextmanager
-def open_imap(settings: Settings, *, transcript: Transcript | None = None,
-              endpoint: Endpoint | None = None) -> Iterator[MailrelayIMAP]:
-    """A connected, TLS-protected (per the settings), logged-in IMAP session."""
-    require_complete(settings, "imap")
-    endpoint = endpoint or endpoint_for(settings.imap)
+def open_imap(endpoint: Endpoint, account: Login, *,
+              transcript: Transcript | None = None) -> Iterator[MailrelayIMAP]:
+    """A connected, TLS-protected (per the endpoint), logged-in IMAP session."""
     conn = connect(endpoint, transcript)
     try:
         start_tls(conn)
-        login(conn, settings)
+        login(conn, account)
         yield conn
     finally:
         logout(conn)

@@ -1,8 +1,9 @@
 """SMTP: connect, TLS, authenticate and send, with every failure mapped to an exit code.
 
-For sending, use the context manager::
+For sending, use the context manager (the caller resolves the settings once)::
 
-    with smtp.open_smtp(settings) as conn:        # connected, TLS up, logged in
+    endpoint, login = endpoint_for(settings.smtp), resolve_login(settings, "smtp")
+    with smtp.open_smtp(endpoint, login) as conn:   # connected, TLS up, logged in
         refused = smtp.send_message(conn, message, sender=addr, recipients=[...])
 
 ``conn`` is a ``MailrelaySMTP`` (an ``smtplib.SMTP``), so any smtplib call works
@@ -17,7 +18,7 @@ recipients refused when others were accepted.
   the endpoint says STARTTLS is optional; ``plain``: no TLS.
 - A password or token is never sent without TLS unless ``allow_plaintext_auth``.
 - ``basic`` uses AUTH PLAIN, else LOGIN (whichever the server offers);
-  ``microsoft-oauth`` / ``google-oauth`` use XOAUTH2 with ``oauth.access_token``.
+  ``microsoft-oauth`` / ``google-oauth`` use XOAUTH2 with the login's token provider.
 - A ``Transcript`` records the dialogue with credentials redacted.
 
 ``create_connection`` is the one factory that makes the smtplib object; tests
@@ -33,21 +34,21 @@ import ssl
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mailrelay_cli.auth import credentials
-from mailrelay_cli.config.completeness import require_complete
-from mailrelay_cli.config.endpoints import Endpoint, endpoint_for
-from mailrelay_cli.config.records import Settings
+from mailrelay_cli.auth.logins import Login
+from mailrelay_cli.config.endpoints import Endpoint
 from mailrelay_cli.errors import (
     AuthError,
-    ConfigError,
     MailrelayError,
     ServerRefusedError,
     TemporaryError,
 )
 from mailrelay_cli.transport import net, network_errors, tls, tls_explain
 from mailrelay_cli.transport.transcript import Transcript
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 BASIC_MECHANISMS = ("PLAIN", "LOGIN")
 # Words in a refusal that mean "this provider has turned password logins off".
@@ -56,7 +57,7 @@ _BASIC_DISABLED = ("5.7.139", "basic authentication is disabled",
 _APP_PASSWORD = ("5.7.9", "application-specific password")
 
 
-class MailrelaySMTP(smtplib.SMTP):
+class MailrelaySMTP(tls.TlsClient, smtplib.SMTP):
     """``smtplib.SMTP`` that connects through ``net.connect`` (endpoint timeouts), does
     implicit TLS itself, and feeds every line to a transcript."""
 
@@ -77,25 +78,11 @@ class MailrelaySMTP(smtplib.SMTP):
     def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
         sock = net.connect(self.endpoint)
         self.tcp_connected = True
-        if self.transcript:
-            self.transcript.note(f"connected to {self.endpoint.address}")
-        if self.implicit_tls is None:
-            return sock
-        if self.transcript:
-            self.transcript.notes(tls_explain.attempt_notes(self.endpoint))
-        try:
-            return self.implicit_tls.wrap_socket(sock, server_hostname=self.endpoint.host)
-        except OSError as e:
-            sock.close()
-            raise tls_explain.HandshakeFailed(e) from e
+        return tls_explain.implicit_tls(sock, self.endpoint, self.implicit_tls, self.transcript)
 
-    @property
-    def has_tls(self) -> bool:
-        return isinstance(self.sock, ssl.SSLSocket)
-
-    def send(self, s: str | bytes) -> None:
+    def send(self, s: ReadableBuffer | str) -> None:
         if self.transcript:
-            self.transcript.smtp_client(s)
+            self.transcript.smtp_client(s if isinstance(s, str) else bytes(s))
         super().send(s)
 
     def getreply(self) -> tuple[int, bytes]:
@@ -181,7 +168,7 @@ def _reconnect(endpoint: Endpoint) -> tls_explain.Reconnect:
             conn.connect(endpoint.host, endpoint.port)
             conn.ehlo()
             code, _ = conn.docmd("STARTTLS")
-            if code != 220:
+            if code != 220 or conn.sock is None:  # refused, or hung up after saying 220
                 raise TemporaryError("STARTTLS refused")
             return context.wrap_socket(conn.sock, server_hostname=endpoint.host)
         except (OSError, smtplib.SMTPException):
@@ -230,15 +217,15 @@ def ehlo(conn: MailrelaySMTP) -> None:
 
 
 def _tls_notes(conn: MailrelaySMTP) -> None:
-    if conn.transcript and conn.has_tls:
-        conn.transcript.notes(tls_explain.session_notes(conn.sock, conn.endpoint))
+    if conn.transcript and conn.tls_sock is not None:
+        conn.transcript.notes(tls_explain.session_notes(conn.tls_sock, conn.endpoint))
 
 
 def tls_info(conn: MailrelaySMTP) -> tls.TlsInfo | None:
     """Version, cipher and certificate of the connection, or None without TLS."""
-    if not conn.has_tls:
+    if conn.tls_sock is None:
         return None
-    return tls.session_info(conn.sock)
+    return tls.session_info(conn.tls_sock)
 
 
 def offers_starttls(conn: MailrelaySMTP) -> bool:
@@ -255,20 +242,12 @@ def start_tls(conn: MailrelaySMTP) -> bool:
     if endpoint.security != "starttls" or conn.has_tls:
         return conn.has_tls
     if not offers_starttls(conn):
-        if endpoint.starttls_required:
-            raise tls_explain.starttls_not_offered(endpoint)
-        if conn.transcript:
-            conn.transcript.note("STARTTLS not offered and not required: continuing without TLS")
+        tls_explain.without_starttls(endpoint, conn.transcript)
         return False
-    context = tls.client_context(endpoint)
-    note = conn.transcript.note if conn.transcript else None
+    context = tls_explain.starttls_context(endpoint, conn.transcript)
     with _smtp_errors(endpoint, "STARTTLS", conn.transcript):
-        try:
-            code, message = conn.starttls(context=tls_explain.announcing(context, endpoint, note))
-        except smtplib.SMTPException:
-            raise
-        except OSError as e:  # ssl.SSLError and timeouts of the handshake itself
-            raise tls_explain.HandshakeFailed(e) from e
+        with tls_explain.handshaking(smtplib.SMTPException):  # SMTPException is an OSError too
+            code, message = conn.starttls(context=context)
         if code != 220:
             raise reply_error(code, message, endpoint, "STARTTLS")
     _tls_notes(conn)
@@ -288,7 +267,7 @@ def _b64(text: str) -> str:
 
 
 def _auth_refused(code: int, message: bytes | str, conn: MailrelaySMTP, user: str,
-                  mechanism: str, password_source: str | None = None) -> MailrelayError:
+                  mechanism: str, login: Login) -> MailrelayError:
     endpoint = conn.endpoint
     text = _text(message)
     where = f"{endpoint.address} refused the login of {user} ({mechanism}): {code} {text}"
@@ -301,31 +280,28 @@ def _auth_refused(code: int, message: bytes | str, conn: MailrelaySMTP, user: st
         hint = ("this provider has turned off password (basic) authentication: "
                 "mailrelay config set smtp.auth microsoft-oauth, then mailrelay auth login --smtp")
     elif any(word in lowered for word in _APP_PASSWORD):
-        hint = ("this account needs an app password ("
-                + credentials.secret_fix(password_source, "smtp.password")
+        hint = ("this account needs an app password (" + login.password_fix()
                 + ") or OAuth: mailrelay config set smtp.auth google-oauth")
     elif mechanism == "XOAUTH2":
         hint = "the access token was refused: mailrelay auth login --smtp"
     else:
-        hint = (f"check smtp.user ({user}) and the password: "
-                + credentials.secret_fix(password_source, "smtp.password"))
+        hint = f"check smtp.user ({user}) and the password: " + login.password_fix()
     return AuthError(where, hint=hint)
 
 
-def login(conn: MailrelaySMTP, settings: Settings) -> str:
-    """Authenticate per ``smtp.auth``; returns the mechanism used (``"none"`` for none)."""
+def login(conn: MailrelaySMTP, login: Login) -> str:
+    """Authenticate as ``login`` says; returns the mechanism used (``"none"`` for none)."""
     endpoint = conn.endpoint
-    server = settings.smtp
-    if server.auth == "none":
+    if login.kind == "none":
         return "none"
     tls.require_tls_for_credentials(conn.has_tls, endpoint)
-    user = server.user
-    if not user:
-        raise ConfigError(f"smtp.user is not set in {settings.path} (smtp.auth = {server.auth})",
-                          hint="mailrelay config set smtp.user USER")
+    if login.problem is not None:
+        raise login.problem
+    user = login.user
+    assert user and login.secret is not None, "resolve_login gives a user and a secret"
     offered = auth_mechanisms(conn)
     listed = ", ".join(offered) if offered else "no AUTH at all"
-    if server.auth == "basic":
+    if login.kind == "password":
         mechanism = next((m for m in BASIC_MECHANISMS if m in offered), None)
         if mechanism is None:
             hint = ("the server wants OAuth: mailrelay config set smtp.auth microsoft-oauth "
@@ -335,7 +311,7 @@ def login(conn: MailrelaySMTP, settings: Settings) -> str:
                 f"{endpoint.address} offers no password mechanism (PLAIN, LOGIN); it offers {listed}",
                 hint=hint,
             )
-        password = credentials.require_secret(settings.profile, "smtp.password")
+        password = login.secret()
         with _smtp_errors(endpoint, "AUTH"):
             if mechanism == "PLAIN":
                 code, message = conn.docmd("AUTH", "PLAIN " + _b64(f"\0{user}\0{password}"))
@@ -347,13 +323,11 @@ def login(conn: MailrelaySMTP, settings: Settings) -> str:
         mechanism = "XOAUTH2"
         if mechanism not in offered:
             raise ServerRefusedError(
-                f"{endpoint.address} does not offer XOAUTH2 (smtp.auth = {server.auth}); "
+                f"{endpoint.address} does not offer XOAUTH2 (smtp.auth = {login.auth}); "
                 f"it offers {listed}",
                 hint="check smtp.host and smtp.auth: this server may want smtp.auth = basic",
             )
-        from mailrelay_cli.auth import oauth  # written alongside; imports msal lazily
-
-        token = oauth.access_token(settings, "smtp")
+        token = login.secret()
         with _smtp_errors(endpoint, "AUTH"):
             code, message = conn.docmd(
                 "AUTH", "XOAUTH2 " + _b64(f"user={user}\x01auth=Bearer {token}\x01\x01"))
@@ -361,9 +335,7 @@ def login(conn: MailrelaySMTP, settings: Settings) -> str:
                 # The server's error details (base64 JSON); an empty line ends the exchange.
                 code, message = conn.docmd("")
     if code not in (235, 503):
-        source = (credentials.secret_source(settings.profile, "smtp.password")
-                  if mechanism != "XOAUTH2" else None)
-        raise _auth_refused(code, message, conn, user, mechanism, source)
+        raise _auth_refused(code, message, conn, user, mechanism, login)
     return mechanism
 
 
@@ -400,15 +372,13 @@ def close(conn: MailrelaySMTP) -> None:
 
 
 @contextmanager
-def open_smtp(settings: Settings, *, transcript: Transcript | None = None,
-              endpoint: Endpoint | None = None) -> Iterator[MailrelaySMTP]:
-    """A connected, TLS-protected (per the settings), authenticated SMTP session."""
-    require_complete(settings, "smtp")
-    endpoint = endpoint or endpoint_for(settings.smtp)
+def open_smtp(endpoint: Endpoint, account: Login, *,
+              transcript: Transcript | None = None) -> Iterator[MailrelaySMTP]:
+    """A connected, TLS-protected (per the endpoint), authenticated SMTP session."""
     conn = connect(endpoint, transcript)
     try:
         start_tls(conn)
-        login(conn, settings)
+        login(conn, account)
         yield conn
     finally:
         close(conn)

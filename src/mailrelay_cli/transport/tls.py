@@ -179,3 +179,15 @@ def require_tls_for_credentials(has_tls: bool, endpoint: Endpoint) -> None:
     )
 
 
+class TlsClient:
+    """What the SMTP and IMAP clients share about TLS: whether their socket is wrapped now."""
+
+    @property
+    def tls_sock(self) -> ssl.SSLSocket | None:
+        """The connection's socket when TLS protects it (implicit or after STARTTLS)."""
+        sock = getattr(self, "sock", None)  # smtplib's and imaplib's own attribute
+        return sock if isinstance(sock, ssl.SSLSocket) else None
+
+    @property
+    def has_tls(self) -> bool:
+        return self.tls_sock is not None

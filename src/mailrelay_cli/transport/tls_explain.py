@@ -24,8 +24,9 @@ import datetime as dt
 import socket
 import ssl
 import warnings
-from collections.abc import Callable
-from typing import Any, cast
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, cast
 
 from mailrelay_cli.config.endpoints import Endpoint
 from mailrelay_cli.errors import (
@@ -39,10 +40,14 @@ from mailrelay_cli.transport.tls import (
     VERSIONS,
     CertificateInfo,
     allowed_versions,
+    client_context,
     describe_der,
     session_info,
     unverified_context,
 )
+
+if TYPE_CHECKING:
+    from mailrelay_cli.transport.transcript import Transcript
 
 Reconnect = Callable[[ssl.SSLContext], ssl.SSLSocket]
 Note = Callable[[str], None]
@@ -113,6 +118,23 @@ def announcing(context: ssl.SSLContext, endpoint: Endpoint, note: Note | None) -
     return cast(ssl.SSLContext, _Announcing(context, endpoint, note))
 
 
+def starttls_context(endpoint: Endpoint, transcript: Transcript | None) -> ssl.SSLContext:
+    """The context a STARTTLS upgrade uses: the endpoint's, noting the attempt in ``transcript``."""
+    return announcing(client_context(endpoint), endpoint, transcript.note if transcript else None)
+
+
+@contextmanager
+def handshaking(protocol_errors: type[Exception]) -> Iterator[None]:
+    """Around a STARTTLS upgrade: an ``OSError`` raised inside (``ssl.SSLError``, a timeout of the
+    handshake) becomes ``HandshakeFailed``; the protocol library's own errors pass unchanged."""
+    try:
+        yield
+    except protocol_errors:
+        raise
+    except OSError as e:
+        raise HandshakeFailed(e) from e
+
+
 def certificate_notes(info: CertificateInfo | None) -> list[str]:
     """The presented certificate, one fact a line (read without trusting it)."""
     if info is None:
@@ -160,11 +182,11 @@ def _printable(data: bytes, limit: int = 80) -> str:
 
 def plain_first_bytes(endpoint: Endpoint, wait: float = 3.0) -> str | None:
     """What the server says first on a fresh plain connection (its greeting), or None."""
-    from mailrelay_cli.transport import net  # net needs nothing from here; imported late for start-up
-
+    # A bare connection: a failure here only means there is nothing to show (and net, whose
+    # errors are worded with this module's help, would make an import cycle).
     try:
-        sock = net.connect(endpoint)
-    except MailrelayError:
+        sock = socket.create_connection((endpoint.host, endpoint.port), endpoint.connect_timeout)
+    except OSError:
         return None
     try:
         sock.settimeout(min(wait, endpoint.timeout))
@@ -311,6 +333,24 @@ class HandshakeFailed(Exception):
         self.error = error
 
 
+def implicit_tls(sock: socket.socket, endpoint: Endpoint, context: ssl.SSLContext | None,
+                 transcript: Transcript | None) -> socket.socket:
+    """A fresh TCP connection made ready for the protocol, for SMTP and IMAP alike: noted in the
+    transcript and, when ``context`` is given (implicit TLS), wrapped in TLS from the first byte.
+    A failed handshake closes ``sock`` and raises ``HandshakeFailed``."""
+    if transcript:
+        transcript.note(f"connected to {endpoint.address}")
+    if context is None:
+        return sock
+    if transcript:
+        transcript.notes(attempt_notes(endpoint))
+    try:
+        return context.wrap_socket(sock, server_hostname=endpoint.host)
+    except OSError as e:
+        sock.close()
+        raise HandshakeFailed(e) from e
+
+
 def handshake_error(
     error: BaseException, endpoint: Endpoint, reconnect: Reconnect | None = None, note: Note | None = None
 ) -> MailrelayError:
@@ -374,6 +414,15 @@ def handshake_error(
 
 
 _TLS_PORTS = {"smtp": ("smtp.tls", 465), "imap": ("imap.tls", 993)}
+
+
+def without_starttls(endpoint: Endpoint, transcript: Transcript | None) -> None:
+    """The server does not offer STARTTLS: ``StartTLSUnavailableError`` (69) when the endpoint
+    requires it (never a silent downgrade), else a transcript note and the session stays plain."""
+    if endpoint.starttls_required:
+        raise starttls_not_offered(endpoint)
+    if transcript:
+        transcript.note("STARTTLS not offered and not required: continuing without TLS")
 
 
 def starttls_not_offered(endpoint: Endpoint) -> StartTLSUnavailableError:

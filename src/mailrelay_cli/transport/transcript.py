@@ -120,3 +120,17 @@ class Transcript:
         self.lines.append(f"S: {text}")
         if self._imap_auth_tag is not None and text.startswith(self._imap_auth_tag + " "):
             self._imap_auth_tag = None
+
+    # -- HTTP (Microsoft Graph) -------------------------------------------------------
+    def http_request(self, method: str, target: str, body_size: int, bearer: bool) -> None:
+        """A request line; the bearer token and any pre-authenticated query are never shown."""
+        shown = target.split("?authtoken=")[0] + (f"?authtoken={REDACTED}" if "?authtoken=" in target else "")
+        self.lines.append(f"C: {method} {shown}")
+        if bearer:
+            self.lines.append(f"C: Authorization: Bearer {REDACTED}")
+        if body_size:
+            self.lines.append(f"C: <body: {body_size} bytes>")
+
+    def http_response(self, status: int, detail: str = "") -> None:
+        self.lines.append(f"S: {status}{' ' + detail if detail else ''}")
+
