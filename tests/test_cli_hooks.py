@@ -82,3 +82,12 @@ def test_drop_of_an_id_with_no_hook_owed_is_65(run_cli, failing_hook: str) -> No
 def test_drop_needs_an_id_or_all_failing(run_cli, failing_hook: str) -> None:  # type: ignore[no-untyped-def]
     assert run_cli("hooks", "drop").exit_code == 2
     assert run_cli("hooks", "drop", "--all-failing").stdout == f"dropped 1 hook(s): {failing_hook}\n"
+
+
+def test_list_json_is_one_object_per_hook(run_cli, failing_hook: str) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    [line] = run_cli("hooks", "list", "--json").stdout.splitlines()
+    shown = json.loads(line)
+    assert (shown["approval_id"], shown["status"], shown["attempts"]) == (failing_hook, "failed", 1)
+    assert set(shown) == {"approval_id", "status", "attempts", "last_error", "last_attempt_at"}

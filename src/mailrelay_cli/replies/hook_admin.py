@@ -9,6 +9,7 @@ so a cron run never runs the same hook at the same time.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import ConfigError, NotFoundError
@@ -18,12 +19,51 @@ from mailrelay_cli.store.interface import HookRecord
 from mailrelay_cli.store.lock import run_lock
 
 
-def owed(settings: Settings) -> list[HookRecord]:
+class OwedHookView(NamedTuple):
+    """One owed hook, as ``hooks list`` shows it."""
+
+    approval_id: str
+    status: str
+    attempts: int
+    last_error: str | None
+    last_attempt_at: str | None
+
+    def to_json(self) -> dict[str, Any]:
+        return self._asdict()
+
+
+class RetryResult(NamedTuple):
+    """One hook run by ``hooks retry``: ok, or why it failed (it stays owed)."""
+
+    approval_id: str
+    ok: bool
+    error: str | None
+    attempts: int
+
+    def to_json(self) -> dict[str, Any]:
+        return self._asdict()
+
+
+class DropResult(NamedTuple):
+    """The approval ids whose hooks ``hooks drop`` gave up on."""
+
+    dropped: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"dropped": list(self.dropped)}
+
+
+def _view(hook: HookRecord) -> OwedHookView:
+    return OwedHookView(hook.approval_id, hook.status, hook.attempts, hook.last_error,
+                        hook.last_attempt_at)
+
+
+def owed(settings: Settings) -> list[OwedHookView]:
     """Every hook still owed (pending or failed), oldest first."""
     if not store_exists(settings):
         return []
     with open_store(settings) as db:
-        return [h for h in db.hooks() if h.status in ("pending", "failed")]
+        return [_view(h) for h in db.hooks() if h.status in ("pending", "failed")]
 
 
 def _check_owed(ids: Sequence[str], owed_ids: set[str]) -> None:
@@ -33,7 +73,7 @@ def _check_owed(ids: Sequence[str], owed_ids: set[str]) -> None:
                                 hint="mailrelay hooks list")
 
 
-def retry(settings: Settings, ids: Sequence[str] = ()) -> list[HookResult]:
+def retry(settings: Settings, ids: Sequence[str] = ()) -> list[RetryResult]:
     """Run the owed hooks now (only ``ids`` when given); their results, in order."""
     command = settings.approval.on_decision
     if not command:
@@ -45,18 +85,23 @@ def retry(settings: Settings, ids: Sequence[str] = ()) -> list[HookResult]:
         return []
     with run_lock(settings.state_dir), open_store(settings) as db:
         _check_owed(ids, {h.approval_id for h in db.owed_hooks()})
-        return run_owed_hooks(db, command, only=set(ids) if ids else None)
+        ran = run_owed_hooks(db, command, only=set(ids) if ids else None)
+    return [_result(r) for r in ran]
 
 
-def drop(settings: Settings, ids: Sequence[str] = (), *, all_failing: bool = False) -> list[str]:
+def _result(run: HookResult) -> RetryResult:
+    return RetryResult(run.approval_id, run.ok, run.error, run.attempts)
+
+
+def drop(settings: Settings, ids: Sequence[str] = (), *, all_failing: bool = False) -> DropResult:
     """Owe the hooks of ``ids`` (or every failing one) no more; the ids dropped."""
     if not store_exists(settings):
         _check_owed(ids, set())
-        return []
+        return DropResult(())
     with run_lock(settings.state_dir), open_store(settings) as db:
         targets = list(ids) or ([h.approval_id for h in db.failing_hooks()] if all_failing else [])
         _check_owed(targets, {h.approval_id for h in db.owed_hooks()})
         with db.transaction() as tx:
             for approval_id in targets:
                 tx.drop_hook(approval_id)
-        return targets
+    return DropResult(tuple(targets))

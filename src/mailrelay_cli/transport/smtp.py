@@ -87,7 +87,7 @@ class MailrelaySMTP(tls.TlsClient, smtplib.SMTP):
 
     def getreply(self) -> tuple[int, bytes]:
         if self.file is None and self.sock is not None and self.first_line is None:
-            self.file = _FirstLineKept(self.sock.makefile("rb"), self)  # type: ignore[assignment]
+            self.file = _FirstLineKept(self.sock.makefile("rb"), self)
         code, message = super().getreply()
         self.greeted = True
         if self.transcript:
