@@ -375,10 +375,10 @@ def prepare_request(settings: Settings, variables: Mapping[str, Any], approvers:
         request = _unsaved_request(settings, title, list(approvers), options.required,
                                    options.expires_in)
         return ApprovalDraft(variables=_request_variables(request), reply_to=request.reply_address)
-    from mailrelay_cli.store import open_store
+    from mailrelay_cli.auth.store_access import open_state
 
     require_enabled(settings)
-    with open_store(settings.state_dir) as db:
+    with open_state(settings) as db:
         request = create_approval(settings, db, title=title, approvers=approvers,
                                   required=options.required, expires_in=options.expires_in,
                                   notify=options.notify,
@@ -387,7 +387,7 @@ def prepare_request(settings: Settings, variables: Mapping[str, Any], approvers:
 
     def forget() -> None:
         # Nobody received the request, so nobody can answer it: do not leave it pending.
-        with open_store(settings.state_dir) as db:
+        with open_state(settings) as db:
             discard_approval(db, request.approval.id)
 
     return ApprovalDraft(

@@ -30,6 +30,7 @@ from mailrelay_cli.config.schema import (
     secret_hint,
     secret_word,
 )
+from mailrelay_cli.config.state_url import check_state_url
 from mailrelay_cli.durations import parse_duration
 from mailrelay_cli.errors import ConfigError
 
@@ -221,4 +222,5 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
         events=events,
         values=values,
         sources=sources,
+        state_url=check_state_url(get("state.url"), file_path),
     )

@@ -84,6 +84,7 @@ class Settings(NamedTuple):
     events: Mapping[str, EventSettings]
     values: Mapping[str, Any] = {}
     sources: Mapping[str, str] = {}
+    state_url: str | None = None
 
     def require(self, key: str) -> Any:
         """The value of ``key``, or a ConfigError saying how to set it."""
