@@ -19,6 +19,8 @@ pytest_plugins = [
     "tests.fixtures.smtp_servers",
     "tests.fixtures.dovecot",
     "tests.fixtures.oauth_fakes",
+    "tests.fixtures.postgres",
+    "tests.fixtures.state_backends",
 ]
 
 FILE_KEYRING = "keyrings.alt.file.PlaintextKeyring"

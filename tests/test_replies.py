@@ -26,7 +26,6 @@ from mailrelay_cli.config.load import settings_from_table
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import LockedError
 from mailrelay_cli.replies import run as replies
-from mailrelay_cli.store.lock import run_lock
 from tests.fixtures.dovecot import Dovecot, MailUser
 from tests.reply_builders import reply, request_text
 
@@ -98,7 +97,9 @@ def maildir(folder: ReplyFolder) -> mailbox.Maildir:
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, folder: ReplyFolder, smtp_plain) -> Callable[..., Settings]:
+def make_settings(tmp_path: Path, folder: ReplyFolder, smtp_plain,
+                  state_url: str | None) -> Callable[..., Settings]:
+    """Settings for one run; every test here runs on SQLite and on PostgreSQL (``state_url``)."""
     def make(**approval: object) -> Settings:
         text = smtp_plain.toml(auth="none")
         table = tomllib.loads(text)
@@ -106,7 +107,7 @@ def make_settings(tmp_path: Path, folder: ReplyFolder, smtp_plain) -> Callable[.
         folder.configure(table)
         table["approval"].update(approval)
         table["state"] = {"path": str(tmp_path / "state")}
-        return settings_from_table(table, tmp_path / "settings.toml")
+        return settings_from_table(table, tmp_path / "settings.toml")._replace(state_url=state_url)
 
     return make
 
@@ -118,7 +119,7 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
 
 @pytest.fixture
 def db(settings: Settings) -> Iterator[store.Store]:
-    with store.open_store(settings.state_dir) as opened:
+    with store.open_store(settings) as opened:
         yield opened
 
 
@@ -373,7 +374,7 @@ def test_a_reply_without_a_decision_word_is_no_decision(settings, db, folder) ->
 @over_both
 def test_a_dmarc_failure_from_the_trusted_server_decides_nothing(make_settings, folder) -> None:
     settings = make_settings(trusted_authserv_id="mx.example.com")
-    with store.open_store(settings.state_dir) as db:
+    with store.open_store(settings) as db:
         request = ask(settings, db)
         folder.add(answer(request, ALICE, "Approve", headers={
             "Authentication-Results": "mx.example.com; dmarc=fail header.from=example.com"}))
@@ -545,7 +546,7 @@ def test_a_message_that_comes_back_under_a_new_key_is_not_decided_twice(settings
 
 
 def test_a_second_run_while_one_holds_the_lock_exits_75(settings) -> None:
-    with run_lock(settings.state_dir):
+    with store.open_store(settings) as other, other.run_lock():
         with pytest.raises(LockedError):
             run(settings)
 
@@ -569,7 +570,7 @@ def test_an_undecodable_charset_still_decides(settings, db, maildir) -> None:
 
 def test_a_message_over_the_size_limit_is_unreadable(make_settings, maildir) -> None:
     settings = make_settings(max_message_kb=1)
-    with store.open_store(settings.state_dir) as db:
+    with store.open_store(settings) as db:
         request = ask(settings, db)
         maildir.add(answer(request, ALICE, "Approve\n" + "x" * 4000))
         assert outcomes(run(settings)) == ["unreadable"]
@@ -582,7 +583,7 @@ def test_archived_messages_older_than_archive_days_are_pruned(make_settings, mai
     with freeze_time("2026-03-01 12:00:00") as frozen:
         maildir.add(reply("hello", ALICE, "hi"))
         run(settings)
-        with store.open_store(settings.state_dir) as db:
+        with store.open_store(settings) as db:
             [row] = db.audit_rows()
         assert Path(row.archive_path).exists()
         frozen.tick(timedelta(days=3))

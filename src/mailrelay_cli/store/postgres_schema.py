@@ -11,7 +11,7 @@ once.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mailrelay_cli.errors import ConfigError
 
@@ -113,16 +113,19 @@ WRITE_LOCK = 0x6D61696C72656C03  # held by every write transaction until it comm
 _VERSION_TABLE = "CREATE TABLE IF NOT EXISTS mailrelay_schema (version INTEGER NOT NULL)"
 
 
-def current_version(conn: psycopg.Connection) -> int | None:
+def current_version(conn: psycopg.Connection[Any]) -> int | None:
     """The schema version of the database, or None when it has no mailrelay schema at all."""
-    exists = conn.execute("SELECT to_regclass('mailrelay_schema') IS NOT NULL").fetchone()
+    from psycopg.rows import tuple_row
+
+    cursor = conn.cursor(row_factory=tuple_row)
+    exists = cursor.execute("SELECT to_regclass('mailrelay_schema') IS NOT NULL").fetchone()
     if not exists or not exists[0]:
         return None
-    row = conn.execute("SELECT max(version) FROM mailrelay_schema").fetchone()
+    row = cursor.execute("SELECT max(version) FROM mailrelay_schema").fetchone()
     return int(row[0]) if row and row[0] is not None else 0
 
 
-def check_version(conn: psycopg.Connection, location: str) -> None:
+def check_version(conn: psycopg.Connection[Any], location: str) -> None:
     """ConfigError (78) unless the database is at exactly this program's schema version."""
     version = current_version(conn)
     if version is None or version < SCHEMA_VERSION:
@@ -139,7 +142,7 @@ def check_version(conn: psycopg.Connection, location: str) -> None:
         )
 
 
-def migrate(conn: psycopg.Connection, location: str) -> tuple[int, int]:
+def migrate(conn: psycopg.Connection[Any], location: str) -> tuple[int, int]:
     """Bring the schema to ``SCHEMA_VERSION``; returns (version before, version after).
 
     ``conn`` is in autocommit mode. A session advisory lock makes a second host
