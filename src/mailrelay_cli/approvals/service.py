@@ -154,17 +154,10 @@ _key_cache: dict[str, bytes] = {}
 
 
 def signing_key(profile: str, *, create: bool = True) -> bytes | None:
-    """The HMAC key of ``profile`` from the keyring, made and stored on first use."""
-    from mailrelay_cli.auth import credentials
+    """The HMAC key of ``profile`` (``auth.signing_key``: the same on every host), made on first use."""
+    from mailrelay_cli.auth import signing_key as keys
 
-    stored = credentials.get_internal(profile, HMAC_KEY_NAME)
-    if stored:
-        return bytes.fromhex(stored)
-    if not create:
-        return None
-    key = secrets.token_bytes(32)
-    credentials.set_internal(profile, HMAC_KEY_NAME, key.hex())
-    return key
+    return keys.signing_key(profile, create=create)
 
 
 def sign(key: bytes, approval_id: str) -> str:
@@ -532,10 +525,15 @@ def wait_for(
     *,
     timeout: float | None = None,
     poll: float = 10.0,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
 ) -> WaitResult:
-    """Block until the approval is no longer pending (or ``timeout`` seconds pass)."""
+    """Block until the approval is no longer pending (or ``timeout`` seconds pass).
+
+    Between looks it waits in ``store.wait_for_decision``, which returns as soon as
+    a decision commits (PostgreSQL NOTIFY; a short poll on SQLite), ``poll`` at most.
+    """
+    pause = sleep if sleep is not None else store.wait_for_decision
     if poll <= 0:
         raise UsageError("--poll must be longer than 0s", hint="--poll 10s")
     deadline = None if timeout is None else clock() + timeout
@@ -550,4 +548,4 @@ def wait_for(
         step = min(poll, max(until_expiry, 0.0) + 0.01)
         if remaining is not None:
             step = min(step, remaining)
-        sleep(max(step, 0.0))
+        pause(max(step, 0.0))

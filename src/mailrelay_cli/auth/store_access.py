@@ -17,7 +17,9 @@ from contextlib import contextmanager
 from mailrelay_cli.auth import credentials
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import NoKeyringError
-from mailrelay_cli.store import Store, open_store
+from mailrelay_cli.store import Store, open_store, state_url
+from mailrelay_cli.store.copy import CopyResult
+from mailrelay_cli.store.maintenance import MigrateResult
 
 PASSWORD_NAME = "state.password"
 
@@ -35,3 +37,27 @@ def open_state(settings: Settings) -> Iterator[Store]:
     """The state store of ``settings``, open until the block ends (see ``store.open_store``)."""
     with open_store(settings, lambda: state_password(settings.profile)) as db:
         yield db
+
+
+def migrate_state(settings: Settings) -> MigrateResult:
+    """``mailrelay state migrate``: create or upgrade the schema of this host's store."""
+    from mailrelay_cli.store import maintenance
+
+    url = state_url(settings)
+    if url is None:
+        return maintenance.migrate_sqlite(settings.state_dir)
+    return maintenance.migrate_postgres(url, lambda: state_password(settings.profile))
+
+
+def copy_state(settings: Settings, to_url: str) -> CopyResult:
+    """``mailrelay state copy --to URL``: the SQLite store in ``state.path`` into PostgreSQL.
+
+    The source is always this host's SQLite file, whether or not ``state.url``
+    already points at the target; the target's password is ``state.password``
+    (or libpq's own), as for ``state.url``.
+    """
+    from mailrelay_cli.config.state_url import check_state_url
+    from mailrelay_cli.store.copy import copy_to_postgres
+
+    check_state_url(to_url, settings.path)
+    return copy_to_postgres(settings.state_dir, to_url, lambda: state_password(settings.profile))

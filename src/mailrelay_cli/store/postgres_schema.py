@@ -142,8 +142,8 @@ def check_version(conn: psycopg.Connection[Any], location: str) -> None:
         )
 
 
-def migrate(conn: psycopg.Connection[Any], location: str) -> tuple[int, int]:
-    """Bring the schema to ``SCHEMA_VERSION``; returns (version before, version after).
+def migrate(conn: psycopg.Connection[Any], location: str) -> tuple[int | None, int]:
+    """Bring the schema to ``SCHEMA_VERSION``; returns (version before or None, version after).
 
     ``conn`` is in autocommit mode. A session advisory lock makes a second host
     wait for the first; each step commits with its version row, so a migrate
@@ -162,6 +162,6 @@ def migrate(conn: psycopg.Connection[Any], location: str) -> tuple[int, int]:
                     if statement.strip():
                         conn.execute(statement)  # type: ignore[arg-type]  # our own constant text
                 conn.execute("INSERT INTO mailrelay_schema (version) VALUES (%s)", (number + 1,))
-        return start, SCHEMA_VERSION
+        return before, SCHEMA_VERSION
     finally:
         conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATE_LOCK,))
