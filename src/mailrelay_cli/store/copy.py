@@ -9,7 +9,7 @@ target wait for it rather than interleave.
 Safe to run again: rows are matched on what identifies them, not on their
 local numbers (an approval by id, a vote by approval and approver, an audit
 row by mailbox + UIDVALIDITY + UID, an answer by approval, kind and address,
-a run by start time, host and pid), so a second copy adds only what is new,
+a run by this host, file and run number, kept in ``runs.origin``), so a second copy adds only what is new,
 and a target that other hosts already write to is merged into, not
 overwritten. Audit numbers are given anew by the target and the votes and
 duplicates that point at them are renumbered with them. After the commit the
@@ -20,6 +20,7 @@ The raw archive stays on this host (``archive_path`` keeps naming it).
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -78,7 +79,7 @@ def _insert(conn: Any, sql: str, params: Sequence[Any]) -> bool:
     return bool(cursor.rowcount)
 
 
-def _copy_rows(conn: Any, rows: dict[str, list[sqlite3.Row]]) -> dict[str, int]:
+def _copy_rows(conn: Any, rows: dict[str, list[sqlite3.Row]], origin: str) -> dict[str, int]:
     added = dict.fromkeys(TABLES, 0)
     for row in rows["approvals"]:
         added["approvals"] += _insert(conn, (
@@ -131,12 +132,10 @@ def _copy_rows(conn: Any, rows: dict[str, list[sqlite3.Row]]) -> dict[str, int]:
                                   "last_error", "created_at", "sent_at")])
     for row in rows["runs"]:
         added["runs"] += _insert(conn, (
-            "INSERT INTO runs (started_at, finished_at, outcome, counts, error, pid, host)"
-            " SELECT %s, %s, %s, %s, %s, %s, %s WHERE NOT EXISTS (SELECT 1 FROM runs"
-            " WHERE started_at = %s AND pid IS NOT DISTINCT FROM %s"
-            " AND host IS NOT DISTINCT FROM %s)"),
+            "INSERT INTO runs (started_at, finished_at, outcome, counts, error, pid, host, origin)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (origin) DO NOTHING"),
             (row["started_at"], row["finished_at"], row["outcome"], row["counts"], row["error"],
-             row["pid"], row["host"], row["started_at"], row["pid"], row["host"]))
+             row["pid"], row["host"], f"{origin}#{row['id']}"))
     return added
 
 
@@ -147,14 +146,20 @@ _KEYS: dict[str, tuple[tuple[str, str], ...]] = {
     "audit": (("mailbox", "text"), ("uidvalidity", "bigint"), ("uid", "text")),
     "hooks": (("approval_id", "text"),),
     "outbox": (("approval_id", "text"), ("kind", "text"), ("address", "text")),
-    "runs": (("started_at", "text"), ("pid", "bigint"), ("host", "text")),
+    "runs": (("origin", "text"),),
 }
 
 
-def _verified(conn: Any, table: str, rows: list[sqlite3.Row]) -> int:
+def _key(table: str, row: sqlite3.Row, origin: str) -> tuple[Any, ...]:
+    if table == "runs":
+        return (f"{origin}#{row['id']}",)
+    return tuple(row[column] for column, _ in _KEYS[table])
+
+
+def _verified(conn: Any, table: str, rows: list[sqlite3.Row], origin: str) -> int:
     """How many distinct source keys of ``table`` the target holds."""
     keys = _KEYS[table]
-    distinct = {tuple(row[column] for column, _ in keys) for row in rows}
+    distinct = {_key(table, row, origin) for row in rows}
     if not distinct:
         return 0
     columns = list(zip(*distinct, strict=True))
@@ -177,6 +182,7 @@ def copy_to_postgres(state_dir: Path, url: str,
     from mailrelay_cli.store.postgres_schema import WRITE_LOCK, check_version, current_version, migrate
 
     source, rows = _read_source(state_dir)
+    origin = f"{socket.gethostname()}:{source}"
     location = display_url(url)
     conn = connect(url, password)
     try:
@@ -188,11 +194,11 @@ def copy_to_postgres(state_dir: Path, url: str,
             check_version(conn, location)
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
-                added = _copy_rows(conn, rows)
+                added = _copy_rows(conn, rows, origin)
             tables = []
             for table in TABLES:
-                keys = {tuple(row[c] for c, _ in _KEYS[table]) for row in rows[table]}
-                verified = _verified(conn, table, rows[table])
+                keys = {_key(table, row, origin) for row in rows[table]}
+                verified = _verified(conn, table, rows[table], origin)
                 if verified != len(keys):
                     raise InternalError(
                         f"state copy to {location}: {table} has {verified} of the "

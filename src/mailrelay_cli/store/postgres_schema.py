@@ -98,7 +98,8 @@ MIGRATIONS: tuple[str, ...] = (
         counts TEXT,
         error TEXT,
         pid INTEGER,
-        host TEXT
+        host TEXT,
+        origin TEXT UNIQUE
     );
     CREATE INDEX runs_started_at ON runs (started_at);
     """,
