@@ -91,14 +91,16 @@ class _Postgres:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _settings(work: Path, server: _Dovecot, url: str | None, name: str) -> Path:
+def _settings(work: Path, server: _Dovecot, url: str | None, name: str,
+              lock_wait: str = "0s") -> Path:
     path = work / f"{name}.toml"
     state = f"[state]\npath = \"{work / name}\"\n" + (f"url = \"{url}\"\n" if url else "")
     path.write_text(
         "[smtp]\nhost = \"127.0.0.1\"\nfrom = \"relay@example.com\"\n"
         f"[imap]\nhost = \"127.0.0.1\"\nport = {server.port}\nuser = \"{USER}\"\n"
         f"tls_ca_file = \"{server.ca_file}\"\n"
-        "[approval]\nenabled = true\nreply_address = \"approvals@example.com\"\n" + state)
+        "[approval]\nenabled = true\nreply_address = \"approvals@example.com\"\n"
+        f"lock_wait = \"{lock_wait}\"\n" + state)
     return path
 
 
@@ -207,13 +209,16 @@ def _run(server: _Dovecot, pg: _Postgres, work: Path) -> None:
     print(f"\nstores: {total} replies to {APPROVALS} approvals cleared from Dovecot over IMAPS "
           "(processes of process-replies --count 50, looping until empty)")
     rows: list[tuple[str, float]] = []
-    cases = [("sqlite", 1)] + [("postgresql", n) for n in PROCESSORS]
-    for kind, processors in cases:
-        name = f"{kind}-{processors}"
+    # "exit 75": approval.lock_wait = 0s, a locked-out run exits and its loop starts another
+    # RETRY_SECONDS later; "queue": lock_wait = 60s, it waits in the server's lock queue.
+    cases = [("sqlite", 1, "0s")] + [("postgresql", n, "0s") for n in PROCESSORS] \
+        + [("postgresql", n, "60s") for n in PROCESSORS[1:]]
+    for kind, processors, lock_wait in cases:
+        name = f"{kind}-{processors}-{lock_wait}"
         url = pg.new_database(name.replace("-", "_")) if kind == "postgresql" else None
         if url:
             migrate_postgres(url, None)
-        config = _settings(work, server, url, name)
+        config = _settings(work, server, url, name, lock_wait)
         env = run_env({"MAILRELAY_CONFIG": str(config), "MAILRELAY_IMAP_PASSWORD": PASSWORD,
                        "MAILRELAY_APPROVAL_HMAC_KEY": key, "HOME": str(work),
                        "MAILRELAY_STATE_PASSWORD": "unused-trust-login"})
@@ -221,7 +226,8 @@ def _run(server: _Dovecot, pg: _Postgres, work: Path) -> None:
         for subject, reference in _ask(env, APPROVALS):
             messages += _replies(PER_APPROVAL, subject, reference)
         server.fill(messages)
-        rows.append((f"{kind}, {processors} processor{'s' if processors > 1 else ''}",
+        policy = "" if processors == 1 else (", exit 75" if lock_wait == "0s" else ", queue")
+        rows.append((f"{kind}, {processors} processor{'s' if processors > 1 else ''}{policy}",
                      _clear(processors, env, server)))
     one = dict(rows)["postgresql, 1 processor"]
     width = max(len(label) for label, _ in rows)

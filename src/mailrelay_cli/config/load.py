@@ -184,6 +184,7 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
         archive_days=get("approval.archive_days"),
         on_decision=get("approval.on_decision"),
         trusted_authserv_id=get("approval.trusted_authserv_id"),
+        lock_wait=get("approval.lock_wait"),
     )
     if approval.interval_minutes < 1:
         raise ConfigError(

@@ -49,6 +49,7 @@ class ApprovalSettings(NamedTuple):
     archive_days: int
     on_decision: tuple[str, ...] | str | None
     trusted_authserv_id: str | None
+    lock_wait: float = 0.0
 
     @property
     def maildir(self) -> Path | None:

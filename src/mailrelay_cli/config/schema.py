@@ -82,6 +82,8 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("approval.expires_after", "duration", "72h", "approval lifetime"),
     KeySpec("approval.max_message_kb", "int", 1024, "larger replies are judged on headers only"),
     KeySpec("approval.archive_days", "int", 30, "days raw replies are kept in the state dir"),
+    KeySpec("approval.lock_wait", "duration", "0s",
+            "how long process-replies waits for another run's lock before exit 75"),
     KeySpec("approval.on_decision", "command", None, "command run once per decision"),
     KeySpec("approval.trusted_authserv_id", "str", None, "trust Authentication-Results from this server"),
     KeySpec("state.path", "path", None, "state directory (default: user state dir)"),

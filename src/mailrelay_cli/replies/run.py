@@ -304,7 +304,7 @@ def process_replies(settings: Settings, *, count: int | None = None, dry_run: bo
     approvals.require_enabled(settings)
     limit = settings.approval.count if count is None else count
     max_bytes = settings.approval.max_message_kb * 1024
-    with open_state(settings) as db, db.run_lock():
+    with open_state(settings) as db, db.run_lock(settings.approval.lock_wait):
         run_id = None if dry_run else db.record_run_start()
         try:
             report = _run(settings, db, limit, max_bytes, dry_run, transcript,

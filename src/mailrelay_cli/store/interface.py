@@ -281,12 +281,12 @@ class Store(StoreReader, Protocol):
         """One unit of work, which holds the write lock from its start until it commits."""
         ...
 
-    def run_lock(self) -> AbstractContextManager[None]:
+    def run_lock(self, wait: float = 0.0) -> AbstractContextManager[None]:
         """Hold the process-replies run lock (one run at a time for everyone sharing this store).
 
-        Raises ``LockedError`` (75) naming the holder when another run has it. A
-        holder that dies releases it (a file lock on SQLite, a session advisory
-        lock on PostgreSQL).
+        Waits up to ``wait`` seconds for another run to release it, then raises
+        ``LockedError`` (75) naming the holder. A holder that dies releases it (a
+        file lock on SQLite, a session advisory lock on PostgreSQL).
         """
         ...
 

@@ -260,10 +260,14 @@ class PostgresStore(_Reader):
             yield PostgresTransaction(self._conn, self._location)
 
     @contextmanager
-    def run_lock(self) -> Iterator[None]:
-        """The process-replies lock, shared by every host on this database; LockedError (75) if taken."""
+    def run_lock(self, wait: float = 0.0) -> Iterator[None]:
+        """The process-replies lock, shared by every host on this database; LockedError (75) if
+        another run still holds it after ``wait`` seconds (queued in the server meanwhile)."""
         row = self._one("SELECT pg_try_advisory_lock(%s) AS got", (RUN_LOCK,))
-        if not row or not row["got"]:
+        got = bool(row and row["got"])
+        if not got and wait > 0:
+            got = self._lock_within(wait)
+        if not got:
             raise LockedError(
                 f"another process-replies run holds the run lock of the state store "
                 f"{self._location} ({self._holder()})",
@@ -276,22 +280,38 @@ class PostgresStore(_Reader):
                 with translated(self._location):
                     self._conn.execute("SELECT pg_advisory_unlock(%s)", (RUN_LOCK,))
 
+    def _lock_within(self, wait: float) -> bool:
+        """Wait in the server's lock queue for the run lock, at most ``wait`` seconds."""
+        import psycopg
+        from psycopg import errors
+
+        try:
+            self._conn.execute(f"SET lock_timeout = '{int(wait * 1000)}ms'")
+            try:
+                self._conn.execute("SELECT pg_advisory_lock(%s)", (RUN_LOCK,))
+                return True
+            finally:
+                self._conn.execute("SET lock_timeout = '30s'")
+        except errors.LockNotAvailable:
+            return False
+        except psycopg.Error as e:
+            with translated(self._location):
+                raise e
+
     def _holder(self) -> str:
-        """Who holds the run lock, as far as the database can say."""
+        """Who holds the run lock, as the server knows it (the application_name of its session)."""
         row = self._one(
-            "SELECT a.client_addr::text AS addr, a.backend_start::text AS since"
-            " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+            "SELECT a.application_name AS name, a.client_addr::text AS addr,"
+            " a.backend_start AS since FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
             " WHERE l.locktype = 'advisory' AND l.granted"
             " AND ((l.classid::bigint << 32) | l.objid::bigint) = %s LIMIT 1",
             (RUN_LOCK,),
         )
-        run = self._one("SELECT pid, host, started_at FROM runs WHERE finished_at IS NULL"
-                        " ORDER BY id DESC LIMIT 1")
-        if run is not None and run["host"]:
-            return f"pid {run['pid']} on {run['host']} since {run['started_at']}"
-        if row is not None:
-            return f"a client at {row['addr'] or 'a local socket'}"
-        return "another host"
+        if row is None:
+            return "another host"
+        name = str(row["name"] or "").removeprefix("mailrelay ") or "a client"
+        since = f" since {iso(row['since'])}" if row["since"] is not None else ""
+        return f"{name}, connected from {row['addr'] or 'a local socket'}{since}"
 
     def wait_for_decision(self, seconds: float) -> None:
         """Return when an approval may have been decided or cancelled, or after ``seconds``.

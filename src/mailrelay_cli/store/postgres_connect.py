@@ -18,6 +18,8 @@ Database missing, no schema, certificate not trusted, URL malformed: 78.
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
@@ -95,7 +97,8 @@ def connect(url: str, password: Callable[[], str | None] | None = None) -> psyco
 
     params: dict[str, Any] = dict(parse_url(url))
     params.setdefault("connect_timeout", DEFAULT_CONNECT_TIMEOUT)
-    params.setdefault("application_name", "mailrelay")
+    # Says who holds a lock (pg_stat_activity), e.g. when a run is locked out.
+    params.setdefault("application_name", f"mailrelay pid {os.getpid()} on {socket.gethostname()}"[:63])
     secret = password() if password is not None else None
     if secret:
         params["password"] = secret

@@ -276,11 +276,11 @@ class SqliteStore(_Reader):
         self._conn.execute("COMMIT")
 
     @contextmanager
-    def run_lock(self) -> Iterator[None]:
+    def run_lock(self, wait: float = 0.0) -> Iterator[None]:
         """The process-replies lock of this state directory (``store.lock``); LockedError (75) if taken."""
         from mailrelay_cli.store.lock import run_lock
 
-        with run_lock(self.path.parent):
+        with run_lock(self.path.parent, wait):
             yield
 
     def wait_for_decision(self, seconds: float) -> None:
