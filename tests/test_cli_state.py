@@ -261,3 +261,20 @@ def test_postgres_stopped_mid_run_is_75_deletes_nothing_and_the_next_run_finishe
     with store.open_store(settings) as db:
         assert [approvals.get_approval(db, r.approval.id).status for r in requests] == ["approved"] * 3
         assert len(db.hooks()) == 3
+
+
+def test_status_reads_runs_and_pending_approvals_from_postgres(
+        run_cli, write_config, tmp_path, maildir, smtp_plain, postgres: Postgres,
+        monkeypatch) -> None:
+    monkeypatch.setenv("MAILRELAY_APPROVAL_HMAC_KEY", KEY)
+    url = postgres.url(postgres.migrated_database())
+    settings = load_settings(write_config(_config(tmp_path, Path(maildir._path), url,
+                                                  smtp_plain.toml(auth="none"))))
+    with store.open_store(settings) as db:
+        approvals.create_approval(settings, db, title="Deploy", approvers=["alice@example.com"])
+    assert run_cli("process-replies").exit_code == 0
+    result = run_cli("status", "--json")
+    assert result.exit_code == 0, result.stderr
+    health = json.loads(result.stdout)
+    assert health["last_success"] is not None
+    assert health["pending_approvals"] == 1
