@@ -42,7 +42,13 @@ from mailrelay_cli.store.interface import (
     RunRecord,
     VoteRow,
 )
-from mailrelay_cli.store.postgres_connect import connect, display_url, translated
+from mailrelay_cli.store.postgres_connect import (
+    LOCK_TIMEOUT,
+    STATEMENT_TIMEOUT,
+    connect,
+    display_url,
+    translated,
+)
 from mailrelay_cli.store.postgres_schema import RUN_LOCK, WRITE_LOCK, check_version
 from mailrelay_cli.store.times import iso, utcnow
 
@@ -287,11 +293,13 @@ class PostgresStore(_Reader):
 
         try:
             self._conn.execute(f"SET lock_timeout = '{int(wait * 1000)}ms'")
+            self._conn.execute("SET statement_timeout = 0")
             try:
                 self._conn.execute("SELECT pg_advisory_lock(%s)", (RUN_LOCK,))
                 return True
             finally:
-                self._conn.execute("SET lock_timeout = '30s'")
+                self._conn.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+                self._conn.execute(f"SET statement_timeout = '{STATEMENT_TIMEOUT}'")
         except errors.LockNotAvailable:
             return False
         except psycopg.Error as e:
