@@ -69,9 +69,9 @@ def approvals_group() -> None:
 def list_command(app: AppContext, status: str | None, as_json: bool) -> None:
     """Every approval, newest first."""
     from mailrelay_cli.approvals import service as approvals
-    from mailrelay_cli.store import open_store
+    from mailrelay_cli.auth.store_access import open_state
 
-    with open_store(app.settings()) as db:
+    with open_state(app.settings()) as db:
         found = approvals.list_approvals(db, status)
 
     def human(found: list[Approval]) -> None:
@@ -96,9 +96,9 @@ def _table(found: list[Approval]) -> None:
 def show_command(app: AppContext, approval_id: str, as_json: bool) -> None:
     """One approval: status, approvers, decision and comment."""
     from mailrelay_cli.approvals import service as approvals
-    from mailrelay_cli.store import open_store
+    from mailrelay_cli.auth.store_access import open_state
 
-    with open_store(app.settings()) as db:
+    with open_state(app.settings()) as db:
         approval = approvals.get_approval(db, approval_id)
     render.emit(app, approval, _show_human, quiet=_show_human)
 
@@ -114,11 +114,11 @@ def wait_command(app: AppContext, approval_id: str, timeout: str | None, poll: s
                  as_json: bool) -> None:
     """Block until decided: exit 0 approved, 1 rejected, 3 expired, cancelled or timed out."""
     from mailrelay_cli.approvals import service as approvals
-    from mailrelay_cli.store import open_store
+    from mailrelay_cli.auth.store_access import open_state
 
     timeout_s = _duration(timeout, "--timeout")
     poll_s = _duration(poll, "--poll") or 0.0
-    with open_store(app.settings()) as db:
+    with open_state(app.settings()) as db:
         result = approvals.wait_for(db, approval_id, timeout=timeout_s, poll=poll_s)
     render.emit(app, result.approval, _status_line)
     if result.timed_out:
@@ -139,8 +139,8 @@ def wait_command(app: AppContext, approval_id: str, timeout: str | None, poll: s
 def cancel_command(app: AppContext, approval_id: str, as_json: bool) -> None:
     """Cancel a pending approval: later replies decide nothing; `wait` exits 3."""
     from mailrelay_cli.approvals import service as approvals
-    from mailrelay_cli.store import open_store
+    from mailrelay_cli.auth.store_access import open_state
 
-    with open_store(app.settings()) as db:
+    with open_state(app.settings()) as db:
         approval = approvals.cancel_approval(db, approval_id)
     render.emit(app, approval, lambda approval: render.plain(f"{approval.id}: cancelled"))

@@ -196,8 +196,9 @@ def _oauth(settings: Settings) -> tuple[OAuthHealth, ...]:
 
 def check(settings: Settings, max_age: float | None = None) -> HealthReport:
     """The health of the process-replies job (see the module docstring)."""
+    from mailrelay_cli.auth.store_access import open_state
     from mailrelay_cli.reports import schedule
-    from mailrelay_cli.store import open_store, store_exists, store_location
+    from mailrelay_cli.store import store_exists, store_location
     from mailrelay_cli.store.times import utcnow
 
     now = utcnow()
@@ -211,7 +212,7 @@ def check(settings: Settings, max_age: float | None = None) -> HealthReport:
     if store_exists(settings):
         from mailrelay_cli.approvals import service as approvals
 
-        with open_store(settings) as store:
+        with open_state(settings) as store:
             found = store.last_run()
             last_run = _run(found) if found else None
             found = store.last_success()
