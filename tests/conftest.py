@@ -21,6 +21,8 @@ pytest_plugins = [
     "tests.fixtures.oauth_fakes",
     "tests.fixtures.signing_key",
     "tests.fixtures.graph_server",
+    "tests.fixtures.postgres",
+    "tests.fixtures.state_backends",
     "tests.fixtures.quickstart_smtp",
 ]
 

@@ -19,13 +19,14 @@ from tests.fixtures.approval_settings import approval_settings
 
 
 @pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return approval_settings(tmp_path)
+def settings(tmp_path: Path, state_url: str | None) -> Settings:
+    """Every test here runs on SQLite and on PostgreSQL (``state_url``)."""
+    return approval_settings(tmp_path)._replace(state_url=state_url)
 
 
 @pytest.fixture
 def db(settings: Settings) -> Iterator[store.Store]:
-    with store.open_store(settings.state_dir) as opened:
+    with store.open_store(settings) as opened:
         yield opened
 
 

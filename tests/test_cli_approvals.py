@@ -18,23 +18,26 @@ JSON_KEYS = ["id", "status", "subject", "approvers", "created_at", "expires_at",
 
 
 @pytest.fixture
-def settings(write_config: Callable[[str], Path], tmp_path: Path) -> Settings:
+def settings(write_config: Callable[[str], Path], tmp_path: Path, state_url: str | None
+             ) -> Settings:
+    """Every command here runs on SQLite and on PostgreSQL (``state_url``)."""
     path = write_config(
         '[smtp]\nhost = "smtp.example.com"\nfrom = "relay@example.com"\n'
         '[approval]\nenabled = true\n'
         f'[state]\npath = "{tmp_path / "state"}"\n'
+        + (f'url = "{state_url}"\n' if state_url else "")
     )
     return load_settings(path)
 
 
 def ask(settings: Settings, **kwargs: object) -> approvals.Approval:
-    with store.open_store(settings.state_dir) as db:
+    with store.open_store(settings) as db:
         return approvals.create_approval(settings, db, title="Deploy 1.4",
                                          approvers=["alice@example.com"], **kwargs).approval
 
 
 def decide(settings: Settings, approval: approvals.Approval, decision: str) -> None:
-    with store.open_store(settings.state_dir) as db, db.transaction() as tx:
+    with store.open_store(settings) as db, db.transaction() as tx:
         approvals.record_vote(tx, approval, "alice@example.com", decision, "looks fine", None)
 
 

@@ -1,4 +1,6 @@
-"""``status`` headlines failing hooks; ``hooks retry|drop`` clear them (issue 12, point 15)."""
+"""``status`` headlines failing hooks; ``hooks retry|drop`` clear them (issue 12, point 15).
+
+Each test runs on both state stores (SQLite, and a shared PostgreSQL through ``state.url``)."""
 
 from __future__ import annotations
 
@@ -7,25 +9,25 @@ from pathlib import Path
 
 import pytest
 
-from mailrelay_cli import store
 from mailrelay_cli.approvals import service as approvals
+from mailrelay_cli.auth.store_access import open_state
 from mailrelay_cli.config.load import load_settings
 from tests.reply_builders import reply, request_text
 
 
-def _settings_text(box: Path, state: Path, hook: str) -> str:
+def _settings_text(box: Path, state: Path, hook: str, url: str | None = None) -> str:
     return (f'[smtp]\nhost = "127.0.0.1"\nauth = "none"\nfrom = "relay@example.com"\n'
             f'[approval]\nenabled = true\nmailbox = "maildir:{box}"\non_decision = ["{hook}"]\n'
-            f'[state]\npath = "{state}"\n')
+            f'[state]\npath = "{state}"\n' + (f'url = "{url}"\n' if url else ""))
 
 
 @pytest.fixture
-def failing_hook(run_cli, write_config, tmp_path: Path):  # type: ignore[no-untyped-def]
+def failing_hook(run_cli, write_config, tmp_path: Path, state_url):  # type: ignore[no-untyped-def]
     """A decision recorded whose on_decision hook (/bin/false) failed; its approval id."""
     box = mailbox.Maildir(str(tmp_path / "Maildir"), create=True)
-    path = write_config(_settings_text(Path(box._path), tmp_path / "state", "/bin/false"))
+    path = write_config(_settings_text(Path(box._path), tmp_path / "state", "/bin/false", state_url))
     settings = load_settings(path)
-    with store.open_store(settings.state_dir) as db:
+    with open_state(settings) as db:
         request = approvals.create_approval(settings, db, title="Deploy 1.4",
                                             approvers=["alice@example.com"])
     box.add(reply(request.subject, "alice@example.com", "Approve",
@@ -49,8 +51,8 @@ def test_hooks_list_shows_the_failing_hook(run_cli, failing_hook: str) -> None: 
 
 
 def test_retry_after_fixing_the_hook_clears_it(run_cli, write_config, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                               failing_hook: str) -> None:
-    write_config(_settings_text(tmp_path / "Maildir", tmp_path / "state", "/bin/true"))
+                                               failing_hook: str, state_url) -> None:
+    write_config(_settings_text(tmp_path / "Maildir", tmp_path / "state", "/bin/true", state_url))
     result = run_cli("hooks", "retry")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == f"{failing_hook}: ok (attempt 2)\n"

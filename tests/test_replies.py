@@ -25,7 +25,6 @@ from mailrelay_cli.auth import credentials
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import LockedError
 from mailrelay_cli.replies import run as replies
-from mailrelay_cli.store.lock import run_lock
 from tests.fixtures.approval_settings import approval_settings
 from tests.fixtures.dovecot import Dovecot, MailUser
 from tests.reply_builders import reply, request_text
@@ -99,12 +98,13 @@ def maildir(folder: ReplyFolder) -> mailbox.Maildir:
 
 @pytest.fixture
 def make_settings(tmp_path: Path, folder: ReplyFolder, smtp_plain,
-                  signing_key) -> Callable[..., Settings]:
+                  signing_key, state_url: str | None) -> Callable[..., Settings]:
+    """Settings for one run; every test here runs on SQLite and on PostgreSQL (``state_url``)."""
     def make(**approval: object) -> Settings:
         table = tomllib.loads(smtp_plain.toml(auth="none"))
         table["approval"] = {}
         folder.configure(table)  # the mailbox (a Maildir, or Dovecot's [imap] table)
-        return approval_settings(tmp_path, table, **approval)
+        return approval_settings(tmp_path, table, **approval)._replace(state_url=state_url)
 
     return make
 
@@ -116,7 +116,7 @@ def settings(make_settings: Callable[..., Settings]) -> Settings:
 
 @pytest.fixture
 def db(settings: Settings) -> Iterator[store.Store]:
-    with store.open_store(settings.state_dir) as opened:
+    with store.open_store(settings) as opened:
         yield opened
 
 
@@ -371,7 +371,7 @@ def test_a_reply_without_a_decision_word_is_no_decision(settings, db, folder) ->
 @over_both
 def test_a_dmarc_failure_from_the_trusted_server_decides_nothing(make_settings, folder) -> None:
     settings = make_settings(trusted_authserv_id="mx.example.com")
-    with store.open_store(settings.state_dir) as db:
+    with store.open_store(settings) as db:
         request = ask(settings, db)
         folder.add(answer(request, ALICE, "Approve", headers={
             "Authentication-Results": "mx.example.com; dmarc=fail header.from=example.com"}))
@@ -543,7 +543,7 @@ def test_a_message_that_comes_back_under_a_new_key_is_not_decided_twice(settings
 
 
 def test_a_second_run_while_one_holds_the_lock_exits_75(settings) -> None:
-    with run_lock(settings.state_dir):
+    with store.open_store(settings) as other, other.run_lock():
         with pytest.raises(LockedError):
             run(settings)
 
@@ -567,7 +567,7 @@ def test_an_undecodable_charset_still_decides(settings, db, maildir) -> None:
 
 def test_a_message_over_the_size_limit_is_unreadable(make_settings, maildir) -> None:
     settings = make_settings(max_message_kb=1)
-    with store.open_store(settings.state_dir) as db:
+    with store.open_store(settings) as db:
         request = ask(settings, db)
         maildir.add(answer(request, ALICE, "Approve\n" + "x" * 4000))
         assert outcomes(run(settings)) == ["unreadable"]
@@ -580,7 +580,7 @@ def test_archived_messages_older_than_archive_days_are_pruned(make_settings, mai
     with freeze_time("2026-03-01 12:00:00") as frozen:
         maildir.add(reply("hello", ALICE, "hi"))
         run(settings)
-        with store.open_store(settings.state_dir) as db:
+        with store.open_store(settings) as db:
             [row] = db.audit_rows()
         assert Path(row.archive_path).exists()
         frozen.tick(timedelta(days=3))

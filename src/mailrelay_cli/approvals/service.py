@@ -152,49 +152,11 @@ def _from_row(row: ApprovalRow, approved_by: tuple[str, ...] = (),
 _key_cache: dict[str, bytes] = {}
 
 
-MIN_KEY_BYTES = 32
-
-
-def _key_from_text(stored: str, where: str) -> bytes:
-    """The key bytes of hex text; ConfigError (78) naming ``where`` if not hex or too short."""
-    try:
-        key = bytes.fromhex(stored.strip())
-    except ValueError:
-        raise ConfigError(f"{where} is not hexadecimal (the signing key is hex, 64 digits for "
-                          f"{MIN_KEY_BYTES} bytes)",
-                          hint="copy the key from the host that sends approvals: "
-                               "python3 -c 'import secrets; print(secrets.token_hex(32))' makes "
-                               "a new one (old references then stop matching)") from None
-    if len(key) < MIN_KEY_BYTES:
-        raise ConfigError(f"{where} is {len(key)} bytes; a signing key needs at least "
-                          f"{MIN_KEY_BYTES} (64 hex digits)",
-                          hint="python3 -c 'import secrets; print(secrets.token_hex(32))' makes "
-                               "one; every host that asks or reads replies needs the same key")
-    return key
-
-
 def signing_key(profile: str, *, create: bool = True) -> bytes | None:
-    """The HMAC key of ``profile`` from the keyring, made and stored on first use.
+    """The HMAC key of ``profile`` (``auth.signing_key``: the same on every host), made on first use."""
+    from mailrelay_cli.auth import signing_key as keys
 
-    A key that is not hex or shorter than 32 bytes is a ConfigError (78) naming where it
-    came from (``MAILRELAY_APPROVAL_HMAC_KEY`` or the keyring entry); never used weak.
-    """
-    import os
-
-    from mailrelay_cli.auth import credentials
-
-    stored = credentials.get_internal(profile, HMAC_KEY_NAME)
-    if stored:
-        variable = credentials.env_name(HMAC_KEY_NAME)
-        where = (variable if os.environ.get(variable)
-                 else f"keyring entry {credentials.SERVICE} "
-                      f"{credentials.entry_name(profile, HMAC_KEY_NAME)}")
-        return _key_from_text(stored, where)
-    if not create:
-        return None
-    key = secrets.token_bytes(32)
-    credentials.set_internal(profile, HMAC_KEY_NAME, key.hex())
-    return key
+    return keys.signing_key(profile, create=create)
 
 
 def sign(key: bytes, approval_id: str) -> str:
@@ -436,10 +398,10 @@ def prepare_request(settings: Settings, variables: Mapping[str, Any], approvers:
         request = _unsaved_request(settings, title, list(approvers), options.required,
                                    options.expires_in)
         return ApprovalDraft(variables=_request_variables(request), reply_to=request.reply_address)
-    from mailrelay_cli.store import open_store
+    from mailrelay_cli.auth.store_access import open_state
 
     require_enabled(settings)
-    with open_store(settings.state_dir) as db:
+    with open_state(settings) as db:
         request = create_approval(settings, db, title=title, approvers=approvers,
                                   required=options.required, expires_in=options.expires_in,
                                   notify=options.notify,
@@ -448,11 +410,11 @@ def prepare_request(settings: Settings, variables: Mapping[str, Any], approvers:
 
     def forget() -> None:
         # Nobody received the request, so nobody can answer it: do not leave it pending.
-        with open_store(settings.state_dir) as db:
+        with open_state(settings) as db:
             discard_approval(db, request.approval.id)
 
     def remember(subject: str, text: str, html: str | None) -> None:
-        with open_store(settings.state_dir) as db:
+        with open_state(settings) as db:
             keep_request_fingerprint(db, request.approval.id, subject, text, html)
 
     return ApprovalDraft(
@@ -577,12 +539,13 @@ def require_signing_key(profile: str) -> bytes:
     if key is None:
         raise ConfigError(
             f"no approval signing key (keyring entry {credentials.SERVICE} "
-            f"{credentials.entry_name(profile, HMAC_KEY_NAME)}, or "
+            f"{credentials.entry_name(profile, 'approval.signing_key')}, or "
             f"{credentials.env_name(HMAC_KEY_NAME)}): replies cannot be verified, so none "
             "was read or deleted",
-            hint=f"give this job the key the sending host uses: export "
-                 f"{credentials.env_name(HMAC_KEY_NAME)}=HEX, or the same keyring backend "
-                 "(PYTHON_KEYRING_BACKEND) as `mailrelay send`",
+            hint="give this job the key the sending host uses: mailrelay secret export "
+                 "approval.signing_key on that host, then mailrelay secret set "
+                 f"approval.signing_key --stdin here (or export {credentials.env_name(HMAC_KEY_NAME)}"
+                 "=HEX, or the same PYTHON_KEYRING_BACKEND as `mailrelay send`)",
         )
     return key
 
@@ -620,13 +583,17 @@ def wait_for(
     *,
     timeout: float | None = None,
     poll: float = 10.0,
-    sleep: Callable[[float], None] = time.sleep,
+    sleep: Callable[[float], None] | None = None,
     clock: Callable[[], float] = time.monotonic,
     on_poll: Callable[[Approval], None] | None = None,
 ) -> WaitResult:
     """Block until the approval is no longer pending (or ``timeout`` seconds pass).
 
-    ``on_poll`` sees the approval each time it is read (a live status line, in the CLI)."""
+    Between looks it waits in ``store.wait_for_decision``, which returns as soon as
+    a decision commits (PostgreSQL NOTIFY; a short poll on SQLite), ``poll`` at most.
+    ``on_poll`` sees the approval each time it is read (a live status line, in the CLI).
+    """
+    pause = sleep if sleep is not None else store.wait_for_decision
     if poll <= 0:
         raise UsageError("--poll must be longer than 0s", hint="--poll 10s")
     deadline = None if timeout is None else clock() + timeout
@@ -643,4 +610,4 @@ def wait_for(
         step = min(poll, max(until_expiry, 0.0) + 0.01)
         if remaining is not None:
             step = min(step, remaining)
-        sleep(max(step, 0.0))
+        pause(max(step, 0.0))

@@ -30,6 +30,7 @@ COMMANDS: dict[str, str] = {
     "approvals": "mailrelay_cli.cli.cmd_approvals:approvals_group",
     "status": "mailrelay_cli.cli.cmd_status:status_command",
     "schedule": "mailrelay_cli.cli.cmd_schedule:schedule_command",
+    "state": "mailrelay_cli.cli.cmd_state:state_group",
     "hooks": "mailrelay_cli.cli.cmd_hooks:hooks_group",
     "completion": "mailrelay_cli.cli.completion:completion_command",
 }

@@ -71,9 +71,9 @@ def approvals_group() -> None:
 def list_command(app: AppContext, status: str | None, as_json: bool) -> None:
     """Every approval, newest first."""
     from mailrelay_cli.approvals import service as approvals
-    from mailrelay_cli.store import open_store
+    from mailrelay_cli.auth.store_access import open_state
 
-    with open_store(app.settings()) as db:
+    with open_state(app.settings()) as db:
         found = approvals.list_approvals(db, status)
 
     def human(found: list[Approval]) -> None:
@@ -115,9 +115,9 @@ def _date_format() -> Callable[[str], str]:
 def show_command(app: AppContext, approval_id: str, as_json: bool) -> None:
     """One approval: status, approvers, decision and comment."""
     from mailrelay_cli.approvals import service as approvals
-    from mailrelay_cli.store import open_store
+    from mailrelay_cli.auth.store_access import open_state
 
-    with open_store(app.settings()) as db:
+    with open_state(app.settings()) as db:
         approval = approvals.get_approval(db, approval_id)
     render.emit(app, approval, _show_human, quiet=_show_human)
 
@@ -133,7 +133,7 @@ def wait_command(app: AppContext, approval_id: str, timeout: str | None, poll: s
                  as_json: bool) -> None:
     """Block until decided: exit 0 approved, 1 rejected, 3 expired, cancelled or timed out."""
     from mailrelay_cli.approvals import service as approvals
-    from mailrelay_cli.store import open_store
+    from mailrelay_cli.auth.store_access import open_state
 
     timeout_s = _duration(timeout, "--timeout")
     poll_s = _duration(poll, "--poll") or 0.0
@@ -144,17 +144,17 @@ def wait_command(app: AppContext, approval_id: str, timeout: str | None, poll: s
         warning = replies_warning(settings)
         if warning:
             render.plain(f"mailrelay: warning: {warning}", err=True)
-    with open_store(settings) as db:
+    with open_state(settings) as db:
         import sys
 
         if app.quiet or app.json or not sys.stderr.isatty():
             result = approvals.wait_for(db, approval_id, timeout=timeout_s, poll=poll_s)
-        else:  # a person is watching: a live status line (rich), gone when the wait ends
+        else:  # a person is watching: a live status line (rich), redrawn at least every second
             from mailrelay_cli.cli.wait_line import WaitLine
 
             with WaitLine(render.console(stderr=True), timeout_s) as line:
-                result = approvals.wait_for(db, approval_id, timeout=timeout_s, poll=poll_s,
-                                            on_poll=line.update, sleep=line.sleep)
+                result = approvals.wait_for(db, approval_id, timeout=timeout_s,
+                                            poll=min(poll_s, 1.0), on_poll=line.update)
     render.emit(app, result.approval, _status_line)
     if result.timed_out:
         # The approval line says "pending"; the outcome goes to stderr like any failure.
@@ -174,8 +174,8 @@ def wait_command(app: AppContext, approval_id: str, timeout: str | None, poll: s
 def cancel_command(app: AppContext, approval_id: str, as_json: bool) -> None:
     """Cancel a pending approval: later replies decide nothing; `wait` exits 3."""
     from mailrelay_cli.approvals import service as approvals
-    from mailrelay_cli.store import open_store
+    from mailrelay_cli.auth.store_access import open_state
 
-    with open_store(app.settings()) as db:
+    with open_state(app.settings()) as db:
         approval = approvals.cancel_approval(db, approval_id)
     render.emit(app, approval, lambda approval: render.plain(f"{approval.id}: cancelled"))

@@ -31,7 +31,8 @@ def secret_group() -> None:
                    "required when standard input is not a terminal.")
 @pass_app
 def set_(app: AppContext, name: str, extra: tuple[str, ...], from_stdin: bool) -> None:
-    """Store secret NAME (smtp.password, imap.password, smtp.client_secret, imap.client_secret)."""
+    """Store secret NAME (smtp.password, imap.password, smtp.client_secret, imap.client_secret,
+    state.password, approval.signing_key)."""
     from mailrelay_cli.auth import credentials
 
     if extra:
@@ -54,6 +55,10 @@ def set_(app: AppContext, name: str, extra: tuple[str, ...], from_stdin: bool) -
     if not value:
         raise DataError(f"empty value for {name}; nothing stored",
                         hint=f"mailrelay secret set {name}")
+    if name == "approval.signing_key":
+        from mailrelay_cli.auth import signing_key
+
+        value = signing_key.check_new(value)
     credentials.set_secret(profile, name, value)
     if not app.quiet:
         render.plain(f"{name} stored in the keyring (service mailrelay, entry {profile}:{name})")
@@ -100,3 +105,20 @@ def list_(app: AppContext, as_json: bool) -> None:
 
 def _print_rows(rows: list[SecretStatus]) -> None:
     render.table(None, ["secret", "where"], rows)
+
+
+@secret_group.command("export")
+@click.argument("name", type=click.Choice(["approval.signing_key"]))
+@pass_app
+def export(app: AppContext, name: str) -> None:
+    """Print the approval signing key (hex), to give the same key to another host.
+
+    Made now if this host has none yet. Pipe it, never paste it into a file:
+    mailrelay secret export approval.signing_key | ssh HOST2 mailrelay secret set
+    approval.signing_key --stdin
+    """
+    from mailrelay_cli.auth import signing_key
+
+    key = signing_key.signing_key(app.settings().profile, create=True)
+    assert key is not None  # create=True always gives one
+    click.echo(key.hex())

@@ -69,14 +69,15 @@ def complete_approval_id(ctx: click.Context, param: click.Parameter,
     settings = _settings(ctx)
     if settings is None:
         return []
-    from mailrelay_cli.store import open_store, store_exists
+    from mailrelay_cli.store import state_url, store_exists
 
-    if not store_exists(settings):
-        return []  # completing never creates a database
+    if not store_exists(settings) or state_url(settings) is not None:
+        return []  # completing never creates a database, nor waits on a network one
     from mailrelay_cli.approvals import service as approvals
+    from mailrelay_cli.auth.store_access import open_state
 
     try:
-        with open_store(settings) as db:
+        with open_state(settings) as db:
             found = approvals.list_approvals(db)
     except MailrelayError:
         return []

@@ -1,5 +1,7 @@
 """The live status line of ``approvals wait`` on a terminal (rich): pending since, expires at,
 votes so far, time left. Nothing of it is printed when standard error is not a terminal.
+The CLI waits with a poll of at most a second on a terminal, so the line is redrawn (time
+left) each time the approval is read; a decision still wakes the wait at once.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ def _short(iso: str) -> str:
 
 
 class WaitLine:
-    """One transient line on stderr, redrawn every second while ``approvals wait`` sleeps."""
+    """One transient line on stderr, redrawn each time ``approvals wait`` reads the approval."""
 
     def __init__(self, console: Any, timeout: float | None) -> None:
         from rich.live import Live
@@ -58,10 +60,3 @@ class WaitLine:
     def update(self, approval: Any) -> None:
         self.approval = approval
         self.refresh()
-
-    def sleep(self, seconds: float) -> None:
-        """Sleep ``seconds``, redrawing the line (time left) every second."""
-        end = time.monotonic() + seconds
-        while (remaining := end - time.monotonic()) > 0:
-            time.sleep(min(1.0, remaining))
-            self.refresh()

@@ -31,6 +31,7 @@ from mailrelay_cli.config.schema import (
     secret_hint,
     secret_word,
 )
+from mailrelay_cli.config.state_url import check_state_url
 from mailrelay_cli.durations import parse_duration
 from mailrelay_cli.errors import ConfigError
 
@@ -233,6 +234,7 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
         archive_days=get("approval.archive_days"),
         on_decision=get("approval.on_decision"),
         trusted_authserv_id=get("approval.trusted_authserv_id"),
+        lock_wait=get("approval.lock_wait"),
     )
     if approval.interval_minutes < 1:
         raise ConfigError(
@@ -272,4 +274,5 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
         values=values,
         sources=sources,
         graph_endpoint=graph_endpoint,
+        state_url=check_state_url(get("state.url"), file_path),
     )

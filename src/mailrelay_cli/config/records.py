@@ -58,6 +58,7 @@ class ApprovalSettings(NamedTuple):
     archive_days: int
     on_decision: tuple[str, ...] | str | None
     trusted_authserv_id: str | None
+    lock_wait: float = 0.0
 
     @property
     def maildir(self) -> Path | None:
@@ -99,6 +100,7 @@ class Settings(NamedTuple):
     values: Mapping[str, Any] = {}
     sources: Mapping[str, str] = {}
     graph_endpoint: str = "https://graph.microsoft.com"
+    state_url: str | None = None
 
     def require(self, key: str) -> Any:
         """The value of ``key``, or a ConfigError saying how to set it."""

@@ -20,7 +20,8 @@ AUTH_TYPES = ("none", "basic", "microsoft-oauth", "google-oauth")
 OAUTH_FLOWS = ("device-code", "client-credentials")
 ATTACH_LOGS = ("never", "always", "on-failure")
 TRANSPORTS = ("smtp", "graph")
-SECRET_NAMES = ("smtp.password", "imap.password", "smtp.client_secret", "imap.client_secret")
+SECRET_NAMES = ("smtp.password", "imap.password", "smtp.client_secret", "imap.client_secret",
+                "state.password", "approval.signing_key")
 # A secret-like word anywhere in a dotted part of a key, between word boundaries
 # (start, end, ``_`` or ``-``; camelCase is split first): ``smtp.pass``,
 # ``imap.smtp_pass``, ``smtp.password.x``, ``mail.imap.apiKey``; never
@@ -90,9 +91,12 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("approval.expires_after", "duration", "72h", "approval lifetime"),
     KeySpec("approval.max_message_kb", "int", 1024, "larger replies are judged on headers only"),
     KeySpec("approval.archive_days", "int", 30, "days raw replies are kept in the state dir"),
+    KeySpec("approval.lock_wait", "duration", "0s",
+            "how long process-replies waits for another run's lock before exit 75"),
     KeySpec("approval.on_decision", "command", None, "command run once per decision"),
     KeySpec("approval.trusted_authserv_id", "str", None, "trust Authentication-Results from this server"),
     KeySpec("state.path", "path", None, "state directory (default: user state dir)"),
+    KeySpec("state.url", "str", None, "postgresql://USER@HOST:PORT/DB: a store shared by several hosts"),
     KeySpec("notifications.attach_logs", "enum", "never", "attach logs", ATTACH_LOGS),
     KeySpec("notifications.templates_dir", "path", None, "directory of template overrides"),
     KeySpec("notifications.max_attachment_mb", "number", 10, "logs larger than this are cut"),
@@ -130,7 +134,11 @@ def secret_command(key: str) -> str:
     The client secret for secret- or token-like words, the password otherwise; the
     section is the key's first part when it is smtp or imap, else smtp.
     """
+    if key in SECRET_NAMES:
+        return f"mailrelay secret set {key}"
     word = secret_word(key) or ""
+    if key.split(".")[0] == "state":
+        return "mailrelay secret set state.password"
     name = "client_secret" if word.startswith(_TOKEN_WORDS) else "password"
     section = key.split(".")[0]
     if section not in ("smtp", "imap"):

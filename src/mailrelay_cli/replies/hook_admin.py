@@ -3,7 +3,7 @@
 A hook that keeps failing is retried by every process-replies run until it succeeds.
 After fixing it, ``retry`` runs it now instead of at the next run; a hook that should
 never run (the decision was handled another way) is ``drop``-ped. Both hold the run lock,
-so a cron run never runs the same hook at the same time.
+so a cron run (on any host sharing the store) never runs the same hook at the same time.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
+from mailrelay_cli.auth.store_access import open_state
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import ConfigError, NotFoundError
 from mailrelay_cli.replies.hooks import HookResult, run_owed_hooks
-from mailrelay_cli.store import open_store, store_exists
+from mailrelay_cli.store import store_exists
 from mailrelay_cli.store.interface import HookRecord
-from mailrelay_cli.store.lock import run_lock
 
 
 class OwedHookView(NamedTuple):
@@ -62,7 +62,7 @@ def owed(settings: Settings) -> list[OwedHookView]:
     """Every hook still owed (pending or failed), oldest first."""
     if not store_exists(settings):
         return []
-    with open_store(settings) as db:
+    with open_state(settings) as db:
         return [_view(h) for h in db.hooks() if h.status in ("pending", "failed")]
 
 
@@ -83,7 +83,7 @@ def retry(settings: Settings, ids: Sequence[str] = ()) -> list[RetryResult]:
     if not store_exists(settings):
         _check_owed(ids, set())
         return []
-    with run_lock(settings.state_dir), open_store(settings) as db:
+    with open_state(settings) as db, db.run_lock(settings.approval.lock_wait):
         _check_owed(ids, {h.approval_id for h in db.owed_hooks()})
         ran = run_owed_hooks(db, command, only=set(ids) if ids else None)
     return [_result(r) for r in ran]
@@ -98,7 +98,7 @@ def drop(settings: Settings, ids: Sequence[str] = (), *, all_failing: bool = Fal
     if not store_exists(settings):
         _check_owed(ids, set())
         return DropResult(())
-    with run_lock(settings.state_dir), open_store(settings) as db:
+    with open_state(settings) as db, db.run_lock(settings.approval.lock_wait):
         targets = list(ids) or ([h.approval_id for h in db.failing_hooks()] if all_failing else [])
         _check_owed(targets, {h.approval_id for h in db.owed_hooks()})
         with db.transaction() as tx:

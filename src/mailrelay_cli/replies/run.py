@@ -2,10 +2,11 @@
 
 The order is what keeps decisions safe:
 
-1. take the run lock (``store.run_lock``; an overlapping run exits 75);
+1. take the run lock (``Store.run_lock``, shared by every host on one store; an
+   overlapping run exits 75);
 2. read the oldest N messages (``reply_mailbox``);
-3. classify each and, in ONE transaction, record its audit row and any vote,
-   decision, hook and answer owed; the raw message is archived first;
+3. classify each and, in ONE transaction per message, record its audit row and
+   any vote, decision, hook and answer owed; the raw message is archived first;
 4. only after that commit, delete the messages from the mailbox;
 5. run the ``on_decision`` hooks owed and send the answers owed (both are rows
    in the store, so a failure here is retried next run and loses nothing).
@@ -36,6 +37,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
@@ -44,6 +46,7 @@ from typing import Any, Literal, cast, get_args
 
 from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.approvals.service import Approval
+from mailrelay_cli.auth.store_access import open_state
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import MailrelayError, StateError, TemporaryError, UnknownApprovalError
 from mailrelay_cli.replies.automatic import authentication_failed, automatic_kind
@@ -54,7 +57,7 @@ from mailrelay_cli.replies.hooks import HookResult
 from mailrelay_cli.replies.hooks import decision_id as hooks_decision_id
 from mailrelay_cli.replies.parse import parse_message, unreadable_reason
 from mailrelay_cli.replies.quotes import split_reply
-from mailrelay_cli.store import open_store, store_location
+from mailrelay_cli.store import store_location
 from mailrelay_cli.store.interface import (
     AuditOutcome,
     AuditRow,
@@ -63,7 +66,6 @@ from mailrelay_cli.store.interface import (
     StoreReader,
     Transaction,
 )
-from mailrelay_cli.store.lock import run_lock
 from mailrelay_cli.store.times import utcnow
 
 # A message's outcome (DESIGN.md, process-replies JSON); vote is an approve that does not decide
@@ -419,8 +421,7 @@ def process_replies(settings: Settings, *, count: int | None = None, dry_run: bo
     approvals.require_enabled(settings)
     limit = settings.approval.count if count is None else count
     max_bytes = settings.approval.max_message_kb * 1024
-    state_dir = settings.state_dir
-    with run_lock(state_dir), open_store(state_dir) as db:
+    with open_state(settings) as db, db.run_lock(settings.approval.lock_wait):
         # A write before the mailbox is opened: a read-only or full store fails here.
         run_id = None if dry_run else db.record_run_start()
         try:
@@ -467,11 +468,15 @@ def _run(settings: Settings, db: Store, key: bytes, limit: int, max_bytes: int, 
     with open_reply_mailbox(settings, readonly=dry_run, transcript=transcript) as mailbox:
         fetched = mailbox.fetch_oldest(limit, max_bytes)
         try:
-            with db.transaction() as tx:
+            # A transaction per message, committed before anything is deleted; a dry run
+            # uses one for them all, rolled back at the end, so its outcomes are the same.
+            with db.transaction() if dry_run else nullcontext() as dry_tx:
                 for number, message in enumerate(fetched):
                     progress("judging replies", number, len(fetched))
-                    recorded = _record_guarded(settings, tx, key, mailbox.name,
-                                               mailbox.uidvalidity, message, max_bytes, dry_run)
+                    with nullcontext(dry_tx) if dry_tx is not None else db.transaction() as tx:
+                        recorded = _record_guarded(settings, tx, key, mailbox.name,
+                                                   mailbox.uidvalidity, message, max_bytes,
+                                                   dry_run)
                     if recorded.result is None:
                         never_issued.update(dict.fromkeys(recorded.never_issued))
                         continue  # left in the mailbox: this store cannot judge it

@@ -199,8 +199,9 @@ def _oauth(settings: Settings) -> tuple[OAuthHealth, ...]:
 
 def check(settings: Settings, max_age: float | None = None) -> HealthReport:
     """The health of the process-replies job (see the module docstring)."""
+    from mailrelay_cli.auth.store_access import open_state
     from mailrelay_cli.reports import schedule
-    from mailrelay_cli.store import open_store, store_exists, store_location
+    from mailrelay_cli.store import store_exists, store_location
     from mailrelay_cli.store.times import utcnow
 
     now = utcnow()
@@ -214,7 +215,7 @@ def check(settings: Settings, max_age: float | None = None) -> HealthReport:
     if store_exists(settings):
         from mailrelay_cli.approvals import service as approvals
 
-        with open_store(settings) as store:
+        with open_state(settings) as store:
             found = store.last_run()
             last_run = _run(found) if found else None
             found = store.last_success()
@@ -294,13 +295,14 @@ def check(settings: Settings, max_age: float | None = None) -> HealthReport:
 def replies_warning(settings: Settings) -> str | None:
     """Why no reply may ever be read, for ``approvals wait`` to say before it waits: no
     process-replies run ever succeeded, or the last success is older than two intervals."""
-    from mailrelay_cli.store import open_store, store_exists
+    from mailrelay_cli.auth.store_access import open_state
+    from mailrelay_cli.store import store_exists
     from mailrelay_cli.store.times import utcnow
 
     hint = "is the cron job installed? mailrelay schedule --cron"
     last = None
     if store_exists(settings):
-        with open_store(settings) as store:
+        with open_state(settings) as store:
             found = store.last_success()
             last = _run(found).at if found else None
     if last is None:

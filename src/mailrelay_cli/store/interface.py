@@ -299,11 +299,25 @@ class Store(StoreReader, Protocol):
 
     @property
     def location(self) -> str:
-        """Where it is, for messages (a file path; never a password)."""
+        """Where it is, for messages (a file path or the URL; never a password)."""
         ...
 
     def transaction(self) -> AbstractContextManager[Transaction]:
         """One unit of work, which holds the write lock from its start until it commits."""
+        ...
+
+    def run_lock(self, wait: float = 0.0) -> AbstractContextManager[None]:
+        """Hold the process-replies run lock (one run at a time for everyone sharing this store).
+
+        Waits up to ``wait`` seconds for another run to release it, then raises
+        ``LockedError`` (75) naming the holder. A holder that dies releases it (a
+        file lock on SQLite, a session advisory lock on PostgreSQL).
+        """
+        ...
+
+    def wait_for_decision(self, seconds: float) -> None:
+        """Return when an approval may have been decided or cancelled (by anyone), or after
+        ``seconds``; the caller reads the status again either way."""
         ...
 
     # -- approvals

@@ -24,8 +24,9 @@ class LockHolder:
 
 
 @contextmanager
-def run_lock(state_dir: Path) -> Iterator[Path]:
-    """Hold the process-replies lock for the duration; LockedError (75) naming the holder if taken.
+def run_lock(state_dir: Path, wait: float = 0.0) -> Iterator[Path]:
+    """Hold the process-replies lock for the duration; LockedError (75) naming the holder if it
+    is still taken after ``wait`` seconds.
 
     ``fcntl.flock`` is released by the kernel when the holder dies, so a crashed
     run never leaves a stale lock behind; the pid/host/start written in the file
@@ -46,7 +47,7 @@ def run_lock(state_dir: Path) -> Iterator[Path]:
         ) from e
     try:
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _flock_within(fd, wait)
         except BlockingIOError:
             holder = read_lock_holder(path)
             who = f"pid {holder.pid} on {holder.host}" if holder.pid else "another process"
@@ -69,6 +70,22 @@ def run_lock(state_dir: Path) -> Iterator[Path]:
             fcntl.flock(fd, fcntl.LOCK_UN)
     finally:
         os.close(fd)
+
+
+def _flock_within(fd: int, wait: float) -> None:
+    """``flock`` the file, trying again for ``wait`` seconds; BlockingIOError when still taken."""
+    import fcntl
+    import time
+
+    deadline = time.monotonic() + max(wait, 0.0)
+    while True:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(0.05)
 
 
 def read_lock_holder(path: Path) -> LockHolder:

@@ -36,6 +36,8 @@ from mailrelay_cli.store.sqlite_schema import migrate
 from mailrelay_cli.store.times import iso, utcnow
 
 DB_NAME = "mailrelay.db"
+# How often `approvals wait` looks for another process's commit (SQLite cannot notify).
+POLL_SECONDS = 0.05
 
 # SQLite's primary result codes that mean "the database or its disk is the problem", not a bug.
 _OPERATIONAL = frozenset({"SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN",
@@ -381,6 +383,32 @@ class SqliteStore(_Reader):
                     pass  # the error being raised says more than this one
             raise
         self._conn.execute("COMMIT")
+
+    @contextmanager
+    def run_lock(self, wait: float = 0.0) -> Iterator[None]:
+        """The process-replies lock of this state directory (``store.lock``); LockedError (75) if taken."""
+        from mailrelay_cli.store.lock import run_lock
+
+        with run_lock(self.path.parent, wait):
+            yield
+
+    def wait_for_decision(self, seconds: float) -> None:
+        """Return when another connection committed a change, or after ``seconds``.
+
+        SQLite cannot notify: this is a short poll of ``PRAGMA data_version``,
+        which changes whenever another connection commits.
+        """
+        import time
+
+        deadline = time.monotonic() + max(seconds, 0.0)
+        seen = self._conn.execute("PRAGMA data_version").fetchone()[0]
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return
+            time.sleep(min(POLL_SECONDS, left))
+            if self._conn.execute("PRAGMA data_version").fetchone()[0] != seen:
+                return
 
     def close(self) -> None:
         self._conn.close()

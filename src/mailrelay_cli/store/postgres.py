@@ -1,0 +1,523 @@
+"""The state store in a shared PostgreSQL database (``state.url``): every PostgreSQL statement lives here.
+
+Implements ``store.interface`` exactly as ``store.sqlite`` does, so callers
+never know which one they hold. What makes several hosts safe:
+
+- every write transaction first takes a transaction-level advisory lock
+  (``WRITE_LOCK``), so writers on all hosts queue one behind another as
+  SQLite's ``BEGIN IMMEDIATE`` makes them on one host: a decision is read and
+  written by one transaction at a time;
+- uniqueness in the schema backs it up: one audit row per (mailbox,
+  UIDVALIDITY, UID), one vote per approver, one owed hook per approval, one
+  answer per approval, kind and address;
+- the ``process-replies`` run lock is a session advisory lock (``RUN_LOCK``),
+  which PostgreSQL releases when the holder's connection ends, so a host that
+  crashed never leaves it taken;
+- deciding or cancelling an approval sends ``NOTIFY mailrelay_decision`` with
+  its id when the transaction commits, which wakes ``approvals wait`` on any
+  host (``wait_for_decision``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from typing import Any
+
+from mailrelay_cli.errors import LockedError
+from mailrelay_cli.store.interface import (
+    AnswerKind,
+    ApprovalRow,
+    ApprovalStatus,
+    AuditCounts,
+    AuditRow,
+    Decision,
+    HookRecord,
+    OwedAnswer,
+    OwedHook,
+    RunRecord,
+    VoteRow,
+)
+from mailrelay_cli.store.postgres_connect import (
+    LOCK_TIMEOUT,
+    STATEMENT_TIMEOUT,
+    connect,
+    display_url,
+    translated,
+)
+from mailrelay_cli.store.postgres_schema import RUN_LOCK, WRITE_LOCK, check_version
+from mailrelay_cli.store.times import iso, utcnow
+
+CHANNEL = "mailrelay_decision"
+
+Row = dict[str, Any]
+
+
+class _Reader:
+    """The reads shared by the store and a transaction (both use the one connection)."""
+
+    def __init__(self, conn: Any, location: str) -> None:
+        self._conn = conn
+        self._location = location
+
+    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        with translated(self._location):
+            return self._conn.execute(sql, params)
+
+    def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Row | None:
+        with translated(self._location):
+            row: Row | None = self._conn.execute(sql, params).fetchone()
+        return row
+
+    def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
+        with translated(self._location):
+            return list(self._conn.execute(sql, params).fetchall())
+
+    def get_approval(self, approval_id: str) -> ApprovalRow | None:
+        row = self._one("SELECT * FROM approvals WHERE id = %s", (approval_id,))
+        return _approval(row) if row is not None else None
+
+    def approved_by(self, approval_id: str) -> tuple[str, ...]:
+        rows = self._all(
+            "SELECT approver FROM votes WHERE approval_id = %s AND decision = 'approve'"
+            " ORDER BY decided_at, approver",
+            (approval_id,),
+        )
+        return tuple(row["approver"] for row in rows)
+
+    def ever_issued(self, approval_id: str) -> bool:
+        """Whether this store ever issued ``approval_id`` (kept after the approval is gone)."""
+        return self._one("SELECT 1 FROM issued_ids WHERE id = %s", (approval_id,)) is not None
+
+    def request_fingerprint(self, approval_id: str) -> str | None:
+        row = self._one("SELECT fingerprint FROM request_fingerprints WHERE approval_id = %s",
+                        (approval_id,))
+        return str(row["fingerprint"]) if row is not None else None
+
+
+class PostgresTransaction(_Reader):
+    """One transaction holding the write lock from its start until it commits."""
+
+    def approval_exists(self, approval_id: str) -> bool:
+        """Whether the id was ever issued here (a discarded approval's id is never reused)."""
+        return self.ever_issued(approval_id)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A nested unit of work: rolled back alone when its block raises (then re-raised)."""
+        with translated(self._location), self._conn.transaction():
+            yield
+
+    def insert_approval(
+        self,
+        *,
+        id: str,
+        reference: str,
+        title: str,
+        subject: str,
+        approvers: tuple[str, ...],
+        required: int,
+        notify: tuple[str, ...],
+        requested_by: str | None,
+        message_id: str | None,
+        created_at: str,
+        expires_at: str,
+    ) -> None:
+        self._exec(
+            "INSERT INTO approvals (id, reference, title, subject, approvers, required, notify,"
+            " requested_by, message_id, created_at, expires_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            (id, reference, title, subject, json.dumps(list(approvers)), required,
+             json.dumps(list(notify)), requested_by, message_id, created_at, expires_at),
+        )
+        self._exec("INSERT INTO issued_ids (id, issued_at) VALUES (%s, %s)"
+                   " ON CONFLICT (id) DO NOTHING", (id, created_at))
+
+    def set_approval_message_id(self, approval_id: str, message_id: str | None) -> None:
+        self._exec("UPDATE approvals SET message_id = %s WHERE id = %s", (message_id, approval_id))
+
+    def set_request_fingerprint(self, approval_id: str, fingerprint: str) -> None:
+        self._exec(
+            "INSERT INTO request_fingerprints (approval_id, fingerprint) VALUES (%s, %s)"
+            " ON CONFLICT (approval_id) DO UPDATE SET fingerprint = EXCLUDED.fingerprint",
+            (approval_id, fingerprint),
+        )
+
+    def discard_pending_approval(self, approval_id: str) -> None:
+        self._exec(
+            "DELETE FROM request_fingerprints WHERE approval_id IN"
+            " (SELECT id FROM approvals WHERE id = %s AND status = 'pending')",
+            (approval_id,),
+        )
+        self._exec("DELETE FROM approvals WHERE id = %s AND status = 'pending'", (approval_id,))
+
+    def cancel_approval(self, approval_id: str, at: str) -> None:
+        self._exec(
+            "UPDATE approvals SET status = 'cancelled', decided_at = %s"
+            " WHERE id = %s AND status = 'pending'",
+            (at, approval_id),
+        )
+        self._exec("SELECT pg_notify(%s, %s)", (CHANNEL, approval_id))
+
+    def has_voted(self, approval_id: str, approver: str) -> bool:
+        return self._one(
+            "SELECT 1 FROM votes WHERE approval_id = %s AND lower(approver) = lower(%s)",
+            (approval_id, approver),
+        ) is not None
+
+    def record_vote(
+        self,
+        *,
+        approval_id: str,
+        approver: str,
+        decision: Decision,
+        comment: str | None,
+        decided_at: str,
+        audit_id: int | None,
+    ) -> None:
+        self._exec(
+            "INSERT INTO votes (approval_id, approver, decision, comment, decided_at, audit_id)"
+            " VALUES (%s, %s, %s, %s, %s, %s)",
+            (approval_id, approver, decision, comment, decided_at, audit_id),
+        )
+
+    def decide_approval(
+        self,
+        approval_id: str,
+        *,
+        status: ApprovalStatus,
+        decided_by: str,
+        decided_at: str,
+        comment: str | None,
+    ) -> None:
+        self._exec(
+            "UPDATE approvals SET status = %s, decided_by = %s, decided_at = %s, comment = %s"
+            " WHERE id = %s AND status = 'pending'",
+            (status, decided_by, decided_at, comment, approval_id),
+        )
+        self._exec("SELECT pg_notify(%s, %s)", (CHANNEL, approval_id))
+
+    def audit_by_uid(self, mailbox: str, uidvalidity: int, uid: str) -> AuditRow | None:
+        row = self._one(
+            "SELECT * FROM audit WHERE mailbox = %s AND uidvalidity = %s AND uid = %s",
+            (mailbox, uidvalidity, uid),
+        )
+        return _audit(row) if row is not None else None
+
+    def audit_by_sha256(self, sha256: str) -> AuditRow | None:
+        row = self._one("SELECT * FROM audit WHERE sha256 = %s ORDER BY id LIMIT 1", (sha256,))
+        return _audit(row) if row is not None else None
+
+    def add_audit(
+        self,
+        *,
+        mailbox: str,
+        uidvalidity: int,
+        uid: str,
+        outcome: str,
+        sha256: str,
+        message_id: str | None = None,
+        sender: str | None = None,
+        subject: str | None = None,
+        date: str | None = None,
+        approval_id: str | None = None,
+        size: int | None = None,
+        archive_path: str | None = None,
+        duplicate_of: int | None = None,
+    ) -> int:
+        row = self._one(
+            "INSERT INTO audit (mailbox, uidvalidity, uid, message_id, sender, subject, date,"
+            " outcome, approval_id, sha256, size, archive_path, duplicate_of, processed_at)"
+            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
+            (mailbox, uidvalidity, uid, message_id, sender, subject, date, outcome, approval_id,
+             sha256, size, archive_path, duplicate_of, iso(utcnow())),
+        )
+        assert row is not None  # RETURNING always gives the row it inserted
+        return int(row["id"])
+
+    def set_audit_outcome(self, audit_id: int, outcome: str) -> None:
+        self._exec("UPDATE audit SET outcome = %s WHERE id = %s", (outcome, audit_id))
+
+    def queue_hook(self, approval_id: str, payload: Mapping[str, Any]) -> None:
+        self._exec(
+            "INSERT INTO hooks (approval_id, payload, created_at) VALUES (%s, %s, %s)"
+            " ON CONFLICT (approval_id) DO NOTHING",
+            (approval_id, json.dumps(payload), iso(utcnow())),
+        )
+
+    def hook_attempted(self, approval_id: str, error: str | None) -> None:
+        self._exec(
+            "UPDATE hooks SET status = %s, attempts = attempts + 1, last_error = %s,"
+            " last_attempt_at = %s WHERE approval_id = %s",
+            ("ok" if error is None else "failed", error, iso(utcnow()), approval_id),
+        )
+
+    def drop_hook(self, approval_id: str) -> bool:
+        cursor = self._exec(
+            "UPDATE hooks SET status = 'dropped' WHERE approval_id = %s"
+            " AND status NOT IN ('ok', 'dropped')",
+            (approval_id,),
+        )
+        return bool(cursor.rowcount)
+
+    def owe_answer(self, approval_id: str, kind: AnswerKind, address: str) -> None:
+        self._exec(
+            "INSERT INTO outbox (approval_id, kind, address, created_at) VALUES (%s, %s, %s, %s)"
+            " ON CONFLICT (approval_id, kind, address) DO NOTHING",
+            (approval_id, kind, address, iso(utcnow())),
+        )
+
+    def claim_answer(self, answer_id: int) -> bool:
+        cursor = self._exec(
+            "UPDATE outbox SET status = 'sending' WHERE id = %s AND status IN ('pending', 'failed')",
+            (answer_id,),
+        )
+        return bool(cursor.rowcount == 1)
+
+    def answer_attempted(self, answer_id: int, error: str | None,
+                         retry_in: float | None = None) -> None:
+        now = utcnow()
+        retry_at = iso(now + timedelta(seconds=retry_in)) if error is not None and retry_in else None
+        self._exec(
+            "UPDATE outbox SET status = %s, attempts = attempts + 1, last_error = %s, sent_at = %s,"
+            " next_attempt_at = %s WHERE id = %s",
+            ("sent" if error is None else "failed", error,
+             iso(now) if error is None else None, retry_at, answer_id),
+        )
+
+
+class PostgresStore(_Reader):
+    """The open database. Use ``store.open_store`` (a context manager) to get one."""
+
+    def __init__(self, conn: Any, location: str) -> None:
+        super().__init__(conn, location)
+        self._listening = False
+
+    @property
+    def location(self) -> str:
+        return self._location
+
+    @contextmanager
+    def transaction(self) -> Iterator[PostgresTransaction]:
+        """BEGIN, take the write lock, … COMMIT; ROLLBACK on any exception."""
+        with translated(self._location), self._conn.transaction():
+            self._conn.execute("SELECT pg_advisory_xact_lock(%s)", (WRITE_LOCK,))
+            yield PostgresTransaction(self._conn, self._location)
+
+    @contextmanager
+    def run_lock(self, wait: float = 0.0) -> Iterator[None]:
+        """The process-replies lock, shared by every host on this database; LockedError (75) if
+        another run still holds it after ``wait`` seconds (queued in the server meanwhile)."""
+        row = self._one("SELECT pg_try_advisory_lock(%s) AS got", (RUN_LOCK,))
+        got = bool(row and row["got"])
+        if not got and wait > 0:
+            got = self._lock_within(wait)
+        if not got:
+            raise LockedError(
+                f"another process-replies run holds the run lock of the state store "
+                f"{self._location} ({self._holder()})",
+                hint="wait for it to finish; cron will run process-replies again at the next interval",
+            )
+        try:
+            yield
+        finally:
+            if not self._conn.closed and not self._conn.broken:
+                with translated(self._location):
+                    self._conn.execute("SELECT pg_advisory_unlock(%s)", (RUN_LOCK,))
+
+    def _lock_within(self, wait: float) -> bool:
+        """Wait in the server's lock queue for the run lock, at most ``wait`` seconds."""
+        import psycopg
+        from psycopg import errors
+
+        try:
+            self._conn.execute(f"SET lock_timeout = '{int(wait * 1000)}ms'")
+            self._conn.execute("SET statement_timeout = 0")
+            try:
+                self._conn.execute("SELECT pg_advisory_lock(%s)", (RUN_LOCK,))
+                return True
+            finally:
+                self._conn.execute(f"SET lock_timeout = '{LOCK_TIMEOUT}'")
+                self._conn.execute(f"SET statement_timeout = '{STATEMENT_TIMEOUT}'")
+        except errors.LockNotAvailable:
+            return False
+        except psycopg.Error as e:
+            with translated(self._location):
+                raise e
+
+    def _holder(self) -> str:
+        """Who holds the run lock, as the server knows it (the application_name of its session)."""
+        row = self._one(
+            "SELECT a.application_name AS name, a.client_addr::text AS addr,"
+            " a.backend_start AS since FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+            " WHERE l.locktype = 'advisory' AND l.granted"
+            " AND ((l.classid::bigint << 32) | l.objid::bigint) = %s LIMIT 1",
+            (RUN_LOCK,),
+        )
+        if row is None:
+            return "another host"
+        name = str(row["name"] or "").removeprefix("mailrelay ") or "a client"
+        since = f" since {iso(row['since'])}" if row["since"] is not None else ""
+        return f"{name}, connected from {row['addr'] or 'a local socket'}{since}"
+
+    def wait_for_decision(self, seconds: float) -> None:
+        """Return when an approval may have been decided or cancelled, or after ``seconds``.
+
+        The first call only starts listening and returns at once, so the caller
+        reads the status again after LISTEN and cannot miss a decision made
+        in between.
+        """
+        with translated(self._location):
+            if not self._listening:
+                self._conn.execute(f"LISTEN {CHANNEL}")
+                self._listening = True
+                return
+            for _notify in self._conn.notifies(timeout=max(seconds, 0.0), stop_after=1):
+                break
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def list_approvals(self) -> list[ApprovalRow]:
+        return [_approval(row) for row in
+                self._all("SELECT * FROM approvals ORDER BY created_at DESC, id")]
+
+    def pending_approvals(self) -> list[str]:
+        rows = self._all(
+            "SELECT id FROM approvals WHERE status = 'pending' AND expires_at > %s ORDER BY created_at",
+            (iso(utcnow()),),
+        )
+        return [row["id"] for row in rows]
+
+    def votes(self, approval_id: str) -> list[VoteRow]:
+        rows = self._all(
+            "SELECT * FROM votes WHERE approval_id = %s ORDER BY decided_at, approver", (approval_id,)
+        )
+        return [VoteRow(**{key: row[key] for key in VoteRow.__dataclass_fields__}) for row in rows]
+
+    def audit_rows(self) -> list[AuditRow]:
+        return [_audit(row) for row in self._all("SELECT * FROM audit ORDER BY id")]
+
+    def audit_counts_since(self, since: datetime) -> AuditCounts:
+        row = self._one(
+            "SELECT COUNT(*) AS messages,"
+            " COALESCE(SUM(CASE WHEN outcome IN ('approved', 'rejected') THEN 1 ELSE 0 END), 0)"
+            " AS decisions FROM audit WHERE processed_at >= %s AND duplicate_of IS NULL",
+            (iso(since),),
+        )
+        assert row is not None  # an aggregate always gives one row
+        return AuditCounts(int(row["messages"]), int(row["decisions"]))
+
+    def hooks(self) -> list[HookRecord]:
+        return [_hook(row) for row in self._all("SELECT * FROM hooks ORDER BY created_at")]
+
+    def failing_hooks(self) -> list[HookRecord]:
+        rows = self._all("SELECT * FROM hooks WHERE status = 'failed' ORDER BY created_at")
+        return [_hook(row) for row in rows]
+
+    def owed_hooks(self) -> list[OwedHook]:
+        rows = self._all("SELECT * FROM hooks WHERE status NOT IN ('ok', 'dropped') ORDER BY created_at")
+        return [OwedHook(row["approval_id"], json.loads(row["payload"]), row["attempts"])
+                for row in rows]
+
+    def owed_answers(self) -> list[OwedAnswer]:
+        rows = self._all(
+            "SELECT * FROM outbox WHERE status IN ('pending', 'failed')"
+            " AND (next_attempt_at IS NULL OR next_attempt_at <= %s) ORDER BY id",
+            (iso(utcnow()),),
+        )
+        return [OwedAnswer(int(row["id"]), row["approval_id"], row["kind"], row["address"],
+                           row["attempts"]) for row in rows]
+
+    def record_run_start(self) -> int:
+        with self.transaction():
+            row = self._one(
+                "INSERT INTO runs (started_at, pid, host) VALUES (%s, %s, %s) RETURNING id",
+                (iso(utcnow()), os.getpid(), socket.gethostname()),
+            )
+        assert row is not None
+        return int(row["id"])
+
+    def record_run_finish(
+        self, run_id: int, outcome: str, counts: Mapping[str, int], error: str | None = None
+    ) -> None:
+        with self.transaction():
+            self._exec(
+                "UPDATE runs SET finished_at = %s, outcome = %s, counts = %s, error = %s WHERE id = %s",
+                (iso(utcnow()), outcome, json.dumps(dict(counts)), error, run_id),
+            )
+
+    def runs_since(self, since: datetime) -> list[RunRecord]:
+        rows = self._all("SELECT * FROM runs WHERE started_at >= %s ORDER BY id", (iso(since),))
+        return [_run(row) for row in rows]
+
+    def last_run(self) -> RunRecord | None:
+        row = self._one("SELECT * FROM runs ORDER BY id DESC LIMIT 1")
+        return _run(row) if row else None
+
+    def last_success(self) -> RunRecord | None:
+        row = self._one("SELECT * FROM runs WHERE outcome = 'ok' ORDER BY id DESC LIMIT 1")
+        return _run(row) if row else None
+
+
+def _approval(row: Row) -> ApprovalRow:
+    return ApprovalRow(
+        id=row["id"],
+        reference=row["reference"],
+        title=row["title"],
+        subject=row["subject"],
+        approvers=tuple(json.loads(row["approvers"])),
+        required=row["required"],
+        notify=tuple(json.loads(row["notify"])),
+        requested_by=row["requested_by"],
+        message_id=row["message_id"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        status=row["status"],
+        decided_by=row["decided_by"],
+        decided_at=row["decided_at"],
+        comment=row["comment"],
+    )
+
+
+def _run(row: Row) -> RunRecord:
+    return RunRecord(
+        id=int(row["id"]),
+        started_at=row["started_at"],
+        finished_at=row["finished_at"],
+        outcome=row["outcome"],
+        counts=json.loads(row["counts"] or "{}"),
+        error=row["error"],
+    )
+
+
+def _hook(row: Row) -> HookRecord:
+    return HookRecord(
+        approval_id=row["approval_id"],
+        status=row["status"],
+        attempts=row["attempts"],
+        last_error=row["last_error"],
+        last_attempt_at=row["last_attempt_at"],
+    )
+
+
+def _audit(row: Row) -> AuditRow:
+    return AuditRow(**{key: row[key] for key in AuditRow.__dataclass_fields__})
+
+
+@contextmanager
+def open_postgres_store(url: str, password: Callable[[], str | None] | None = None
+                        ) -> Iterator[PostgresStore]:
+    """Connect to ``url`` and check its schema version (78 when it needs ``state migrate``)."""
+    location = display_url(url)
+    conn = connect(url, password)
+    try:
+        with translated(location):
+            check_version(conn, location)
+        yield PostgresStore(conn, location)
+    finally:
+        conn.close()
