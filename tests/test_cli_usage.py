@@ -92,7 +92,8 @@ def test_help_summaries_are_whole_sentences(run_cli) -> None:  # type: ignore[no
     assert "failing hooks, OAuth refresh" in " ".join(result.stdout.split())
 
 
-@pytest.mark.parametrize("group", ["config", "secret", "auth", "approvals", "events", "hooks"])
+@pytest.mark.parametrize("group", ["config", "secret", "auth", "approvals", "events", "hooks",
+                                   "state", "replies"])
 def test_group_help_summaries_are_whole(run_cli, group: str) -> None:  # type: ignore[no-untyped-def]
     result = run_cli(group, "--help", env={"COLUMNS": "80"})
     assert result.exit_code == 0

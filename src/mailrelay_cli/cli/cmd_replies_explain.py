@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from mailrelay_cli.cli import render
-from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+from mailrelay_cli.cli.common import AppContext, Group, json_option, pass_app
 
 
 def _visible(text: str) -> str:
@@ -60,7 +60,7 @@ def _human(found: Any) -> None:
     _block("new text", split.new_text)
 
 
-@click.group("replies")
+@click.group("replies", cls=Group)
 def replies_group() -> None:
     """Look at replies the way process-replies reads them."""
 

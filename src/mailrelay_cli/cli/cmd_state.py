@@ -5,10 +5,10 @@ from __future__ import annotations
 import click
 
 from mailrelay_cli.cli import render
-from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+from mailrelay_cli.cli.common import AppContext, Group, json_option, pass_app
 
 
-@click.group("state")
+@click.group("state", cls=Group)
 def state_group() -> None:
     """The state store: create or upgrade its schema, or copy it to PostgreSQL."""
 
