@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from email.message import EmailMessage
@@ -49,6 +49,8 @@ from mailrelay_cli.store.times import utcnow
 OUTCOMES = ("approved", "rejected", "too-late", "expired", "not-an-approver", "unmatched",
             "no-decision", "auto-reply", "bounce", "unreadable")
 ARCHIVE_DIR = "archive"
+# A run that finds the watcher (process-replies --watch) in a batch waits this long for it.
+WATCHER_WAIT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -304,7 +306,7 @@ def process_replies(settings: Settings, *, count: int | None = None, dry_run: bo
     limit = settings.approval.count if count is None else count
     max_bytes = settings.approval.max_message_kb * 1024
     state_dir = settings.state_dir
-    with run_lock(state_dir), open_store(state_dir) as db:
+    with run_lock(state_dir, wait_for_watcher=WATCHER_WAIT_SECONDS), open_store(state_dir) as db:
         run_id = None if dry_run else db.record_run_start()
         try:
             report = _run(settings, db, limit, max_bytes, dry_run, transcript,
@@ -325,38 +327,56 @@ def process_replies(settings: Settings, *, count: int | None = None, dry_run: bo
 
 def _run(settings: Settings, db: Store, limit: int, max_bytes: int, dry_run: bool,
          transcript: Any, open_reply_mailbox: Any) -> RunReport:
+    with open_reply_mailbox(settings, readonly=dry_run, transcript=transcript) as mailbox:
+        return process_batch(settings, db, mailbox, limit=limit, max_bytes=max_bytes,
+                             dry_run=dry_run)
+
+
+def process_batch(settings: Settings, db: Store, mailbox: Any, *, limit: int, max_bytes: int,
+                  dry_run: bool = False, should_stop: Callable[[], bool] | None = None
+                  ) -> RunReport:
+    """Steps 2 to 5 on an open mailbox: the one code path of a cron run and of ``--watch``.
+
+    The caller holds the run lock. ``should_stop`` (a stop was asked for, e.g. SIGTERM to the
+    watcher) is checked before each message: the messages judged so far are committed and
+    deleted, the rest stay in the mailbox untouched, and the hooks and answers owed are left
+    for the next run.
+    """
     from mailrelay_cli.replies import hooks
 
     key = approvals.signing_key(settings.profile, create=False)
     results: list[MessageResult] = []
     decided: list[Approval] = []
-    with open_reply_mailbox(settings, readonly=dry_run, transcript=transcript) as mailbox:
-        fetched = mailbox.fetch_oldest(limit, max_bytes)
-        try:
-            with db.transaction() as tx:
-                for message in fetched:
-                    result, newly = _record_message(settings, tx, key, mailbox.name,
-                                                    mailbox.uidvalidity, message, max_bytes,
-                                                    dry_run)
-                    results.append(result)
-                    if newly is not None:
-                        decided.append(newly)
-                if dry_run:
-                    # Same work, same outcomes, nothing kept: leaving by an exception rolls back.
-                    raise _DryRunDone
-        except _DryRunDone:
-            pass
-        if not dry_run:
-            mailbox.delete([m.uid for m in fetched])
-        deleted = 0 if dry_run else len(fetched)
-        left = max(mailbox.total - deleted, 0)
+    fetched = mailbox.fetch_oldest(limit, max_bytes)
+    try:
+        with db.transaction() as tx:
+            for message in fetched:
+                if should_stop is not None and results and should_stop():
+                    break
+                result, newly = _record_message(settings, tx, key, mailbox.name,
+                                                mailbox.uidvalidity, message, max_bytes,
+                                                dry_run)
+                results.append(result)
+                if newly is not None:
+                    decided.append(newly)
+            if dry_run:
+                # Same work, same outcomes, nothing kept: leaving by an exception rolls back.
+                raise _DryRunDone
+    except _DryRunDone:
+        pass
+    done = fetched[: len(results)]
+    if not dry_run:
+        mailbox.delete([m.uid for m in done])
+    deleted = 0 if dry_run else len(done)
+    left = max(mailbox.total - deleted, 0)
     hook_results: list[HookResult] = []
     answers: list[AnswerResult] = []
-    if not dry_run:
+    stopping = should_stop is not None and should_stop()
+    if not dry_run and not stopping:
         hook_results = hooks.run_owed_hooks(db, settings.approval.on_decision)
         answers = send_owed_answers(settings, db)
         prune_archive(settings.state_dir, settings.approval.archive_days)
-    return RunReport(tuple(results), len(fetched), deleted, left, dry_run, tuple(hook_results),
+    return RunReport(tuple(results), len(done), deleted, left, dry_run, tuple(hook_results),
                      tuple(answers), tuple(decided))
 
 

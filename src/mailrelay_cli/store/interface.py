@@ -91,6 +91,26 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
+class WatcherRecord:
+    """One ``process-replies --watch`` process as ``mailrelay status`` sees it."""
+
+    id: int
+    host: str
+    pid: int
+    mailbox: str
+    mode: str | None  # how it waits: "IMAP IDLE", "IMAP NOOP every 5m", "inotify", "poll 1s"
+    started_at: str
+    heartbeat_at: str
+    last_event: str | None
+    last_event_at: str | None
+    reconnects_on: str | None  # the UTC day (YYYY-MM-DD) ``reconnects`` counts
+    reconnects: int
+    stopped_at: str | None
+    outcome: str | None  # None while running; "stopped" (asked to) or "failed"
+    error: str | None
+
+
+@dataclass(frozen=True)
 class HookRecord:
     approval_id: str
     status: str  # "pending", "ok", "failed"
@@ -327,3 +347,22 @@ class Store(StoreReader, Protocol):
     def last_run(self) -> RunRecord | None: ...
 
     def last_success(self) -> RunRecord | None: ...
+
+    # -- the watcher (process-replies --watch); each call is its own unit of work
+    def watch_started(self, mailbox: str, mode: str | None) -> int:
+        """Record a watcher starting now (this pid and host); returns its id."""
+        ...
+
+    def watch_heartbeat(
+        self, watch_id: int, *, mode: str | None = None, event: str | None = None,
+        reconnected: bool = False,
+    ) -> None:
+        """It is alive now; ``event`` (one line) becomes its last event; ``reconnected``
+        counts one reconnect today (the count starts again each UTC day)."""
+        ...
+
+    def watch_stopped(self, watch_id: int, outcome: str, error: str | None = None) -> None: ...
+
+    def last_watcher(self) -> WatcherRecord | None:
+        """The watcher with the latest heartbeat, running or not."""
+        ...

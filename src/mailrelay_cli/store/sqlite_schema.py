@@ -13,6 +13,8 @@ Tables (schema version in ``PRAGMA user_version``, migrated forward on open):
 - ``outbox``: short answers owed (too-late replies, decision notices); unique
   per approval, kind and address so nobody gets two.
 - ``runs``: one row per process-replies run, read by ``mailrelay status``.
+- ``watchers`` (version 2): one row per ``process-replies --watch`` process, its
+  heartbeat, last event and reconnects today, read by ``mailrelay status``.
 
 Times are UTC ISO-8601 strings (``datetime.isoformat``), which sort as text.
 """
@@ -104,6 +106,25 @@ MIGRATIONS: tuple[str, ...] = (
         pid INTEGER,
         host TEXT
     );
+    """,
+    """
+    CREATE TABLE watchers (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        mailbox TEXT NOT NULL,
+        mode TEXT,
+        started_at TEXT NOT NULL,
+        heartbeat_at TEXT NOT NULL,
+        last_event TEXT,
+        last_event_at TEXT,
+        reconnects_on TEXT,
+        reconnects INTEGER NOT NULL DEFAULT 0,
+        stopped_at TEXT,
+        outcome TEXT,
+        error TEXT
+    );
+    CREATE INDEX watchers_heartbeat ON watchers(heartbeat_at);
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
