@@ -19,6 +19,7 @@ pytest_plugins = [
     "tests.fixtures.smtp_servers",
     "tests.fixtures.dovecot",
     "tests.fixtures.oauth_fakes",
+    "tests.fixtures.watcher",
 ]
 
 FILE_KEYRING = "keyrings.alt.file.PlaintextKeyring"

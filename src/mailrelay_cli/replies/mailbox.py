@@ -197,6 +197,8 @@ class ImapMailbox:
 
         self.total = imap.select_folder(self.conn, self.folder, readonly=self.readonly)
         self.uidvalidity = imap_responses.uidvalidity(self.conn.untagged_responses)
+        # imaplib keeps SELECT's EXISTS; taken out so that one seen later means a change.
+        self.conn.untagged_responses.pop("EXISTS", None)
 
     @property
     def how(self) -> str:

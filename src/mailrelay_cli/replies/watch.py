@@ -63,8 +63,8 @@ LOCK_RETRY_SECONDS = 1.0
 class WatchEvent:
     """One thing that happened, for one log line (``text``) or one JSON line (``as_json``)."""
 
-    kind: str  # started, connected, batch, decision, message, warning, reconnecting,
-    #            lock-wait, reloaded, reload-failed, stopping, stopped
+    kind: str  # started, connected, batch, decision, message, warning, waiting,
+    #            reconnecting, lock-wait, reloaded, reload-failed, stopping, stopped
     text: str
     level: Level = "info"
     fields: Mapping[str, Any] = field(default_factory=dict)
@@ -341,6 +341,7 @@ class _Watcher:
     def _wait(self, mailbox: WatchableMailbox, sweep_at: float) -> None:
         """Until mail may have arrived, the sweep is due, or a stop or reload is asked for."""
         control = self.control
+        self.emit(WatchEvent("waiting", f"waiting for mail ({mailbox.how})", "debug", {}))
         while not (control.stop_requested or control.reload_requested):
             now = time.monotonic()
             beat_at = self.health.last + self.options.heartbeat_seconds
