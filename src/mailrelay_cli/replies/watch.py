@@ -27,8 +27,10 @@ deleted, and the rest stays in the mailbox; then LOGOUT. ``request_reload``
 load are reported and the old ones kept.
 
 Health: the watcher's row in the store (``watch_started``/``watch_heartbeat``)
-is written at start, on every event and at least every ``heartbeat_seconds``;
-``mailrelay status`` reads it. Events go to the caller's ``emit`` (the CLI
+is written at start, on every event and at least every ``heartbeat_seconds``
+while the mailbox is open; while it cannot connect only its last event is
+updated, so ``mailrelay status --max-age`` goes stale as it would for a cron
+job that keeps failing. Events go to the caller's ``emit`` (the CLI
 prints them, one line each, or JSON lines).
 """
 
@@ -205,6 +207,11 @@ class _Health:
             db.watch_heartbeat(self.watch_id, mode=mode, event=event, reconnected=reconnected)
         self.last = time.monotonic()
 
+    def event(self, event: str) -> None:
+        """An event while not connected: no heartbeat (``status`` goes stale if it lasts)."""
+        with open_store(self.state_dir) as db:
+            db.watch_event(self.watch_id, event)
+
     def stopped(self, outcome: str, error: str | None) -> None:
         with open_store(self.state_dir) as db:
             db.watch_stopped(self.watch_id, outcome, error)
@@ -290,7 +297,7 @@ class _Watcher:
             f"(attempt {self.backoff.attempts})", "warning",
             {"error": error.message, "hint": error.hint, "delay_seconds": round(delay, 3),
              "attempt": self.backoff.attempts}))
-        self.health.beat(event=f"connection lost: {error.message}")
+        self.health.event(f"connection lost: {error.message}")
         self.control.sleep(delay)
 
     def _reload(self) -> None:

@@ -357,8 +357,12 @@ class Store(StoreReader, Protocol):
         self, watch_id: int, *, mode: str | None = None, event: str | None = None,
         reconnected: bool = False,
     ) -> None:
-        """It is alive now; ``event`` (one line) becomes its last event; ``reconnected``
-        counts one reconnect today (the count starts again each UTC day)."""
+        """It is alive and connected now; ``event`` (one line) becomes its last event;
+        ``reconnected`` counts one reconnect today (the count starts again each UTC day)."""
+        ...
+
+    def watch_event(self, watch_id: int, event: str) -> None:
+        """Record its last event without a heartbeat (it is not connected: retrying)."""
         ...
 
     def watch_stopped(self, watch_id: int, outcome: str, error: str | None = None) -> None: ...

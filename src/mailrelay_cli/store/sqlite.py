@@ -387,6 +387,13 @@ class SqliteStore(_Reader):
                 (now, mode, event, event, now, today, 1 if reconnected else 0, today, watch_id),
             )
 
+    def watch_event(self, watch_id: int, event: str) -> None:
+        with self.transaction():
+            self._conn.execute(
+                "UPDATE watchers SET last_event = ?, last_event_at = ? WHERE id = ?",
+                (event, iso(utcnow()), watch_id),
+            )
+
     def watch_stopped(self, watch_id: int, outcome: str, error: str | None = None) -> None:
         now = iso(utcnow())
         with self.transaction():
