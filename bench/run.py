@@ -8,7 +8,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-BENCHMARKS = ["bench_startup", "bench_send", "bench_replies"]
+BENCHMARKS = ["bench_startup", "bench_send", "bench_replies", "bench_watch"]
 
 
 def main() -> None:
