@@ -215,3 +215,29 @@ def test_an_idle_watcher_sends_nothing_while_it_waits(make_settings, dovecot, ma
         assert proxy.client_lines[-1].upper().endswith(b" IDLE")
     finally:
         proxy.close()
+
+
+def test_a_tls_handshake_cut_short_is_retried(make_settings, dovecot, mail_user,
+                                              start_watcher) -> None:
+    import socket
+
+    listener = socket.create_server(("127.0.0.1", 0))
+    port = listener.getsockname()[1]
+
+    def cut() -> None:
+        while True:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            client.recv(100)  # the ClientHello, then hang up mid-handshake
+            client.close()
+
+    threading.Thread(target=cut, daemon=True).start()
+    try:
+        watcher = start_watcher(make_settings(dovecot.imap_toml(mail_user, port=port)))
+        watcher.wait_for_event("reconnecting", times=2)
+        assert watcher.alive
+        assert "TLS handshake" in [e for e in watcher.events if e.kind == "reconnecting"][0].text
+    finally:
+        listener.close()
