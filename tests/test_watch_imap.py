@@ -241,3 +241,19 @@ def test_a_tls_handshake_cut_short_is_retried(make_settings, dovecot, mail_user,
         assert "TLS handshake" in [e for e in watcher.events if e.kind == "reconnecting"][0].text
     finally:
         listener.close()
+
+
+def test_a_server_that_stops_answering_does_not_hold_up_a_stop(make_settings, dovecot,
+                                                               mail_user,
+                                                               start_watcher) -> None:
+    proxy = CapabilityProxy(dovecot.imap_port, b"XNOTHING")
+    try:
+        text = dovecot.imap_toml(mail_user, security="plain", port=proxy.port, tls=False,
+                                 starttls=False, allow_plaintext_auth=True, timeout=30)
+        watcher = start_watcher(make_settings(text))
+        watcher.wait_for_event("waiting")
+        wait_until(lambda: proxy.sent(b"IDLE"), what="IDLE")
+        proxy.frozen.set()
+        watcher.stop(timeout=5)  # DONE and LOGOUT get 1.5 s each, not imap.timeout's 30
+    finally:
+        proxy.close()

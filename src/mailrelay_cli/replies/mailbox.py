@@ -26,6 +26,8 @@ from mailrelay_cli.errors import ConfigError, ServerRefusedError
 from mailrelay_cli.transport import imap_responses
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
+# Seconds the last words with an IMAP server (DONE, LOGOUT) may take when the watcher stops.
+CLOSING_TIMEOUT = 1.5
 
 
 @dataclass(frozen=True)
@@ -228,7 +230,13 @@ class ImapMailbox:
         return imap_idle.quiet_wait(self.conn, wait, self.wakeup_fd) == "mail"
 
     def close(self) -> None:
-        pass
+        # LOGOUT follows: a server that stopped answering must not hold a stop past 5 s.
+        sock = getattr(self.conn, "sock", None)
+        if sock is not None:
+            try:
+                sock.settimeout(min(sock.gettimeout() or CLOSING_TIMEOUT, CLOSING_TIMEOUT))
+            except OSError:
+                pass
 
     def _call(self, what: str, method: Any, *args: Any) -> Any:
         from mailrelay_cli.transport import imap
@@ -337,4 +345,7 @@ def open_watched_mailbox(settings: Settings, *, wakeup_fd: int, noop_seconds: fl
         mailbox.wakeup_fd = wakeup_fd
         if noop_seconds is not None:
             mailbox.noop_seconds = noop_seconds
-        yield mailbox
+        try:
+            yield mailbox
+        finally:
+            mailbox.close()

@@ -33,6 +33,8 @@ from mailrelay_cli.transport.imap_responses import response_text as _text
 IDLE_MAX_SECONDS = 29 * 60
 
 WaitResult = Literal["mail", "timeout", "woken"]
+# Seconds the server gets to end an IDLE when the wait was woken (a stop or reload).
+CLOSING_TIMEOUT = 1.5
 
 _EXISTS = re.compile(rb"^\* \d+ EXISTS\b", re.IGNORECASE)
 _BYE = re.compile(rb"^\* BYE\b", re.IGNORECASE)
@@ -121,6 +123,8 @@ def idle(conn: MailrelayIMAP, timeout: float, wakeup_fd: int | None = None) -> W
                 break
             if _EXISTS.match(_line(conn)):
                 result = "mail"
+        if result == "woken":  # stopping or reloading: a silent server must not hold it up
+            conn.sock.settimeout(min(conn.sock.gettimeout() or CLOSING_TIMEOUT, CLOSING_TIMEOUT))
         conn.send(b"DONE\r\n")
         while True:
             line = _line(conn)
