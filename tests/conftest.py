@@ -23,6 +23,7 @@ pytest_plugins = [
     "tests.fixtures.graph_server",
     "tests.fixtures.postgres",
     "tests.fixtures.state_backends",
+    "tests.fixtures.watcher",
     "tests.fixtures.quickstart_smtp",
 ]
 

@@ -8,9 +8,8 @@ and the signing key. The default run (300 replies to 50 approvals) is bounded;
 Checked at the end: no message lost (every Message-ID appended has an audit
 row), no decision doubled (one deciding audit row and one vote per approval),
 every approval decided, and every on_decision delivery of an approval carries
-the same decision (a repeat is only allowed after a kill, with the same payload;
-``MAILRELAY_DECISION_ID`` does not exist on this branch, so deliveries are
-compared per approval).
+the same decision and the same ``MAILRELAY_DECISION_ID`` (a repeat is only allowed
+after a kill, and the hook can tell it is one by that id).
 """
 
 from __future__ import annotations
@@ -42,7 +41,8 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 HOOK = """\
 import json, os, sys
 payload = json.load(sys.stdin)
-line = json.dumps([payload["id"], payload["status"], payload.get("decided_by")]) + "\\n"
+line = json.dumps([payload["id"], payload["status"], payload.get("decided_by"),
+                   os.environ["MAILRELAY_DECISION_ID"], payload["decision_id"]]) + "\\n"
 fd = os.open(sys.argv[1], os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 os.write(fd, line.encode())
 os.close(fd)
@@ -187,8 +187,9 @@ def test_three_processors_on_two_hosts_killed_at_random_lose_and_double_nothing(
     assert all(statuses[i] in ("approved", "rejected") for i in ids)
     deliveries: dict[str, list[list[str]]] = collections.defaultdict(list)
     for line in log.read_text().splitlines():
-        approval_id, status, decided_by = json.loads(line)
-        deliveries[approval_id].append([status, decided_by])
+        approval_id, status, decided_by, env_id, payload_id = json.loads(line)
+        assert env_id == payload_id, "the hook's environment and payload disagree on the id"
+        deliveries[approval_id].append([status, decided_by, env_id])
     assert set(deliveries) == set(ids), "a decision's hook never ran"
     for approval_id, runs in deliveries.items():
         assert runs[0][0] == statuses[approval_id]

@@ -17,7 +17,7 @@ Run = Callable[..., Result]
 JSON_KEYS = {"ok", "summary", "now", "max_age_seconds", "last_run", "last_success",
              "runs_last_day", "failed_runs_last_day", "messages_last_day", "decisions_last_day",
              "pending_approvals", "oldest_pending", "failing_hooks", "oauth", "interval_minutes",
-             "cron", "problems"}
+             "cron", "problems", "watcher"}
 
 
 @pytest.fixture

@@ -235,3 +235,34 @@ def test_wait_for_mail_says_true_when_a_message_arrives(settings, graph_server: 
 
         mailbox.sleep = arrive
         assert mailbox.wait_for_mail(60.0) is True
+
+
+def test_the_watcher_decides_a_graph_reply_without_another_command(
+    settings, db, request_, graph_server: FakeGraph, start_watcher, monkeypatch
+) -> None:
+    from mailrelay_cli.replies import graph_mailbox
+    from tests.fixtures.watcher import wait_until
+
+    monkeypatch.setattr(graph_mailbox, "POLL_INTERVAL", 0.05)
+    graph_server.folder(USER, "Approvals")
+    watcher = start_watcher(settings)
+    graph_server.deliver(USER, answer(request_, "alice@example.com", "APPROVE"), "Approvals")
+    wait_until(lambda: approvals.get_approval(db, request_.approval.id).status == "approved")
+    watcher.stop()
+    assert graph_server.count(USER, "Approvals") == 0
+
+
+def test_a_graph_wait_ends_when_the_watcher_is_woken(settings, graph_server: FakeGraph) -> None:
+    import os
+
+    graph_server.folder(USER, "Approvals")
+    read_end, write_end = os.pipe()
+    try:
+        with open_graph_mailbox(settings) as mailbox:
+            mailbox.wakeup_fd = read_end
+            assert mailbox.wait_for_mail(0.0) is False  # the delta state of the empty folder
+            os.write(write_end, b"x")
+            assert mailbox._pause(30.0) is False  # cut short by the wake-up, not slept out
+    finally:
+        os.close(read_end)
+        os.close(write_end)

@@ -1,13 +1,14 @@
-"""``mailrelay process-replies``: what cron runs."""
+"""``mailrelay process-replies``: what cron runs (or, with ``--watch``, the service)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, json_option, pass_app, warn_unsafe_imap
+from mailrelay_cli.errors import UsageError
 
 if TYPE_CHECKING:
     from mailrelay_cli.replies.run import RunReport
@@ -18,15 +19,24 @@ if TYPE_CHECKING:
               help="Read at most N messages (default: approval.count).")
 @click.option("--dry-run", is_flag=True,
               help="Read and classify, print; record, delete, run and send nothing.")
+@click.option("--watch", is_flag=True,
+              help="Stay connected and decide each reply as it arrives (IMAP IDLE, Maildir "
+                   "new/); for a service instead of cron. Logs one line per event on stderr.")
 @json_option
 @pass_app
-def process_replies_command(app: AppContext, count: int | None, dry_run: bool,
+def process_replies_command(app: AppContext, count: int | None, dry_run: bool, watch: bool,
                             as_json: bool) -> None:
     """Read the reply folder, record decisions, delete what was processed."""
     import sys
 
     from mailrelay_cli.replies.run import process_replies
 
+    if watch:
+        if dry_run:
+            raise UsageError("--watch and --dry-run do not go together",
+                             hint="mailrelay process-replies --dry-run (one look, nothing kept)")
+        _watch(app, count, as_json)
+        return
     warn_unsafe_imap(app)
     settings = app.settings()
     if app.quiet or as_json or not sys.stderr.isatty():
@@ -63,3 +73,36 @@ def _print(report: RunReport, *, verbose: bool, dry_run: bool) -> None:
     prefix = "dry run: " if dry_run else ""
     render.plain(f"{prefix}read {report.read}, deleted {report.deleted}, left {report.left}"
                  + (f" ({detail})" if detail else ""))
+
+
+def _watch(app: AppContext, count: int | None, as_json: bool) -> None:
+    """The watcher until SIGTERM/SIGINT (exit 0) or a fault a retry cannot fix (its code)."""
+    import sys
+
+    from mailrelay_cli.config.load import load_settings
+    from mailrelay_cli.replies import watch
+
+    def load() -> Any:
+        # SIGHUP reads the file again: a fresh context keeps nothing of the old settings.
+        return load_settings(app.config_path)
+
+    def emit(event: watch.WatchEvent) -> None:
+        if as_json:
+            render.json_line(event.to_json(), sys.stderr)
+        elif event.level == "warning" or (not app.quiet and (event.level == "info"
+                                                               or app.verbose)):
+            prefix = "warning: " if event.level == "warning" else ""
+            render.plain(f"mailrelay: {prefix}{_inert(event.text)}", err=True)
+
+    warn_unsafe_imap(app)
+    control = watch.WatchControl()
+    try:
+        with control.signals():
+            watch.watch(load, control, emit, watch.WatchOptions(count=count))
+    finally:
+        control.close()
+
+
+def _inert(text: str) -> str:
+    """Control and escape characters (from mail subjects) made visible, never interpreted."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)

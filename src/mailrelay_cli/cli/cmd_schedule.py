@@ -18,9 +18,12 @@ if TYPE_CHECKING:
 @click.option("--cron", "cron", is_flag=True, help="Print the crontab line(s).")
 @click.option("--systemd", "systemd", is_flag=True,
               help="Print a service and timer unit pair (user units).")
+@click.option("--watch", is_flag=True,
+              help="With --systemd: one long-running process-replies --watch service instead.")
 @pass_app
-def schedule_command(app: AppContext, cron: bool, systemd: bool) -> None:
-    """Print how to run process-replies every approval.interval_minutes.
+def schedule_command(app: AppContext, cron: bool, systemd: bool, watch: bool) -> None:
+    """Print how to run process-replies every approval.interval_minutes, or (--systemd
+    --watch) as a service that decides each reply as it arrives.
 
     \b
     Install the cron line with:
@@ -35,7 +38,13 @@ def schedule_command(app: AppContext, cron: bool, systemd: bool) -> None:
     if kind is None:
         raise UsageError("say which scheduler: --cron or --systemd",
                          hint="mailrelay schedule --cron")
+    if watch and kind != "systemd":
+        raise UsageError("--watch is a long-running service: cron cannot keep one running",
+                         hint="mailrelay schedule --systemd --watch")
     settings = app.settings()
+    if watch:
+        _print_watch_unit(schedule.systemd_watch_here(settings))
+        return
     # The job's environment: the keyring backend of this shell goes with it; secret
     # variables never do (only their names, in a comment).
     # What was asked for prints even under -q: it is meant to be piped into crontab.
@@ -65,4 +74,17 @@ def _print_units(units: SystemdUnits) -> None:
     render.plain(units.timer)
     render.plain(f"# save both files in {units.directory}/, then run:")
     for line in units.install:
+        render.plain(f"#   {line}")
+
+
+def _print_watch_unit(unit: object) -> None:
+    from mailrelay_cli.reports.schedule import WatchUnit
+
+    assert isinstance(unit, WatchUnit)
+    for comment in unit.comments:
+        render.plain(f"# note: {comment}")
+    render.plain(f"# {unit.directory}/{unit.service_name}")
+    render.plain(unit.service)
+    render.plain(f"# save it in {unit.directory}/, then run:")
+    for line in unit.install:
         render.plain(f"#   {line}")

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from mailrelay_cli.cli import render
 from mailrelay_cli.cli.common import AppContext, Group, json_option, pass_app
+
+if TYPE_CHECKING:
+    from mailrelay_cli.store.copy import CopyResult
+    from mailrelay_cli.store.maintenance import MigrateResult
 
 
 @click.group("state", cls=Group)
@@ -23,17 +29,17 @@ def migrate_command(app: AppContext, as_json: bool) -> None:
     """
     from mailrelay_cli.auth.store_access import migrate_state
 
-    result = migrate_state(app.settings())
-    if as_json:
-        render.json_line(result.as_json())
-    elif not app.quiet:
-        if result.before is None:
-            render.plain(f"{result.location}: schema created (version {result.after})")
-        elif result.changed:
-            render.plain(f"{result.location}: schema upgraded from version {result.before} "
-                         f"to {result.after}")
-        else:
-            render.plain(f"{result.location}: schema already at version {result.after}")
+    render.emit(app, migrate_state(app.settings()), _migrated)
+
+
+def _migrated(result: MigrateResult) -> None:
+    if result.before is None:
+        render.plain(f"{result.location}: schema created (version {result.after})")
+    elif result.changed:
+        render.plain(f"{result.location}: schema upgraded from version {result.before} "
+                     f"to {result.after}")
+    else:
+        render.plain(f"{result.location}: schema already at version {result.after}")
 
 
 @state_group.command("copy")
@@ -46,12 +52,10 @@ def copy_command(app: AppContext, to_url: str, as_json: bool) -> None:
     """Copy this host's SQLite state (state.path) into a PostgreSQL store; safe to run again."""
     from mailrelay_cli.auth.store_access import copy_state
 
-    result = copy_state(app.settings(), to_url)
-    if as_json:
-        render.json_line(result.as_json())
-        return
-    if app.quiet:
-        return
+    render.emit(app, copy_state(app.settings(), to_url), _copied)
+
+
+def _copied(result: CopyResult) -> None:
     if result.created_schema:
         render.plain(f"{result.target}: schema created")
     render.table(f"{result.source} -> {result.target}",

@@ -25,12 +25,14 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
 
 @click.command("status")
 @click.option("--max-age", "max_age", metavar="D", callback=_duration,
-              help="Exit 75 when the last successful run is older than D (15m, 2h) or none.")
+              help="Exit 75 when the last successful run (or the watcher's heartbeat) is older "
+                   "than D (15m, 2h) or none.")
 @json_option
 @pass_app
 def status_command(app: AppContext, max_age: float | None, as_json: bool) -> None:
-    """Health of the process-replies cron job: last run, last success, pending approvals,
-    failing hooks, OAuth refresh and the schedule. For monitoring:
+    """Health of the process-replies cron job or watcher: last run, last success, the
+    watcher's heartbeat, pending approvals, failing hooks, OAuth refresh and the schedule.
+    For monitoring:
 
     \b
       mailrelay -q status --max-age 15m || echo "cron job stopped"
@@ -47,6 +49,29 @@ def status_command(app: AppContext, max_age: float | None, as_json: bool) -> Non
 
 def _iso(moment: Any) -> str | None:
     return moment.isoformat() if moment is not None else None
+
+
+def _watcher_rows(report: Any) -> list[tuple[str, str]]:
+    from mailrelay_cli.reports.health import ago
+
+    watcher = report.watcher
+    if watcher is None:
+        return []
+    where = f"pid {watcher.pid} on {watcher.host}, {watcher.mode or 'starting'}, {watcher.mailbox}"
+    if watcher.running:
+        first = ("watching since", f"{_iso(watcher.started_at)} "
+                                   f"({ago(report.now, watcher.started_at)}), {where}")
+    else:
+        end = watcher.stopped_at or watcher.heartbeat_at
+        first = ("watcher", f"{watcher.outcome} {_iso(end)} ({ago(report.now, end)})"
+                            + (f": {watcher.error}" if watcher.error else "") + f"; was {where}")
+    event = watcher.last_event or "none"
+    if watcher.last_event_at is not None:
+        event += f" ({ago(report.now, watcher.last_event_at)})"
+    return [first,
+            ("last event", event),
+            ("heartbeat", f"{_iso(watcher.heartbeat_at)} ({ago(report.now, watcher.heartbeat_at)})"),
+            ("reconnects today", str(watcher.reconnects_today))]
 
 
 def _run_text(report: Any, run: Any) -> str:
@@ -89,6 +114,7 @@ def _print(report: Any, *, brief: bool) -> None:
         ("pending approvals", pending_text),
         ("failing hooks", str(len(report.failing_hooks)) if report.failing_hooks else "none"),
     ]
+    rows[2:2] = _watcher_rows(report)
     if report.oauth:
         for row in report.oauth:
             rows.append((f"oauth {row.role}", f"{'ok' if row.ok else 'FAILING'}: {row.detail}"))

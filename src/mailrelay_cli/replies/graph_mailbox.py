@@ -122,7 +122,30 @@ class GraphMailbox:
         self.sleep = sleep
         self.clock = clock
         self._delta_link: str | None = None
+        self.wakeup_fd: int | None = None  # --watch: readable when the watcher must stop or reload
         self.folder_id, self.total = self._resolve_folder()
+
+    # -- what --watch needs (replies.mailbox.WatchableMailbox) ------------------------------
+
+    @property
+    def how(self) -> str:
+        return f"Graph delta poll every {self.poll_interval:g}s"
+
+    def refresh(self) -> None:
+        self.folder_id, self.total = self._resolve_folder()
+
+    def close(self) -> None:
+        """Nothing is held between polls (the HTTPS connection belongs to its opener)."""
+
+    def _pause(self, seconds: float) -> bool:
+        """Sleep ``seconds``; False when the watcher's wake-up descriptor cut it short."""
+        if self.wakeup_fd is None:
+            self.sleep(seconds)
+            return True
+        import select
+
+        readable, _, _ = select.select([self.wakeup_fd], [], [], seconds)
+        return not readable
 
     # -- requests ------------------------------------------------------------------------
 
@@ -306,7 +329,8 @@ class GraphMailbox:
             remaining = end - self.clock()
             if remaining <= 0:
                 return False
-            self.sleep(min(self.poll_interval, remaining))
+            if not self._pause(min(self.poll_interval, remaining)):
+                return False
             changed, link = self._delta_pages(self._delta_link)
             self._delta_link = link or self._delta_link
             if changed:

@@ -26,6 +26,8 @@ from mailrelay_cli.replies.fetched import FetchedMessage
 from mailrelay_cli.transport import imap_responses
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
+# Seconds the last words with an IMAP server (DONE, LOGOUT) may take when the watcher stops.
+CLOSING_TIMEOUT = 1.5
 
 
 class ReplyMailbox(Protocol):
@@ -36,6 +38,33 @@ class ReplyMailbox(Protocol):
     def fetch_oldest(self, count: int, max_bytes: int) -> list[FetchedMessage]: ...
 
     def delete(self, uids: Sequence[str]) -> None: ...
+
+
+class WatchableMailbox(ReplyMailbox, Protocol):
+    """What ``process-replies --watch`` needs of a mailbox besides one run's work.
+
+    The watcher opens it once (``open_watched_mailbox``), then repeats: ``refresh``, one
+    batch (``run.process_batch``, the cron run's code), ``wait_for_mail``. A Graph mailbox
+    offers the same two methods by polling its folder.
+    """
+
+    @property
+    def how(self) -> str:
+        """How it waits, for logs and ``mailrelay status``: "IMAP IDLE", "inotify", …"""
+        ...
+
+    def refresh(self) -> None:
+        """Look again: ``total`` (and ``uidvalidity``) as they are now."""
+        ...
+
+    def wait_for_mail(self, timeout: float) -> bool:
+        """Block until something new may have arrived (True), or ``timeout`` seconds passed or
+        the wake-up descriptor given when it was opened became readable (False)."""
+        ...
+
+    def close(self) -> None:
+        """Release what waiting holds (a descriptor); the connection is closed by its opener."""
+        ...
 
 
 # -- Maildir -------------------------------------------------------------------------------
@@ -67,15 +96,36 @@ class MaildirMailbox:
 
     uidvalidity = 0
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, wakeup_fd: int | None = None, inotify: bool = False) -> None:
         import mailbox
 
         require_maildir(path)
         self.path = path
         self.name = f"maildir:{path}"
         self._maildir = mailbox.Maildir(str(path), factory=None, create=False)
+        self.wakeup_fd = wakeup_fd
+        self._watch: Any = None
+        if wakeup_fd is not None:  # opened for watching: watch new/ before listing it
+            from mailrelay_cli.replies.maildir_watch import DirectoryWatch
+
+            self._watch = DirectoryWatch(path / "new", inotify=inotify)
+        self.refresh()
+
+    @property
+    def how(self) -> str:
+        return str(self._watch.how) if self._watch is not None else "one run"
+
+    def refresh(self) -> None:
         self._keys = sorted(self._maildir.keys(), key=_delivery_order)
         self.total = len(self._keys)
+
+    def wait_for_mail(self, timeout: float) -> bool:
+        assert self._watch is not None, "open it with open_watched_mailbox to wait"
+        return bool(self._watch.wait(timeout, self.wakeup_fd))
+
+    def close(self) -> None:
+        if self._watch is not None:
+            self._watch.close()
 
     def fetch_oldest(self, count: int, max_bytes: int) -> list[FetchedMessage]:
         fetched = []
@@ -121,15 +171,62 @@ class ImapMailbox:
     """The reply folder on the IMAP server, over one logged-in connection."""
 
     def __init__(self, conn: Any, settings: Settings, *, readonly: bool) -> None:
-        from mailrelay_cli.transport import imap
-
         self.conn = conn
         self.address = f"{conn.endpoint.host}:{conn.endpoint.port}"
         folder = settings.approval.folder
         # No port: the same mailbox reached over 993 or 143 is the same mailbox.
         self.name = f"imap:{settings.imap.user or ''}@{conn.endpoint.host}/{folder}"
-        self.total = imap.select_folder(conn, folder, readonly=readonly)
-        self.uidvalidity = imap_responses.uidvalidity(conn.untagged_responses)
+        self.folder = folder
+        self.readonly = readonly
+        self.wakeup_fd: int | None = None
+        self.noop_seconds = settings.approval.interval_minutes * 60.0
+        self._idle: bool | None = None
+        self._next_noop = 0.0
+        self.refresh()
+
+    def refresh(self) -> None:
+        from mailrelay_cli.transport import imap
+
+        self.total = imap.select_folder(self.conn, self.folder, readonly=self.readonly)
+        self.uidvalidity = imap_responses.uidvalidity(self.conn.untagged_responses)
+        # imaplib keeps SELECT's EXISTS; taken out so that one seen later means a change.
+        self.conn.untagged_responses.pop("EXISTS", None)
+
+    @property
+    def how(self) -> str:
+        if self._idle is None:
+            from mailrelay_cli.transport import imap_idle
+
+            self._idle = imap_idle.supports_idle(self.conn)
+        return "IMAP IDLE" if self._idle else f"IMAP NOOP every {self.noop_seconds:g}s"
+
+    def wait_for_mail(self, timeout: float) -> bool:
+        """IDLE until EXISTS; without IDLE, NOOP every ``noop_seconds`` (approval.interval_minutes)."""
+        import time
+
+        from mailrelay_cli.transport import imap_idle
+
+        if imap_idle.pending_exists(self.conn):  # reported during the last batch's commands
+            return True
+        if self.how == "IMAP IDLE":
+            return imap_idle.idle(self.conn, timeout, self.wakeup_fd) == "mail"
+        now = time.monotonic()
+        if self._next_noop == 0.0:
+            self._next_noop = now + self.noop_seconds
+        if now >= self._next_noop:
+            self._next_noop = now + self.noop_seconds
+            return imap_idle.noop(self.conn)
+        wait = min(timeout, self._next_noop - now)
+        return imap_idle.quiet_wait(self.conn, wait, self.wakeup_fd) == "mail"
+
+    def close(self) -> None:
+        # LOGOUT follows: a server that stopped answering must not hold a stop past 5 s.
+        sock = getattr(self.conn, "sock", None)
+        if sock is not None:
+            try:
+                sock.settimeout(min(sock.gettimeout() or CLOSING_TIMEOUT, CLOSING_TIMEOUT))
+            except OSError:
+                pass
 
     def _call(self, what: str, method: Any, *args: Any) -> Any:
         from mailrelay_cli.transport import imap
@@ -219,3 +316,41 @@ def open_reply_mailbox(settings: Settings, *, readonly: bool = False,
 
     with open_imap(*resolve_session(settings, "imap"), transcript=transcript) as conn:
         yield ImapMailbox(conn, settings, readonly=readonly)
+
+
+@contextmanager
+def open_watched_mailbox(settings: Settings, *, wakeup_fd: int, noop_seconds: float | None = None,
+                         inotify: bool = True) -> Iterator[WatchableMailbox]:
+    """The configured reply mailbox, open for ``process-replies --watch`` until the block ends.
+
+    ``wakeup_fd`` (readable when the watcher is asked to stop or reload) ends a wait early.
+    ``noop_seconds`` (default: approval.interval_minutes) is the poll of an IMAP server without
+    IDLE; ``inotify=False`` makes a Maildir poll its new/ directory instead.
+    """
+    maildir = settings.approval.maildir
+    if maildir is not None:
+        opened = MaildirMailbox(maildir, wakeup_fd=wakeup_fd, inotify=inotify)
+        try:
+            yield opened
+        finally:
+            opened.close()
+        return
+    if settings.approval.graph:
+        from mailrelay_cli.replies.graph_mailbox import open_graph_mailbox
+
+        with open_graph_mailbox(settings) as graph_box:
+            graph_box.wakeup_fd = wakeup_fd
+            yield graph_box
+        return
+    from mailrelay_cli.auth.logins import resolve_session
+    from mailrelay_cli.transport.imap import open_imap
+
+    with open_imap(*resolve_session(settings, "imap")) as conn:
+        mailbox = ImapMailbox(conn, settings, readonly=False)
+        mailbox.wakeup_fd = wakeup_fd
+        if noop_seconds is not None:
+            mailbox.noop_seconds = noop_seconds
+        try:
+            yield mailbox
+        finally:
+            mailbox.close()

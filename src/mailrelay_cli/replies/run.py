@@ -79,6 +79,8 @@ OUTCOMES: tuple[ReplyOutcome, ...] = get_args(ReplyOutcome)
 ANSWER_BUDGET_SECONDS = 20.0
 ANSWER_BACKOFF_SECONDS = (60.0, 300.0, 900.0, 3600.0, 6 * 3600.0)
 ARCHIVE_DIR = "archive"
+# A run that finds the watcher (process-replies --watch) in a batch waits this long for it.
+WATCHER_WAIT_SECONDS = 30.0
 
 
 @dataclass(frozen=True)
@@ -421,7 +423,8 @@ def process_replies(settings: Settings, *, count: int | None = None, dry_run: bo
     approvals.require_enabled(settings)
     limit = settings.approval.count if count is None else count
     max_bytes = settings.approval.max_message_kb * 1024
-    with open_state(settings) as db, db.run_lock(settings.approval.lock_wait):
+    with open_state(settings) as db, db.run_lock(settings.approval.lock_wait, mode="run",
+                                                  wait_for_watcher=WATCHER_WAIT_SECONDS):
         # A write before the mailbox is opened: a read-only or full store fails here.
         run_id = None if dry_run else db.record_run_start()
         try:
@@ -458,52 +461,72 @@ def _record_failure(db: Store, run_id: int, error: str) -> None:
 
 def _run(settings: Settings, db: Store, key: bytes, limit: int, max_bytes: int, dry_run: bool,
          transcript: Any, open_reply_mailbox: Any, progress: Progress = _no_progress) -> RunReport:
+    progress("reading the reply folder", 0, None)
+    with open_reply_mailbox(settings, readonly=dry_run, transcript=transcript) as mailbox:
+        return process_batch(settings, db, mailbox, limit=limit, max_bytes=max_bytes,
+                             dry_run=dry_run, key=key, progress=progress)
+
+
+def process_batch(settings: Settings, db: Store, mailbox: Any, *, limit: int, max_bytes: int,
+                  dry_run: bool = False, should_stop: Callable[[], bool] | None = None,
+                  key: bytes | None = None, progress: Progress = _no_progress) -> RunReport:
+    """Steps 2 to 5 on an open mailbox: the one code path of a cron run and of ``--watch``.
+
+    The caller holds the run lock. ``should_stop`` (a stop was asked for, e.g. SIGTERM to the
+    watcher) is checked before each message: the messages judged so far are committed and
+    deleted, the rest stay in the mailbox untouched, and the hooks and answers owed are left
+    for the next run. ``progress(step, done, total)`` hears of the work as it goes.
+    """
     from mailrelay_cli.replies import hooks
 
     results: list[MessageResult] = []
     decided: list[Approval] = []
     processed: list[str] = []
     never_issued: dict[str, None] = {}
-    progress("reading the reply folder", 0, None)
-    with open_reply_mailbox(settings, readonly=dry_run, transcript=transcript) as mailbox:
-        fetched = mailbox.fetch_oldest(limit, max_bytes)
-        try:
-            # A transaction per message, committed before anything is deleted; a dry run
-            # uses one for them all, rolled back at the end, so its outcomes are the same.
-            with db.transaction() if dry_run else nullcontext() as dry_tx:
-                for number, message in enumerate(fetched):
-                    progress("judging replies", number, len(fetched))
-                    with nullcontext(dry_tx) if dry_tx is not None else db.transaction() as tx:
-                        recorded = _record_guarded(settings, tx, key, mailbox.name,
-                                                   mailbox.uidvalidity, message, max_bytes,
-                                                   dry_run)
-                    if recorded.result is None:
-                        never_issued.update(dict.fromkeys(recorded.never_issued))
-                        continue  # left in the mailbox: this store cannot judge it
-                    processed.append(message.uid)
-                    results.append(recorded.result)
-                    if recorded.decided is not None:
-                        decided.append(recorded.decided)
-                if dry_run:
-                    # Same work, same outcomes, nothing kept: leaving by an exception rolls back.
-                    raise _DryRunDone
-        except _DryRunDone:
-            pass
-        if not dry_run:
-            progress("deleting what was processed", len(processed), len(processed))
-            mailbox.delete(processed)
-        deleted = 0 if dry_run else len(processed)
-        left = max(mailbox.total - deleted, 0)
+    looked = 0  # messages judged (or left in place) before any stop
+    if key is None:  # fail closed: without the key nothing can be judged, so nothing is read
+        key = approvals.require_signing_key(settings.profile)
+    fetched = mailbox.fetch_oldest(limit, max_bytes)
+    try:
+        # A transaction per message, committed before anything is deleted; a dry run uses one
+        # for them all, rolled back at the end, so its outcomes are the same.
+        with db.transaction() if dry_run else nullcontext() as dry_tx:
+            for number, message in enumerate(fetched):
+                progress("judging replies", number, len(fetched))
+                if should_stop is not None and looked and should_stop():
+                    break
+                looked += 1
+                with nullcontext(dry_tx) if dry_tx is not None else db.transaction() as tx:
+                    recorded = _record_guarded(settings, tx, key, mailbox.name,
+                                               mailbox.uidvalidity, message, max_bytes, dry_run)
+                if recorded.result is None:
+                    never_issued.update(dict.fromkeys(recorded.never_issued))
+                    continue  # left in the mailbox: this store cannot judge it
+                processed.append(message.uid)
+                results.append(recorded.result)
+                if recorded.decided is not None:
+                    decided.append(recorded.decided)
+            if dry_run:
+                # Same work, same outcomes, nothing kept: leaving by an exception rolls back.
+                raise _DryRunDone
+    except _DryRunDone:
+        pass
+    if not dry_run:
+        progress("deleting what was processed", len(processed), len(processed))
+        mailbox.delete(processed)
+    deleted = 0 if dry_run else len(processed)
+    left = max(mailbox.total - deleted, 0)
     hook_results: list[HookResult] = []
     answers: list[AnswerResult] = []
-    if not dry_run:
+    stopping = should_stop is not None and should_stop()
+    if not dry_run and not stopping:
         hook_results = hooks.run_owed_hooks(db, settings.approval.on_decision, progress=progress)
         progress("sending answers", 0, None)
         answers = send_owed_answers(settings, db)
         prune_archive(settings.state_dir, settings.approval.archive_days)
     if never_issued:
-        raise _never_issued_error(settings, db, list(never_issued), len(fetched) - len(processed))
-    return RunReport(tuple(results), len(fetched), deleted, left, dry_run, tuple(hook_results),
+        raise _never_issued_error(settings, db, list(never_issued), looked - len(processed))
+    return RunReport(tuple(results), looked, deleted, left, dry_run, tuple(hook_results),
                      tuple(answers), tuple(decided))
 
 

@@ -1,10 +1,15 @@
-"""``mailrelay status``: is the process-replies cron job alive and keeping up?
+"""``mailrelay status``: is the process-replies cron job (or watcher) alive and keeping up?
 
 Reads the runs, approvals and hooks recorded in the state store (never the
 network), the OAuth token caches, and the schedule the settings imply. A
 cron job that silently stopped shows up as a last successful run older than
 ``--max-age``; that is the one condition that makes the command exit non-zero
 (75, temporary failure), so a Nagios-style check can page someone.
+
+A ``process-replies --watch`` service counts the same way: its heartbeat
+(written at least every minute while its mailbox is open) stands for a
+successful run, so ``--max-age`` judges whichever is newer. A watcher that is
+running but cut off from its mailbox stops beating and goes stale.
 """
 
 from __future__ import annotations
@@ -21,6 +26,8 @@ from mailrelay_cli.errors import Outcome
 DAY = timedelta(days=1)
 # With no --max-age, a last success older than this many intervals is still reported.
 LATE_INTERVALS = 3
+# A running watcher beats every minute; one silent for this long is reported.
+WATCHER_LATE_SECONDS = 5 * 60
 
 
 @dataclass(frozen=True)
@@ -37,6 +44,28 @@ class Run:
     def at(self) -> datetime:
         """When it ended, or started when no end was recorded."""
         return self.finished_at or self.started_at
+
+
+@dataclass(frozen=True)
+class Watcher:
+    """The latest ``process-replies --watch`` process recorded in the store."""
+
+    host: str
+    pid: int
+    mailbox: str
+    mode: str | None  # how it waits: "IMAP IDLE", "inotify", …
+    started_at: datetime
+    heartbeat_at: datetime
+    last_event: str | None
+    last_event_at: datetime | None
+    reconnects_today: int
+    stopped_at: datetime | None
+    outcome: str | None  # None while running; "stopped" or "failed"
+    error: str | None
+
+    @property
+    def running(self) -> bool:
+        return self.outcome is None
 
 
 @dataclass(frozen=True)
@@ -85,6 +114,14 @@ class HealthReport:
     max_age: float | None  # seconds
     stale: bool  # last success older than max_age, or none at all (only with max_age)
     problems: tuple[str, ...]  # one line each, worst first
+    watcher: Watcher | None = None
+
+    @property
+    def watching(self) -> bool:
+        """Whether a running watcher's heartbeat is the newest sign of life."""
+        w = self.watcher
+        return w is not None and w.running and (
+            self.last_success is None or w.heartbeat_at >= self.last_success.at)
 
     @property
     def outcome(self) -> Outcome:
@@ -119,12 +156,17 @@ class HealthReport:
             "interval_minutes": self.interval_minutes,
             "cron": list(self.cron_lines),
             "problems": list(self.problems),
+            "watcher": _watcher_json(self.watcher),
         }
 
     @property
     def summary(self) -> str:
         """One line, Nagios-style: the state and the age of the last successful run."""
-        if self.last_success is None:
+        if self.watching:
+            assert self.watcher is not None
+            age = (f"watching since {self.watcher.started_at.isoformat()}, heartbeat "
+                   f"{ago(self.now, self.watcher.heartbeat_at)}")
+        elif self.last_success is None:
             age = "no successful process-replies run recorded"
         else:
             age = f"last successful process-replies run {ago(self.now, self.last_success.at)}"
@@ -166,6 +208,30 @@ def _run(record: Any) -> Run:
     return Run(started_at=_time(record.started_at) or datetime.min,
                finished_at=_time(record.finished_at), outcome=record.outcome,
                counts=dict(record.counts), error=record.error)
+
+
+def _watcher(record: Any, now: datetime) -> Watcher:
+    today = now.strftime("%Y-%m-%d")
+    return Watcher(
+        host=record.host, pid=record.pid, mailbox=record.mailbox, mode=record.mode,
+        started_at=_time(record.started_at) or datetime.min,
+        heartbeat_at=_time(record.heartbeat_at) or datetime.min,
+        last_event=record.last_event, last_event_at=_time(record.last_event_at),
+        reconnects_today=record.reconnects if record.reconnects_on == today else 0,
+        stopped_at=_time(record.stopped_at), outcome=record.outcome, error=record.error)
+
+
+def _watcher_problems(watcher: Watcher | None, now: datetime) -> list[str]:
+    if watcher is None:
+        return []
+    who = f"the watcher (pid {watcher.pid} on {watcher.host})"
+    if watcher.outcome == "failed":
+        when = ago(now, watcher.stopped_at or watcher.heartbeat_at)
+        return [f"{who} stopped with an error {when}: {watcher.error or 'no error recorded'}"]
+    if watcher.running and (now - watcher.heartbeat_at).total_seconds() > WATCHER_LATE_SECONDS:
+        return [f"{who} has written no heartbeat since {ago(now, watcher.heartbeat_at)}: is it "
+                f"still running and connected? last event: {watcher.last_event or 'none'}"]
+    return []
 
 
 def _oauth(settings: Settings) -> tuple[OAuthHealth, ...]:
@@ -211,6 +277,7 @@ def check(settings: Settings, max_age: float | None = None) -> HealthReport:
     pending = Pending(0)
     messages = decisions = 0
     hooks: tuple[FailingHook, ...] = ()
+    watcher: Watcher | None = None
     # No database yet means no run ever finished; do not create one just to look.
     if store_exists(settings):
         from mailrelay_cli.approvals import service as approvals
@@ -233,17 +300,27 @@ def check(settings: Settings, max_age: float | None = None) -> HealthReport:
             hooks = tuple(FailingHook(h.approval_id, h.attempts, h.last_error,
                                       _time(h.last_attempt_at))
                           for h in store.failing_hooks())
+            found_watcher = store.last_watcher()
+            watcher = _watcher(found_watcher, now) if found_watcher else None
     oauth_rows = _oauth(settings)
     interval = settings.approval.interval_minutes
     cron_lines = schedule.cron_here(settings).lines
 
-    problems: list[str] = []
+    problems: list[str] = _watcher_problems(watcher, now)
     success_at = last_success.at if last_success else None
+    alive_at = success_at
+    if watcher is not None and watcher.running and (
+            alive_at is None or watcher.heartbeat_at > alive_at):
+        alive_at = watcher.heartbeat_at  # the watcher stands in for cron (module docstring)
     stale = False
     if max_age is not None:
-        stale = success_at is None or (now - success_at).total_seconds() > max_age
+        stale = alive_at is None or (now - alive_at).total_seconds() > max_age
     late = LATE_INTERVALS * interval * 60
-    if success_at is None:
+    if alive_at is not None and alive_at != success_at:
+        if stale and not problems:
+            problems.append(f"the watcher's last heartbeat was {ago(now, alive_at)}, more than "
+                            f"--max-age {format_duration(max_age or 0)} ago")
+    elif success_at is None:
         problems.append("no successful process-replies run recorded: is the cron job installed? "
                         "mailrelay schedule --cron")
     elif (now - success_at).total_seconds() > late:
@@ -289,26 +366,43 @@ def check(settings: Settings, max_age: float | None = None) -> HealthReport:
         max_age=max_age,
         stale=stale,
         problems=tuple(problems),
+        watcher=watcher,
     )
+
+
+def _watcher_json(watcher: Any) -> dict[str, Any] | None:
+    if watcher is None:
+        return None
+    return {"running": watcher.running, "host": watcher.host, "pid": watcher.pid,
+            "mailbox": watcher.mailbox, "how": watcher.mode,
+            "since": _iso(watcher.started_at), "heartbeat_at": _iso(watcher.heartbeat_at),
+            "last_event": watcher.last_event, "last_event_at": _iso(watcher.last_event_at),
+            "reconnects_today": watcher.reconnects_today, "stopped_at": _iso(watcher.stopped_at),
+            "outcome": watcher.outcome, "error": watcher.error}
 
 
 def replies_warning(settings: Settings) -> str | None:
     """Why no reply may ever be read, for ``approvals wait`` to say before it waits: no
-    process-replies run ever succeeded, or the last success is older than two intervals."""
+    process-replies run ever succeeded, or the last success is older than two intervals,
+    and no watcher (``process-replies --watch``) is beating either."""
     from mailrelay_cli.auth.store_access import open_state
     from mailrelay_cli.store import store_exists
     from mailrelay_cli.store.times import utcnow
 
     hint = "is the cron job installed? mailrelay schedule --cron"
     last = None
+    now = utcnow()
     if store_exists(settings):
         with open_state(settings) as store:
             found = store.last_success()
             last = _run(found).at if found else None
+            found_watcher = store.last_watcher()
+        watcher = _watcher(found_watcher, now) if found_watcher else None
+        if watcher is not None and watcher.running and (last is None or watcher.heartbeat_at > last):
+            last = watcher.heartbeat_at  # a watcher reads replies as they come
     if last is None:
         return f"nothing reads replies: process-replies has never run successfully; {hint}"
     interval = settings.approval.interval_minutes
-    now = utcnow()
     if (now - last).total_seconds() > 2 * interval * 60:
         return (f"nothing reads replies: the last successful process-replies run was "
                 f"{ago(now, last)}, but it should run every {interval}m; {hint}")

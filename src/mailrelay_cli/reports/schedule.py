@@ -7,6 +7,13 @@ the minutes (and hours) of each run in a day. When N does not divide a day
 shorter: the job never waits longer than the interval, and ``comment`` says so.
 A systemd timer (``OnUnitActiveSec``) keeps any interval exactly.
 
+``systemd_watch`` is the other way to run it: one long-running
+``process-replies --watch`` service (``Type=simple``, restarted on failure
+except for the settings and auth faults that need a person, 78 and 77) under
+``ProtectSystem=strict``, with write access only where it writes: the state
+directory, a Maildir reply mailbox, and a file keyring's folder (the OAuth
+token cache is refreshed there).
+
 The job gets the keyring backend of the shell that ran ``schedule``
 (``keyring_backend``, from ``PYTHON_KEYRING_BACKEND``): on a headless host the
 keyring is a file backend, and without it the job finds no keyring and exits 78.
@@ -35,7 +42,10 @@ from mailrelay_cli.config.records import Settings
 
 SERVICE_NAME = "mailrelay-replies.service"
 TIMER_NAME = "mailrelay-replies.timer"
+WATCH_SERVICE_NAME = "mailrelay-watch.service"
 DAY = 1440
+# How long systemd waits before starting the watcher again after it failed.
+WATCH_RESTART_SECONDS = 30
 
 
 @dataclass(frozen=True)
@@ -71,6 +81,17 @@ class SystemdUnits:
         return {"service_name": self.service_name, "service": self.service,
                 "timer_name": self.timer_name, "timer": self.timer, "directory": self.directory,
                 "install": list(self.install), "comments": list(self.comments)}
+
+
+@dataclass(frozen=True)
+class WatchUnit:
+    """The long-running ``process-replies --watch`` service, and how to start it."""
+
+    service_name: str
+    service: str
+    directory: str  # where user units live
+    install: tuple[str, ...]
+    comments: tuple[str, ...] = ()
 
 
 def find_command() -> tuple[str, ...]:
@@ -266,6 +287,94 @@ WantedBy=timers.target
     )
     return SystemdUnits(SERVICE_NAME, service, TIMER_NAME, timer, "~/.config/systemd/user",
                         install, comments)
+
+
+def watch_command(settings: Settings, executable: Sequence[str] | None = None) -> tuple[str, ...]:
+    """The ``process-replies --watch`` command line, with absolute paths (no ``-q``: its log
+    lines are the service's journal)."""
+    program = tuple(executable) if executable is not None else find_command()
+    return (*program, "--config", str(Path(os.path.abspath(settings.path))), "process-replies",
+            "--watch")
+
+
+def keyring_file_dir() -> Path | None:
+    """The folder of the keyring's file when the backend keeps one (keyrings.alt), else None."""
+    try:
+        import keyring
+
+        path = getattr(keyring.get_keyring(), "file_path", None)
+    except Exception:  # noqa: BLE001 - any backend trouble means: no file to name here
+        return None
+    return Path(path).parent if isinstance(path, str) and path else None
+
+
+def systemd_watch_here(settings: Settings) -> WatchUnit:
+    """``systemd_watch`` with this shell's keyring backend, its file and secret variables."""
+    return systemd_watch(settings, keyring_backend=credentials.keyring_backend_variable(),
+                         withheld=credentials.secret_variables_set(),
+                         keyring_dir=keyring_file_dir())
+
+
+def systemd_watch(settings: Settings, executable: Sequence[str] | None = None, *,
+                  keyring_backend: str | None = None, withheld: Sequence[str] = (),
+                  keyring_dir: Path | None = None) -> WatchUnit:
+    """A ``Type=simple`` user service running ``process-replies --watch`` (module docstring).
+
+    Same environment rules as ``systemd``: ``keyring_backend`` becomes ``Environment=``,
+    secret variables set here (``withheld``) only get a comment.
+    """
+    exec_start = " ".join(_systemd_quote(arg) for arg in watch_command(settings, executable))
+    backend, comments = _carried_backend(keyring_backend)
+    environment = ("" if backend is None else
+                   f"Environment={_systemd_environment(f'{KEYRING_BACKEND}={backend}')}\n")
+    comments += _withheld_comments(
+        withheld, "a unit file", "add an EnvironmentFile= of mode 0600 to the service")
+    state_dir = Path(os.path.abspath(settings.state_dir))
+    writable = [_systemd_path(state_dir)]
+    maildir = settings.approval.maildir
+    if maildir is not None:
+        writable.append(_systemd_path(Path(os.path.abspath(maildir))))
+    if keyring_dir is not None:
+        # "-": a folder that does not exist yet is skipped instead of failing the start.
+        writable.append("-" + _systemd_path(Path(os.path.abspath(keyring_dir))))
+    service = f"""\
+[Unit]
+Description=mailrelay: decide approval replies as they arrive (process-replies --watch)
+Documentation=man:mailrelay(1)
+
+[Service]
+Type=simple
+{environment}ExecStart={exec_start}
+ExecReload=/bin/kill -HUP $MAINPID
+# A dropped connection is retried inside the process; it exits only on a fault.
+Restart=on-failure
+RestartSec={WATCH_RESTART_SECONDS}s
+# Settings (78) and auth (77) faults need a person: stay failed (systemctl --user status).
+RestartPreventExitStatus=77 78
+# SIGTERM finishes the message in hand, commits and logs out within 5 s.
+TimeoutStopSec=15s
+NoNewPrivileges=yes
+ProtectSystem=strict
+ReadWritePaths={" ".join(writable)}
+PrivateTmp=yes
+
+[Install]
+WantedBy=default.target
+"""
+    install = (
+        f"mkdir -p -m 700 {shlex.quote(str(state_dir))}   # ReadWritePaths= must exist",
+        "systemctl --user daemon-reload",
+        f"systemctl --user enable --now {WATCH_SERVICE_NAME}",
+        "loginctl enable-linger \"$USER\"   # keep it running when logged out",
+        f"systemctl --user disable --now {TIMER_NAME}   # if the timer was installed (optional)",
+    )
+    return WatchUnit(WATCH_SERVICE_NAME, service, "~/.config/systemd/user", install, comments)
+
+
+def _systemd_path(path: Path) -> str:
+    # ReadWritePaths= takes space-separated paths and expands % specifiers.
+    text = str(path).replace("%", "%%")
+    return f'"{text}"' if any(c in text for c in " \t\"'\\") else text
 
 
 def _systemd_quote(arg: str) -> str:

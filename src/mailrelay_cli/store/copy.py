@@ -42,7 +42,7 @@ class TableCopy:
     added: int
     verified: int
 
-    def as_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, object]:
         return {"table": self.table, "source": self.source, "added": self.added,
                 "already": self.source - self.added, "verified": self.verified}
 
@@ -54,9 +54,9 @@ class CopyResult:
     created_schema: bool
     tables: tuple[TableCopy, ...]
 
-    def as_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, object]:
         return {"from": self.source, "to": self.target, "created_schema": self.created_schema,
-                "tables": [t.as_json() for t in self.tables]}
+                "tables": [t.to_json() for t in self.tables]}
 
 
 def _read_source(state_dir: Path) -> tuple[str, dict[str, list[sqlite3.Row]]]:

@@ -92,6 +92,26 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
+class WatcherRecord:
+    """One ``process-replies --watch`` process as ``mailrelay status`` sees it."""
+
+    id: int
+    host: str
+    pid: int
+    mailbox: str
+    mode: str | None  # how it waits: "IMAP IDLE", "IMAP NOOP every 5m", "inotify", "poll 1s"
+    started_at: str
+    heartbeat_at: str
+    last_event: str | None
+    last_event_at: str | None
+    reconnects_on: str | None  # the UTC day (YYYY-MM-DD) ``reconnects`` counts
+    reconnects: int
+    stopped_at: str | None
+    outcome: str | None  # None while running; "stopped" (asked to) or "failed"
+    error: str | None
+
+
+@dataclass(frozen=True)
 class HookRecord:
     approval_id: str
     status: str  # "pending", "ok", "failed", "dropped" (by `mailrelay hooks drop`: never run again)
@@ -306,10 +326,12 @@ class Store(StoreReader, Protocol):
         """One unit of work, which holds the write lock from its start until it commits."""
         ...
 
-    def run_lock(self, wait: float = 0.0) -> AbstractContextManager[None]:
+    def run_lock(self, wait: float = 0.0, *, mode: str = "run",
+                 wait_for_watcher: float = 0.0) -> AbstractContextManager[None]:
         """Hold the process-replies run lock (one run at a time for everyone sharing this store).
 
-        Waits up to ``wait`` seconds for another run to release it, then raises
+        Waits up to ``wait`` seconds for another run to release it (``wait_for_watcher`` when
+        the holder is a ``--watch`` batch, ``mode="watch"``), then raises
         ``LockedError`` (75) naming the holder. A holder that dies releases it (a
         file lock on SQLite, a session advisory lock on PostgreSQL).
         """
@@ -366,3 +388,26 @@ class Store(StoreReader, Protocol):
     def last_run(self) -> RunRecord | None: ...
 
     def last_success(self) -> RunRecord | None: ...
+
+    # -- the watcher (process-replies --watch); each call is its own unit of work
+    def watch_started(self, mailbox: str, mode: str | None) -> int:
+        """Record a watcher starting now (this pid and host); returns its id."""
+        ...
+
+    def watch_heartbeat(
+        self, watch_id: int, *, mode: str | None = None, event: str | None = None,
+        reconnected: bool = False,
+    ) -> None:
+        """It is alive and connected now; ``event`` (one line) becomes its last event;
+        ``reconnected`` counts one reconnect today (the count starts again each UTC day)."""
+        ...
+
+    def watch_event(self, watch_id: int, event: str) -> None:
+        """Record its last event without a heartbeat (it is not connected: retrying)."""
+        ...
+
+    def watch_stopped(self, watch_id: int, outcome: str, error: str | None = None) -> None: ...
+
+    def last_watcher(self) -> WatcherRecord | None:
+        """The watcher with the latest heartbeat, running or not."""
+        ...

@@ -1,10 +1,17 @@
-"""The process-replies run lock: one run at a time per state directory."""
+"""The process-replies run lock: one run at a time per state directory.
+
+A cron run holds it for the whole run; ``process-replies --watch`` holds it only
+around each batch (``mode="watch"``), so a cron run that finds the watcher busy
+waits for that batch to end (``wait_for_watcher`` seconds at most) instead of
+failing: batches take well under a second.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import socket
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -21,16 +28,23 @@ class LockHolder:
     pid: int | None
     host: str | None
     started_at: str | None
+    mode: str | None = None  # "run" (cron, by hand) or "watch" (a batch of the watcher)
+
+
+# How often a run waiting for the watcher's batch tries the lock again.
+_RETRY_SECONDS = 0.05
 
 
 @contextmanager
-def run_lock(state_dir: Path, wait: float = 0.0) -> Iterator[Path]:
+def run_lock(state_dir: Path, wait: float = 0.0, *, mode: str = "run",
+             wait_for_watcher: float = 0.0) -> Iterator[Path]:
     """Hold the process-replies lock for the duration; LockedError (75) naming the holder if it
-    is still taken after ``wait`` seconds.
+    is still taken after ``wait`` seconds (``wait_for_watcher`` when the holder is the watcher).
 
     ``fcntl.flock`` is released by the kernel when the holder dies, so a crashed
     run never leaves a stale lock behind; the pid/host/start written in the file
-    are only there to say who holds it.
+    are only there to say who holds it. When the holder is the watcher (``mode``
+    "watch") the lock is tried again for up to ``wait_for_watcher`` seconds.
     """
     import fcntl
 
@@ -46,17 +60,9 @@ def run_lock(state_dir: Path, wait: float = 0.0) -> Iterator[Path]:
                  "state.path /a/writable/dir",
         ) from e
     try:
-        try:
-            _flock_within(fd, wait)
-        except BlockingIOError:
-            holder = read_lock_holder(path)
-            who = f"pid {holder.pid} on {holder.host}" if holder.pid else "another process"
-            since = f" since {holder.started_at}" if holder.started_at else ""
-            raise LockedError(
-                f"another process-replies run holds the lock {path} ({who}{since})",
-                hint="wait for it to finish; cron will run process-replies again at the next interval",
-            ) from None
-        info = json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started_at": iso(utcnow())})
+        _acquire(fd, path, wait, wait_for_watcher)
+        info = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
+                           "started_at": iso(utcnow()), "mode": mode})
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, info.encode(), 0)
@@ -72,20 +78,35 @@ def run_lock(state_dir: Path, wait: float = 0.0) -> Iterator[Path]:
         os.close(fd)
 
 
-def _flock_within(fd: int, wait: float) -> None:
-    """``flock`` the file, trying again for ``wait`` seconds; BlockingIOError when still taken."""
+def _acquire(fd: int, path: Path, wait: float, wait_for_watcher: float) -> None:
     import fcntl
-    import time
 
-    deadline = time.monotonic() + max(wait, 0.0)
+    started = time.monotonic()
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             return
         except BlockingIOError:
-            if time.monotonic() >= deadline:
-                raise
-            time.sleep(0.05)
+            holder = read_lock_holder(path)
+        # No pid yet: the holder has the lock but has not written who it is; look again.
+        watcher = holder.mode == "watch" or holder.pid is None
+        limit = max(wait, wait_for_watcher) if watcher else max(wait, 0.0)
+        if time.monotonic() - started < limit:
+            time.sleep(_RETRY_SECONDS)
+            continue
+        who = f"pid {holder.pid} on {holder.host}" if holder.pid else "another process"
+        since = f" since {holder.started_at}" if holder.started_at else ""
+        if holder.mode == "watch":
+            raise LockedError(
+                f"the process-replies watcher ({who}) has been busy with a batch for "
+                f"{limit:g}s and holds the lock {path}",
+                hint="nothing is lost: the watcher processes the replies; this run is not needed "
+                     "while it runs (mailrelay status)",
+            )
+        raise LockedError(
+            f"another process-replies run holds the lock {path} ({who}{since})",
+            hint="wait for it to finish; cron will run process-replies again at the next interval",
+        )
 
 
 def read_lock_holder(path: Path) -> LockHolder:
@@ -93,4 +114,4 @@ def read_lock_holder(path: Path) -> LockHolder:
         data = json.loads(Path(path).read_text() or "{}")
     except (OSError, ValueError):
         data = {}
-    return LockHolder(data.get("pid"), data.get("host"), data.get("started_at"))
+    return LockHolder(data.get("pid"), data.get("host"), data.get("started_at"), data.get("mode"))

@@ -27,7 +27,7 @@ class MigrateResult:
     def changed(self) -> bool:
         return self.before != self.after
 
-    def as_json(self) -> dict[str, object]:
+    def to_json(self) -> dict[str, object]:
         return {"store": self.location, "kind": self.kind, "from_version": self.before,
                 "to_version": self.after}
 

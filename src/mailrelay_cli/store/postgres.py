@@ -41,6 +41,7 @@ from mailrelay_cli.store.interface import (
     OwedHook,
     RunRecord,
     VoteRow,
+    WatcherRecord,
 )
 from mailrelay_cli.store.postgres_connect import (
     LOCK_TIMEOUT,
@@ -309,11 +310,18 @@ class PostgresStore(_Reader):
             yield PostgresTransaction(self._conn, self._location)
 
     @contextmanager
-    def run_lock(self, wait: float = 0.0) -> Iterator[None]:
+    def run_lock(self, wait: float = 0.0, *, mode: str = "run",
+                 wait_for_watcher: float = 0.0) -> Iterator[None]:
         """The process-replies lock, shared by every host on this database; LockedError (75) if
-        another run still holds it after ``wait`` seconds (queued in the server meanwhile)."""
+        another run still holds it after ``wait`` seconds (queued in the server meanwhile), or
+        ``wait_for_watcher`` seconds when the holder is a watcher's batch."""
+        if mode == "watch":  # how other hosts tell a watcher's batch from a cron run (_holder)
+            self._exec("SELECT set_config('application_name', %s, false)",
+                       (f"mailrelay watch pid {os.getpid()} on {socket.gethostname()}"[:63],))
         row = self._one("SELECT pg_try_advisory_lock(%s) AS got", (RUN_LOCK,))
         got = bool(row and row["got"])
+        if not got and wait_for_watcher > wait and self._holder().startswith("watch "):
+            wait = wait_for_watcher
         if not got and wait > 0:
             got = self._lock_within(wait)
         if not got:
@@ -462,6 +470,56 @@ class PostgresStore(_Reader):
     def last_success(self) -> RunRecord | None:
         row = self._one("SELECT * FROM runs WHERE outcome = 'ok' ORDER BY id DESC LIMIT 1")
         return _run(row) if row else None
+
+    # -- the watcher (process-replies --watch); each call is its own unit of work
+
+    def watch_started(self, mailbox: str, mode: str | None) -> int:
+        now = iso(utcnow())
+        with self.transaction():
+            row = self._one(
+                "INSERT INTO watchers (host, pid, mailbox, mode, started_at, heartbeat_at,"
+                " last_event, last_event_at) VALUES (%s, %s, %s, %s, %s, %s, 'started', %s)"
+                " RETURNING id",
+                (socket.gethostname(), os.getpid(), mailbox, mode, now, now, now),
+            )
+        return int(row["id"]) if row is not None else 0
+
+    def watch_heartbeat(
+        self, watch_id: int, *, mode: str | None = None, event: str | None = None,
+        reconnected: bool = False,
+    ) -> None:
+        moment = utcnow()
+        now, today = iso(moment), moment.strftime("%Y-%m-%d")
+        with self.transaction():
+            self._exec(
+                "UPDATE watchers SET heartbeat_at = %s, mode = COALESCE(%s, mode),"
+                " last_event = COALESCE(%s, last_event),"
+                " last_event_at = CASE WHEN CAST(%s AS TEXT) IS NULL THEN last_event_at"
+                " ELSE %s END,"
+                " reconnects = CASE WHEN reconnects_on = %s THEN reconnects ELSE 0 END + %s,"
+                " reconnects_on = %s WHERE id = %s",
+                (now, mode, event, event, now, today, 1 if reconnected else 0, today, watch_id),
+            )
+
+    def watch_event(self, watch_id: int, event: str) -> None:
+        with self.transaction():
+            self._exec("UPDATE watchers SET last_event = %s, last_event_at = %s WHERE id = %s",
+                       (event, iso(utcnow()), watch_id))
+
+    def watch_stopped(self, watch_id: int, outcome: str, error: str | None = None) -> None:
+        now = iso(utcnow())
+        with self.transaction():
+            self._exec(
+                "UPDATE watchers SET heartbeat_at = %s, stopped_at = %s, outcome = %s, error = %s,"
+                " last_event = %s, last_event_at = %s WHERE id = %s",
+                (now, now, outcome, error, outcome, now, watch_id),
+            )
+
+    def last_watcher(self) -> WatcherRecord | None:
+        row = self._one("SELECT * FROM watchers ORDER BY heartbeat_at DESC, id DESC LIMIT 1")
+        if row is None:
+            return None
+        return WatcherRecord(**{key: row[key] for key in WatcherRecord.__dataclass_fields__})
 
 
 def _approval(row: Row) -> ApprovalRow:

@@ -31,6 +31,7 @@ from mailrelay_cli.store.interface import (
     OwedHook,
     RunRecord,
     VoteRow,
+    WatcherRecord,
 )
 from mailrelay_cli.store.sqlite_schema import migrate
 from mailrelay_cli.store.times import iso, utcnow
@@ -385,11 +386,12 @@ class SqliteStore(_Reader):
         self._conn.execute("COMMIT")
 
     @contextmanager
-    def run_lock(self, wait: float = 0.0) -> Iterator[None]:
+    def run_lock(self, wait: float = 0.0, *, mode: str = "run",
+                 wait_for_watcher: float = 0.0) -> Iterator[None]:
         """The process-replies lock of this state directory (``store.lock``); LockedError (75) if taken."""
         from mailrelay_cli.store.lock import run_lock
 
-        with run_lock(self.path.parent, wait):
+        with run_lock(self.path.parent, wait, mode=mode, wait_for_watcher=wait_for_watcher):
             yield
 
     def wait_for_decision(self, seconds: float) -> None:
@@ -498,6 +500,56 @@ class SqliteStore(_Reader):
     def last_success(self) -> RunRecord | None:
         rows = self._all("SELECT * FROM runs WHERE outcome = 'ok' ORDER BY id DESC LIMIT 1")
         return _run(rows[0]) if rows else None
+
+    # -- the watcher (process-replies --watch)
+
+    def watch_started(self, mailbox: str, mode: str | None) -> int:
+        now = iso(utcnow())
+        with self.transaction():
+            cursor = self._conn.execute(
+                "INSERT INTO watchers (host, pid, mailbox, mode, started_at, heartbeat_at,"
+                " last_event, last_event_at) VALUES (?, ?, ?, ?, ?, ?, 'started', ?)",
+                (socket.gethostname(), os.getpid(), mailbox, mode, now, now, now),
+            )
+        return int(cursor.lastrowid or 0)
+
+    def watch_heartbeat(
+        self, watch_id: int, *, mode: str | None = None, event: str | None = None,
+        reconnected: bool = False,
+    ) -> None:
+        moment = utcnow()
+        now, today = iso(moment), moment.strftime("%Y-%m-%d")
+        with self.transaction():
+            self._conn.execute(
+                "UPDATE watchers SET heartbeat_at = ?, mode = COALESCE(?, mode),"
+                " last_event = COALESCE(?, last_event),"
+                " last_event_at = CASE WHEN ? IS NULL THEN last_event_at ELSE ? END,"
+                " reconnects = CASE WHEN reconnects_on = ? THEN reconnects ELSE 0 END + ?,"
+                " reconnects_on = ? WHERE id = ?",
+                (now, mode, event, event, now, today, 1 if reconnected else 0, today, watch_id),
+            )
+
+    def watch_event(self, watch_id: int, event: str) -> None:
+        with self.transaction():
+            self._conn.execute(
+                "UPDATE watchers SET last_event = ?, last_event_at = ? WHERE id = ?",
+                (event, iso(utcnow()), watch_id),
+            )
+
+    def watch_stopped(self, watch_id: int, outcome: str, error: str | None = None) -> None:
+        now = iso(utcnow())
+        with self.transaction():
+            self._conn.execute(
+                "UPDATE watchers SET heartbeat_at = ?, stopped_at = ?, outcome = ?, error = ?,"
+                " last_event = ?, last_event_at = ? WHERE id = ?",
+                (now, now, outcome, error, outcome, now, watch_id),
+            )
+
+    def last_watcher(self) -> WatcherRecord | None:
+        row = self._one("SELECT * FROM watchers ORDER BY heartbeat_at DESC, id DESC LIMIT 1")
+        if row is None:
+            return None
+        return WatcherRecord(**{key: row[key] for key in WatcherRecord.__dataclass_fields__})
 
 
 def _approval(row: sqlite3.Row) -> ApprovalRow:

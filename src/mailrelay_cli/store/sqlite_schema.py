@@ -21,6 +21,8 @@ Tables (schema version in ``PRAGMA user_version``, migrated forward on open):
 - ``request_fingerprints``: per approval, the fingerprint of the request's text
   (hashed word shingles, ``approvals.fingerprint``) that tells a reply's quote
   of the request from the approver's own words (migration 3).
+- ``watchers`` (migration 4): one row per ``process-replies --watch`` process, its
+  heartbeat, last event and reconnects today, read by ``mailrelay status``.
 
 Times are UTC ISO-8601 strings (``datetime.isoformat``), which sort as text.
 """
@@ -129,6 +131,26 @@ MIGRATIONS: tuple[str, ...] = (
         approval_id TEXT PRIMARY KEY REFERENCES approvals(id),
         fingerprint TEXT NOT NULL
     );
+    """,
+    # 4: the --watch processes, their heartbeat and events, for `mailrelay status`.
+    """
+    CREATE TABLE watchers (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        host TEXT NOT NULL,
+        pid INTEGER NOT NULL,
+        mailbox TEXT NOT NULL,
+        mode TEXT,
+        started_at TEXT NOT NULL,
+        heartbeat_at TEXT NOT NULL,
+        last_event TEXT,
+        last_event_at TEXT,
+        reconnects_on TEXT,
+        reconnects INTEGER NOT NULL DEFAULT 0,
+        stopped_at TEXT,
+        outcome TEXT,
+        error TEXT
+    );
+    CREATE INDEX watchers_heartbeat ON watchers(heartbeat_at);
     """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
