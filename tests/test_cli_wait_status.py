@@ -90,3 +90,12 @@ def test_quiet_never_warns(run_cli, settings: Settings) -> None:  # type: ignore
     approval_id = _ask(settings)
     result = run_cli("-q", "approvals", "wait", approval_id, "--timeout", "0s")
     assert WARNING not in result.stderr
+
+
+def test_a_beating_watcher_counts_as_a_reader(run_cli, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    approval_id = _ask(settings)
+    with store.open_store(settings.state_dir) as db:
+        watch_id = db.watch_started("INBOX", "idle")
+        db.watch_heartbeat(watch_id)
+    result = run_cli("approvals", "wait", approval_id, "--timeout", "0s")
+    assert WARNING not in result.stderr
