@@ -54,9 +54,10 @@ FUZZ_EXAMPLES ?= 20000
 fuzz: $(VENV)/.test-installed
 	MAILRELAY_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -q -p no:cacheprovider tests/test_fuzz_judge.py
 
-# ruff, the layer contracts (import-linter, [tool.importlinter]) and types (mypy, [tool.mypy]).
+# ruff (rules and format), the layer contracts (import-linter, [tool.importlinter]) and types (mypy, [tool.mypy]).
 lint: $(VENV)/.test-installed
 	$(PY) -m ruff check src tests bench
+	$(PY) -m ruff format --check src tests bench
 	$(VENV)/bin/lint-imports
 	$(PY) -m mypy src
 

@@ -14,13 +14,17 @@ from pathlib import Path
 CASES = {
     "1000 nested comments in From": b"From: " + b"(" * 1000 + b"a@example.com\r\n\r\nApprove",
     "message/rfc822 nested 1500 deep": b"From: a@example.com\r\n"
-    + b"Content-Type: message/rfc822\r\n\r\n" * 1500 + b"Approve",
+    + b"Content-Type: message/rfc822\r\n\r\n" * 1500
+    + b"Approve",
     "300 KB of <a as HTML": b"From: a@example.com\r\nContent-Type: text/html\r\n\r\n" + b"<a" * 150_000,
     "989 KB References header": b"From: a@example.com\r\nReferences: "
-    + b" ".join(b"<%d@example.com>" % i for i in range(60_000)) + b"\r\n\r\nApprove",
+    + b" ".join(b"<%d@example.com>" % i for i in range(60_000))
+    + b"\r\n\r\nApprove",
     "1.0 MB HTML mail, 5 parts": b"From: a@example.com\r\nContent-Type: multipart/alternative; "
-    b"boundary=b\r\n\r\n" + b"".join(b"--b\r\nContent-Type: text/html\r\n\r\n"
-                                    + b"<div><a href='x'>" * 11_000 + b"\r\n" for _ in range(5))
+    b"boundary=b\r\n\r\n"
+    + b"".join(
+        b"--b\r\nContent-Type: text/html\r\n\r\n" + b"<div><a href='x'>" * 11_000 + b"\r\n" for _ in range(5)
+    )
     + b"--b--\r\n",
 }
 
@@ -41,8 +45,9 @@ def main() -> None:
                 fetched = FetchedMessage(str(index), len(raw), raw[:4096], raw)
                 with db.transaction() as tx:
                     started = time.perf_counter()
-                    recorded = replies._record_guarded(relay, tx, b"k" * 32, "bench", 1, fetched,
-                                                       2 * 1024 * 1024, True)
+                    recorded = replies._record_guarded(
+                        relay, tx, b"k" * 32, "bench", 1, fetched, 2 * 1024 * 1024, True
+                    )
                     elapsed = time.perf_counter() - started
                 outcome = recorded.result.outcome if recorded.result else "left"
                 print(f"  {name:<34} {len(raw) / 1024:7.0f} KB  {elapsed:6.3f} s  {outcome}")

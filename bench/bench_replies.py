@@ -93,8 +93,9 @@ service imap-login {{
   }}
 }}
 """)
-        self.process = subprocess.Popen([binary, "-F", "-c", str(config)],
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [binary, "-F", "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         deadline = time.monotonic() + 10
         while True:
             try:
@@ -102,8 +103,7 @@ service imap-login {{
                 break
             except (OSError, imaplib.IMAP4.error):
                 if time.monotonic() > deadline or self.process.poll() is not None:
-                    raise SystemExit(
-                        f"Dovecot did not start; see {self.root}/dovecot.log") from None
+                    raise SystemExit(f"Dovecot did not start; see {self.root}/dovecot.log") from None
                 time.sleep(0.05)
 
     def connect(self) -> imaplib.IMAP4_SSL:
@@ -123,7 +123,7 @@ service imap-login {{
     def count(self) -> int:
         conn = self.connect()
         try:
-            typ, data = conn.select("INBOX", readonly=True)
+            _typ, data = conn.select("INBOX", readonly=True)
             return int(data[0] or 0)
         finally:
             conn.logout()
@@ -143,17 +143,19 @@ def _replies(n: int, subject: str, reference: str) -> list[bytes]:
     out = []
     for i in range(n):
         sender = "alice@example.com" if i == 0 else f"watcher{i}@example.com"
-        out.append((
-            f"From: <{sender}>\r\nTo: approvals@example.com\r\nSubject: Re: {subject}\r\n"
-            f"Message-ID: <bench-{time.time_ns()}-{i}@client.example.com>\r\n"
-            "Date: Mon, 02 Mar 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n"
-            "Content-Type: text/plain; charset=utf-8\r\n\r\n"
-            "Approve\r\nLooks good from here.\r\n\r\n"
-            "On Mon, 2 Mar 2026 at 09:00, Release Bot <relay@example.com> wrote:\r\n"
-            "> Approval requested: Deploy 2.4.1\r\n>\r\n"
-            "> Reply to this message with APPROVE or REJECT on the first line.\r\n"
-            f"> Reference: {reference}\r\n" + "> filler line of a long request text\r\n" * 40
-        ).encode())
+        out.append(
+            (
+                f"From: <{sender}>\r\nTo: approvals@example.com\r\nSubject: Re: {subject}\r\n"
+                f"Message-ID: <bench-{time.time_ns()}-{i}@client.example.com>\r\n"
+                "Date: Mon, 02 Mar 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\n"
+                "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+                "Approve\r\nLooks good from here.\r\n\r\n"
+                "On Mon, 2 Mar 2026 at 09:00, Release Bot <relay@example.com> wrote:\r\n"
+                "> Approval requested: Deploy 2.4.1\r\n>\r\n"
+                "> Reply to this message with APPROVE or REJECT on the first line.\r\n"
+                f"> Reference: {reference}\r\n" + "> filler line of a long request text\r\n" * 40
+            ).encode()
+        )
     return out
 
 
@@ -167,12 +169,20 @@ def _timed(argv: list[str], env: dict[str, str], memory: Path) -> tuple[float, i
     timer = shutil.which("time") or "/usr/bin/time"
     wrapped = [timer, "-f", "%M", "-o", str(memory), *argv] if os.path.exists(timer) else argv
     start = time.perf_counter()
-    proc = subprocess.run(wrapped, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, check=False)
+    proc = subprocess.run(
+        wrapped,
+        env=env,
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=False,
+    )
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
-        raise SystemExit(f"benchmark command failed ({proc.returncode}): {' '.join(argv)}\n"
-                         + proc.stderr.decode(errors="replace"))
+        raise SystemExit(
+            f"benchmark command failed ({proc.returncode}): {' '.join(argv)}\n"
+            + proc.stderr.decode(errors="replace")
+        )
     try:
         peak = int(memory.read_text().split()[-1])
     except (OSError, ValueError, IndexError):
@@ -202,26 +212,38 @@ def _run(server: _Dovecot, fetchmail: str, work: Path) -> None:
     key = secrets.token_hex(32)
     config = work / "settings.toml"
     config.write_text(
-        "[smtp]\nhost = \"127.0.0.1\"\nfrom = \"relay@example.com\"\n"
-        f"[imap]\nhost = \"127.0.0.1\"\nport = {server.port}\nuser = \"{USER}\"\n"
-        f"tls_ca_file = \"{server.ca_file}\"\n"
-        "[approval]\nenabled = true\nreply_address = \"approvals@example.com\"\ncount = 1000\n"
-        f"[state]\npath = \"{work / 'state'}\"\n"
+        '[smtp]\nhost = "127.0.0.1"\nfrom = "relay@example.com"\n'
+        f'[imap]\nhost = "127.0.0.1"\nport = {server.port}\nuser = "{USER}"\n'
+        f'tls_ca_file = "{server.ca_file}"\n'
+        '[approval]\nenabled = true\nreply_address = "approvals@example.com"\ncount = 1000\n'
+        f'[state]\npath = "{work / "state"}"\n'
     )
-    env = run_env({"MAILRELAY_CONFIG": str(config), "MAILRELAY_IMAP_PASSWORD": PASSWORD,
-                   "MAILRELAY_APPROVAL_HMAC_KEY": key})
+    env = run_env(
+        {
+            "MAILRELAY_CONFIG": str(config),
+            "MAILRELAY_IMAP_PASSWORD": PASSWORD,
+            "MAILRELAY_APPROVAL_HMAC_KEY": key,
+        }
+    )
     # One pending approval the replies answer (made with the library, not timed).
     made = subprocess.run(
-        [sys.executable, "-c",
-         "from mailrelay_cli.approvals import service as approvals\n"
-         "from mailrelay_cli.config.load import load_settings\n"
-         "from mailrelay_cli import store\n"
-         "s = load_settings()\n"
-         "with store.open_store(s.state_dir) as db:\n"
-         "    r = approvals.create_approval(s, db, title='Deploy 2.4.1', "
-         "approvers=['alice@example.com'], expires_in=86400 * 30)\n"
-         "print(r.subject); print(r.reference)"],
-        env=env, capture_output=True, text=True, check=True)
+        [
+            sys.executable,
+            "-c",
+            "from mailrelay_cli.approvals import service as approvals\n"
+            "from mailrelay_cli.config.load import load_settings\n"
+            "from mailrelay_cli import store\n"
+            "s = load_settings()\n"
+            "with store.open_store(s.state_dir) as db:\n"
+            "    r = approvals.create_approval(s, db, title='Deploy 2.4.1', "
+            "approvers=['alice@example.com'], expires_in=86400 * 30)\n"
+            "print(r.subject); print(r.reference)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     subject, reference = made.stdout.splitlines()
 
     home = work / "fetchmail"
@@ -229,24 +251,25 @@ def _run(server: _Dovecot, fetchmail: str, work: Path) -> None:
     rc = home / "fetchmailrc"
     rc.write_text(
         f"poll 127.0.0.1 service {server.port} protocol IMAP\n"
-        f"  user \"{USER}\" password \"{PASSWORD}\"\n"
+        f'  user "{USER}" password "{PASSWORD}"\n'
         f"  ssl sslcertck sslcertfile {server.ca_file} sslcommonname localhost\n"
         "  fetchall nokeep\n"
         "  mda \"/bin/sh -c 'cat > /dev/null'\"\n"
     )
     os.chmod(rc, 0o600)
     fetch_env = run_env({"FETCHMAILHOME": str(home), "HOME": str(home)})
-    mailrelay = mailrelay_command() + ["-q", "process-replies"]
+    mailrelay = [*mailrelay_command(), "-q", "process-replies"]
     fetch = [fetchmail, "-f", str(rc), "--nodetach", "--silent"]
 
-    print("\nreplies: clearing N replies from Dovecot over IMAPS (median of "
-          f"{ROUNDS} rounds, interleaved)")
+    print(f"\nreplies: clearing N replies from Dovecot over IMAPS (median of {ROUNDS} rounds, interleaved)")
     for size in SIZES:
         samples: dict[str, list[float]] = {"fetchmail": [], "mailrelay process-replies": []}
-        peaks: dict[str, int] = {name: 0 for name in samples}
+        peaks: dict[str, int] = dict.fromkeys(samples, 0)
         for _ in range(ROUNDS):
-            for name, argv, cmd_env in (("fetchmail", fetch, fetch_env),
-                                        ("mailrelay process-replies", mailrelay, env)):
+            for name, argv, cmd_env in (
+                ("fetchmail", fetch, fetch_env),
+                ("mailrelay process-replies", mailrelay, env),
+            ):
                 server.fill(_replies(size, subject, reference))
                 elapsed, peak = _timed(argv, cmd_env, work / "peak.txt")
                 if server.count() != 0:
@@ -261,8 +284,10 @@ def _run(server: _Dovecot, fetchmail: str, work: Path) -> None:
             verdict = ""
             if name != "fetchmail" and size == max(SIZES):
                 verdict = "  target <= 1.00x: " + ("ok" if ratio <= 1.0 else "MISSED")
-            print(f"    {name:<27} {value * 1000:8.1f} ms  {ratio:5.2f}x  "
-                  f"peak {peaks[name] / 1024:6.1f} MiB{verdict}")
+            print(
+                f"    {name:<27} {value * 1000:8.1f} ms  {ratio:5.2f}x  "
+                f"peak {peaks[name] / 1024:6.1f} MiB{verdict}"
+            )
 
 
 if __name__ == "__main__":

@@ -35,12 +35,16 @@ def main() -> None:
             split_reply(text, prints[minimal] if with_fingerprint else None)
         return time.perf_counter() - start
 
-    medians = interleaved_medians({
-        "language rules only": lambda: corpus(False),
-        "with the request fingerprint": lambda: corpus(True),
-    }, ROUNDS)
-    print_rows(f"Reply text: splitting {len(bodies)} corpus replies (whole corpus)", medians,
-               "language rules only")
+    medians = interleaved_medians(
+        {
+            "language rules only": lambda: corpus(False),
+            "with the request fingerprint": lambda: corpus(True),
+        },
+        ROUNDS,
+    )
+    print_rows(
+        f"Reply text: splitting {len(bodies)} corpus replies (whole corpus)", medians, "language rules only"
+    )
 
     worst = {
         "1 MB of short plain lines": "hello there\n" * 85_000,
@@ -53,10 +57,8 @@ def main() -> None:
         split_reply(text, prints[False])
         return time.perf_counter() - start
 
-    medians = interleaved_medians({name: (lambda t=text: one(t)) for name, text in worst.items()},
-                                  3)
-    print_rows("Reply text: one 1 MB body, with the fingerprint", medians,
-               "1 MB of short plain lines")
+    medians = interleaved_medians({name: (lambda t=text: one(t)) for name, text in worst.items()}, 3)
+    print_rows("Reply text: one 1 MB body, with the fingerprint", medians, "1 MB of short plain lines")
 
 
 if __name__ == "__main__":

@@ -23,8 +23,13 @@ from common import (
 def main(rounds: int = 21) -> dict[str, float]:
     compile_everything()
     with tempfile.TemporaryDirectory() as home:
-        env = run_env({"HOME": home, "XDG_CONFIG_HOME": str(Path(home) / ".config"),
-                       "MAILRELAY_CONFIG": str(ROOT / "examples" / "settings.toml")})
+        env = run_env(
+            {
+                "HOME": home,
+                "XDG_CONFIG_HOME": str(Path(home) / ".config"),
+                "MAILRELAY_CONFIG": str(ROOT / "examples" / "settings.toml"),
+            }
+        )
         cmd = mailrelay_command()
         cases = {
             'python -c "import click"': lambda: time_once([sys.executable, "-c", "import click"], env),
@@ -32,8 +37,12 @@ def main(rounds: int = 21) -> dict[str, float]:
             "mailrelay config check": lambda: time_once([*cmd, "config", "check"], env),
         }
         medians = interleaved_medians(cases, rounds)
-    print_rows(f"start-up, median of {rounds} runs", medians, 'python -c "import click"',
-               {"mailrelay --help": 1.5, "mailrelay config check": 1.5})
+    print_rows(
+        f"start-up, median of {rounds} runs",
+        medians,
+        'python -c "import click"',
+        {"mailrelay --help": 1.5, "mailrelay config check": 1.5},
+    )
     return medians
 
 

@@ -59,8 +59,7 @@ class _Postgres:
         from bench_replies import _free_port
 
         self.port = _free_port()
-        self._run("initdb", "-D", str(self.root / "data"), "-A", "trust", "-U", "mailrelay",
-                  "--no-sync")
+        self._run("initdb", "-D", str(self.root / "data"), "-A", "trust", "-U", "mailrelay", "--no-sync")
         # Durable settings (fsync on): the numbers are what a real server costs.
         self._ctl("start")
 
@@ -68,19 +67,32 @@ class _Postgres:
         return ["runuser", "-u", "postgres", "--", *argv] if os.geteuid() == 0 else argv
 
     def _run(self, program: str, *args: str) -> None:
-        subprocess.run(self._as_owner([str(self.bin / program), *args]), check=True,
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        subprocess.run(
+            self._as_owner([str(self.bin / program), *args]),
+            check=True,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
 
     def _ctl(self, *args: str) -> None:
-        self._run("pg_ctl", "-D", str(self.root / "data"), "-o",
-                  f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 "
-                  "-c max_connections=100", "-l", str(self.root / "log"), "-w", *args)
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.root / "data"),
+            "-o",
+            f"-p {self.port} -k {self.root} -c listen_addresses=127.0.0.1 -c max_connections=100",
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            *args,
+        )
 
     def new_database(self, name: str) -> str:
         import psycopg
 
-        with psycopg.connect(host="127.0.0.1", port=self.port, user="mailrelay",
-                             dbname="postgres", autocommit=True) as conn:
+        with psycopg.connect(
+            host="127.0.0.1", port=self.port, user="mailrelay", dbname="postgres", autocommit=True
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[arg-type]
         return f"postgresql://mailrelay@127.0.0.1:{self.port}/{name}"
 
@@ -91,40 +103,53 @@ class _Postgres:
             shutil.rmtree(self.root, ignore_errors=True)
 
 
-def _settings(work: Path, server: _Dovecot, url: str | None, name: str,
-              lock_wait: str = "0s") -> Path:
+def _settings(work: Path, server: _Dovecot, url: str | None, name: str, lock_wait: str = "0s") -> Path:
     path = work / f"{name}.toml"
-    state = f"[state]\npath = \"{work / name}\"\n" + (f"url = \"{url}\"\n" if url else "")
+    state = f'[state]\npath = "{work / name}"\n' + (f'url = "{url}"\n' if url else "")
     path.write_text(
-        "[smtp]\nhost = \"127.0.0.1\"\nfrom = \"relay@example.com\"\n"
-        f"[imap]\nhost = \"127.0.0.1\"\nport = {server.port}\nuser = \"{USER}\"\n"
-        f"tls_ca_file = \"{server.ca_file}\"\n"
-        "[approval]\nenabled = true\nreply_address = \"approvals@example.com\"\n"
-        f"lock_wait = \"{lock_wait}\"\n" + state)
+        '[smtp]\nhost = "127.0.0.1"\nfrom = "relay@example.com"\n'
+        f'[imap]\nhost = "127.0.0.1"\nport = {server.port}\nuser = "{USER}"\n'
+        f'tls_ca_file = "{server.ca_file}"\n'
+        '[approval]\nenabled = true\nreply_address = "approvals@example.com"\n'
+        f'lock_wait = "{lock_wait}"\n' + state
+    )
     return path
 
 
 def _ask(env: dict[str, str], count: int) -> list[tuple[str, str]]:
     """``count`` pending approvals (subject, reference), made with the library (not timed)."""
     made = subprocess.run(
-        [sys.executable, "-c",
-         "from mailrelay_cli.approvals import service as approvals\n"
-         "from mailrelay_cli.config.load import load_settings\n"
-         "from mailrelay_cli import store\n"
-         "s = load_settings()\n"
-         "with store.open_store(s) as db:\n"
-         f"    for n in range({count}):\n"
-         "        r = approvals.create_approval(s, db, title=f'Deploy {n}', "
-         "approvers=['alice@example.com'], expires_in=86400 * 30)\n"
-         "        print(r.subject + '\\t' + r.reference)"],
-        env=env, capture_output=True, text=True, check=True)
+        [
+            sys.executable,
+            "-c",
+            "from mailrelay_cli.approvals import service as approvals\n"
+            "from mailrelay_cli.config.load import load_settings\n"
+            "from mailrelay_cli import store\n"
+            "s = load_settings()\n"
+            "with store.open_store(s) as db:\n"
+            f"    for n in range({count}):\n"
+            "        r = approvals.create_approval(s, db, title=f'Deploy {n}', "
+            "approvers=['alice@example.com'], expires_in=86400 * 30)\n"
+            "        print(r.subject + '\\t' + r.reference)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return [tuple(line.split("\t")) for line in made.stdout.splitlines()]  # type: ignore[misc]
 
 
 def _processor(argv: list[str], env: dict[str, str], server: _Dovecot, errors: list[str]) -> None:
     while True:
-        done = subprocess.run(argv, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                              stderr=subprocess.PIPE, check=False)
+        done = subprocess.run(
+            argv,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
         if done.returncode == 75:
             time.sleep(RETRY_SECONDS)
         elif done.returncode != 0:
@@ -135,10 +160,11 @@ def _processor(argv: list[str], env: dict[str, str], server: _Dovecot, errors: l
 
 
 def _clear(processors: int, env: dict[str, str], server: _Dovecot) -> float:
-    argv = mailrelay_command() + ["-q", "process-replies", "--count", "50"]
+    argv = [*mailrelay_command(), "-q", "process-replies", "--count", "50"]
     errors: list[str] = []
-    threads = [threading.Thread(target=_processor, args=(argv, env, server, errors))
-               for _ in range(processors)]
+    threads = [
+        threading.Thread(target=_processor, args=(argv, env, server, errors)) for _ in range(processors)
+    ]
     start = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -163,8 +189,9 @@ def _wake_latencies(config: Path, env: dict[str, str]) -> list[float]:
     latencies = []
     for _ in range(WAKE_ROUNDS):
         with store.open_store(settings) as db:
-            approval = approvals.create_approval(settings, db, title="Wait",
-                                                 approvers=["alice@example.com"]).approval
+            approval = approvals.create_approval(
+                settings, db, title="Wait", approvers=["alice@example.com"]
+            ).approval
         returned: list[float] = []
 
         def wait(approval_id: str = approval.id, returned: list[float] = returned) -> None:
@@ -206,52 +233,70 @@ def _run(server: _Dovecot, pg: _Postgres, work: Path) -> None:
 
     key = secrets.token_hex(32)
     total = APPROVALS * PER_APPROVAL
-    print(f"\nstores: {total} replies to {APPROVALS} approvals cleared from Dovecot over IMAPS "
-          "(processes of process-replies --count 50, looping until empty)")
+    print(
+        f"\nstores: {total} replies to {APPROVALS} approvals cleared from Dovecot over IMAPS "
+        "(processes of process-replies --count 50, looping until empty)"
+    )
     rows: list[tuple[str, float]] = []
     # "exit 75": approval.lock_wait = 0s, a locked-out run exits and its loop starts another
     # RETRY_SECONDS later; "queue": lock_wait = 60s, it waits in the server's lock queue.
-    cases = [("sqlite", 1, "0s")] + [("postgresql", n, "0s") for n in PROCESSORS] \
+    cases = (
+        [("sqlite", 1, "0s")]
+        + [("postgresql", n, "0s") for n in PROCESSORS]
         + [("postgresql", n, "60s") for n in PROCESSORS[1:]]
+    )
     for kind, processors, lock_wait in cases:
         name = f"{kind}-{processors}-{lock_wait}"
         url = pg.new_database(name.replace("-", "_")) if kind == "postgresql" else None
         if url:
             migrate_postgres(url, None)
         config = _settings(work, server, url, name, lock_wait)
-        env = run_env({"MAILRELAY_CONFIG": str(config), "MAILRELAY_IMAP_PASSWORD": PASSWORD,
-                       "MAILRELAY_APPROVAL_HMAC_KEY": key, "HOME": str(work),
-                       "MAILRELAY_STATE_PASSWORD": "unused-trust-login"})
+        env = run_env(
+            {
+                "MAILRELAY_CONFIG": str(config),
+                "MAILRELAY_IMAP_PASSWORD": PASSWORD,
+                "MAILRELAY_APPROVAL_HMAC_KEY": key,
+                "HOME": str(work),
+                "MAILRELAY_STATE_PASSWORD": "unused-trust-login",
+            }
+        )
         messages = []
         for subject, reference in _ask(env, APPROVALS):
             messages += _replies(PER_APPROVAL, subject, reference)
         server.fill(messages)
         policy = "" if processors == 1 else (", exit 75" if lock_wait == "0s" else ", queue")
-        rows.append((f"{kind}, {processors} processor{'s' if processors > 1 else ''}{policy}",
-                     _clear(processors, env, server)))
+        rows.append(
+            (
+                f"{kind}, {processors} processor{'s' if processors > 1 else ''}{policy}",
+                _clear(processors, env, server),
+            )
+        )
     one = dict(rows)["postgresql, 1 processor"]
     width = max(len(label) for label, _ in rows)
     for label, seconds in rows:
         verdict = ""
         if label.startswith("postgresql") and not label.endswith(" 1 processor"):
-            verdict = "  target <= 1.00x of 1 processor: " + ("ok" if seconds <= one * 1.05
-                                                              else "MISSED")
-        print(f"  {label:<{width}}  {seconds:7.2f} s  {seconds / total * 1000:6.2f} ms/message"
-              f"  {seconds / one:5.2f}x{verdict}")
+            verdict = "  target <= 1.00x of 1 processor: " + ("ok" if seconds <= one * 1.05 else "MISSED")
+        print(
+            f"  {label:<{width}}  {seconds:7.2f} s  {seconds / total * 1000:6.2f} ms/message"
+            f"  {seconds / one:5.2f}x{verdict}"
+        )
 
-    print(f"\nstores: approvals wait wake-up, decision committed -> wait returns "
-          f"({WAKE_ROUNDS} rounds, --poll 10s)")
+    print(
+        f"\nstores: approvals wait wake-up, decision committed -> wait returns "
+        f"({WAKE_ROUNDS} rounds, --poll 10s)"
+    )
     for kind in ("postgresql", "sqlite"):
         url = pg.new_database(f"wake_{kind}") if kind == "postgresql" else None
         if url:
             migrate_postgres(url, None)
         config = _settings(work, server, url, f"wake-{kind}")
-        latencies = _wake_latencies(config, {"MAILRELAY_APPROVAL_HMAC_KEY": key,
-                                             "MAILRELAY_STATE_PASSWORD": "unused-trust-login"})
+        latencies = _wake_latencies(
+            config, {"MAILRELAY_APPROVAL_HMAC_KEY": key, "MAILRELAY_STATE_PASSWORD": "unused-trust-login"}
+        )
         median = statistics.median(latencies) * 1000
         worst = max(latencies) * 1000
-        verdict = ("  target < 100 ms: " + ("ok" if worst < 100 else "MISSED")
-                   if kind == "postgresql" else "")
+        verdict = "  target < 100 ms: " + ("ok" if worst < 100 else "MISSED") if kind == "postgresql" else ""
         print(f"  {kind:<10}  median {median:6.1f} ms  worst {worst:6.1f} ms{verdict}")
 
 

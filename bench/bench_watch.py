@@ -63,9 +63,12 @@ class _Watcher:
     """The watcher process, its JSON event lines, and its /proc numbers."""
 
     def __init__(self, env: dict[str, str]) -> None:
-        self.proc = subprocess.Popen(mailrelay_command() + ["process-replies", "--json",
-                                                            "--watch"],
-                                     env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [*mailrelay_command(), "process-replies", "--json", "--watch"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
         self.events: list[dict] = []
         threading.Thread(target=self._read, daemon=True).start()
 
@@ -123,27 +126,39 @@ def _run(server: _Dovecot, work: Path) -> None:
     config = work / "settings.toml"
     state = work / "state"
     config.write_text(
-        "[smtp]\nhost = \"127.0.0.1\"\nfrom = \"relay@example.com\"\n"
-        f"[imap]\nhost = \"127.0.0.1\"\nport = {server.port}\nuser = \"{USER}\"\n"
-        f"tls_ca_file = \"{server.ca_file}\"\n"
-        "[approval]\nenabled = true\nreply_address = \"approvals@example.com\"\n"
-        f"[state]\npath = \"{state}\"\n"
+        '[smtp]\nhost = "127.0.0.1"\nfrom = "relay@example.com"\n'
+        f'[imap]\nhost = "127.0.0.1"\nport = {server.port}\nuser = "{USER}"\n'
+        f'tls_ca_file = "{server.ca_file}"\n'
+        '[approval]\nenabled = true\nreply_address = "approvals@example.com"\n'
+        f'[state]\npath = "{state}"\n'
     )
-    env = run_env({"MAILRELAY_CONFIG": str(config), "MAILRELAY_IMAP_PASSWORD": PASSWORD,
-                   "MAILRELAY_APPROVAL_HMAC_KEY": secrets.token_hex(32)})
+    env = run_env(
+        {
+            "MAILRELAY_CONFIG": str(config),
+            "MAILRELAY_IMAP_PASSWORD": PASSWORD,
+            "MAILRELAY_APPROVAL_HMAC_KEY": secrets.token_hex(32),
+        }
+    )
     wanted = SINGLE + BURSTS * BURST_SIZE
     made = subprocess.run(
-        [sys.executable, "-c",
-         "from mailrelay_cli.approvals import service as approvals\n"
-         "from mailrelay_cli.config.load import load_settings\n"
-         "from mailrelay_cli import store\n"
-         "s = load_settings()\n"
-         "with store.open_store(s.state_dir) as db:\n"
-         f"    for i in range({wanted + 1}):\n"
-         "        r = approvals.create_approval(s, db, title=f'Deploy {i}', "
-         "approvers=['alice@example.com'], expires_in=86400 * 30)\n"
-         "        print(r.subject + '\\t' + r.reference)"],
-        env=env, capture_output=True, text=True, check=True)
+        [
+            sys.executable,
+            "-c",
+            "from mailrelay_cli.approvals import service as approvals\n"
+            "from mailrelay_cli.config.load import load_settings\n"
+            "from mailrelay_cli import store\n"
+            "s = load_settings()\n"
+            "with store.open_store(s.state_dir) as db:\n"
+            f"    for i in range({wanted + 1}):\n"
+            "        r = approvals.create_approval(s, db, title=f'Deploy {i}', "
+            "approvers=['alice@example.com'], expires_in=86400 * 30)\n"
+            "        print(r.subject + '\\t' + r.reference)",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     asked = [line.split("\t") for line in made.stdout.splitlines()]
 
     db = sqlite3.connect(state / "mailrelay.db", timeout=30)
@@ -171,8 +186,7 @@ def _run(server: _Dovecot, work: Path) -> None:
             sent_at = []
             for i in range(BURST_SIZE):
                 subject, reference = asked[SINGLE + b * BURST_SIZE + i]
-                conn.append("INBOX", None, None,
-                            _reply(subject, reference, "alice@example.com", 1000 + i))
+                conn.append("INBOX", None, None, _reply(subject, reference, "alice@example.com", 1000 + i))
                 sent_at.append(time.perf_counter())
             seen = 0
             while seen < BURST_SIZE:
@@ -194,8 +208,9 @@ def _run(server: _Dovecot, work: Path) -> None:
         done = audited()
         for step in range(RSS_TOTAL // RSS_STEP):
             for i in range(RSS_STEP):
-                conn.append("INBOX", None, None, _reply(subject, reference,
-                                                        f"someone{step}-{i}@example.com", i))
+                conn.append(
+                    "INBOX", None, None, _reply(subject, reference, f"someone{step}-{i}@example.com", i)
+                )
             deadline = time.monotonic() + 600
             while audited() < done + RSS_STEP:
                 if time.monotonic() > deadline:
@@ -211,20 +226,31 @@ def _run(server: _Dovecot, work: Path) -> None:
             db.close()
 
     interval = DEFAULT_INTERVAL_MINUTES * 60
-    print(f"\nwatch: APPEND -> decision committed, process-replies --watch against Dovecot "
-          f"(IMAPS){' [quick]' if QUICK else ''}")
-    for name, values in ((f"one at a time ({len(single)})", single),
-                         (f"bursts of {BURST_SIZE} ({len(burst)})", burst)):
+    print(
+        f"\nwatch: APPEND -> decision committed, process-replies --watch against Dovecot "
+        f"(IMAPS){' [quick]' if QUICK else ''}"
+    )
+    for name, values in (
+        (f"one at a time ({len(single)})", single),
+        (f"bursts of {BURST_SIZE} ({len(burst)})", burst),
+    ):
         p95 = _percentile(values, 0.95)
-        print(f"  {name:<24} p50 {statistics.median(values) * 1000:7.1f} ms   "
-              f"p95 {p95 * 1000:7.1f} ms   target p95 < 1 s: {'ok' if p95 < 1 else 'MISSED'}")
-    print(f"  {'cron every 5 min':<24} p50 {interval / 2:7.0f} s    p95 {0.95 * interval:7.0f} s"
-          "    (expected: waits for the next run)")
-    print(f"  idle CPU over {IDLE_SECONDS}s: {idle_cpu:.2f} s "
-          f"({idle_cpu / IDLE_SECONDS * 100:.2f}% of a core)")
-    print(f"  RSS every {RSS_STEP} of {RSS_TOTAL} replies (MiB): "
-          + " ".join(f"{value:.1f}" for value in rss)
-          + f"   growth {rss[-1] - rss[1]:+.1f} MiB after the first {RSS_STEP}")
+        print(
+            f"  {name:<24} p50 {statistics.median(values) * 1000:7.1f} ms   "
+            f"p95 {p95 * 1000:7.1f} ms   target p95 < 1 s: {'ok' if p95 < 1 else 'MISSED'}"
+        )
+    print(
+        f"  {'cron every 5 min':<24} p50 {interval / 2:7.0f} s    p95 {0.95 * interval:7.0f} s"
+        "    (expected: waits for the next run)"
+    )
+    print(
+        f"  idle CPU over {IDLE_SECONDS}s: {idle_cpu:.2f} s ({idle_cpu / IDLE_SECONDS * 100:.2f}% of a core)"
+    )
+    print(
+        f"  RSS every {RSS_STEP} of {RSS_TOTAL} replies (MiB): "
+        + " ".join(f"{value:.1f}" for value in rss)
+        + f"   growth {rss[-1] - rss[1]:+.1f} MiB after the first {RSS_STEP}"
+    )
 
 
 if __name__ == "__main__":

@@ -28,8 +28,12 @@ def compile_everything() -> None:
     import site
 
     targets = [str(ROOT / "src")] + [p for p in site.getsitepackages() if Path(p).is_dir()]
-    subprocess.run([sys.executable, "-m", "compileall", "-q", *targets],
-                   check=False, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", *targets],
+        check=False,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def run_env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -41,12 +45,15 @@ def run_env(extra: dict[str, str] | None = None) -> dict[str, str]:
 
 def time_once(argv: Sequence[str], env: dict[str, str], stdin: bytes | None = None) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(list(argv), env=env, input=stdin, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, check=False)
+    proc = subprocess.run(
+        list(argv), env=env, input=stdin, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+    )
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
-        raise SystemExit(f"benchmark command failed ({proc.returncode}): {' '.join(argv)}\n"
-                         + proc.stderr.decode(errors="replace"))
+        raise SystemExit(
+            f"benchmark command failed ({proc.returncode}): {' '.join(argv)}\n"
+            + proc.stderr.decode(errors="replace")
+        )
     return elapsed
 
 
@@ -59,16 +66,20 @@ def interleaved_medians(cases: dict[str, Callable[[], float]], rounds: int) -> d
     return {name: statistics.median(values) for name, values in samples.items()}
 
 
-def print_rows(title: str, medians: dict[str, float], baseline: str,
-               targets: dict[str, float] | None = None) -> None:
+def print_rows(
+    title: str, medians: dict[str, float], baseline: str, targets: dict[str, float] | None = None
+) -> None:
     print(f"\n{title}")
     base = medians[baseline]
     width = max(len(name) for name in medians)
     for name, value in medians.items():
         ratio = value / base
         target = (targets or {}).get(name)
-        verdict = "" if target is None else (f"  target <= {target:.2f}x: "
-                                             + ("ok" if ratio <= target else "MISSED"))
+        verdict = (
+            ""
+            if target is None
+            else (f"  target <= {target:.2f}x: " + ("ok" if ratio <= target else "MISSED"))
+        )
         print(f"  {name:<{width}}  {value * 1000:8.1f} ms  {ratio:5.2f}x{verdict}")
 
 
@@ -82,8 +93,8 @@ def ensure_program(program: str, package: str) -> str | None:
 
     def find() -> str | None:
         return shutil.which(program) or next(
-            (str(p) for p in (Path("/usr/sbin") / program, Path("/usr/bin") / program)
-             if p.exists()), None)
+            (str(p) for p in (Path("/usr/sbin") / program, Path("/usr/bin") / program) if p.exists()), None
+        )
 
     if find() or os.geteuid() != 0 or not shutil.which("apt-get"):
         return find()

@@ -8,8 +8,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-BENCHMARKS = ["bench_startup", "bench_send", "bench_replies", "bench_hostile", "bench_reply_text",
-              "bench_stores", "bench_watch"]
+BENCHMARKS = [
+    "bench_startup",
+    "bench_send",
+    "bench_replies",
+    "bench_hostile",
+    "bench_reply_text",
+    "bench_stores",
+    "bench_watch",
+]
 
 
 def main() -> None:

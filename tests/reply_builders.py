@@ -40,7 +40,7 @@ def reply(
     if html:
         markup = "<div>" + new_text.replace("\n", "<br>") + "</div>"
         if quoted:
-            markup += "<blockquote type=\"cite\">" + quoted.replace("\n", "<br>") + "</blockquote>"
+            markup += '<blockquote type="cite">' + quoted.replace("\n", "<br>") + "</blockquote>"
         msg.set_content(f"<html><body>{markup}</body></html>", subtype="html")
     else:
         msg.set_content(body)
@@ -49,6 +49,8 @@ def reply(
 
 def request_text(reference: str, title: str = "Deploy 1.4 to production") -> str:
     """The body of an approval request, as a reply quotes it."""
-    return (f"Approval requested: {title}\n\n"
-            "Reply to this message with APPROVE or REJECT on the first line.\n"
-            f"Reference: {reference}\n")
+    return (
+        f"Approval requested: {title}\n\n"
+        "Reply to this message with APPROVE or REJECT on the first line.\n"
+        f"Reference: {reference}\n"
+    )

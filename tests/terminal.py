@@ -12,8 +12,14 @@ import termios
 import time
 
 
-def run_in_terminal(args: list[str], *, columns: int = 80, rows: int = 24,
-                    env: dict[str, str] | None = None, timeout: float = 60.0) -> tuple[int, str]:
+def run_in_terminal(
+    args: list[str],
+    *,
+    columns: int = 80,
+    rows: int = 24,
+    env: dict[str, str] | None = None,
+    timeout: float = 60.0,
+) -> tuple[int, str]:
     """(exit status, everything written to the terminal) of ``mailrelay ARGS`` run in a pty
     ``columns`` wide; stdout and stderr are both the terminal."""
     pid, master = pty.fork()

@@ -30,10 +30,14 @@ def db(settings: Settings) -> Iterator[store.Store]:
         yield opened
 
 
-def ask(settings: Settings, db: store.Store, *approvers: str, **kwargs: object
-        ) -> approvals.ApprovalRequest:
-    return approvals.create_approval(settings, db, title="Deploy 1.4 to production",
-                                     approvers=approvers or ("alice@example.com",), **kwargs)
+def ask(settings: Settings, db: store.Store, *approvers: str, **kwargs: object) -> approvals.ApprovalRequest:
+    return approvals.create_approval(
+        settings,
+        db,
+        title="Deploy 1.4 to production",
+        approvers=approvers or ("alice@example.com",),
+        **kwargs,
+    )
 
 
 def test_a_new_approval_is_pending_with_the_default_lifetime(settings, db) -> None:
@@ -51,8 +55,7 @@ def test_the_subject_carries_the_reference_and_the_title(settings, db) -> None:
 
 
 @pytest.mark.parametrize("title", ["a\nb", "a\r\nBcc: victim@example.com", "a\rb"])
-def test_a_line_break_in_the_title_is_bad_data_naming_the_variable(settings, db,
-                                                                   title: str) -> None:
+def test_a_line_break_in_the_title_is_bad_data_naming_the_variable(settings, db, title: str) -> None:
     with pytest.raises(DataError, match="variable title contains a line break") as caught:
         approvals.create_approval(settings, db, title=title, approvers=["alice@example.com"])
     assert caught.value.exit_code == ExitCode.DATAERR
@@ -60,8 +63,9 @@ def test_a_line_break_in_the_title_is_bad_data_naming_the_variable(settings, db,
 
 
 def test_tabs_and_runs_of_spaces_in_the_title_become_one_space(settings, db) -> None:
-    request = approvals.create_approval(settings, db, title="  Deploy\t1.4   now ",
-                                        approvers=["alice@example.com"])
+    request = approvals.create_approval(
+        settings, db, title="  Deploy\t1.4   now ", approvers=["alice@example.com"]
+    )
     assert request.subject == f"[{request.reference}] Approval requested: Deploy 1.4 now"
 
 
@@ -162,12 +166,14 @@ def test_list_filters_by_effective_status(settings, db) -> None:
 def test_one_approve_decides_a_single_approver_approval(settings, db) -> None:
     request = ask(settings, db)
     with db.transaction() as tx:
-        result = approvals.record_vote(tx, request.approval, "alice@example.com", "approve",
-                                       "ship it", None)
+        result = approvals.record_vote(tx, request.approval, "alice@example.com", "approve", "ship it", None)
     assert result.outcome == "approved"
     decided = approvals.get_approval(db, request.approval.id)
     assert (decided.status, decided.decided_by, decided.comment) == (
-        "approved", "alice@example.com", "ship it")
+        "approved",
+        "alice@example.com",
+        "ship it",
+    )
 
 
 def test_required_two_needs_two_distinct_approvers(settings, db) -> None:
@@ -215,12 +221,18 @@ def test_cancelling_a_decided_approval_is_an_error(settings, db) -> None:
         approvals.cancel_approval(db, request.approval.id)
 
 
-@pytest.mark.parametrize(("status", "code"), [
-    ("approved", ExitCode.OK), ("rejected", ExitCode.REJECTED),
-    ("expired", ExitCode.EXPIRED), ("cancelled", ExitCode.EXPIRED),
-])
-def test_each_final_status_has_its_wait_exit_code(status: str, code: ExitCode,
-                                                   db: store.Store, settings: Settings) -> None:
+@pytest.mark.parametrize(
+    ("status", "code"),
+    [
+        ("approved", ExitCode.OK),
+        ("rejected", ExitCode.REJECTED),
+        ("expired", ExitCode.EXPIRED),
+        ("cancelled", ExitCode.EXPIRED),
+    ],
+)
+def test_each_final_status_has_its_wait_exit_code(
+    status: str, code: ExitCode, db: store.Store, settings: Settings
+) -> None:
     approval = replace(ask(settings, db).approval, status=status)
     assert exit_code_for(approvals.WaitResult(approval, timed_out=False).outcome) == code
 
@@ -252,7 +264,8 @@ def test_wait_gives_up_after_the_timeout(settings, db) -> None:
     def fake_sleep(seconds: float) -> None:
         now[0] += seconds
 
-    result = approvals.wait_for(db, request.approval.id, timeout=25, poll=10,
-                                sleep=fake_sleep, clock=lambda: now[0])
+    result = approvals.wait_for(
+        db, request.approval.id, timeout=25, poll=10, sleep=fake_sleep, clock=lambda: now[0]
+    )
     assert result.timed_out and result.approval.status == "pending"
     assert now[0] == 25

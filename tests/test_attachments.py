@@ -16,8 +16,7 @@ from mailrelay_cli.outbound.attachments import LogFile
 def _log(tmp_path: Path, name: str, text: str = "log line\n", **meta: object) -> LogFile:
     path = tmp_path / name
     path.write_text(text, encoding="utf-8")
-    defaults = {"step": "1", "step_name": "Build", "endpoint": "ci-1", "execution_id": "981",
-                "failed": False}
+    defaults = {"step": "1", "step_name": "Build", "endpoint": "ci-1", "execution_id": "981", "failed": False}
     defaults.update(meta)
     return LogFile(path, **defaults)  # type: ignore[arg-type]
 
@@ -31,9 +30,10 @@ def test_a_single_log_is_named_instance_step_name_endpoint_and_execution_id(tmp_
 
 
 def test_several_logs_go_in_one_zip_with_the_exact_entry_names(tmp_path: Path) -> None:
-    logs = [_log(tmp_path, "a.log", "A\n"),
-            _log(tmp_path, "b.log", "B\n", step="2", step_name="Deploy", endpoint="web-1",
-                 execution_id="982")]
+    logs = [
+        _log(tmp_path, "a.log", "A\n"),
+        _log(tmp_path, "b.log", "B\n", step="2", step_name="Deploy", endpoint="web-1", execution_id="982"),
+    ]
     attachment = attachments.build(logs, "Release 2.4", 10)
     assert attachment is not None
     assert attachment.filename == "Release 2.4_logs.zip"
@@ -47,11 +47,14 @@ def test_no_logs_means_no_attachment() -> None:
     assert attachments.build([], "Release", 10) is None
 
 
-@pytest.mark.parametrize("policy,expected", [
-    ("never", []),
-    ("always", ["ok.log", "bad.log"]),
-    ("on-failure", ["bad.log"]),
-])
+@pytest.mark.parametrize(
+    "policy,expected",
+    [
+        ("never", []),
+        ("always", ["ok.log", "bad.log"]),
+        ("on-failure", ["bad.log"]),
+    ],
+)
 def test_the_policy_picks_the_logs(tmp_path: Path, policy: str, expected: list[str]) -> None:
     logs = [_log(tmp_path, "ok.log"), _log(tmp_path, "bad.log", failed=True)]
     assert [log.path.name for log in attachments.select(logs, policy)] == expected
@@ -91,8 +94,10 @@ def test_an_empty_or_dots_only_name_gets_a_readable_placeholder() -> None:
 
 
 def test_hostile_metadata_never_makes_a_zip_entry_with_a_folder(tmp_path: Path) -> None:
-    logs = [_log(tmp_path, "a.log", step_name="../../etc/passwd", endpoint="/root"),
-            _log(tmp_path, "b.log", step="2", step_name="x\ny", execution_id="../1")]
+    logs = [
+        _log(tmp_path, "a.log", step_name="../../etc/passwd", endpoint="/root"),
+        _log(tmp_path, "b.log", step="2", step_name="x\ny", execution_id="../1"),
+    ]
     attachment = attachments.build(logs, "../Release", 10)
     assert attachment is not None
     assert attachment.filename == "Release_logs.zip"
@@ -104,8 +109,9 @@ def test_hostile_metadata_never_makes_a_zip_entry_with_a_folder(tmp_path: Path) 
 
 
 def test_every_name_stays_under_255_bytes(tmp_path: Path) -> None:
-    log = _log(tmp_path, "a.log", step="9" * 300, step_name="ß" * 300, endpoint="e" * 300,
-               execution_id="i" * 300)
+    log = _log(
+        tmp_path, "a.log", step="9" * 300, step_name="ß" * 300, endpoint="e" * 300, execution_id="i" * 300
+    )
     assert len(attachments.single_name("R" * 300, log).encode("utf-8")) < 255
 
 
@@ -154,19 +160,27 @@ def test_a_log_that_is_a_directory_is_bad_input_naming_the_path(tmp_path: Path) 
 
 
 def test_logs_without_metadata_are_named_by_position_stem_and_local(tmp_path: Path) -> None:
-    logs = attachments.logs_from_paths([tmp_path / "build.log"], [tmp_path / "deploy db.log"],
-                                       start=3)
-    assert [(log.step, log.step_name, log.endpoint, log.execution_id, log.failed)
-            for log in logs] == [("3", "build", "local", "3", False),
-                                 ("4", "deploy db", "local", "4", True)]
+    logs = attachments.logs_from_paths([tmp_path / "build.log"], [tmp_path / "deploy db.log"], start=3)
+    assert [(log.step, log.step_name, log.endpoint, log.execution_id, log.failed) for log in logs] == [
+        ("3", "build", "local", "3", False),
+        ("4", "deploy db", "local", "4", True),
+    ]
 
 
 def test_payload_logs_carry_their_metadata(tmp_path: Path) -> None:
-    logs = attachments.logs_from_payload([
-        {"path": "a.log", "step": 2, "step_name": "Deploy", "endpoint": "web-1",
-         "execution_id": 77, "failed": True},
-        {"path": "b.log"},
-    ])
+    logs = attachments.logs_from_payload(
+        [
+            {
+                "path": "a.log",
+                "step": 2,
+                "step_name": "Deploy",
+                "endpoint": "web-1",
+                "execution_id": 77,
+                "failed": True,
+            },
+            {"path": "b.log"},
+        ]
+    )
     assert logs[0] == LogFile(Path("a.log"), "2", "Deploy", "web-1", "77", True)
     assert logs[1] == LogFile(Path("b.log"), "2", "b", "local", "2", False)
 

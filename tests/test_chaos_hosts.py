@@ -49,25 +49,34 @@ os.close(fd)
 """
 
 
-def _host(root: Path, name: str, url: str, dovecot, user, smtp_plain, hook: Path, log: Path
-          ) -> tuple[Path, dict[str, str]]:
+def _host(
+    root: Path, name: str, url: str, dovecot, user, smtp_plain, hook: Path, log: Path
+) -> tuple[Path, dict[str, str]]:
     home = root / name
     (home / ".config" / "mailrelay").mkdir(parents=True)
     settings = home / ".config" / "mailrelay" / "settings.toml"
     settings.write_text(
-        smtp_plain.toml(auth="none") + dovecot.imap_toml(user)
+        smtp_plain.toml(auth="none")
+        + dovecot.imap_toml(user)
         + '[approval]\nenabled = true\nreply_address = "approvals@example.com"\n'
         + f'on_decision = ["{sys.executable}", "{hook}", "{log}"]\n'
-        + f'[state]\npath = "{home / "state"}"\nurl = "{url}"\n')
+        + f'[state]\npath = "{home / "state"}"\nurl = "{url}"\n'
+    )
     env = {key: value for key, value in os.environ.items() if not key.startswith("MAILRELAY_")}
-    env.update({
-        "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config"),
-        "XDG_STATE_HOME": str(home / ".local" / "state"),
-        "XDG_DATA_HOME": str(home / ".local" / "share"), "XDG_CACHE_HOME": str(home / ".cache"),
-        "MAILRELAY_CONFIG": str(settings), "MAILRELAY_IMAP_PASSWORD": user.password,
-        "MAILRELAY_APPROVAL_HMAC_KEY": KEY, "MAILRELAY_STATE_PASSWORD": "unused-trust-login",
-        "PYTHONPATH": str(SRC),
-    })
+    env.update(
+        {
+            "HOME": str(home),
+            "XDG_CONFIG_HOME": str(home / ".config"),
+            "XDG_STATE_HOME": str(home / ".local" / "state"),
+            "XDG_DATA_HOME": str(home / ".local" / "share"),
+            "XDG_CACHE_HOME": str(home / ".cache"),
+            "MAILRELAY_CONFIG": str(settings),
+            "MAILRELAY_IMAP_PASSWORD": user.password,
+            "MAILRELAY_APPROVAL_HMAC_KEY": KEY,
+            "MAILRELAY_STATE_PASSWORD": "unused-trust-login",
+            "PYTHONPATH": str(SRC),
+        }
+    )
     return settings, env
 
 
@@ -88,10 +97,8 @@ def _replies(requests, rng: random.Random) -> list[bytes]:
     for request in requests:
         quoted = request_text(request.reference)
         messages += [
-            reply(request.subject, "alice@example.com", rng.choice(["Approve", "Reject"]),
-                  quoted=quoted),
-            reply(request.subject, "bob@example.com", rng.choice(["Approve", "Reject"]),
-                  quoted=quoted),
+            reply(request.subject, "alice@example.com", rng.choice(["Approve", "Reject"]), quoted=quoted),
+            reply(request.subject, "bob@example.com", rng.choice(["Approve", "Reject"]), quoted=quoted),
             reply(request.subject, "carol@example.com", "Approve", quoted=quoted),
             _auto_reply(request.subject, "alice@example.com"),
             reply(request.subject, "bob@example.com", "Which build is this?", quoted=quoted),
@@ -109,7 +116,8 @@ def _message_id(raw: bytes) -> str:
 
 
 def test_three_processors_on_two_hosts_killed_at_random_lose_and_double_nothing(
-        tmp_path: Path, dovecot, smtp_plain, postgres: Postgres) -> None:
+    tmp_path: Path, dovecot, smtp_plain, postgres: Postgres
+) -> None:
     rng = random.Random(int(os.environ.get("MAILRELAY_CHAOS_SEED", "1313")))
     database = postgres.migrated_database()
     url = postgres.url(database)
@@ -117,15 +125,19 @@ def test_three_processors_on_two_hosts_killed_at_random_lose_and_double_nothing(
     hook = tmp_path / "hook.py"
     hook.write_text(HOOK)
     log = tmp_path / "hook.log"
-    hosts = [_host(tmp_path, name, url, dovecot, user, smtp_plain, hook, log)
-             for name in ("host-a", "host-b")]
+    hosts = [
+        _host(tmp_path, name, url, dovecot, user, smtp_plain, hook, log) for name in ("host-a", "host-b")
+    ]
     settings_a = load_settings(hosts[0][0])
     os.environ["MAILRELAY_APPROVAL_HMAC_KEY"] = KEY
     try:
         with store.open_store(settings_a) as db:
-            requests = [approvals.create_approval(
-                settings_a, db, title=f"Deploy {n}",
-                approvers=["alice@example.com", "bob@example.com"]) for n in range(APPROVALS)]
+            requests = [
+                approvals.create_approval(
+                    settings_a, db, title=f"Deploy {n}", approvers=["alice@example.com", "bob@example.com"]
+                )
+                for n in range(APPROVALS)
+            ]
     finally:
         del os.environ["MAILRELAY_APPROVAL_HMAC_KEY"]
     messages = _replies(requests, rng)
@@ -154,8 +166,9 @@ def test_three_processors_on_two_hosts_killed_at_random_lose_and_double_nothing(
                 assert code in (0, 75, -signal.SIGKILL), (code, process.stderr.read().decode())
                 running[i] = None
             if running[i] is None:
-                running[i] = subprocess.Popen(argv, env=slots[i], stdout=subprocess.DEVNULL,
-                                              stderr=subprocess.PIPE)
+                running[i] = subprocess.Popen(
+                    argv, env=slots[i], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+                )
         if now >= next_kill:
             victim = running[rng.randrange(3)]
             if victim is not None and victim.poll() is None:
@@ -171,17 +184,16 @@ def test_three_processors_on_two_hosts_killed_at_random_lose_and_double_nothing(
         done = subprocess.run(argv, env=env, capture_output=True, timeout=120)
         assert done.returncode == 0, done.stderr.decode()
 
-    audit = postgres.query("SELECT message_id, outcome, approval_id, duplicate_of FROM audit",
-                           database)
+    audit = postgres.query("SELECT message_id, outcome, approval_id, duplicate_of FROM audit", database)
     seen = {row[0] for row in audit}
     lost = [m for m in map(_message_id, messages) if m not in seen]
     assert lost == [], f"{len(lost)} messages lost"
-    deciding = collections.Counter(row[2] for row in audit
-                                   if row[1] in ("approved", "rejected") and row[3] is None)
+    deciding = collections.Counter(
+        row[2] for row in audit if row[1] in ("approved", "rejected") and row[3] is None
+    )
     ids = [r.approval.id for r in requests]
     assert {i: deciding[i] for i in ids} == dict.fromkeys(ids, 1), "a decision was doubled or lost"
-    votes = collections.Counter(row[0] for row in postgres.query(
-        "SELECT approval_id FROM votes", database))
+    votes = collections.Counter(row[0] for row in postgres.query("SELECT approval_id FROM votes", database))
     assert {i: votes[i] for i in ids} == dict.fromkeys(ids, 1)
     statuses = dict(postgres.query("SELECT id, status FROM approvals", database))
     assert all(statuses[i] in ("approved", "rejected") for i in ids)
@@ -196,5 +208,7 @@ def test_three_processors_on_two_hosts_killed_at_random_lose_and_double_nothing(
         assert all(run == runs[0] for run in runs), f"{approval_id}: different deliveries {runs}"
     repeats = sum(len(runs) - 1 for runs in deliveries.values())
     assert repeats <= kills, "a hook ran twice without a kill in between"
-    print(f"chaos: {len(messages)} replies, {APPROVALS} approvals, {kills} kills, "
-          f"exits {dict(exits)}, hook repeats {repeats}")
+    print(
+        f"chaos: {len(messages)} replies, {APPROVALS} approvals, {kills} kills, "
+        f"exits {dict(exits)}, hook repeats {repeats}"
+    )

@@ -13,27 +13,35 @@ from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.config.load import load_settings
 from mailrelay_cli.config.records import Settings
 
-JSON_KEYS = ["id", "status", "subject", "approvers", "created_at", "expires_at",
-             "decided_by", "decided_at", "comment"]
+JSON_KEYS = [
+    "id",
+    "status",
+    "subject",
+    "approvers",
+    "created_at",
+    "expires_at",
+    "decided_by",
+    "decided_at",
+    "comment",
+]
 
 
 @pytest.fixture
-def settings(write_config: Callable[[str], Path], tmp_path: Path, state_url: str | None
-             ) -> Settings:
+def settings(write_config: Callable[[str], Path], tmp_path: Path, state_url: str | None) -> Settings:
     """Every command here runs on SQLite and on PostgreSQL (``state_url``)."""
     path = write_config(
         '[smtp]\nhost = "smtp.example.com"\nfrom = "relay@example.com"\n'
-        '[approval]\nenabled = true\n'
-        f'[state]\npath = "{tmp_path / "state"}"\n'
-        + (f'url = "{state_url}"\n' if state_url else "")
+        "[approval]\nenabled = true\n"
+        f'[state]\npath = "{tmp_path / "state"}"\n' + (f'url = "{state_url}"\n' if state_url else "")
     )
     return load_settings(path)
 
 
 def ask(settings: Settings, **kwargs: object) -> approvals.Approval:
     with store.open_store(settings) as db:
-        return approvals.create_approval(settings, db, title="Deploy 1.4",
-                                         approvers=["alice@example.com"], **kwargs).approval
+        return approvals.create_approval(
+            settings, db, title="Deploy 1.4", approvers=["alice@example.com"], **kwargs
+        ).approval
 
 
 def decide(settings: Settings, approval: approvals.Approval, decision: str) -> None:
@@ -114,12 +122,13 @@ def test_wait_timeout_is_written_as_a_duration(run_cli, settings) -> None:
     approval = ask(settings)
     result = run_cli("approvals", "wait", approval.id, "--timeout", "1", "--poll", "0.2")
     assert result.exit_code == 3
-    assert (f"mailrelay: error: approval {approval.id} still pending after 1s (timed out)"
-            in result.stderr.splitlines())
+    assert (
+        f"mailrelay: error: approval {approval.id} still pending after 1s (timed out)"
+        in result.stderr.splitlines()
+    )
 
 
-def test_wait_json_timeout_prints_the_approval_then_the_timeout_on_stderr(run_cli,
-                                                                        settings) -> None:
+def test_wait_json_timeout_prints_the_approval_then_the_timeout_on_stderr(run_cli, settings) -> None:
     approval = ask(settings)
     result = run_cli("approvals", "wait", approval.id, "--timeout", "0s", "--json")
     assert result.exit_code == 3

@@ -32,20 +32,21 @@ def device(write_config: Callable[[str], Path]) -> Path:
 
 
 def test_login_shows_the_code_and_url_and_saves_the_login(
-        run_cli, device, identity_service: FakeIdentityService) -> None:
+    run_cli, device, identity_service: FakeIdentityService
+) -> None:
     identity_service.device_polls.extend(["success"])
     result = run_cli("auth", "login")
     assert result.exit_code == 0, result.stderr
     assert "FAKE-CODE1" in result.stdout
     assert "https://microsoft.com/devicelogin" in result.stdout
-    assert "SMTP and IMAP: microsoft-oauth (device-code) ready for alice@contoso.example" \
-        in result.stdout
+    assert "SMTP and IMAP: microsoft-oauth (device-code) ready for alice@contoso.example" in result.stdout
     assert credentials.get_internal("default", "oauth.smtp") is not None
     no_secrets(result)
 
 
 def test_login_when_the_code_expires_exits_77_with_the_login_hint(
-        run_cli, device, identity_service: FakeIdentityService) -> None:
+    run_cli, device, identity_service: FakeIdentityService
+) -> None:
     identity_service.device_polls.extend(["expired"])
     result = run_cli("auth", "login")
     assert result.exit_code == 77
@@ -55,7 +56,8 @@ def test_login_when_the_code_expires_exits_77_with_the_login_hint(
 
 
 def test_ctrl_c_during_login_exits_130_and_saves_nothing(
-        run_cli, device, identity_service: FakeIdentityService) -> None:
+    run_cli, device, identity_service: FakeIdentityService
+) -> None:
     identity_service.interrupt_on_poll = True
     result = run_cli("auth", "login")
     assert result.exit_code == 130
@@ -64,14 +66,16 @@ def test_ctrl_c_during_login_exits_130_and_saves_nothing(
 
 
 def test_login_imap_when_it_shares_smtps_login_points_at_smtp(
-        run_cli, device, identity_service: FakeIdentityService) -> None:
+    run_cli, device, identity_service: FakeIdentityService
+) -> None:
     result = run_cli("auth", "login", "--imap")
     assert result.exit_code == 78
     assert "hint: mailrelay auth login --smtp" in result.stderr
 
 
 def test_login_under_client_credentials_says_no_login_is_needed(
-        run_cli, write_config, identity_service: FakeIdentityService) -> None:
+    run_cli, write_config, identity_service: FakeIdentityService
+) -> None:
     write_config(CLIENT_CREDENTIALS)
     identity_service.client_secret = f"{SENTINEL}-SECRET"
     credentials.set_secret("default", "smtp.client_secret", f"{SENTINEL}-SECRET")
@@ -83,7 +87,8 @@ def test_login_under_client_credentials_says_no_login_is_needed(
 
 
 def test_login_signs_in_twice_when_imap_has_its_own_client_id(
-        run_cli, write_config, identity_service: FakeIdentityService) -> None:
+    run_cli, write_config, identity_service: FakeIdentityService
+) -> None:
     write_config(DEVICE + 'client_id = "00000000-aaaa-bbbb-cccc-00000000000f"\n')
     identity_service.device_polls.extend(["success", "success"])
     result = run_cli("auth", "login")
@@ -93,16 +98,26 @@ def test_login_signs_in_twice_when_imap_has_its_own_client_id(
     assert credentials.get_internal("default", "oauth.imap") is not None
 
 
-def test_status_json_pins_its_keys(
-        run_cli, device, identity_service: FakeIdentityService) -> None:
+def test_status_json_pins_its_keys(run_cli, device, identity_service: FakeIdentityService) -> None:
     identity_service.device_polls.extend(["success"])
     run_cli("auth", "login")
     result = run_cli("auth", "status", "--json")
     assert result.exit_code == 0
     smtp, imap = (json.loads(line) for line in result.stdout.splitlines())
-    assert list(smtp) == ["role", "provider", "flow", "account", "scopes",
-                          "access_token_expires_at", "refresh_token", "logged_in",
-                          "shares_smtp_login", "stored_in", "note", "apis"]
+    assert list(smtp) == [
+        "role",
+        "provider",
+        "flow",
+        "account",
+        "scopes",
+        "access_token_expires_at",
+        "refresh_token",
+        "logged_in",
+        "shares_smtp_login",
+        "stored_in",
+        "note",
+        "apis",
+    ]
     assert smtp["account"] == "alice@contoso.example"
     assert smtp["scopes"] == [SMTP_SEND]
     assert smtp["refresh_token"] is True and smtp["logged_in"] is True
@@ -110,8 +125,7 @@ def test_status_json_pins_its_keys(
     no_secrets(result)
 
 
-def test_status_says_imap_shares_smtps_login(
-        run_cli, device, identity_service: FakeIdentityService) -> None:
+def test_status_says_imap_shares_smtps_login(run_cli, device, identity_service: FakeIdentityService) -> None:
     identity_service.device_polls.extend(["success"])
     run_cli("auth", "login")
     result = run_cli("auth", "status")
@@ -130,8 +144,7 @@ def test_status_before_login_tells_the_command_to_run(run_cli, device) -> None:
 NO_CLIENT_ID = DEVICE.replace('client_id = "00000000-aaaa-bbbb-cccc-000000000001"\n', "")
 
 
-def test_status_without_a_client_id_says_not_configured_and_exits_0(
-        run_cli, write_config) -> None:
+def test_status_without_a_client_id_says_not_configured_and_exits_0(run_cli, write_config) -> None:
     write_config(NO_CLIENT_ID)
     result = run_cli("auth", "status")
     assert result.exit_code == 0, result.stderr
@@ -140,8 +153,7 @@ def test_status_without_a_client_id_says_not_configured_and_exits_0(
     assert "mailrelay config set smtp.client_id" in result.stdout
 
 
-def test_status_json_without_a_client_id_is_a_row_not_logged_in_with_a_note(
-        run_cli, write_config) -> None:
+def test_status_json_without_a_client_id_is_a_row_not_logged_in_with_a_note(run_cli, write_config) -> None:
     write_config(NO_CLIENT_ID)
     result = run_cli("auth", "status", "--json")
     assert result.exit_code == 0, result.stderr
@@ -152,7 +164,8 @@ def test_status_json_without_a_client_id_is_a_row_not_logged_in_with_a_note(
 
 
 def test_logout_removes_the_login_and_status_shows_it_gone(
-        run_cli, device, identity_service: FakeIdentityService) -> None:
+    run_cli, device, identity_service: FakeIdentityService
+) -> None:
     identity_service.device_polls.extend(["success"])
     run_cli("auth", "login")
     result = run_cli("auth", "logout")
@@ -161,16 +174,14 @@ def test_logout_removes_the_login_and_status_shows_it_gone(
     assert "not logged in" in run_cli("auth", "status").stdout
 
 
-def test_client_credentials_without_a_tenant_name_the_key_to_set(
-        run_cli, write_config) -> None:
+def test_client_credentials_without_a_tenant_name_the_key_to_set(run_cli, write_config) -> None:
     write_config(CLIENT_CREDENTIALS.replace('tenant_id = "contoso.example"', ""))
     result = run_cli("auth", "login")
     assert result.exit_code == 78
     assert "hint: mailrelay config set smtp.tenant_id" in result.stderr
 
 
-def test_auth_on_a_basic_auth_configuration_is_a_config_error(
-        run_cli, write_config) -> None:
+def test_auth_on_a_basic_auth_configuration_is_a_config_error(run_cli, write_config) -> None:
     write_config('[smtp]\nhost = "smtp.example.com"\n')
     result = run_cli("auth", "login")
     assert result.exit_code == 78
@@ -186,8 +197,9 @@ def watch_terminal_and_consent(endpoint) -> threading.Thread:
         while time.monotonic() < deadline:
             buffer = getattr(sys.stdout, "buffer", None)
             if sys.stdout is not stdout and isinstance(buffer, io.BytesIO):
-                found = re.search(r"https://accounts\.google\.com/\S+",
-                                  buffer.getvalue().decode("utf-8", "replace"))
+                found = re.search(
+                    r"https://accounts\.google\.com/\S+", buffer.getvalue().decode("utf-8", "replace")
+                )
                 if found:
                     urllib.request.urlopen(endpoint.consent(found.group(0)))
                     return
@@ -199,7 +211,8 @@ def watch_terminal_and_consent(endpoint) -> threading.Thread:
 
 
 def test_google_login_prints_the_url_and_the_ssh_forwarding_line(
-        run_cli, write_config, google_token_endpoint) -> None:
+    run_cli, write_config, google_token_endpoint
+) -> None:
     from tests.test_google_oauth import GOOGLE
 
     write_config(GOOGLE)
@@ -209,8 +222,7 @@ def test_google_login_prints_the_url_and_the_ssh_forwarding_line(
     assert result.exit_code == 0, result.stderr
     port = re.search(r"http://127\.0\.0\.1:(\d+)/", result.stdout).group(1)
     assert f"ssh -L {port}:127.0.0.1:{port} " in result.stdout
-    assert "SMTP and IMAP: google-oauth (authorization-code) ready for bob@gmail.example" \
-        in result.stdout
+    assert "SMTP and IMAP: google-oauth (authorization-code) ready for bob@gmail.example" in result.stdout
     no_secrets(result)
 
 
@@ -218,8 +230,9 @@ def test_google_login_prints_the_url_and_the_ssh_forwarding_line(
 
 
 def oauth_config(smtp_server, dovecot=None, user=None, **smtp_extra: str) -> str:
-    text = smtp_server.toml(auth="microsoft-oauth",
-                            client_id="00000000-aaaa-bbbb-cccc-000000000001", **smtp_extra)
+    text = smtp_server.toml(
+        auth="microsoft-oauth", client_id="00000000-aaaa-bbbb-cccc-000000000001", **smtp_extra
+    )
     if dovecot is not None:
         text += dovecot.imap_toml(user, auth="microsoft-oauth")
     return text
@@ -237,12 +250,14 @@ def accept_tokens_everywhere(identity_service, smtp_server, dovecot=None, user=N
 
 
 def send(run_cli) -> Result:
-    return run_cli("send", "--event", "request-completed", "--to", "ops@example.com",
-                   "--var", "instance_name=Release 42")
+    return run_cli(
+        "send", "--event", "request-completed", "--to", "ops@example.com", "--var", "instance_name=Release 42"
+    )
 
 
 def test_after_a_device_login_send_authenticates_with_xoauth2_without_a_person(
-        run_cli, write_config, identity_service, smtp_xoauth2) -> None:
+    run_cli, write_config, identity_service, smtp_xoauth2
+) -> None:
     write_config(oauth_config(smtp_xoauth2))
     accept_tokens_everywhere(identity_service, smtp_xoauth2)
     identity_service.device_polls.extend(["success"])
@@ -251,12 +266,14 @@ def test_after_a_device_login_send_authenticates_with_xoauth2_without_a_person(
     assert result.exit_code == 0, result.stderr
     assert len(smtp_xoauth2.messages) == 1
     assert smtp_xoauth2.auth_commands and all(
-        command.startswith("XOAUTH2") for command in smtp_xoauth2.auth_commands)
+        command.startswith("XOAUTH2") for command in smtp_xoauth2.auth_commands
+    )
     no_secrets(result)
 
 
 def test_after_a_device_login_imap_logs_in_to_dovecot_with_the_shared_token(
-        run_cli, write_config, identity_service, smtp_xoauth2, dovecot, mail_user) -> None:
+    run_cli, write_config, identity_service, smtp_xoauth2, dovecot, mail_user
+) -> None:
     from mailrelay_cli.config.load import load_settings
     from mailrelay_cli.transport import imap
 
@@ -270,10 +287,9 @@ def test_after_a_device_login_imap_logs_in_to_dovecot_with_the_shared_token(
 
 
 def test_process_replies_runs_from_cron_on_the_login_alone(
-        run_cli, write_config, identity_service, smtp_xoauth2, dovecot, mail_user,
-        signing_key) -> None:
-    write_config(oauth_config(smtp_xoauth2, dovecot, mail_user)
-                 + "[approval]\nenabled = true\n")
+    run_cli, write_config, identity_service, smtp_xoauth2, dovecot, mail_user, signing_key
+) -> None:
+    write_config(oauth_config(smtp_xoauth2, dovecot, mail_user) + "[approval]\nenabled = true\n")
     accept_tokens_everywhere(identity_service, smtp_xoauth2, dovecot, mail_user)
     identity_service.device_polls.extend(["success"])
     assert run_cli("auth", "login").exit_code == 0
@@ -285,7 +301,8 @@ def test_process_replies_runs_from_cron_on_the_login_alone(
 
 
 def test_a_revoked_refresh_token_under_cron_exits_77_with_the_login_hint(
-        run_cli, write_config, identity_service, smtp_xoauth2) -> None:
+    run_cli, write_config, identity_service, smtp_xoauth2
+) -> None:
     write_config(oauth_config(smtp_xoauth2))
     accept_tokens_everywhere(identity_service, smtp_xoauth2)
     identity_service.expires_in = 0  # the access token is stale at once: the refresh decides
@@ -301,9 +318,9 @@ def test_a_revoked_refresh_token_under_cron_exits_77_with_the_login_hint(
 
 
 def test_client_credentials_send_without_any_login(
-        run_cli, write_config, identity_service, smtp_xoauth2) -> None:
-    write_config(oauth_config(smtp_xoauth2, oauth_flow="client-credentials",
-                              tenant_id="contoso.example"))
+    run_cli, write_config, identity_service, smtp_xoauth2
+) -> None:
+    write_config(oauth_config(smtp_xoauth2, oauth_flow="client-credentials", tenant_id="contoso.example"))
     accept_tokens_everywhere(identity_service, smtp_xoauth2)
     identity_service.client_secret = f"{SENTINEL}-APP-SECRET"
     credentials.set_secret("default", "smtp.client_secret", f"{SENTINEL}-APP-SECRET")

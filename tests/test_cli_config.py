@@ -87,8 +87,9 @@ def test_config_set_unknown_key_exits_78_with_suggestion(run_cli, config_file: P
 
 
 MINIMAL = '[smtp]\nhost = "smtp.example.com"\nuser = "bot@example.com"\nfrom = "bot@example.com"\n'
-PROPERTIES_PASSWORD = ('[imap]\nhost = "imap.example.com"\nproperties = """\nPROTOCOL=imap\n'
-                       'mail.imap.password=hunter2\n"""\n')
+PROPERTIES_PASSWORD = (
+    '[imap]\nhost = "imap.example.com"\nproperties = """\nPROTOCOL=imap\nmail.imap.password=hunter2\n"""\n'
+)
 
 
 def test_config_check_refuses_a_password_in_imap_properties(run_cli, write_config) -> None:
@@ -131,7 +132,7 @@ def test_config_check_fails_when_the_file_does_not_exist(run_cli, config_file: P
 
 
 def test_config_check_lists_every_missing_key(run_cli, write_config) -> None:
-    write_config('[smtp]\nport = 587\n')
+    write_config("[smtp]\nport = 587\n")
     result = run_cli("config", "check")
     assert result.exit_code == 78
     assert "mailrelay: error: " in result.stderr and "smtp.host is not set" in result.stderr
@@ -164,15 +165,16 @@ def test_config_check_needs_imap_host_when_approvals_are_on(run_cli, write_confi
 
 
 def test_config_check_needs_imap_user_when_approvals_are_on(run_cli, write_config) -> None:
-    write_config('[smtp]\nhost = "h"\nfrom = "a@example.com"\nauth = "none"\n'
-                 '[imap]\nhost = "imap.example.com"\n[approval]\nenabled = true\n')
+    write_config(
+        '[smtp]\nhost = "h"\nfrom = "a@example.com"\nauth = "none"\n'
+        '[imap]\nhost = "imap.example.com"\n[approval]\nenabled = true\n'
+    )
     result = run_cli("config", "check")
     assert result.exit_code == 78
     assert "imap.user is not set" in result.stderr
 
 
-def test_config_check_needs_no_imap_for_a_maildir_mailbox(run_cli, write_config,
-                                                          tmp_path: Path) -> None:
+def test_config_check_needs_no_imap_for_a_maildir_mailbox(run_cli, write_config, tmp_path: Path) -> None:
     import mailbox
 
     mailbox.Maildir(str(tmp_path / "approvals"), create=True)
@@ -181,8 +183,7 @@ def test_config_check_needs_no_imap_for_a_maildir_mailbox(run_cli, write_config,
     assert result.exit_code == 0, result.stderr
 
 
-def test_config_check_rejects_a_maildir_that_does_not_exist(run_cli, write_config,
-                                                            tmp_path: Path) -> None:
+def test_config_check_rejects_a_maildir_that_does_not_exist(run_cli, write_config, tmp_path: Path) -> None:
     write_config(MINIMAL + f'[approval]\nenabled = true\nmailbox = "maildir:{tmp_path / "none"}"\n')
     result = run_cli("config", "check")
     assert result.exit_code == 78
@@ -196,8 +197,7 @@ def test_config_check_json_lists_the_problems(run_cli, write_config) -> None:
     assert result.exit_code == 78
     report = json.loads(result.stdout)
     assert report["ok"] is False
-    assert [p["problem"] for p in report["problems"]] == [
-        f"smtp.from is not set in {report['path']}"]
+    assert [p["problem"] for p in report["problems"]] == [f"smtp.from is not set in {report['path']}"]
     assert json.loads(result.stderr)["exit_code"] == 78
 
 
@@ -227,11 +227,12 @@ def test_config_show_writes_default_durations_in_units(run_cli, write_config) ->
     assert 'expires_after = "3d"' in human and 'retry_for = "2m"' in human
 
 
-def test_send_with_incomplete_oauth_settings_exits_78_before_connecting(run_cli,
-                                                                        write_config) -> None:
+def test_send_with_incomplete_oauth_settings_exits_78_before_connecting(run_cli, write_config) -> None:
     # The host does not resolve: a command that connected first would exit 75 instead.
-    write_config('[smtp]\nhost = "no-such-host.invalid"\nfrom = "bot@example.com"\n'
-                 'user = "bot@example.com"\nauth = "microsoft-oauth"\n')
+    write_config(
+        '[smtp]\nhost = "no-such-host.invalid"\nfrom = "bot@example.com"\n'
+        'user = "bot@example.com"\nauth = "microsoft-oauth"\n'
+    )
     result = run_cli("send", "--event", "test", "--to", "ops@example.com")
     assert result.exit_code == 78, result.stderr
     assert "smtp.client_id is not set" in result.stderr
@@ -239,9 +240,12 @@ def test_send_with_incomplete_oauth_settings_exits_78_before_connecting(run_cli,
 
 
 def test_process_replies_with_incomplete_imap_settings_exits_78_before_connecting(
-        run_cli, write_config, signing_key) -> None:
-    write_config('[smtp]\nhost = "no-such-host.invalid"\nfrom = "bot@example.com"\n'
-                 '[imap]\nhost = "no-such-host.invalid"\n[approval]\nenabled = true\n')
+    run_cli, write_config, signing_key
+) -> None:
+    write_config(
+        '[smtp]\nhost = "no-such-host.invalid"\nfrom = "bot@example.com"\n'
+        '[imap]\nhost = "no-such-host.invalid"\n[approval]\nenabled = true\n'
+    )
     result = run_cli("process-replies")
     assert result.exit_code == 78, result.stderr
     assert "imap.user is not set" in result.stderr

@@ -51,8 +51,7 @@ def test_get_prints_the_value_and_its_source(run_cli, write_config) -> None:  # 
     assert run_cli("config", "get", "smtp.host").stdout == 'smtp.host = "mail.example.com"  # file\n'
     assert run_cli("config", "get", "smtp.port").stdout == "smtp.port = 587  # default\n"
     inherited = json.loads(run_cli("config", "get", "imap.user", "--json").stdout)
-    assert inherited == {"key": "imap.user", "value": "bot@example.com",
-                         "source": "inherited from smtp.user"}
+    assert inherited == {"key": "imap.user", "value": "bot@example.com", "source": "inherited from smtp.user"}
 
 
 def test_get_of_an_unset_key_says_so(run_cli, write_config) -> None:  # type: ignore[no-untyped-def]
@@ -78,10 +77,10 @@ def test_get_of_a_secret_never_prints_its_value(run_cli, write_config) -> None: 
 
 
 def test_unset_removes_the_key_and_keeps_comments(run_cli, write_config) -> None:  # type: ignore[no-untyped-def]
-    path = write_config("# top\n[smtp]\n# the relay\nhost = \"h\"\nport = 2525 # odd port\n")
+    path = write_config('# top\n[smtp]\n# the relay\nhost = "h"\nport = 2525 # odd port\n')
     result = run_cli("config", "unset", "smtp.port")
     assert result.exit_code == 0, result.stderr
-    assert path.read_text() == "# top\n[smtp]\n# the relay\nhost = \"h\"\n"
+    assert path.read_text() == '# top\n[smtp]\n# the relay\nhost = "h"\n'
     assert run_cli("config", "get", "smtp.port").stdout == "smtp.port = 587  # default\n"
 
 
@@ -97,8 +96,10 @@ def test_unset_of_a_key_not_in_the_file_changes_nothing(run_cli, write_config) -
 
 
 def test_show_prints_toml_that_loads_back_to_the_values(run_cli, write_config) -> None:  # type: ignore[no-untyped-def]
-    write_config(MINIMAL + '[approval]\nenabled = true\non_decision = ["/bin/true", "--x"]\n'
-                 '[events.request-failed]\nto = ["a@example.com", "b@example.com"]\n')
+    write_config(
+        MINIMAL + '[approval]\nenabled = true\non_decision = ["/bin/true", "--x"]\n'
+        '[events.request-failed]\nto = ["a@example.com", "b@example.com"]\n'
+    )
     result = run_cli("config", "show")
     assert result.exit_code == 0, result.stderr
     shown = tomllib.loads(result.stdout)
@@ -186,8 +187,11 @@ def test_init_writes_the_example_with_every_key_commented(run_cli, config_file: 
 
 def test_init_then_set_gives_a_file_check_accepts(run_cli, config_file: Path) -> None:  # type: ignore[no-untyped-def]
     run_cli("config", "init")
-    for key, value in (("smtp.host", "mail.example.com"), ("smtp.user", "bot@example.com"),
-                       ("smtp.from", "bot@example.com")):
+    for key, value in (
+        ("smtp.host", "mail.example.com"),
+        ("smtp.user", "bot@example.com"),
+        ("smtp.from", "bot@example.com"),
+    ):
         assert run_cli("config", "set", key, value).exit_code == 0
     result = run_cli("config", "check")
     assert result.exit_code == 0, result.stderr

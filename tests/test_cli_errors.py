@@ -53,10 +53,13 @@ def test_a_reader_that_closes_the_pipe_is_not_an_internal_error(write_config, is
     settings = load_settings(write_config('[smtp]\nfrom = "bot@example.com"\n'))
     with open_store(settings.state_dir) as store:
         for n in range(200):
-            approvals.create_approval(settings, store, title=f"Deploy {n}",
-                                      approvers=["alice@example.com"])
-    proc = subprocess.Popen([sys.executable, "-m", "mailrelay_cli", "approvals", "list", "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(isolated_env))
+            approvals.create_approval(settings, store, title=f"Deploy {n}", approvers=["alice@example.com"])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mailrelay_cli", "approvals", "list", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(isolated_env),
+    )
     assert proc.stdout is not None and proc.stderr is not None
     proc.stdout.readline()
     proc.stdout.close()  # like `| head -1`
@@ -68,11 +71,25 @@ def test_a_reader_that_closes_the_pipe_is_not_an_internal_error(write_config, is
 def test_ctrl_c_under_json_is_a_json_error_with_exit_130(write_config, isolated_env) -> None:
     settings = load_settings(write_config('[smtp]\nfrom = "bot@example.com"\n'))
     with open_store(settings.state_dir) as store:
-        request = approvals.create_approval(settings, store, title="Deploy",
-                                            approvers=["alice@example.com"])
-    proc = subprocess.Popen([sys.executable, "-m", "mailrelay_cli", "approvals", "wait",
-                             request.approval.id, "--timeout", "1m", "--poll", "1s", "--json"],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(isolated_env))
+        request = approvals.create_approval(settings, store, title="Deploy", approvers=["alice@example.com"])
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "mailrelay_cli",
+            "approvals",
+            "wait",
+            request.approval.id,
+            "--timeout",
+            "1m",
+            "--poll",
+            "1s",
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(isolated_env),
+    )
     time.sleep(1.5)  # let it start waiting; the assertion does not depend on timing
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=20)
@@ -82,15 +99,21 @@ def test_ctrl_c_under_json_is_a_json_error_with_exit_130(write_config, isolated_
 
 
 def test_imap_logindisabled_without_auth_plain_exits_69_with_the_mechanism_hint(
-        run_cli, write_config, scripted_server_factory) -> None:
+    run_cli, write_config, scripted_server_factory
+) -> None:
     server = scripted_server_factory(
         greeting=b"* OK [CAPABILITY IMAP4rev1 LOGINDISABLED] hi\r\n",
-        reply_before_drop=b"* CAPABILITY IMAP4rev1 LOGINDISABLED\r\n{tag} OK done\r\n")
-    write_config(f'[imap]\nhost = "127.0.0.1"\nport = {server.port}\nuser = "u@x.test"\n'
-                 "tls = false\nallow_plaintext_auth = true\ntimeout = 5\n")
+        reply_before_drop=b"* CAPABILITY IMAP4rev1 LOGINDISABLED\r\n{tag} OK done\r\n",
+    )
+    write_config(
+        f'[imap]\nhost = "127.0.0.1"\nport = {server.port}\nuser = "u@x.test"\n'
+        "tls = false\nallow_plaintext_auth = true\ntimeout = 5\n"
+    )
     credentials.set_secret("default", "imap.password", "S3ntinel-pw-xyz")
     result = run_cli("test", "--imap-only")
     assert result.exit_code == 69
     assert "allows neither LOGIN nor AUTHENTICATE PLAIN" in result.stdout + result.stderr
-    assert ("the server wants another mechanism or TLS: check imap.auth and imap.tls"
-            in result.stdout + result.stderr)
+    assert (
+        "the server wants another mechanism or TLS: check imap.auth and imap.tls"
+        in result.stdout + result.stderr
+    )

@@ -12,8 +12,10 @@ import pytest
 def templates(write_config, tmp_path: Path) -> Path:  # type: ignore[no-untyped-def]
     directory = tmp_path / "templates"
     directory.mkdir()
-    write_config('[smtp]\nhost = "127.0.0.1"\nfrom = "relay@example.com"\n'
-                 f'[notifications]\ntemplates_dir = "{directory}"\n')
+    write_config(
+        '[smtp]\nhost = "127.0.0.1"\nfrom = "relay@example.com"\n'
+        f'[notifications]\ntemplates_dir = "{directory}"\n'
+    )
     return directory
 
 
@@ -35,8 +37,7 @@ def test_list_json_is_one_object_per_event(run_cli) -> None:  # type: ignore[no-
 def test_show_lists_variables_marking_the_required_ones(run_cli) -> None:  # type: ignore[no-untyped-def]
     result = run_cli("events", "show", "request-failed")
     assert result.exit_code == 0
-    rows = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()
-            if line.startswith("  ")}
+    rows = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines() if line.startswith("  ")}
     assert rows["instance_name"] == "required"
     for name in ("project", "environment", "url", "requested_by", "failed_step", "error"):
         assert rows[name] == "optional"
@@ -51,8 +52,11 @@ def test_show_renders_a_sample_subject_text_and_html(run_cli) -> None:  # type: 
 
 def test_show_json_carries_variables_and_sample(run_cli) -> None:  # type: ignore[no-untyped-def]
     data = json.loads(run_cli("events", "show", "request-failed", "--json").stdout)
-    assert data["variables"][0] == {"name": "instance_name", "required": True,
-                                    "description": "the release request (instance) this is about"}
+    assert data["variables"][0] == {
+        "name": "instance_name",
+        "required": True,
+        "description": "the release request (instance) this is about",
+    }
     assert set(data["sample"]) == {"subject", "text", "html"}
 
 
@@ -64,8 +68,16 @@ def test_show_of_an_unknown_event_is_a_usage_error(run_cli) -> None:  # type: ig
 
 def test_a_user_template_overrides_a_built_in_one(run_cli, templates: Path) -> None:  # type: ignore[no-untyped-def]
     (templates / "request-failed.subject").write_text("RED ALERT: {{ instance_name }}\n")
-    result = run_cli("send", "--event", "request-failed", "--to", "ops@example.com",
-                     "--var", "instance_name=R 2.4", "--dry-run")
+    result = run_cli(
+        "send",
+        "--event",
+        "request-failed",
+        "--to",
+        "ops@example.com",
+        "--var",
+        "instance_name=R 2.4",
+        "--dry-run",
+    )
     assert result.exit_code == 0, result.stderr
     assert "Subject: RED ALERT: R 2.4" in result.stdout
     show = run_cli("events", "show", "request-failed").stdout
@@ -77,15 +89,26 @@ def test_a_new_event_in_the_templates_dir_appears_and_can_be_sent(run_cli, templ
     (templates / "rollback.txt").write_text("Because: {{ reason }}\n")
     (templates / "rollback.html").write_text("<p>Because: {{ reason }}</p>\n")
     (templates / "rollback.toml").write_text(
-        'description = "A release was rolled back"\nrequired = ["reason"]\n')
+        'description = "A release was rolled back"\nrequired = ["reason"]\n'
+    )
     listed = run_cli("events", "list").stdout
     assert "rollback" in listed and "A release was rolled back" in listed
     shown = run_cli("events", "show", "rollback").stdout
     assert "  reason" in shown and "required" in shown
     missing = run_cli("send", "--event", "rollback", "--to", "ops@example.com", "--dry-run")
     assert missing.exit_code == 65 and "reason" in missing.stderr
-    sent = run_cli("send", "--event", "rollback", "--to", "ops@example.com", "--dry-run",
-                   "--var", "instance_name=R", "--var", "reason=<bad> canary")
+    sent = run_cli(
+        "send",
+        "--event",
+        "rollback",
+        "--to",
+        "ops@example.com",
+        "--dry-run",
+        "--var",
+        "instance_name=R",
+        "--var",
+        "reason=<bad> canary",
+    )
     assert sent.exit_code == 0, sent.stderr
     assert "Subject: Rolled back R" in sent.stdout
     assert "&lt;bad&gt; canary" in sent.stdout  # HTML autoescaped in a user template too
@@ -100,8 +123,11 @@ def test_a_new_event_with_only_a_text_template_is_sent_as_plain_text(run_cli, te
     assert "multipart" not in result.stdout
 
 
-def test_show_renders_an_event_with_a_prepare_hook_without_side_effects(run_cli, write_config,  # type: ignore[no-untyped-def]
-                                                                          isolated_env: Path) -> None:
+def test_show_renders_an_event_with_a_prepare_hook_without_side_effects(
+    run_cli,
+    write_config,  # type: ignore[no-untyped-def]
+    isolated_env: Path,
+) -> None:
     write_config('[smtp]\nhost = "127.0.0.1"\nfrom = "relay@example.com"\n')
     result = run_cli("events", "show", "approval-requested")
     assert result.exit_code == 0, result.stderr

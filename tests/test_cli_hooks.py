@@ -16,9 +16,11 @@ from tests.reply_builders import reply, request_text
 
 
 def _settings_text(box: Path, state: Path, hook: str, url: str | None = None) -> str:
-    return (f'[smtp]\nhost = "127.0.0.1"\nauth = "none"\nfrom = "relay@example.com"\n'
-            f'[approval]\nenabled = true\nmailbox = "maildir:{box}"\non_decision = ["{hook}"]\n'
-            f'[state]\npath = "{state}"\n' + (f'url = "{url}"\n' if url else ""))
+    return (
+        f'[smtp]\nhost = "127.0.0.1"\nauth = "none"\nfrom = "relay@example.com"\n'
+        f'[approval]\nenabled = true\nmailbox = "maildir:{box}"\non_decision = ["{hook}"]\n'
+        f'[state]\npath = "{state}"\n' + (f'url = "{url}"\n' if url else "")
+    )
 
 
 @pytest.fixture
@@ -28,10 +30,8 @@ def failing_hook(run_cli, write_config, tmp_path: Path, state_url):  # type: ign
     path = write_config(_settings_text(Path(box._path), tmp_path / "state", "/bin/false", state_url))
     settings = load_settings(path)
     with open_state(settings) as db:
-        request = approvals.create_approval(settings, db, title="Deploy 1.4",
-                                            approvers=["alice@example.com"])
-    box.add(reply(request.subject, "alice@example.com", "Approve",
-                  quoted=request_text(request.reference)))
+        request = approvals.create_approval(settings, db, title="Deploy 1.4", approvers=["alice@example.com"])
+    box.add(reply(request.subject, "alice@example.com", "Approve", quoted=request_text(request.reference)))
     result = run_cli("process-replies")
     assert result.exit_code == 0, result.stderr
     return request.approval.id
@@ -50,8 +50,13 @@ def test_hooks_list_shows_the_failing_hook(run_cli, failing_hook: str) -> None: 
     assert result.stdout.startswith(f"{failing_hook} failed after 1 attempt(s)")
 
 
-def test_retry_after_fixing_the_hook_clears_it(run_cli, write_config, tmp_path: Path,  # type: ignore[no-untyped-def]
-                                               failing_hook: str, state_url) -> None:
+def test_retry_after_fixing_the_hook_clears_it(
+    run_cli,
+    write_config,
+    tmp_path: Path,  # type: ignore[no-untyped-def]
+    failing_hook: str,
+    state_url,
+) -> None:
     write_config(_settings_text(tmp_path / "Maildir", tmp_path / "state", "/bin/true", state_url))
     result = run_cli("hooks", "retry")
     assert result.exit_code == 0, result.stderr

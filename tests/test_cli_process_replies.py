@@ -23,8 +23,7 @@ def maildir(tmp_path: Path) -> mailbox.Maildir:
 
 
 @pytest.fixture
-def settings(write_config: Callable[[str], Path], tmp_path: Path, maildir, smtp_plain
-             ) -> Settings:
+def settings(write_config: Callable[[str], Path], tmp_path: Path, maildir, smtp_plain) -> Settings:
     path = write_config(
         smtp_plain.toml(auth="none")
         + f'[approval]\nenabled = true\nmailbox = "maildir:{maildir._path}"\n'
@@ -35,14 +34,11 @@ def settings(write_config: Callable[[str], Path], tmp_path: Path, maildir, smtp_
 
 def ask(settings: Settings) -> approvals.ApprovalRequest:
     with store.open_store(settings.state_dir) as db:
-        return approvals.create_approval(settings, db, title="Deploy 1.4",
-                                         approvers=["alice@example.com"])
+        return approvals.create_approval(settings, db, title="Deploy 1.4", approvers=["alice@example.com"])
 
 
-def add_reply(maildir: mailbox.Maildir, request: approvals.ApprovalRequest, sender: str,
-              text: str) -> str:
-    return maildir.add(reply(request.subject, sender, text,
-                             quoted=request_text(request.reference)))
+def add_reply(maildir: mailbox.Maildir, request: approvals.ApprovalRequest, sender: str, text: str) -> str:
+    return maildir.add(reply(request.subject, sender, text, quoted=request_text(request.reference)))
 
 
 def test_json_prints_one_line_per_message_then_the_summary(run_cli, settings, maildir) -> None:
@@ -75,8 +71,9 @@ def test_quiet_prints_nothing_when_all_went_well(run_cli, settings, maildir) -> 
 
 
 def test_quiet_still_reports_a_failing_hook(run_cli, settings, maildir, config_file) -> None:
-    config_file.write_text(config_file.read_text().replace(
-        "[approval]\n", '[approval]\non_decision = ["false"]\n'))
+    config_file.write_text(
+        config_file.read_text().replace("[approval]\n", '[approval]\non_decision = ["false"]\n')
+    )
     request = ask(settings)
     add_reply(maildir, request, "alice@example.com", "Approve")
     result = run_cli("-q", "process-replies")
@@ -98,17 +95,24 @@ def test_dry_run_says_the_approval_would_be_decided(run_cli, settings, maildir) 
     request = ask(settings)
     add_reply(maildir, request, "alice@example.com", "Approve")
     result = run_cli("process-replies", "--dry-run")
-    assert (f"{request.approval.id} would be approved by alice@example.com: Deploy 1.4"
-            in result.stdout.splitlines())
+    assert (
+        f"{request.approval.id} would be approved by alice@example.com: Deploy 1.4"
+        in result.stdout.splitlines()
+    )
 
 
 def test_an_auto_reply_json_line_carries_the_approval_id(run_cli, settings, maildir) -> None:
     request = ask(settings)
-    maildir.add(reply(request.subject, "alice@example.com", "Out of office until Monday",
-                      quoted=request_text(request.reference),
-                      headers={"Auto-Submitted": "auto-replied"}))
-    (line, _summary) = (json.loads(x) for x in run_cli("process-replies", "--json")
-                        .stdout.splitlines())
+    maildir.add(
+        reply(
+            request.subject,
+            "alice@example.com",
+            "Out of office until Monday",
+            quoted=request_text(request.reference),
+            headers={"Auto-Submitted": "auto-replied"},
+        )
+    )
+    (line, _summary) = (json.loads(x) for x in run_cli("process-replies", "--json").stdout.splitlines())
     assert (line["outcome"], line["approval_id"]) == ("auto-reply", request.approval.id)
 
 
@@ -119,8 +123,7 @@ def test_an_overlapping_run_exits_75_naming_the_holder(run_cli, settings) -> Non
     assert "another process-replies run holds the lock" in result.stderr
 
 
-def test_a_missing_maildir_is_a_config_error(run_cli, settings, maildir, config_file,
-                                            signing_key) -> None:
+def test_a_missing_maildir_is_a_config_error(run_cli, settings, maildir, config_file, signing_key) -> None:
     config_file.write_text(config_file.read_text().replace(maildir._path, "/nonexistent/md"))
     result = run_cli("process-replies")
     assert result.exit_code == 78
@@ -128,6 +131,7 @@ def test_a_missing_maildir_is_a_config_error(run_cli, settings, maildir, config_
 
 
 # -- the whole loop over real servers: send, capture, reply, process, wait -------------------
+
 
 @pytest.fixture
 def loop_config(write_config, tmp_path: Path, smtp_plain, dovecot, mail_user) -> Path:
@@ -146,15 +150,24 @@ def client_reply(request_mail, sender: str, text: str) -> bytes:
     """Answer the captured request the way a mail client does: quote its text part below."""
     original = request_mail.message()
     body = original.get_body(("plain",)).get_content()
-    return reply(original["Subject"], sender, text, quoted=body,
-                 in_reply_to=original["Message-ID"])
+    return reply(original["Subject"], sender, text, quoted=body, in_reply_to=original["Message-ID"])
 
 
-def test_the_whole_loop_ask_reply_process_wait(run_cli, loop_config, smtp_plain, dovecot,
-                                               mail_user) -> None:
-    sent = run_cli("send", "--event", "approval-requested", "--to", "alice@example.com",
-                   "--to", "bob@example.com", "--var", "title=Deploy 1.4", "--notify",
-                   "requester@example.com", "--json")
+def test_the_whole_loop_ask_reply_process_wait(run_cli, loop_config, smtp_plain, dovecot, mail_user) -> None:
+    sent = run_cli(
+        "send",
+        "--event",
+        "approval-requested",
+        "--to",
+        "alice@example.com",
+        "--to",
+        "bob@example.com",
+        "--var",
+        "title=Deploy 1.4",
+        "--notify",
+        "requester@example.com",
+        "--json",
+    )
     assert sent.exit_code == 0, sent.stderr
     approval_id = json.loads(sent.stdout)["approval_id"]
     [request_mail] = smtp_plain.messages
@@ -162,37 +175,46 @@ def test_the_whole_loop_ask_reply_process_wait(run_cli, loop_config, smtp_plain,
     assert f"[MR-{approval_id}-" in request_mail.message()["Subject"]
     smtp_plain.clear()
 
-    dovecot.append(mail_user,
-                   client_reply(request_mail, "mallory@example.com", "Approve"),
-                   client_reply(request_mail, "Alice <alice@example.com>",
-                                "Approve\nGo ahead after 22:00."),
-                   client_reply(request_mail, "bob@example.com", "Reject"))
+    dovecot.append(
+        mail_user,
+        client_reply(request_mail, "mallory@example.com", "Approve"),
+        client_reply(request_mail, "Alice <alice@example.com>", "Approve\nGo ahead after 22:00."),
+        client_reply(request_mail, "bob@example.com", "Reject"),
+    )
     processed = run_cli("process-replies", "--json")
     assert processed.exit_code == 0, processed.stderr
     lines = [json.loads(line) for line in processed.stdout.splitlines()]
-    assert [line.get("outcome") for line in lines[:3]] == [
-        "not-an-approver", "approved", "too-late"]
+    assert [line.get("outcome") for line in lines[:3]] == ["not-an-approver", "approved", "too-late"]
     assert lines[3] == {"summary": {"read": 3, "deleted": 3, "left": 0}}
     assert dovecot.count(mail_user) == 0
 
     shown = json.loads(run_cli("approvals", "show", approval_id, "--json").stdout)
     assert (shown["status"], shown["decided_by"], shown["comment"]) == (
-        "approved", "alice@example.com", "Go ahead after 22:00.")
+        "approved",
+        "alice@example.com",
+        "Go ahead after 22:00.",
+    )
     assert run_cli("approvals", "wait", approval_id).exit_code == 0
     assert sorted(m.rcpt_tos for m in smtp_plain.messages) == [
-        ("bob@example.com",), ("requester@example.com",)]
+        ("bob@example.com",),
+        ("requester@example.com",),
+    ]
 
 
-def test_a_request_that_cannot_be_sent_leaves_no_pending_approval(run_cli, write_config,
-                                                                  tmp_path: Path) -> None:
+def test_a_request_that_cannot_be_sent_leaves_no_pending_approval(
+    run_cli, write_config, tmp_path: Path
+) -> None:
     from tests.fixtures.smtp_servers import free_port
 
-    write_config(f'[smtp]\nhost = "127.0.0.1"\nport = {free_port()}\nauth = "none"\n'
-                 'starttls = false\nfrom = "relay@example.com"\nretry_for = "0s"\n'
-                 '[approval]\nenabled = true\n'
-                 f'[state]\npath = "{tmp_path / "state"}"\n')
-    sent = run_cli("send", "--event", "approval-requested", "--to", "alice@example.com",
-                   "--var", "title=Deploy 1.4")
+    write_config(
+        f'[smtp]\nhost = "127.0.0.1"\nport = {free_port()}\nauth = "none"\n'
+        'starttls = false\nfrom = "relay@example.com"\nretry_for = "0s"\n'
+        "[approval]\nenabled = true\n"
+        f'[state]\npath = "{tmp_path / "state"}"\n'
+    )
+    sent = run_cli(
+        "send", "--event", "approval-requested", "--to", "alice@example.com", "--var", "title=Deploy 1.4"
+    )
     assert sent.exit_code == 75
     assert run_cli("approvals", "list", "--json").stdout == ""
 
@@ -204,18 +226,21 @@ def test_process_replies_with_approvals_off_exits_78(run_cli, settings, config_f
     assert "hint: mailrelay config set approval.enabled true" in result.stderr
 
 
-def test_asking_with_approvals_off_exits_78_and_sends_nothing(run_cli, settings, config_file,
-                                                              smtp_plain) -> None:
+def test_asking_with_approvals_off_exits_78_and_sends_nothing(
+    run_cli, settings, config_file, smtp_plain
+) -> None:
     config_file.write_text(config_file.read_text().replace("enabled = true", "enabled = false"))
-    result = run_cli("send", "--event", "approval-requested", "--to", "alice@example.com",
-                     "--var", "title=Deploy 1.4")
+    result = run_cli(
+        "send", "--event", "approval-requested", "--to", "alice@example.com", "--var", "title=Deploy 1.4"
+    )
     assert result.exit_code == 78
     assert smtp_plain.messages == []
 
 
 def test_asking_prints_the_approval_id_alone_on_stdout(run_cli, settings, smtp_plain) -> None:
-    result = run_cli("send", "--event", "approval-requested", "--to", "alice@example.com",
-                     "--var", "title=Deploy 1.4")
+    result = run_cli(
+        "send", "--event", "approval-requested", "--to", "alice@example.com", "--var", "title=Deploy 1.4"
+    )
     assert result.exit_code == 0, result.stderr
     approval_id = result.stdout.strip()
     assert f"[MR-{approval_id}-" in smtp_plain.messages[0].message()["Subject"]
@@ -223,8 +248,16 @@ def test_asking_prints_the_approval_id_alone_on_stdout(run_cli, settings, smtp_p
 
 
 def test_asking_quietly_still_prints_the_approval_id(run_cli, settings, smtp_plain) -> None:
-    result = run_cli("-q", "send", "--event", "approval-requested", "--to", "alice@example.com",
-                     "--var", "title=Deploy 1.4")
+    result = run_cli(
+        "-q",
+        "send",
+        "--event",
+        "approval-requested",
+        "--to",
+        "alice@example.com",
+        "--var",
+        "title=Deploy 1.4",
+    )
     assert result.exit_code == 0, result.stderr
     approval_id = result.stdout.strip()
     assert result.stderr == ""

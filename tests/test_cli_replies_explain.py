@@ -27,8 +27,7 @@ def maildir(tmp_path: Path) -> mailbox.Maildir:
 
 
 @pytest.fixture
-def settings(write_config: Callable[[str], Path], tmp_path: Path, maildir, smtp_plain
-             ) -> Settings:
+def settings(write_config: Callable[[str], Path], tmp_path: Path, maildir, smtp_plain) -> Settings:
     path = write_config(
         smtp_plain.toml(auth="none")
         + f'[approval]\nenabled = true\nmailbox = "maildir:{maildir._path}"\n'
@@ -42,20 +41,29 @@ def ask(settings: Settings, smtp_plain, *approvers: str, required: int = 1) -> t
     from mailrelay_cli.approvals.options import ApprovalOptions
 
     smtp_plain.clear()
-    result = send(settings, SendRequest("approval-requested", to=approvers or ("bob@example.com",),
-                                        variables={"title": "Deploy 1.4"},
-                                        approval=ApprovalOptions(required=required)))
+    result = send(
+        settings,
+        SendRequest(
+            "approval-requested",
+            to=approvers or ("bob@example.com",),
+            variables={"title": "Deploy 1.4"},
+            approval=ApprovalOptions(required=required),
+        ),
+    )
     sent = smtp_plain.messages[0].message()
     assert result.approval_id is not None
     return result.approval_id, str(sent["Subject"]), sent.get_body(("plain",)).get_content()
 
 
-def swahili_outlook_reply(subject: str, text: str, decision: str = "Approve",
-                          sender: str = "bob@example.com") -> bytes:
+def swahili_outlook_reply(
+    subject: str, text: str, decision: str = "Approve", sender: str = "bob@example.com"
+) -> bytes:
     """An Outlook-style top-posted reply whose header block is in a language no rule knows."""
-    body = (f"{decision}\n{COMMENT}\n\nKutoka: Mailrelay <relay@example.com>\n"
-            f"Imetumwa: Jumatatu, 3 Machi 2025 10:00\nKwa: Bob <bob@example.com>\n"
-            f"Mada: {subject}\n\n{text}")
+    body = (
+        f"{decision}\n{COMMENT}\n\nKutoka: Mailrelay <relay@example.com>\n"
+        f"Imetumwa: Jumatatu, 3 Machi 2025 10:00\nKwa: Bob <bob@example.com>\n"
+        f"Mada: {subject}\n\n{text}"
+    )
     return reply(subject, sender, body)
 
 
@@ -72,38 +80,35 @@ def test_send_keeps_the_fingerprint_of_the_request_as_sent(settings, smtp_plain)
     assert fingerprint.line_match("> " + text.split("\n")[2]) is not None
 
 
-def test_the_comment_leaves_out_a_header_block_in_any_language(settings, smtp_plain,
-                                                               maildir) -> None:
+def test_the_comment_leaves_out_a_header_block_in_any_language(settings, smtp_plain, maildir) -> None:
     approval_id, subject, text = ask(settings, smtp_plain)
     maildir.add(swahili_outlook_reply(subject, text))
     replies.process_replies(settings)
     assert comment(settings, approval_id) == COMMENT
 
 
-def test_an_approval_without_a_fingerprint_still_decides_by_the_language_rules(
-        settings, maildir) -> None:
+def test_an_approval_without_a_fingerprint_still_decides_by_the_language_rules(settings, maildir) -> None:
     with store.open_store(settings.state_dir) as db:
-        request = approvals.create_approval(settings, db, title="Deploy 1.4",
-                                            approvers=["bob@example.com"])
+        request = approvals.create_approval(settings, db, title="Deploy 1.4", approvers=["bob@example.com"])
     maildir.add(swahili_outlook_reply(request.subject, "Approval requested: Deploy 1.4\n"))
     [result] = replies.process_replies(settings).messages
     assert result.outcome == "approved"
 
 
-def test_a_vote_that_does_not_decide_yet_says_so_in_json(run_cli, settings, smtp_plain,
-                                                         maildir) -> None:
-    approval_id, subject, text = ask(settings, smtp_plain, "bob@example.com",
-                                     "alice@example.com", required=2)
+def test_a_vote_that_does_not_decide_yet_says_so_in_json(run_cli, settings, smtp_plain, maildir) -> None:
+    _approval_id, subject, text = ask(
+        settings, smtp_plain, "bob@example.com", "alice@example.com", required=2
+    )
     maildir.add(swahili_outlook_reply(subject, text))
     result = run_cli("process-replies", "--json")
     line = json.loads(result.stdout.splitlines()[0])
     assert (line["outcome"], line["approvals"], line["required"]) == ("vote", 1, 2)
 
 
-def test_a_vote_that_does_not_decide_yet_reads_1_of_2_approvals(run_cli, settings, smtp_plain,
-                                                                 maildir) -> None:
-    approval_id, subject, text = ask(settings, smtp_plain, "bob@example.com",
-                                     "alice@example.com", required=2)
+def test_a_vote_that_does_not_decide_yet_reads_1_of_2_approvals(
+    run_cli, settings, smtp_plain, maildir
+) -> None:
+    approval_id, subject, text = ask(settings, smtp_plain, "bob@example.com", "alice@example.com", required=2)
     maildir.add(swahili_outlook_reply(subject, text))
     result = run_cli("process-replies")
     assert result.stdout.splitlines() == [
@@ -113,10 +118,10 @@ def test_a_vote_that_does_not_decide_yet_reads_1_of_2_approvals(run_cli, setting
     assert "approved" not in result.stdout
 
 
-def test_the_deciding_vote_of_two_says_approved_once(run_cli, settings, smtp_plain,
-                                                      maildir) -> None:
-    _approval_id, subject, text = ask(settings, smtp_plain, "bob@example.com",
-                                      "alice@example.com", required=2)
+def test_the_deciding_vote_of_two_says_approved_once(run_cli, settings, smtp_plain, maildir) -> None:
+    _approval_id, subject, text = ask(
+        settings, smtp_plain, "bob@example.com", "alice@example.com", required=2
+    )
     maildir.add(swahili_outlook_reply(subject, text))
     maildir.add(swahili_outlook_reply(subject, text, sender="alice@example.com"))
     result = run_cli("process-replies", "--json")
@@ -126,8 +131,8 @@ def test_the_deciding_vote_of_two_says_approved_once(run_cli, settings, smtp_pla
 
 # -- replies explain ---------------------------------------------------------------------------
 
-def test_explain_shows_the_split_and_the_fingerprint_rule(run_cli, settings, smtp_plain,
-                                                           tmp_path) -> None:
+
+def test_explain_shows_the_split_and_the_fingerprint_rule(run_cli, settings, smtp_plain, tmp_path) -> None:
     approval_id, subject, text = ask(settings, smtp_plain)
     saved = tmp_path / "reply.eml"
     saved.write_bytes(swahili_outlook_reply(subject, text))
@@ -140,14 +145,14 @@ def test_explain_shows_the_split_and_the_fingerprint_rule(run_cli, settings, smt
     assert "quote:     starts at line 5 (request fingerprint and the header block above it)" in out
 
 
-def test_explain_json_has_the_decision_comment_and_quote_start(run_cli, settings, smtp_plain,
-                                                               tmp_path) -> None:
+def test_explain_json_has_the_decision_comment_and_quote_start(
+    run_cli, settings, smtp_plain, tmp_path
+) -> None:
     approval_id, subject, text = ask(settings, smtp_plain)
     saved = tmp_path / "reply.eml"
     saved.write_bytes(swahili_outlook_reply(subject, text, decision="Reject"))
     found = json.loads(run_cli("replies", "explain", str(saved), "--json").stdout)
-    assert (found["approval_id"], found["decision"], found["comment"]) == (
-        approval_id, "reject", COMMENT)
+    assert (found["approval_id"], found["decision"], found["comment"]) == (approval_id, "reject", COMMENT)
     assert (found["quote_start"], found["fingerprint"]) == (5, True)
     assert [step["rule"] for step in found["steps"]] == ["header block", "request fingerprint"]
 
@@ -165,12 +170,17 @@ def test_explain_records_and_deletes_nothing(run_cli, settings, smtp_plain, tmp_
 
 def test_explain_without_the_store_uses_the_language_rules(run_cli, tmp_path) -> None:
     saved = tmp_path / "reply.eml"
-    saved.write_bytes(reply("Re: x", "bob@example.com", "Reject\nnot today\n\n"
-                            "Den 3. mar. 2025 kl. 10.00 skrev Mailrelay <relay@example.com>:\n"
-                            "> Approve?\n"))
+    saved.write_bytes(
+        reply(
+            "Re: x",
+            "bob@example.com",
+            "Reject\nnot today\n\n"
+            "Den 3. mar. 2025 kl. 10.00 skrev Mailrelay <relay@example.com>:\n"
+            "> Approve?\n",
+        )
+    )
     found = json.loads(run_cli("replies", "explain", "--no-store", str(saved), "--json").stdout)
-    assert (found["decision"], found["comment"], found["fingerprint"]) == (
-        "reject", "not today", False)
+    assert (found["decision"], found["comment"], found["fingerprint"]) == ("reject", "not today", False)
     assert found["quote_reason"] == "attribution above a > quote"
 
 

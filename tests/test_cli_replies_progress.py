@@ -21,16 +21,21 @@ BAR_TEXT = "running on_decision hooks"
 
 def _slow_run(write_config, tmp_path: Path, hook_seconds: float) -> None:  # type: ignore[no-untyped-def]
     box = mailbox.Maildir(str(tmp_path / "Maildir"), create=True)
-    settings = load_settings(write_config(
-        f'[smtp]\nhost = "127.0.0.1"\nauth = "none"\nfrom = "relay@example.com"\n'
-        f'[approval]\nenabled = true\nmailbox = "maildir:{box._path}"\n'
-        f'on_decision = ["/bin/sleep", "{hook_seconds}"]\n[state]\npath = "{tmp_path / "state"}"\n'))
+    settings = load_settings(
+        write_config(
+            f'[smtp]\nhost = "127.0.0.1"\nauth = "none"\nfrom = "relay@example.com"\n'
+            f'[approval]\nenabled = true\nmailbox = "maildir:{box._path}"\n'
+            f'on_decision = ["/bin/sleep", "{hook_seconds}"]\n[state]\npath = "{tmp_path / "state"}"\n'
+        )
+    )
     for _ in range(3):
         with store.open_store(settings.state_dir) as db:
-            request = approvals.create_approval(settings, db, title="Deploy 1.4",
-                                                approvers=["alice@example.com"])
-        box.add(reply(request.subject, "alice@example.com", "Approve",
-                      quoted=request_text(request.reference)))
+            request = approvals.create_approval(
+                settings, db, title="Deploy 1.4", approvers=["alice@example.com"]
+            )
+        box.add(
+            reply(request.subject, "alice@example.com", "Approve", quoted=request_text(request.reference))
+        )
 
 
 @pytest.mark.parametrize("columns", [80, 120])

@@ -12,20 +12,21 @@ Run = Callable[..., Result]
 
 
 def test_cron_prints_a_comment_and_the_line_for_the_configured_interval(
-        run_cli: Run, write_config: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    run_cli: Run, write_config: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("PYTHON_KEYRING_BACKEND")
     path = write_config("[approval]\ninterval_minutes = 10\n")
     result = run_cli("schedule", "--cron")
     assert result.exit_code == 0, result.stderr
     comment, line = result.stdout.splitlines()
-    assert comment == ("# mailrelay process-replies every 10 minutes "
-                       "(approval.interval_minutes = 10)")
+    assert comment == ("# mailrelay process-replies every 10 minutes (approval.interval_minutes = 10)")
     assert line.startswith("*/10 * * * * /")
     assert line.endswith(f" --config {path} -q process-replies")
 
 
-def test_cron_explains_an_interval_cron_cannot_keep(run_cli: Run,
-                                                    write_config: Callable[[str], Path]) -> None:
+def test_cron_explains_an_interval_cron_cannot_keep(
+    run_cli: Run, write_config: Callable[[str], Path]
+) -> None:
     write_config("[approval]\ninterval_minutes = 7\n")
     result = run_cli("schedule", "--cron")
     assert result.exit_code == 0, result.stderr
@@ -42,7 +43,8 @@ def test_cron_uses_the_config_option_as_an_absolute_path(run_cli: Run, tmp_path:
 
 
 def test_systemd_prints_the_service_and_timer_with_where_to_save_them(
-        run_cli: Run, write_config: Callable[[str], Path]) -> None:
+    run_cli: Run, write_config: Callable[[str], Path]
+) -> None:
     write_config("[approval]\ninterval_minutes = 5\n")
     result = run_cli("schedule", "--systemd")
     assert result.exit_code == 0, result.stderr
@@ -64,7 +66,8 @@ BACKEND = "keyrings.alt.file.PlaintextKeyring"
 
 
 def test_cron_job_gets_the_keyring_backend_of_this_shell(
-        run_cli: Run, write_config: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    run_cli: Run, write_config: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", BACKEND)
     write_config("[approval]\ninterval_minutes = 10\n")
     result = run_cli("schedule", "--cron")
@@ -76,7 +79,8 @@ def test_cron_job_gets_the_keyring_backend_of_this_shell(
 
 
 def test_cron_never_carries_a_secret_variable_and_says_the_job_will_not_have_it(
-        run_cli: Run, write_config: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    run_cli: Run, write_config: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MAILRELAY_SMTP_PASSWORD", "S3ntinel-pw-xyz")
     monkeypatch.setenv("MAILRELAY_DEPLOY_KEY", "S3ntinel-key-xyz")
     write_config("[approval]\ninterval_minutes = 10\n")
@@ -91,7 +95,8 @@ def test_cron_never_carries_a_secret_variable_and_says_the_job_will_not_have_it(
 
 
 def test_systemd_service_gets_the_keyring_backend_as_environment(
-        run_cli: Run, write_config: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    run_cli: Run, write_config: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", BACKEND)
     write_config("[approval]\ninterval_minutes = 5\n")
     result = run_cli("schedule", "--systemd")
@@ -100,13 +105,14 @@ def test_systemd_service_gets_the_keyring_backend_as_environment(
 
 
 def test_systemd_never_carries_a_secret_variable_and_says_the_job_will_not_have_it(
-        run_cli: Run, write_config: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    run_cli: Run, write_config: Callable[[str], Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MAILRELAY_IMAP_PASSWORD", "S3ntinel-pw-xyz")
     write_config("[approval]\ninterval_minutes = 5\n")
     result = run_cli("schedule", "--systemd")
     assert result.exit_code == 0, result.stderr
     assert "S3ntinel" not in result.stdout
     assert "MAILRELAY_IMAP_PASSWORD" not in "".join(
-        line for line in result.stdout.splitlines() if not line.startswith("#"))
-    assert "# note: MAILRELAY_IMAP_PASSWORD is set here but the job will not have it" in (
-        result.stdout)
+        line for line in result.stdout.splitlines() if not line.startswith("#")
+    )
+    assert "# note: MAILRELAY_IMAP_PASSWORD is set here but the job will not have it" in (result.stdout)

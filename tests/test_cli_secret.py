@@ -28,13 +28,11 @@ def _spawn_in_terminal(*args: str) -> tuple[int, int]:
     """Start ``mailrelay ARGS`` with a new pseudo-terminal as its controlling terminal."""
     pid, master = pty.fork()
     if pid == 0:  # the child: replace it at once (no pytest code runs here)
-        os.execve(sys.executable, [sys.executable, "-m", "mailrelay_cli", *args],
-                  dict(os.environ))
+        os.execve(sys.executable, [sys.executable, "-m", "mailrelay_cli", *args], dict(os.environ))
     return pid, master
 
 
-def _read_until(master: int, wanted: str, seen: list[str], start: int = 0,
-                timeout: float = 15.0) -> int:
+def _read_until(master: int, wanted: str, seen: list[str], start: int = 0, timeout: float = 15.0) -> int:
     """Read terminal output until ``wanted`` appears at or after offset ``start`` (bounded by
     ``timeout``); the offset just after it. Output that arrived after it in the same read stays
     in ``seen`` for the next call, which starts from this offset."""
@@ -123,7 +121,8 @@ def test_secret_set_without_a_terminal_or_stdin_is_a_usage_error(run_cli) -> Non
     result = run_cli("secret", "set", "smtp.password", input="")
     assert result.exit_code == 2
     assert result.stderr.startswith(
-        "mailrelay: error: standard input is not a terminal; pipe the value with --stdin")
+        "mailrelay: error: standard input is not a terminal; pipe the value with --stdin"
+    )
     assert "--stdin" in result.stderr
     assert "Warning" not in result.stderr and "echoed" not in result.stderr
     import keyring

@@ -17,35 +17,66 @@ def _configure(write_config, server: SmtpServer, policy: str | None) -> None:  #
 
 
 def test_a_log_left_out_by_the_default_policy_is_named_on_stderr(  # type: ignore[no-untyped-def]
-        run_cli, write_config, smtp_plain: SmtpServer, tmp_path: Path) -> None:
+    run_cli, write_config, smtp_plain: SmtpServer, tmp_path: Path
+) -> None:
     _configure(write_config, smtp_plain, None)
     log = tmp_path / "deploy.log"
     log.write_text("failed\n")
-    result = run_cli("send", "--event", "request-failed", "--to", "ops@example.com",
-                     "--var", "instance_name=R1", "--log", str(log))
+    result = run_cli(
+        "send",
+        "--event",
+        "request-failed",
+        "--to",
+        "ops@example.com",
+        "--var",
+        "instance_name=R1",
+        "--log",
+        str(log),
+    )
     assert result.exit_code == 0, result.stderr
     assert f"note: {log} not attached: notifications.attach_logs is never" in result.stderr
     assert not list(smtp_plain.messages[0].message().iter_attachments())
 
 
 def test_on_failure_names_the_log_that_was_not_marked_failed(  # type: ignore[no-untyped-def]
-        run_cli, write_config, smtp_plain: SmtpServer, tmp_path: Path) -> None:
+    run_cli, write_config, smtp_plain: SmtpServer, tmp_path: Path
+) -> None:
     _configure(write_config, smtp_plain, "on-failure")
     log = tmp_path / "build.log"
     log.write_text("ok\n")
-    result = run_cli("send", "--event", "request-failed", "--to", "ops@example.com",
-                     "--var", "instance_name=R1", "--log", str(log))
+    result = run_cli(
+        "send",
+        "--event",
+        "request-failed",
+        "--to",
+        "ops@example.com",
+        "--var",
+        "instance_name=R1",
+        "--log",
+        str(log),
+    )
     assert result.exit_code == 0, result.stderr
     assert "not attached: notifications.attach_logs is on-failure" in result.stderr
 
 
 def test_quiet_keeps_the_note_out(  # type: ignore[no-untyped-def]
-        run_cli, write_config, smtp_plain: SmtpServer, tmp_path: Path) -> None:
+    run_cli, write_config, smtp_plain: SmtpServer, tmp_path: Path
+) -> None:
     _configure(write_config, smtp_plain, None)
     log = tmp_path / "deploy.log"
     log.write_text("failed\n")
-    result = run_cli("-q", "send", "--event", "request-failed", "--to", "ops@example.com",
-                     "--var", "instance_name=R1", "--log", str(log))
+    result = run_cli(
+        "-q",
+        "send",
+        "--event",
+        "request-failed",
+        "--to",
+        "ops@example.com",
+        "--var",
+        "instance_name=R1",
+        "--log",
+        str(log),
+    )
     assert result.exit_code == 0 and result.stderr == ""
 
 

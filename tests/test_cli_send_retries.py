@@ -13,13 +13,18 @@ from pathlib import Path
 
 from tests.fixtures.smtp_servers import free_port
 
-RETRY = re.compile(r"^mailrelay: retrying in [0-9.]+s: .*refused.* "
-                   r"\(attempt (\d+), giving up at \d\d:\d\d:\d\d\)$", re.MULTILINE | re.IGNORECASE)
+RETRY = re.compile(
+    r"^mailrelay: retrying in [0-9.]+s: .*refused.* "
+    r"\(attempt (\d+), giving up at \d\d:\d\d:\d\d\)$",
+    re.MULTILINE | re.IGNORECASE,
+)
 
 
 def _closed_port_settings(write_config) -> Path:  # type: ignore[no-untyped-def]
-    return write_config(f'[smtp]\nhost = "127.0.0.1"\nport = {free_port()}\nauth = "none"\n'
-                        'starttls = false\nfrom = "ci@example.com"\nretry_for = "1s"\n')
+    return write_config(
+        f'[smtp]\nhost = "127.0.0.1"\nport = {free_port()}\nauth = "none"\n'
+        'starttls = false\nfrom = "ci@example.com"\nretry_for = "1s"\n'
+    )
 
 
 def test_verbose_prints_each_retry_with_attempt_and_deadline(run_cli, write_config) -> None:  # type: ignore[no-untyped-def]
@@ -50,8 +55,11 @@ def test_a_terminal_sees_the_retries(write_config) -> None:  # type: ignore[no-u
     _closed_port_settings(write_config)
     pid, master = pty.fork()
     if pid == 0:
-        os.execve(sys.executable, [sys.executable, "-m", "mailrelay_cli", "send", "--event", "test",
-                                   "--to", "ops@example.com"], dict(os.environ))
+        os.execve(
+            sys.executable,
+            [sys.executable, "-m", "mailrelay_cli", "send", "--event", "test", "--to", "ops@example.com"],
+            dict(os.environ),
+        )
     seen = b""
     deadline = time.monotonic() + 60
     try:

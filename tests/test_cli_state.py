@@ -25,8 +25,10 @@ KEY = "ab" * 32
 
 def _config(tmp_path: Path, maildir: Path, url: str | None, smtp_toml: str) -> str:
     state = f'[state]\npath = "{tmp_path / "state"}"\n' + (f'url = "{url}"\n' if url else "")
-    return (smtp_toml + f'[approval]\nenabled = true\nmailbox = "maildir:{maildir}"\n'
-            'on_decision = ["/bin/true"]\nreply_address = "approvals@example.com"\n' + state)
+    return (
+        smtp_toml + f'[approval]\nenabled = true\nmailbox = "maildir:{maildir}"\n'
+        'on_decision = ["/bin/true"]\nreply_address = "approvals@example.com"\n' + state
+    )
 
 
 @pytest.fixture
@@ -35,10 +37,10 @@ def maildir(tmp_path: Path) -> mailbox.Maildir:
 
 
 @pytest.fixture
-def sqlite_settings(write_config: Callable[[str], Path], tmp_path: Path, maildir, smtp_plain
-                    ) -> Settings:
-    return load_settings(write_config(_config(tmp_path, Path(maildir._path), None,
-                                              smtp_plain.toml(auth="none"))))
+def sqlite_settings(write_config: Callable[[str], Path], tmp_path: Path, maildir, smtp_plain) -> Settings:
+    return load_settings(
+        write_config(_config(tmp_path, Path(maildir._path), None, smtp_plain.toml(auth="none")))
+    )
 
 
 def _answer(request: approvals.ApprovalRequest, sender: str, text: str) -> bytes:
@@ -47,21 +49,28 @@ def _answer(request: approvals.ApprovalRequest, sender: str, text: str) -> bytes
 
 # -- migrate -------------------------------------------------------------------------------
 
+
 def test_migrate_creates_the_schema_of_an_empty_database_then_has_nothing_to_do(
-        run_cli, write_config, tmp_path, maildir, smtp_plain, postgres: Postgres) -> None:
+    run_cli, write_config, tmp_path, maildir, smtp_plain, postgres: Postgres
+) -> None:
     url = postgres.url(postgres.new_database())
     write_config(_config(tmp_path, Path(maildir._path), url, smtp_plain.toml(auth="none")))
     first = run_cli("state", "migrate", "--json")
     assert first.exit_code == 0, first.stderr
-    assert json.loads(first.stdout) == {"store": url, "kind": "postgresql", "from_version": None,
-                                        "to_version": SCHEMA_VERSION}
+    assert json.loads(first.stdout) == {
+        "store": url,
+        "kind": "postgresql",
+        "from_version": None,
+        "to_version": SCHEMA_VERSION,
+    }
     again = run_cli("state", "migrate")
     assert again.exit_code == 0
     assert f"schema already at version {SCHEMA_VERSION}" in again.stdout
 
 
 def test_every_command_on_an_unmigrated_database_exits_78_saying_migrate(
-        run_cli, write_config, tmp_path, maildir, smtp_plain, postgres: Postgres) -> None:
+    run_cli, write_config, tmp_path, maildir, smtp_plain, postgres: Postgres
+) -> None:
     url = postgres.url(postgres.new_database())
     write_config(_config(tmp_path, Path(maildir._path), url, smtp_plain.toml(auth="none")))
     result = run_cli("approvals", "list")
@@ -78,13 +87,18 @@ def test_migrate_on_sqlite_creates_the_database(run_cli, sqlite_settings) -> Non
 
 # -- copy ----------------------------------------------------------------------------------
 
+
 def _history(settings: Settings, maildir: mailbox.Maildir) -> dict[str, str]:
     """An SQLite store with a decided approval, a too-late answer, a pending one and two runs."""
     with store.open_store(settings) as db:
-        decided = approvals.create_approval(settings, db, title="Deploy 1.4", notify=("ops@example.com",),
-                                            approvers=["alice@example.com", "bob@example.com"])
-        pending = approvals.create_approval(settings, db, title="Deploy 1.5",
-                                            approvers=["alice@example.com"])
+        decided = approvals.create_approval(
+            settings,
+            db,
+            title="Deploy 1.4",
+            notify=("ops@example.com",),
+            approvers=["alice@example.com", "bob@example.com"],
+        )
+        pending = approvals.create_approval(settings, db, title="Deploy 1.5", approvers=["alice@example.com"])
     maildir.add(_answer(decided, "alice@example.com", "Approve\nfine by me"))
     maildir.add(_answer(decided, "bob@example.com", "Reject"))
     replies.process_replies(settings)
@@ -94,7 +108,8 @@ def _history(settings: Settings, maildir: mailbox.Maildir) -> dict[str, str]:
 
 
 def test_copy_moves_every_row_and_a_second_copy_adds_nothing(
-        run_cli, sqlite_settings, maildir, postgres: Postgres) -> None:
+    run_cli, sqlite_settings, maildir, postgres: Postgres
+) -> None:
     ids = _history(sqlite_settings, maildir)
     url = postgres.url(postgres.new_database())
     first = run_cli("state", "copy", "--to", url, "--json")
@@ -103,8 +118,15 @@ def test_copy_moves_every_row_and_a_second_copy_adds_nothing(
     assert result["created_schema"] is True
     tables = {t["table"]: t for t in result["tables"]}
     assert {name: t["source"] for name, t in tables.items()} == {
-        "approvals": 2, "issued_ids": 2, "request_fingerprints": 0, "votes": 1, "audit": 3,
-        "hooks": 1, "outbox": 2, "runs": 2}
+        "approvals": 2,
+        "issued_ids": 2,
+        "request_fingerprints": 0,
+        "votes": 1,
+        "audit": 3,
+        "hooks": 1,
+        "outbox": 2,
+        "runs": 2,
+    }
     assert all(t["added"] == t["source"] == t["verified"] for t in tables.values()), list(tables.values())
 
     again = json.loads(run_cli("state", "copy", "--to", url, "--json").stdout)
@@ -114,7 +136,10 @@ def test_copy_moves_every_row_and_a_second_copy_adds_nothing(
     with store.open_store(shared) as db:
         decided = approvals.get_approval(db, ids["decided"])
         assert (decided.status, decided.decided_by, decided.comment) == (
-            "approved", "alice@example.com", "fine by me")
+            "approved",
+            "alice@example.com",
+            "fine by me",
+        )
         assert approvals.get_approval(db, ids["pending"]).status == "pending"
         votes = db.votes(ids["decided"])
         audit = {row.id: row for row in db.audit_rows()}
@@ -124,11 +149,13 @@ def test_copy_moves_every_row_and_a_second_copy_adds_nothing(
 
 
 def test_a_reply_already_processed_before_the_copy_is_a_duplicate_after_it(
-        sqlite_settings, maildir, postgres: Postgres, run_cli) -> None:
+    sqlite_settings, maildir, postgres: Postgres, run_cli
+) -> None:
     """A run on SQLite died after its commit, before deleting: PostgreSQL knows the message."""
     with store.open_store(sqlite_settings) as db:
-        request = approvals.create_approval(sqlite_settings, db, title="Deploy",
-                                            approvers=["alice@example.com"])
+        request = approvals.create_approval(
+            sqlite_settings, db, title="Deploy", approvers=["alice@example.com"]
+        )
     key = maildir.add(_answer(request, "alice@example.com", "Approve"))
     raw = maildir.get_bytes(key)
     replies.process_replies(sqlite_settings)
@@ -153,6 +180,7 @@ def test_copy_without_a_sqlite_store_exits_78(run_cli, sqlite_settings, postgres
 
 # -- the signing key -----------------------------------------------------------------------
 
+
 def test_a_signing_key_under_32_bytes_is_refused(run_cli, sqlite_settings) -> None:
     result = run_cli("secret", "set", "approval.signing_key", "--stdin", input="ab" * 31 + "\n")
     assert result.exit_code == 65
@@ -165,7 +193,8 @@ def test_a_signing_key_that_is_not_hex_is_refused(run_cli, sqlite_settings) -> N
 
 
 def test_export_prints_the_key_that_set_on_another_host_makes_references_verify(
-        run_cli, sqlite_settings, monkeypatch) -> None:
+    run_cli, sqlite_settings, monkeypatch
+) -> None:
     exported = run_cli("secret", "export", "approval.signing_key")
     assert exported.exit_code == 0
     key = exported.stdout.strip()
@@ -196,8 +225,10 @@ def test_a_short_key_in_the_environment_is_exit_78(run_cli, sqlite_settings, mon
 
 # -- two hosts, one store -------------------------------------------------------------------
 
+
 def test_two_hosts_ask_wait_and_process_replies_together(
-        tmp_path: Path, smtp_plain, postgres: Postgres, monkeypatch) -> None:
+    tmp_path: Path, smtp_plain, postgres: Postgres, monkeypatch
+) -> None:
     """Host A asks and waits; host B reads the reply; A's wait sees B's decision."""
     monkeypatch.setenv("MAILRELAY_APPROVAL_HMAC_KEY", KEY)  # the same key on both hosts
     url = postgres.url(postgres.migrated_database())
@@ -211,8 +242,7 @@ def test_two_hosts_ask_wait_and_process_replies_together(
         hosts.append(load_settings(path))
     host_a, host_b = hosts
     with store.open_store(host_a) as db:
-        request = approvals.create_approval(host_a, db, title="Deploy",
-                                            approvers=["alice@example.com"])
+        request = approvals.create_approval(host_a, db, title="Deploy", approvers=["alice@example.com"])
     maildir.add(_answer(request, "alice@example.com", "Approve"))
     processed: list[replies.RunReport] = []
     worker = threading.Thread(target=lambda: processed.append(replies.process_replies(host_b)))
@@ -227,16 +257,20 @@ def test_two_hosts_ask_wait_and_process_replies_together(
 
 # -- the store goes away in the middle of a run ---------------------------------------------
 
+
 def test_postgres_stopped_mid_run_is_75_deletes_nothing_and_the_next_run_finishes(
-        write_config, tmp_path, maildir, smtp_plain, private_postgres: Postgres,
-        monkeypatch) -> None:
+    write_config, tmp_path, maildir, smtp_plain, private_postgres: Postgres, monkeypatch
+) -> None:
     monkeypatch.setenv("MAILRELAY_APPROVAL_HMAC_KEY", KEY)
     url = private_postgres.url(private_postgres.migrated_database())
-    settings = load_settings(write_config(_config(tmp_path, Path(maildir._path), url,
-                                                  smtp_plain.toml(auth="none"))))
+    settings = load_settings(
+        write_config(_config(tmp_path, Path(maildir._path), url, smtp_plain.toml(auth="none")))
+    )
     with store.open_store(settings) as db:
-        requests = [approvals.create_approval(settings, db, title=f"Deploy {n}",
-                                              approvers=["alice@example.com"]) for n in range(3)]
+        requests = [
+            approvals.create_approval(settings, db, title=f"Deploy {n}", approvers=["alice@example.com"])
+            for n in range(3)
+        ]
     for request in requests:
         maildir.add(_answer(request, "alice@example.com", "Approve"))
     real = replies._record_message
@@ -265,12 +299,13 @@ def test_postgres_stopped_mid_run_is_75_deletes_nothing_and_the_next_run_finishe
 
 
 def test_status_reads_runs_and_pending_approvals_from_postgres(
-        run_cli, write_config, tmp_path, maildir, smtp_plain, postgres: Postgres,
-        monkeypatch) -> None:
+    run_cli, write_config, tmp_path, maildir, smtp_plain, postgres: Postgres, monkeypatch
+) -> None:
     monkeypatch.setenv("MAILRELAY_APPROVAL_HMAC_KEY", KEY)
     url = postgres.url(postgres.migrated_database())
-    settings = load_settings(write_config(_config(tmp_path, Path(maildir._path), url,
-                                                  smtp_plain.toml(auth="none"))))
+    settings = load_settings(
+        write_config(_config(tmp_path, Path(maildir._path), url, smtp_plain.toml(auth="none")))
+    )
     with store.open_store(settings) as db:
         approvals.create_approval(settings, db, title="Deploy", approvers=["alice@example.com"])
     assert run_cli("process-replies").exit_code == 0

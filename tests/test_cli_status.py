@@ -14,10 +14,26 @@ from mailrelay_cli.config.load import load_settings
 from mailrelay_cli.store import open_store
 
 Run = Callable[..., Result]
-JSON_KEYS = {"ok", "summary", "now", "max_age_seconds", "last_run", "last_success",
-             "runs_last_day", "failed_runs_last_day", "messages_last_day", "decisions_last_day",
-             "pending_approvals", "oldest_pending", "failing_hooks", "oauth", "interval_minutes",
-             "cron", "problems", "watcher"}
+JSON_KEYS = {
+    "ok",
+    "summary",
+    "now",
+    "max_age_seconds",
+    "last_run",
+    "last_success",
+    "runs_last_day",
+    "failed_runs_last_day",
+    "messages_last_day",
+    "decisions_last_day",
+    "pending_approvals",
+    "oldest_pending",
+    "failing_hooks",
+    "oauth",
+    "interval_minutes",
+    "cron",
+    "problems",
+    "watcher",
+}
 
 
 @pytest.fixture
@@ -31,8 +47,13 @@ def successful_run_at(config: Path, moment: str, read: int = 2) -> None:
         run_id = store.record_run_start()
         with store.transaction() as tx:
             for uid in range(1, read + 1):
-                tx.add_audit(mailbox="INBOX", uidvalidity=1, uid=f"{moment}/{uid}",
-                             outcome="unmatched", sha256=f"{moment}/{uid}")
+                tx.add_audit(
+                    mailbox="INBOX",
+                    uidvalidity=1,
+                    uid=f"{moment}/{uid}",
+                    outcome="unmatched",
+                    sha256=f"{moment}/{uid}",
+                )
         store.record_run_finish(run_id, "ok", {"read": read, "deleted": read, "left": 0})
 
 
@@ -49,8 +70,9 @@ def test_max_age_exits_75_when_the_last_success_is_older(run_cli: Run, configure
     with freeze_time("2026-03-02 09:20:00"):
         result = run_cli("status", "--max-age", "15m")
     assert result.exit_code == 75
-    assert result.stdout.splitlines()[0] == ("STALE: last successful process-replies run 20m ago "
-                                             "(max age 15m)")
+    assert result.stdout.splitlines()[0] == (
+        "STALE: last successful process-replies run 20m ago (max age 15m)"
+    )
 
 
 def test_max_age_exits_75_when_no_run_ever_succeeded(run_cli: Run, configured: Path) -> None:
@@ -129,10 +151,10 @@ def test_one_run_message_and_decision_are_singular(run_cli: Run, configured: Pat
 
 
 def test_cron_line_is_the_one_schedule_cron_prints(run_cli: Run, configured: Path) -> None:
-    cron = [line for line in run_cli("schedule", "--cron").stdout.splitlines()
-            if not line.startswith("#")]
-    shown = [line.split(None, 1)[1] for line in run_cli("status").stdout.splitlines()
-             if line.startswith("cron ")]
+    cron = [line for line in run_cli("schedule", "--cron").stdout.splitlines() if not line.startswith("#")]
+    shown = [
+        line.split(None, 1)[1] for line in run_cli("status").stdout.splitlines() if line.startswith("cron ")
+    ]
     assert "env PYTHON_KEYRING_BACKEND=" in cron[0]
     assert shown == cron
 

@@ -20,15 +20,19 @@ LONG_TITLE = "Deploy the webshop release 2.4.1 with the new checkout flow to pro
 
 @pytest.fixture
 def settings(write_config, tmp_path: Path) -> Settings:  # type: ignore[no-untyped-def]
-    return load_settings(write_config(
-        '[smtp]\nhost = "smtp.example.com"\nfrom = "relay@example.com"\n'
-        f'[approval]\nenabled = true\n[state]\npath = "{tmp_path / "state"}"\n'))
+    return load_settings(
+        write_config(
+            '[smtp]\nhost = "smtp.example.com"\nfrom = "relay@example.com"\n'
+            f'[approval]\nenabled = true\n[state]\npath = "{tmp_path / "state"}"\n'
+        )
+    )
 
 
 def _ask(settings: Settings, title: str = LONG_TITLE) -> str:
     with store.open_store(settings.state_dir) as db:
-        return approvals.create_approval(settings, db, title=title,
-                                         approvers=["alice.longname@example.com"]).approval.id
+        return approvals.create_approval(
+            settings, db, title=title, approvers=["alice.longname@example.com"]
+        ).approval.id
 
 
 def _screen_lines(screen: str) -> list[str]:
@@ -72,12 +76,23 @@ def test_approvals_list_at_120_columns_keeps_the_id_whole(settings: Settings) ->
 
 @pytest.mark.parametrize("columns", [80, 120])
 def test_the_send_output_never_splits_the_id_or_message_id(  # type: ignore[no-untyped-def]
-        write_config, tmp_path: Path, smtp_plain: SmtpServer, columns: int) -> None:
-    write_config(smtp_plain.toml(auth="none") + f'[approval]\nenabled = true\n'
-                 f'[state]\npath = "{tmp_path / "state"}"\n')
-    code, screen = run_in_terminal(["send", "--event", "approval-requested", "--to",
-                                    "alice.longname@example.com", "--var", f"title={LONG_TITLE}"],
-                                   columns=columns)
+    write_config, tmp_path: Path, smtp_plain: SmtpServer, columns: int
+) -> None:
+    write_config(
+        smtp_plain.toml(auth="none") + f'[approval]\nenabled = true\n[state]\npath = "{tmp_path / "state"}"\n'
+    )
+    code, screen = run_in_terminal(
+        [
+            "send",
+            "--event",
+            "approval-requested",
+            "--to",
+            "alice.longname@example.com",
+            "--var",
+            f"title={LONG_TITLE}",
+        ],
+        columns=columns,
+    )
     assert code == 0, screen
     message_id = smtp_plain.messages[0].message()["Message-ID"]
     assert message_id in screen.replace("\n", "X")  # whole, no line break inside
@@ -89,8 +104,10 @@ def test_checklist_hints_keep_commands_whole_at_60_columns(write_config) -> None
     write_config('[smtp]\nhost = "127.0.0.1"\nfrom = "a@example.com"\n')
     code, screen = run_in_terminal(["test", "--to", "ops@example.com"], columns=60)
     assert code == 78, screen
-    assert "mailrelay config set smtp.user USER; a relay on this host usually needs no login: " \
-           "mailrelay config set smtp.auth none" in screen, screen
+    assert (
+        "mailrelay config set smtp.user USER; a relay on this host usually needs no login: "
+        "mailrelay config set smtp.auth none" in screen
+    ), screen
 
 
 def test_no_color_turns_colours_off_on_a_terminal(write_config) -> None:  # type: ignore[no-untyped-def]
@@ -99,6 +116,7 @@ def test_no_color_turns_colours_off_on_a_terminal(write_config) -> None:  # type
     write_config('[smtp]\nhost = "127.0.0.1"\nfrom = "a@example.com"\nauth = "none"\n')
     coloured = run_in_terminal(["test", "--to", "ops@example.com"], columns=100)[1]
     assert "\x1b[3" in coloured  # the ticks and crosses are coloured by default
-    plain = run_in_terminal(["test", "--to", "ops@example.com"], columns=100,
-                            env={**os.environ, "NO_COLOR": "1"})[1]
+    plain = run_in_terminal(
+        ["test", "--to", "ops@example.com"], columns=100, env={**os.environ, "NO_COLOR": "1"}
+    )[1]
     assert "\x1b[3" not in plain and "✗" in plain

@@ -19,8 +19,14 @@ SENTINEL_PW = "S3ntinel-pw-xyz"
 def configure(write_config: Callable[[str], Path], dovecot: Dovecot) -> Callable[..., Path]:
     """Write settings for ``server`` (and Dovecot as ``user``, with approvals on)."""
 
-    def write(server: SmtpServer | None, user: MailUser | None = None, *, folder: str = "INBOX",
-              smtp_extra: dict | None = None, imap_extra: dict | None = None) -> Path:
+    def write(
+        server: SmtpServer | None,
+        user: MailUser | None = None,
+        *,
+        folder: str = "INBOX",
+        smtp_extra: dict | None = None,
+        imap_extra: dict | None = None,
+    ) -> Path:
         text = server.toml(**(smtp_extra or {})) if server else ""
         if user is not None:
             text += dovecot.imap_toml(user, **(imap_extra or {}))
@@ -39,7 +45,8 @@ def json_lines(text: str) -> list[dict]:
 
 
 def test_happy_path_sends_the_test_message_and_opens_the_reply_folder(
-        run_cli, configure, smtp_starttls, dovecot, mail_user) -> None:
+    run_cli, configure, smtp_starttls, dovecot, mail_user
+) -> None:
     dovecot.append(mail_user, b"Subject: waiting\r\n\r\nreply\r\n")
     configure(smtp_starttls, mail_user)
     store("smtp.password", SMTP_PASSWORD)
@@ -47,10 +54,24 @@ def test_happy_path_sends_the_test_message_and_opens_the_reply_folder(
     result = run_cli("test", "--to", "Dev@Example.COM")
     assert result.exit_code == 0, result.stdout + result.stderr
     out = result.stdout
-    for step in ("SMTP resolve", "SMTP connect", "SMTP STARTTLS", "SMTP TLS", "SMTP certificate",
-                 "SMTP auth mechanisms", "SMTP login", "SMTP send", "IMAP resolve",
-                 "IMAP connect", "IMAP TLS", "IMAP capabilities", "IMAP login", "IMAP folders",
-                 "IMAP select", "IMAP count"):
+    for step in (
+        "SMTP resolve",
+        "SMTP connect",
+        "SMTP STARTTLS",
+        "SMTP TLS",
+        "SMTP certificate",
+        "SMTP auth mechanisms",
+        "SMTP login",
+        "SMTP send",
+        "IMAP resolve",
+        "IMAP connect",
+        "IMAP TLS",
+        "IMAP capabilities",
+        "IMAP login",
+        "IMAP folders",
+        "IMAP select",
+        "IMAP count",
+    ):
         assert f"✓ {step}" in out, step
     assert "✗" not in out
     assert "1 message in INBOX" in out
@@ -98,7 +119,8 @@ def test_imap_only_sends_nothing(run_cli, configure, smtp_starttls, mail_user) -
 
 
 def test_wrong_folder_fails_78_listing_the_nearest_folders(
-        run_cli, configure, smtp_starttls, dovecot, mail_user) -> None:
+    run_cli, configure, smtp_starttls, dovecot, mail_user
+) -> None:
     dovecot.create_folder(mail_user, "Approvals", "Archive")
     configure(None, mail_user, folder="Aproval")
     store("imap.password", mail_user.password)
@@ -109,8 +131,7 @@ def test_wrong_folder_fails_78_listing_the_nearest_folders(
     assert "mailrelay config set approval.folder Approvals" in result.stdout
 
 
-def test_starttls_not_offered_fails_69_and_sends_no_password(
-        run_cli, configure, smtp_plain_auth) -> None:
+def test_starttls_not_offered_fails_69_and_sends_no_password(run_cli, configure, smtp_plain_auth) -> None:
     configure(smtp_plain_auth, smtp_extra={"starttls": True})
     store("smtp.password", SENTINEL_PW)
     result = run_cli("test", "--to", "dev@example.com")
@@ -130,7 +151,8 @@ def test_wrong_password_fails_77_at_the_login_step(run_cli, configure, smtp_star
 
 
 def test_expired_certificate_fails_78_at_the_certificate_step(
-        run_cli, configure, smtp_server_factory, expired_certs) -> None:
+    run_cli, configure, smtp_server_factory, expired_certs
+) -> None:
     server = smtp_server_factory(security="tls", tls_certs=expired_certs)
     configure(server)
     store("smtp.password", SMTP_PASSWORD)
@@ -140,8 +162,7 @@ def test_expired_certificate_fails_78_at_the_certificate_step(
     assert "expired" in result.stdout
 
 
-def test_tls_spoken_to_the_starttls_port_hints_at_587_and_465(
-        run_cli, configure, smtp_starttls) -> None:
+def test_tls_spoken_to_the_starttls_port_hints_at_587_and_465(run_cli, configure, smtp_starttls) -> None:
     configure(smtp_starttls, smtp_extra={"tls": True, "starttls": False})
     store("smtp.password", SMTP_PASSWORD)
     result = run_cli("test", "--to", "dev@example.com")
@@ -150,8 +171,7 @@ def test_tls_spoken_to_the_starttls_port_hints_at_587_and_465(
     assert "465" in result.stdout and "587" in result.stdout
 
 
-def test_unreachable_imap_fails_75_after_smtp_passed(
-        run_cli, configure, smtp_starttls, mail_user) -> None:
+def test_unreachable_imap_fails_75_after_smtp_passed(run_cli, configure, smtp_starttls, mail_user) -> None:
     from tests.fixtures.smtp_servers import free_port
 
     configure(smtp_starttls, mail_user, imap_extra={"port": free_port()})
@@ -163,8 +183,7 @@ def test_unreachable_imap_fails_75_after_smtp_passed(
     assert "✗ IMAP connect" in result.stdout
 
 
-def test_json_prints_one_object_per_step_then_a_summary(
-        run_cli, configure, smtp_starttls, mail_user) -> None:
+def test_json_prints_one_object_per_step_then_a_summary(run_cli, configure, smtp_starttls, mail_user) -> None:
     configure(smtp_starttls, mail_user)
     store("smtp.password", SMTP_PASSWORD)
     store("imap.password", mail_user.password)
@@ -192,7 +211,8 @@ def test_json_failure_carries_the_hint_and_the_exit_code(run_cli, configure, smt
 
 
 def test_transcript_follows_the_checklist_with_secrets_redacted(
-        run_cli, configure, smtp_starttls, dovecot) -> None:
+    run_cli, configure, smtp_starttls, dovecot
+) -> None:
     user = dovecot.new_user(password=SENTINEL_PW)
     configure(smtp_starttls, user)
     store("smtp.password", SENTINEL_PW)  # wrong for the SMTP server: that login fails
@@ -207,13 +227,16 @@ def test_transcript_follows_the_checklist_with_secrets_redacted(
     assert SENTINEL_PW not in out and SENTINEL_PW not in result.stderr
 
 
-def test_sentinel_password_never_appears_in_any_output(
-        run_cli, configure, smtp_plain_auth, dovecot) -> None:
+def test_sentinel_password_never_appears_in_any_output(run_cli, configure, smtp_plain_auth, dovecot) -> None:
     user = dovecot.new_user(password=SENTINEL_PW)
     run_cli("secret", "set", "smtp.password", "--stdin", input=SENTINEL_PW + "\n")
-    for extra, imap_extra in (({"starttls": True}, {}),
-                              ({"starttls": False, "allow_plaintext_auth": True},
-                               {"port": dovecot.imap_port, "tls": False, "starttls": True})):
+    for extra, imap_extra in (
+        ({"starttls": True}, {}),
+        (
+            {"starttls": False, "allow_plaintext_auth": True},
+            {"port": dovecot.imap_port, "tls": False, "starttls": True},
+        ),
+    ):
         configure(smtp_plain_auth, user, smtp_extra=extra, imap_extra=imap_extra)
         for args in (("--transcript",), ("--transcript", "--json"), ("-v",)):
             result = run_cli("-v", "test", "--to", "dev@example.com", *args)
@@ -238,14 +261,15 @@ def decoded_base64(text: str) -> str:
 
 # -- the TLS handshake in the transcript (what openssl s_client would show) ------------------
 
+
 def notes(out: str) -> list[str]:
     return [line[3:] for line in out.splitlines() if line.startswith("*  ")]
 
 
 def test_transcript_of_a_self_signed_imaps_certificate_shows_the_error_and_the_certificate(
-        run_cli, configure, scripted_server_factory, self_signed_certs, mail_user) -> None:
-    server = scripted_server_factory(tls=self_signed_certs.server_context(),
-                                     greeting=b"* OK ready\r\n")
+    run_cli, configure, scripted_server_factory, self_signed_certs, mail_user
+) -> None:
+    server = scripted_server_factory(tls=self_signed_certs.server_context(), greeting=b"* OK ready\r\n")
     configure(None, mail_user, imap_extra={"port": server.port})
     store("imap.password", SENTINEL_PW)
     result = run_cli("test", "--imap-only", "--transcript")
@@ -253,8 +277,10 @@ def test_transcript_of_a_self_signed_imaps_certificate_shows_the_error_and_the_c
     lines = notes(result.stdout)
     assert "TLS handshake: this client allows TLSv1.2-TLSv1.3" in lines
     assert "TLS server name (SNI): not sent (127.0.0.1 is an IP address)" in lines
-    assert any(line.startswith("TLS handshake failed: certificate verify failed: self")
-               and "signed" in line for line in lines), lines
+    assert any(
+        line.startswith("TLS handshake failed: certificate verify failed: self") and "signed" in line
+        for line in lines
+    ), lines
     assert "certificate subject: CN=self-signed.localhost" in lines
     assert "certificate issuer: CN=self-signed.localhost (self-signed)" in lines
     assert any(line.startswith("certificate valid: ") and "days left" in line for line in lines)
@@ -264,31 +290,34 @@ def test_transcript_of_a_self_signed_imaps_certificate_shows_the_error_and_the_c
 
 @pytest.mark.parametrize("role", ["smtp", "imap"])
 def test_transcript_of_tls_spoken_to_a_plain_port_shows_what_the_server_sent(
-        role, run_cli, configure, smtp_plain, dovecot, mail_user) -> None:
+    role, run_cli, configure, smtp_plain, dovecot, mail_user
+) -> None:
     if role == "smtp":
         configure(smtp_plain, smtp_extra={"tls": True, "starttls": False})
         args = ("--to", "dev@example.com", "--smtp-only")
         greeting = "server sent in plain text: 220 "
     else:
-        configure(None, mail_user, imap_extra={"port": dovecot.imap_port, "tls": True,
-                                               "starttls": False})
+        configure(None, mail_user, imap_extra={"port": dovecot.imap_port, "tls": True, "starttls": False})
         args = ("--imap-only",)
         greeting = "server sent in plain text: * OK "
     result = run_cli("test", *args, "--transcript")
     assert result.exit_code == 78, result.stdout
     lines = notes(result.stdout)
     assert "TLS handshake: this client allows TLSv1.2-TLSv1.3" in lines
-    assert any(line.startswith("TLS handshake failed: ") and "did not answer in TLS" in line
-               for line in lines), lines
+    assert any(
+        line.startswith("TLS handshake failed: ") and "did not answer in TLS" in line for line in lines
+    ), lines
     [sent] = [line for line in lines if line.startswith("server sent in plain text: ")]
     assert sent.startswith(greeting)
     assert len(sent) <= len("server sent in plain text: ") + 81
 
 
 def test_transcript_of_a_starttls_session_shows_version_cipher_issuer_and_trust(
-        run_cli, configure, smtp_starttls, dovecot, mail_user, server_certs) -> None:
-    configure(smtp_starttls, mail_user,
-              imap_extra={"port": dovecot.imap_port, "tls": False, "starttls": True})
+    run_cli, configure, smtp_starttls, dovecot, mail_user, server_certs
+) -> None:
+    configure(
+        smtp_starttls, mail_user, imap_extra={"port": dovecot.imap_port, "tls": False, "starttls": True}
+    )
     store("smtp.password", SMTP_PASSWORD)
     store("imap.password", mail_user.password)
     result = run_cli("test", "--to", "dev@example.com", "--transcript")

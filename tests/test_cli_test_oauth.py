@@ -22,11 +22,19 @@ _BASE64_RUN = re.compile(r"[A-Za-z0-9+/=]{12,}")
 
 
 @pytest.fixture
-def tested(run_cli, write_config: Callable[[str], Path], identity_service: FakeIdentityService,
-           smtp_xoauth2, dovecot, mail_user) -> Result:
+def tested(
+    run_cli,
+    write_config: Callable[[str], Path],
+    identity_service: FakeIdentityService,
+    smtp_xoauth2,
+    dovecot,
+    mail_user,
+) -> Result:
     """``mailrelay test --to … --transcript`` after ``mailrelay auth login``, approvals on."""
-    write_config(oauth_config(smtp_xoauth2, dovecot, mail_user)
-                 + '[approval]\nenabled = true\nreply_address = "approvals@example.com"\n')
+    write_config(
+        oauth_config(smtp_xoauth2, dovecot, mail_user)
+        + '[approval]\nenabled = true\nreply_address = "approvals@example.com"\n'
+    )
     dovecot.create_folder(mail_user, "Approvals", "Archive")
     accept_tokens_everywhere(identity_service, smtp_xoauth2, dovecot, mail_user)
     identity_service.device_polls.extend(["success"])
@@ -58,18 +66,19 @@ def test_the_smtp_transcript_shows_auth_xoauth2_redacted(tested: Result) -> None
     assert "C: AUTH XOAUTH2 <redacted>" in tested.stdout.splitlines()
 
 
-def test_the_imap_transcript_shows_authenticate_xoauth2_with_its_response_redacted(
-        tested: Result) -> None:
+def test_the_imap_transcript_shows_authenticate_xoauth2_with_its_response_redacted(tested: Result) -> None:
     lines = tested.stdout.splitlines()
-    (at,) = [i for i, line in enumerate(lines)
-             if line.startswith("C: ") and line.endswith(" AUTHENTICATE XOAUTH2")]
+    (at,) = [
+        i for i, line in enumerate(lines) if line.startswith("C: ") and line.endswith(" AUTHENTICATE XOAUTH2")
+    ]
     # imaplib sends the initial response on the continuation line after "+ ".
     assert lines[at + 1] == "S: + "
     assert lines[at + 2] == "C: <redacted>"
 
 
 def test_no_base64_in_the_output_decodes_to_the_access_or_refresh_token(
-        tested: Result, identity_service: FakeIdentityService) -> None:
+    tested: Result, identity_service: FakeIdentityService
+) -> None:
     tokens = [*identity_service.issued, *identity_service.refresh_tokens]
     assert identity_service.issued and identity_service.refresh_tokens
     output = tested.stdout + tested.stderr

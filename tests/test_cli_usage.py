@@ -36,10 +36,13 @@ def test_schedule_refuses_cron_and_systemd_together(run_cli, write_config) -> No
     assert result.stdout == ""
 
 
-@pytest.mark.parametrize("args", [
-    ["config", "path", "--config", "{path}"],
-    ["--config", "{path}", "config", "path"],
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["config", "path", "--config", "{path}"],
+        ["--config", "{path}", "config", "path"],
+    ],
+)
 def test_config_works_before_and_after_the_command(run_cli, tmp_path, args) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "s.toml"
     result = run_cli(*[a.format(path=path) for a in args])
@@ -92,8 +95,9 @@ def test_help_summaries_are_whole_sentences(run_cli) -> None:  # type: ignore[no
     assert "failing hooks, OAuth refresh" in " ".join(result.stdout.split())
 
 
-@pytest.mark.parametrize("group", ["config", "secret", "auth", "approvals", "events", "hooks",
-                                   "state", "replies"])
+@pytest.mark.parametrize(
+    "group", ["config", "secret", "auth", "approvals", "events", "hooks", "state", "replies"]
+)
 def test_group_help_summaries_are_whole(run_cli, group: str) -> None:  # type: ignore[no-untyped-def]
     result = run_cli(group, "--help", env={"COLUMNS": "80"})
     assert result.exit_code == 0
@@ -161,15 +165,25 @@ def test_the_bash_script_completes_through_the_installed_command(tmp_path) -> No
 
     if shutil.which("bash") is None:
         pytest.skip("no bash")
-    script = subprocess.run([sys.executable, "-m", "mailrelay_cli", "completion", "bash"],
-                            capture_output=True, text=True, check=True).stdout
+    script = subprocess.run(
+        [sys.executable, "-m", "mailrelay_cli", "completion", "bash"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     mailrelay = tmp_path / "mailrelay"
-    mailrelay.write_text(f"#!/bin/sh\nexec {sys.executable} -m mailrelay_cli \"$@\"\n")
+    mailrelay.write_text(f'#!/bin/sh\nexec {sys.executable} -m mailrelay_cli "$@"\n')
     mailrelay.chmod(0o755)
-    probe = (script + "\nCOMP_WORDS=(mailrelay send --event request-f); COMP_CWORD=3;"
-             " _mailrelay_completion mailrelay; printf '%s\\n' \"${COMPREPLY[@]}\"\n")
-    out = subprocess.run(["bash", "-c", probe], capture_output=True, text=True,
-                         env={"PATH": f"{tmp_path}:/usr/bin:/bin", "HOME": str(tmp_path)})
+    probe = (
+        script + "\nCOMP_WORDS=(mailrelay send --event request-f); COMP_CWORD=3;"
+        " _mailrelay_completion mailrelay; printf '%s\\n' \"${COMPREPLY[@]}\"\n"
+    )
+    out = subprocess.run(
+        ["bash", "-c", probe],
+        capture_output=True,
+        text=True,
+        env={"PATH": f"{tmp_path}:/usr/bin:/bin", "HOME": str(tmp_path)},
+    )
     assert out.stdout.split() == ["request-failed"], out.stderr
 
 

@@ -19,15 +19,19 @@ WARNING = "nothing reads replies"
 
 @pytest.fixture
 def settings(write_config, tmp_path: Path) -> Settings:  # type: ignore[no-untyped-def]
-    return load_settings(write_config(
-        '[smtp]\nhost = "smtp.example.com"\nfrom = "relay@example.com"\n'
-        f'[approval]\nenabled = true\n[state]\npath = "{tmp_path / "state"}"\n'))
+    return load_settings(
+        write_config(
+            '[smtp]\nhost = "smtp.example.com"\nfrom = "relay@example.com"\n'
+            f'[approval]\nenabled = true\n[state]\npath = "{tmp_path / "state"}"\n'
+        )
+    )
 
 
 def _ask(settings: Settings) -> str:
     with store.open_store(settings.state_dir) as db:
-        return approvals.create_approval(settings, db, title="Deploy 1.4",
-                                         approvers=["alice@example.com"]).approval.id
+        return approvals.create_approval(
+            settings, db, title="Deploy 1.4", approvers=["alice@example.com"]
+        ).approval.id
 
 
 def _record_success(settings: Settings) -> None:
@@ -38,17 +42,22 @@ def _record_success(settings: Settings) -> None:
 
 def test_a_terminal_shows_the_live_status_line(settings: Settings) -> None:
     approval_id = _ask(settings)
-    code, screen = run_in_terminal(["approvals", "wait", approval_id, "--timeout", "2s",
-                                    "--poll", "1s"], columns=120)
+    code, screen = run_in_terminal(
+        ["approvals", "wait", approval_id, "--timeout", "2s", "--poll", "1s"], columns=120
+    )
     assert code == 3, screen
-    assert re.search(rf"{approval_id} pending since (\d\d-\d\d )?\d\d:\d\dZ, expires \d\d-\d\d "
-                     r"\d\d:\d\dZ, 0/1 votes, \d+s left", screen), screen
+    assert re.search(
+        rf"{approval_id} pending since (\d\d-\d\d )?\d\d:\d\dZ, expires \d\d-\d\d "
+        r"\d\d:\d\dZ, 0/1 votes, \d+s left",
+        screen,
+    ), screen
 
 
 def test_the_status_line_fits_80_columns(settings: Settings) -> None:
     approval_id = _ask(settings)
-    code, screen = run_in_terminal(["approvals", "wait", approval_id, "--timeout", "1s",
-                                    "--poll", "1s"], columns=80)
+    _code, screen = run_in_terminal(
+        ["approvals", "wait", approval_id, "--timeout", "1s", "--poll", "1s"], columns=80
+    )
     plain = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "\n", screen).replace("\r", "\n")
     status_lines = [line for line in plain.split("\n") if "pending since" in line]
     assert status_lines and all(len(line) <= 80 and line.endswith(" left") for line in status_lines), screen
@@ -76,7 +85,8 @@ def test_no_warning_after_a_recent_successful_run(run_cli, settings: Settings) -
 
 
 def test_warns_when_the_last_success_is_older_than_two_intervals(  # type: ignore[no-untyped-def]
-        run_cli, settings: Settings) -> None:
+    run_cli, settings: Settings
+) -> None:
     from freezegun import freeze_time
 
     approval_id = _ask(settings)

@@ -41,7 +41,9 @@ class WatchProcess:
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mailrelay_cli", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=dict(os.environ),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=dict(os.environ),
         )
         self.lines: list[str] = []
         self.stdout = b""
@@ -65,8 +67,11 @@ class WatchProcess:
         return [e.get("event", "") for e in self.events()]
 
     def wait_for(self, kind: str, timeout: float = 20.0) -> None:
-        wait_until(lambda: kind in self.kinds() or self.proc.poll() is not None, timeout,
-                   f"a {kind!r} event; stderr: {self.lines}")
+        wait_until(
+            lambda: kind in self.kinds() or self.proc.poll() is not None,
+            timeout,
+            f"a {kind!r} event; stderr: {self.lines}",
+        )
         assert kind in self.kinds(), f"exited {self.proc.returncode} before {kind!r}: {self.lines}"
 
     def finish(self, timeout: float) -> int:
@@ -110,17 +115,19 @@ def imap_settings(write_config, tmp_path: Path, dovecot, mail_user) -> Settings:
 
 def ask_many(settings: Settings, n: int) -> list[approvals.ApprovalRequest]:
     with store.open_store(settings.state_dir) as db:
-        return [approvals.create_approval(settings, db, title=f"Deploy {i}",
-                                          approvers=["alice@example.com"]) for i in range(n)]
+        return [
+            approvals.create_approval(settings, db, title=f"Deploy {i}", approvers=["alice@example.com"])
+            for i in range(n)
+        ]
 
 
 def answer(request: approvals.ApprovalRequest) -> bytes:
-    return reply(request.subject, "alice@example.com", "Approve",
-                 quoted=request_text(request.reference))
+    return reply(request.subject, "alice@example.com", "Approve", quoted=request_text(request.reference))
 
 
-def test_sigterm_during_a_batch_leaves_nothing_half_done(imap_settings, dovecot, mail_user,
-                                                         processes) -> None:
+def test_sigterm_during_a_batch_leaves_nothing_half_done(
+    imap_settings, dovecot, mail_user, processes
+) -> None:
     requests = ask_many(imap_settings, 120)
     dovecot.append(mail_user, *(answer(r) for r in requests))
     watcher = processes("process-replies", "--json", "--watch", "--count", "3")
@@ -133,8 +140,7 @@ def test_sigterm_during_a_batch_leaves_nothing_half_done(imap_settings, dovecot,
 
     with store.open_store(imap_settings.state_dir) as db:
         rows = db.audit_rows()
-        decided = [r for r in requests if approvals.get_approval(db, r.approval.id).status
-                   == "approved"]
+        decided = [r for r in requests if approvals.get_approval(db, r.approval.id).status == "approved"]
     left = dovecot.count(mail_user)
     # Every message is either recorded and gone, or untouched and still there; none is
     # flagged \Deleted and left behind, none recorded twice.
@@ -155,15 +161,18 @@ def test_sigint_stops_the_watcher_with_exit_0(imap_settings, processes) -> None:
     assert "stopped" in watcher.kinds()
 
 
-def test_human_log_is_one_line_per_event_on_stderr(imap_settings, dovecot, mail_user,
-                                                   processes) -> None:
+def test_human_log_is_one_line_per_event_on_stderr(imap_settings, dovecot, mail_user, processes) -> None:
     [request] = ask_many(imap_settings, 1)
     watcher = processes("process-replies", "--watch")
-    wait_until(lambda: any("opened imap:" in line for line in watcher.lines),
-               what=f"the connected line; stderr: {watcher.lines}")
+    wait_until(
+        lambda: any("opened imap:" in line for line in watcher.lines),
+        what=f"the connected line; stderr: {watcher.lines}",
+    )
     dovecot.append(mail_user, answer(request))
-    wait_until(lambda: any(f"{request.approval.id} approved by alice@example.com" in line
-                           for line in watcher.lines), what=f"the decision; {watcher.lines}")
+    wait_until(
+        lambda: any(f"{request.approval.id} approved by alice@example.com" in line for line in watcher.lines),
+        what=f"the decision; {watcher.lines}",
+    )
     watcher.proc.send_signal(signal.SIGTERM)
     assert watcher.finish(10) == 0
     stdout = watcher.proc.stdout.read() if watcher.proc.stdout else b""
@@ -178,9 +187,11 @@ def test_watch_and_dry_run_together_are_a_usage_error(run_cli, imap_settings) ->
 
 
 def test_a_settings_fault_exits_78_with_one_line(write_config, tmp_path, processes) -> None:
-    write_config('[approval]\nenabled = true\nmailbox = "maildir:/nonexistent/Maildir"\n'
-                 f'[state]\npath = "{tmp_path / "state"}"\n'
-                 '[smtp]\nhost = "127.0.0.1"\nfrom = "relay@example.com"\n')
+    write_config(
+        '[approval]\nenabled = true\nmailbox = "maildir:/nonexistent/Maildir"\n'
+        f'[state]\npath = "{tmp_path / "state"}"\n'
+        '[smtp]\nhost = "127.0.0.1"\nfrom = "relay@example.com"\n'
+    )
     watcher = processes("process-replies", "--watch")
     assert watcher.finish(20) == 78
     errors = [line for line in watcher.lines if line.startswith("mailrelay: error:")]
@@ -196,9 +207,11 @@ def two_maildirs(write_config, tmp_path: Path) -> tuple[Path, mailbox.Maildir, m
 
 
 def _maildir_config(tmp_path: Path, maildir: mailbox.Maildir) -> str:
-    return ('[smtp]\nhost = "127.0.0.1"\nfrom = "relay@example.com"\n'
-            f'[approval]\nenabled = true\nmailbox = "maildir:{maildir._path}"\n'
-            f'[state]\npath = "{tmp_path / "state"}"\n')
+    return (
+        '[smtp]\nhost = "127.0.0.1"\nfrom = "relay@example.com"\n'
+        f'[approval]\nenabled = true\nmailbox = "maildir:{maildir._path}"\n'
+        f'[state]\npath = "{tmp_path / "state"}"\n'
+    )
 
 
 def test_sighup_rereads_the_settings(write_config, two_maildirs, processes) -> None:
@@ -216,8 +229,7 @@ def test_sighup_rereads_the_settings(write_config, two_maildirs, processes) -> N
     assert connected[-1]["mailbox"] == f"maildir:{second._path}"
 
 
-def test_a_reload_with_broken_settings_keeps_the_old_ones(write_config, two_maildirs,
-                                                          processes) -> None:
+def test_a_reload_with_broken_settings_keeps_the_old_ones(write_config, two_maildirs, processes) -> None:
     tmp_path, first, _second = two_maildirs
     path = write_config(_maildir_config(tmp_path, first))
     [request] = ask_many(load_settings(path), 1)

@@ -63,16 +63,21 @@ def test_readme_starts_with_the_two_setup_commands() -> None:
 
 
 def _modules_after(code: str) -> set[str]:
-    out = subprocess.run([sys.executable, "-c", code + "\nimport sys, json\n"
-                          "print(json.dumps(sorted(sys.modules)))"],
-                         capture_output=True, text=True, check=True)
+    out = subprocess.run(
+        [sys.executable, "-c", code + "\nimport sys, json\nprint(json.dumps(sorted(sys.modules)))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     return set(json.loads(out.stdout.splitlines()[-1]))
 
 
 def test_help_imports_no_heavy_module() -> None:
     """The real thing: ``mailrelay --help`` (``python -m mailrelay_cli``) in a fresh interpreter."""
-    code = ("import runpy, sys\nsys.argv = ['mailrelay', '--help']\n"
-            "try:\n    runpy.run_module('mailrelay_cli', run_name='__main__')\nexcept SystemExit:\n    pass")
+    code = (
+        "import runpy, sys\nsys.argv = ['mailrelay', '--help']\n"
+        "try:\n    runpy.run_module('mailrelay_cli', run_name='__main__')\nexcept SystemExit:\n    pass"
+    )
     loaded = _modules_after(code)
     assert "mailrelay_cli.cli.cmd_test" in loaded  # --help loaded every command for its summary
     assert not {m for m in loaded if m.split(".")[0] in HEAVY}
@@ -81,10 +86,12 @@ def test_help_imports_no_heavy_module() -> None:
 def _runs_at_import(tree: ast.Module, line: int) -> bool:
     """Whether the import statement on ``line`` runs when its module is imported: not inside a
     function (a lazy import) and not under ``if TYPE_CHECKING:``."""
+
     def visit(node: ast.AST, eager: bool) -> bool | None:
         for child in ast.iter_child_nodes(node):
             if isinstance(child, ast.Import | ast.ImportFrom) and child.lineno <= line <= (
-                    child.end_lineno or child.lineno):
+                child.end_lineno or child.lineno
+            ):
                 return eager
             inner = eager and not isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda)
             if isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
@@ -143,8 +150,11 @@ def test_import_time_graph_sees_lazy_imports_as_lazy() -> None:
 def test_the_help_path_never_reaches_a_heavy_module_at_import_time() -> None:
     """What ``--help`` imports, read from the import graph: the group, ``__main__`` and every
     command module (--help loads each for its summary), following imports that run at import time."""
-    start = ["mailrelay_cli.__main__", "mailrelay_cli.cli",
-             *(target.split(":")[0] for target in COMMANDS.values())]
+    start = [
+        "mailrelay_cli.__main__",
+        "mailrelay_cli.cli",
+        *(target.split(":")[0] for target in COMMANDS.values()),
+    ]
     seen = _reachable(_import_time_graph(), start)
     chains = []
     for module in seen:
@@ -161,8 +171,12 @@ def test_readme_lists_every_decision_word() -> None:
     from mailrelay_cli.replies.decision import APPROVE_WORDS, REJECT_WORDS
 
     table = README.split("| | approve | reject |", 1)[1].split("\n\n", 1)[0]
-    listed = {word.strip() for row in table.splitlines()[2:] for cell in row.split("|")[2:4]
-              for word in cell.split(",")}
+    listed = {
+        word.strip()
+        for row in table.splitlines()[2:]
+        for cell in row.split("|")[2:4]
+        for word in cell.split(",")
+    }
     assert set(APPROVE_WORDS) | set(REJECT_WORDS) == listed - {""}
 
 
@@ -187,6 +201,7 @@ def test_the_architecture_lists_the_layers_in_the_import_linter_order() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
     [layers] = [c["layers"] for c in config["contracts"] if c["type"] == "layers"]
     in_contract = [layer.replace("mailrelay_cli.", "") for layer in layers if layer != "mailrelay_cli.demo"]
-    in_readme = [" | ".join(name.removesuffix("/").removesuffix(".py") for name in row)
-                 for row in _architecture_rows()]
+    in_readme = [
+        " | ".join(name.removesuffix("/").removesuffix(".py") for name in row) for row in _architecture_rows()
+    ]
     assert in_readme == in_contract

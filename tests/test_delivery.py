@@ -27,7 +27,9 @@ def message(*to: str, subject: str = "Hello"):  # type: ignore[no-untyped-def]
     return build_message(
         sender=parse_address("Release Bot <relay@example.com>", "smtp.from"),
         to=parse_addresses(list(to) or ["ops@example.com"], "--to"),
-        subject=subject, text="body\n", html="<p>body</p>\n",
+        subject=subject,
+        text="body\n",
+        html="<p>body</p>\n",
     )
 
 
@@ -46,8 +48,9 @@ class DeferOnceHandler(RecordingHandler):
 
 
 class AlwaysDeferHandler(RecordingHandler):
-    async def handle_MAIL(self, server: Any, session: Any, envelope: Any, address: str,
-                          options: list[str]) -> str:
+    async def handle_MAIL(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
         return "451 4.7.1 Greylisted, try again"
 
 
@@ -64,8 +67,9 @@ class RejectDataHandler(RecordingHandler):
 class RefuseSomeHandler(RecordingHandler):
     """Refuses recipients whose local part starts with ``nobody`` (550) or ``later`` (450)."""
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          options: list[str]) -> str:
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
         if address.startswith("nobody"):
             return f"550 5.1.1 <{address}>: Recipient address rejected: User unknown"
         if address.startswith("later"):
@@ -118,8 +122,9 @@ def test_temporary_failures_past_retry_for_end_in_a_temporary_error(smtp_server_
     clock = iter(range(0, 1000, 10))  # each reading 10 s later: retry_for 30s allows 3 waits
     waits: list[float] = []
     with pytest.raises(TemporaryError, match="451 4.7.1 Greylisted") as caught:
-        deliver(settings_for(server, retry_for="30s"), message(), sleep=waits.append,
-                clock=lambda: next(clock))
+        deliver(
+            settings_for(server, retry_for="30s"), message(), sleep=waits.append, clock=lambda: next(clock)
+        )
     assert caught.value.exit_code == 75
     assert "gave up after 3 attempts" in caught.value.message
     assert waits == [3.75, 7.5]  # retry_for/8, doubling, never past the deadline
@@ -145,9 +150,13 @@ def test_a_host_that_does_not_exist_is_not_retried() -> None:
     except socket.gaierror as e:
         if e.errno == socket.EAI_AGAIN:
             pytest.skip("no DNS resolver answers here")
-    settings = settings_from_table(tomllib.loads(
-        '[smtp]\nhost = "no-such-host.invalid"\nfrom = "relay@example.com"\nauth = "none"\n'
-        'starttls = false\nretry_for = "2m"\n'), Path("settings.toml"))
+    settings = settings_from_table(
+        tomllib.loads(
+            '[smtp]\nhost = "no-such-host.invalid"\nfrom = "relay@example.com"\nauth = "none"\n'
+            'starttls = false\nretry_for = "2m"\n'
+        ),
+        Path("settings.toml"),
+    )
     connections: list[Settings] = []
 
     def counting(settings: Settings):  # type: ignore[no-untyped-def]
@@ -156,8 +165,7 @@ def test_a_host_that_does_not_exist_is_not_retried() -> None:
 
     clock = iter(range(0, 10_000, 10))  # each reading 10 s later: 2m would allow ~12 attempts
     with pytest.raises(UnknownHostError, match="no-such-host.invalid") as caught:
-        deliver(settings, message(), connect=counting, sleep=lambda s: None,
-                clock=lambda: next(clock))
+        deliver(settings, message(), connect=counting, sleep=lambda s: None, clock=lambda: next(clock))
     assert caught.value.exit_code == 75
     assert len(connections) == 1
     assert "gave up after 1 attempt" in caught.value.message
@@ -193,8 +201,12 @@ def test_a_deferred_recipient_is_retried_alone(smtp_server_factory) -> None:  # 
     server = smtp_server_factory(handler=RefuseSomeHandler(), security="plain", auth=False)
     clock = iter(range(0, 1000, 10))
     with pytest.raises(TemporaryError, match="delivered to ops@example.com"):
-        deliver(settings_for(server, retry_for="15s"), message("ops@example.com", "later@example.com"),
-                sleep=lambda s: None, clock=lambda: next(clock))
+        deliver(
+            settings_for(server, retry_for="15s"),
+            message("ops@example.com", "later@example.com"),
+            sleep=lambda s: None,
+            clock=lambda: next(clock),
+        )
     # The accepted recipient got exactly one copy; the later attempts asked only for "later".
     assert [m.rcpt_tos for m in server.messages] == [("ops@example.com",)]
 
@@ -215,15 +227,15 @@ def no_smtputf8_server() -> Any:
     from tests.fixtures.smtp_servers import free_port
 
     handler = RecordingHandler()
-    controller = Controller(handler, hostname="127.0.0.1", port=free_port(),
-                            enable_SMTPUTF8=False)
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port(), enable_SMTPUTF8=False)
     controller.start()
     yield SmtpServer("127.0.0.1", controller.port, "plain", handler, None)
     controller.stop()
 
 
 def test_a_non_ascii_mailbox_is_refused_before_sending_when_smtputf8_is_not_offered(
-        no_smtputf8_server: SmtpServer) -> None:
+    no_smtputf8_server: SmtpServer,
+) -> None:
     with pytest.raises(ServerRefusedError, match="does not offer SMTPUTF8, which jürgen@"):
         deliver(settings_for(no_smtputf8_server), message("jürgen@example.com"))
     assert no_smtputf8_server.messages == []

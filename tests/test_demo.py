@@ -7,8 +7,14 @@ import sys
 
 
 def test_the_demo_runs_the_whole_loop_unattended_and_exits_0() -> None:
-    done = subprocess.run([sys.executable, "-m", "mailrelay_cli.demo"], stdin=subprocess.DEVNULL,
-                          capture_output=True, text=True, timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-m", "mailrelay_cli.demo"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     out = done.stdout
     assert "$ mailrelay send --event approval-requested" in out
@@ -19,14 +25,24 @@ def test_the_demo_runs_the_whole_loop_unattended_and_exits_0() -> None:
 
 
 def test_the_demo_never_touches_the_users_keyring(isolated_env) -> None:
-    subprocess.run([sys.executable, "-m", "mailrelay_cli.demo"], stdin=subprocess.DEVNULL,
-                   capture_output=True, timeout=120, check=True)
+    subprocess.run(
+        [sys.executable, "-m", "mailrelay_cli.demo"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
     assert not (isolated_env / ".local" / "share" / "python_keyring").exists()
 
 
 def test_the_demo_prints_no_warnings() -> None:
-    done = subprocess.run([sys.executable, "-W", "default", "-m", "mailrelay_cli.demo"],
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-W", "default", "-m", "mailrelay_cli.demo"],
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stdout + done.stderr
     assert "warning" not in (done.stdout + done.stderr).lower(), done.stdout + done.stderr
 
@@ -36,8 +52,22 @@ def test_the_build_configuration_prints_no_deprecation_warning(tmp_path) -> None
     from pathlib import Path
 
     root = Path(__file__).resolve().parent.parent
-    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "-v", "--no-deps",
-                           "--no-build-isolation", "-w", str(tmp_path), str(root)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-v",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path),
+            str(root),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert "deprecat" not in (done.stdout + done.stderr).lower()

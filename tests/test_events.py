@@ -50,7 +50,8 @@ def test_an_event_toml_declares_description_and_required_variables(tmp_path: Pat
     (tmp_path / "rollback.subject").write_text("Rolled back\n")
     (tmp_path / "rollback.txt").write_text("{{ reason }}\n")
     (tmp_path / "rollback.toml").write_text(
-        'description = "A release was rolled back"\nrequired = ["reason"]\n')
+        'description = "A release was rolled back"\nrequired = ["reason"]\n'
+    )
     event = events.get_event("rollback", tmp_path)
     assert event.description == "A release was rolled back"
     assert event.required == ("reason",)

@@ -11,8 +11,10 @@ TEXT = (
     "TO ANSWER, reply to this message with APPROVE or REJECT on the first line.\n"
     "Anything you write below that line is kept as a comment.\n"
 )
-HTML = "<html><body><p>Reply with <b>APPROVE</b> or <b>REJECT</b>.</p><table><tr><td>Project" \
-       "</td><td>shop</td></tr></table></body></html>"
+HTML = (
+    "<html><body><p>Reply with <b>APPROVE</b> or <b>REJECT</b>.</p><table><tr><td>Project"
+    "</td><td>shop</td></tr></table></body></html>"
+)
 
 
 @pytest.fixture(scope="module")
@@ -22,23 +24,33 @@ def fingerprint() -> Fingerprint:
 
 def test_words_ignore_case_quote_marks_nbsp_and_punctuation() -> None:
     assert words("> | Approval\xa0REQUESTED:  Deploy\u200b 1.4.2!") == [
-        "approval", "requested", "deploy", "1", "4", "2"]
+        "approval",
+        "requested",
+        "deploy",
+        "1",
+        "4",
+        "2",
+    ]
 
 
 def test_words_drop_links_that_clients_append() -> None:
-    assert words("Approve<mailto:a@example.com?subject=x> now [mailto:b@example.com]") == [
-        "approve", "now"]
+    assert words("Approve<mailto:a@example.com?subject=x> now [mailto:b@example.com]") == ["approve", "now"]
 
 
-@pytest.mark.parametrize("line", [
-    "Approval requested: Deploy 1.4.2 to production",
-    "> Approval requested: Deploy 1.4.2 to production",
-    "| approval requested:   deploy 1.4.2 to production",
-    "> > TO ANSWER, reply to this message with",
-    "APPROVE or REJECT on the first line. Anything you write below",
-], ids=["plain", "quoted", "pipe-and-spacing", "soft-wrapped-start", "across-two-lines"])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Approval requested: Deploy 1.4.2 to production",
+        "> Approval requested: Deploy 1.4.2 to production",
+        "| approval requested:   deploy 1.4.2 to production",
+        "> > TO ANSWER, reply to this message with",
+        "APPROVE or REJECT on the first line. Anything you write below",
+    ],
+    ids=["plain", "quoted", "pipe-and-spacing", "soft-wrapped-start", "across-two-lines"],
+)
 def test_a_line_of_the_request_however_quoted_or_wrapped_matches_strongly(
-        fingerprint: Fingerprint, line: str) -> None:
+    fingerprint: Fingerprint, line: str
+) -> None:
     assert fingerprint.line_match(line) == "strong"
 
 
@@ -50,12 +62,15 @@ def test_html_cells_match_as_one_line(fingerprint: Fingerprint) -> None:
     assert fingerprint.line_match("Project shop") == "weak"
 
 
-@pytest.mark.parametrize("line", [
-    "Approve, the rollback plan is ready",
-    "Deploy 1.4.2 to production is blocked by QA",
-    "nothing in common here at all",
-    "",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Approve, the rollback plan is ready",
+        "Deploy 1.4.2 to production is blocked by QA",
+        "nothing in common here at all",
+        "",
+    ],
+)
 def test_the_approvers_own_words_do_not_match(fingerprint: Fingerprint, line: str) -> None:
     assert fingerprint.line_match(line) is None
 

@@ -28,28 +28,75 @@ FUZZING = EXAMPLES > 0
 
 APPROVER = "alice@example.com"
 APPROVER_FORMS = [APPROVER, f"Alice <{APPROVER}>", "ALICE@EXAMPLE.COM", f'"A, B" <{APPROVER}>']
-OTHER_FORMS = ["mallory@example.com", "alice@\u212axample.com", "\u0430lice@example.com",
-               "alice@example.com.evil.example", "Alice <alice@evil.example>",
-               f"{APPROVER}, bob@example.com", "", "(" * 300 + APPROVER, "=?utf-8?q?alice?=",
-               f"<{APPROVER}> (" + "(" * 60, "alice"]
-WORDS = ["Approve", "APPROVE", "Reject", "yes", "no", "Genehmigt", "maybe", "", "> Approve",
-         "On Mon, Alice wrote:", "-- ", "________________________________", "\u202eApprove"]
+OTHER_FORMS = [
+    "mallory@example.com",
+    "alice@\u212axample.com",
+    "\u0430lice@example.com",
+    "alice@example.com.evil.example",
+    "Alice <alice@evil.example>",
+    f"{APPROVER}, bob@example.com",
+    "",
+    "(" * 300 + APPROVER,
+    "=?utf-8?q?alice?=",
+    f"<{APPROVER}> (" + "(" * 60,
+    "alice",
+]
+WORDS = [
+    "Approve",
+    "APPROVE",
+    "Reject",
+    "yes",
+    "no",
+    "Genehmigt",
+    "maybe",
+    "",
+    "> Approve",
+    "On Mon, Alice wrote:",
+    "-- ",
+    "________________________________",
+    "\u202eApprove",
+]
 TAGS = ["div", "p", "br", "blockquote", "a", "span", "pre", "script", "style", "table", "hr"]
-ODD = ["<", ">", "</", "<!--", "-->", "&", "&#", "&#x110000;", "\"", "'", "\x00", "\x1b[2J",
-       "=?utf-8?b?", "\r", "\n", "\u2028", "\udcff"[:0] + "\ufffd"]
+ODD = [
+    "<",
+    ">",
+    "</",
+    "<!--",
+    "-->",
+    "&",
+    "&#",
+    "&#x110000;",
+    '"',
+    "'",
+    "\x00",
+    "\x1b[2J",
+    "=?utf-8?b?",
+    "\r",
+    "\n",
+    "\u2028",
+    "\udcff"[:0] + "\ufffd",
+]
 
 
 @st.composite
 def html_text(draw: st.DrawFn) -> str:
-    pieces = draw(st.lists(st.one_of(
-        st.sampled_from(WORDS),
-        st.sampled_from(TAGS).map(lambda t: f"<{t}>"),
-        st.sampled_from(TAGS).map(lambda t: f"</{t}>"),
-        st.builds(lambda t, a: f'<{t} class="{a}">', st.sampled_from(TAGS),
-                  st.sampled_from(["gmail_quote", "moz-signature", "x"])),
-        st.sampled_from(ODD),
-        st.text(max_size=20),
-    ), max_size=40))
+    pieces = draw(
+        st.lists(
+            st.one_of(
+                st.sampled_from(WORDS),
+                st.sampled_from(TAGS).map(lambda t: f"<{t}>"),
+                st.sampled_from(TAGS).map(lambda t: f"</{t}>"),
+                st.builds(
+                    lambda t, a: f'<{t} class="{a}">',
+                    st.sampled_from(TAGS),
+                    st.sampled_from(["gmail_quote", "moz-signature", "x"]),
+                ),
+                st.sampled_from(ODD),
+                st.text(max_size=20),
+            ),
+            max_size=40,
+        )
+    )
     return "".join(pieces)
 
 
@@ -79,8 +126,7 @@ def leaf(reference: str | None) -> st.SearchStrategy[bytes]:
         params = f"; charset={charset}" if charset else ""
         if kind == "text/plain" and draw(st.booleans()):
             params += "; format=flowed; delsp=yes"
-        return (f"Content-Type: {kind}{params}\r\nContent-Transfer-Encoding: {cte}\r\n\r\n"
-                .encode() + body)
+        return f"Content-Type: {kind}{params}\r\nContent-Transfer-Encoding: {cte}\r\n\r\n".encode() + body
 
     return make()
 
@@ -89,11 +135,13 @@ def part(reference: str | None) -> st.SearchStrategy[bytes]:
     def containers(children: st.SearchStrategy[bytes]) -> st.SearchStrategy[bytes]:
         @st.composite
         def make(draw: st.DrawFn) -> bytes:
-            kind = draw(st.sampled_from(["multipart/mixed", "multipart/alternative",
-                                         "message/rfc822", "multipart/report"]))
+            kind = draw(
+                st.sampled_from(
+                    ["multipart/mixed", "multipart/alternative", "message/rfc822", "multipart/report"]
+                )
+            )
             if kind == "message/rfc822":
-                return (b"Content-Type: message/rfc822\r\n\r\nFrom: x@example.com\r\n"
-                        + draw(children))
+                return b"Content-Type: message/rfc822\r\n\r\nFrom: x@example.com\r\n" + draw(children)
             boundary = draw(st.sampled_from(["b1", "b2", "=_x", ""]))
             inner = draw(st.lists(children, min_size=0, max_size=3))
             body = b"".join(b"--" + boundary.encode() + b"\r\n" + child + b"\r\n" for child in inner)
@@ -113,8 +161,10 @@ def message(draw: st.DrawFn, reference: str, forged: str) -> tuple[bytes, bool, 
         return draw(st.binary(max_size=2000)), False, False
     if draw(st.integers(0, 3)) == 0:  # a genuine reply, perhaps damaged below
         word = draw(st.sampled_from(["Approve", "Reject", "yes", "maybe"]))
-        raw = (f"From: {APPROVER}\r\nSubject: Re: [{reference}] Deploy\r\n"
-               f"Content-Type: text/plain; charset=utf-8\r\n\r\n{word}\r\n").encode()
+        raw = (
+            f"From: {APPROVER}\r\nSubject: Re: [{reference}] Deploy\r\n"
+            f"Content-Type: text/plain; charset=utf-8\r\n\r\n{word}\r\n"
+        ).encode()
         return _damaged(draw, raw, reference, f"From: {APPROVER}")
     from_approver = draw(st.booleans())
     sender = draw(st.sampled_from(APPROVER_FORMS if from_approver else OTHER_FORMS))
@@ -123,24 +173,38 @@ def message(draw: st.DrawFn, reference: str, forged: str) -> tuple[bytes, bool, 
     subject += f"[{use}] " if use and draw(st.booleans()) else ""
     subject += draw(st.text(max_size=30)).replace("\r", " ").replace("\n", " ")
     headers = [f"From: {sender}", f"Subject: {subject}", "Message-ID: <fuzz@example.com>"]
-    extra = draw(st.lists(st.sampled_from([
-        "Auto-Submitted: auto-replied", "Precedence: list", "List-Id: <x.example.com>",
-        "Return-Path: <>", "References: " + "<a@b> " * 50, "In-Reply-To: <" + "(" * 100 + ">",
-        "X-Failed-Recipients: a@b", "Content-Type: multipart/mixed", f"From: {APPROVER}",
-    ]), max_size=3))
-    body = draw(part(use if use else None))
+    extra = draw(
+        st.lists(
+            st.sampled_from(
+                [
+                    "Auto-Submitted: auto-replied",
+                    "Precedence: list",
+                    "List-Id: <x.example.com>",
+                    "Return-Path: <>",
+                    "References: " + "<a@b> " * 50,
+                    "In-Reply-To: <" + "(" * 100 + ">",
+                    "X-Failed-Recipients: a@b",
+                    "Content-Type: multipart/mixed",
+                    f"From: {APPROVER}",
+                ]
+            ),
+            max_size=3,
+        )
+    )
+    body = draw(part(use or None))
     raw = ("\r\n".join(headers + extra) + "\r\n").encode("utf-8", "surrogateescape") + body
-    raw, has_reference, intact = _damaged(draw, raw, reference if use == reference else None,
-                                          f"From: {sender}")
+    raw, has_reference, intact = _damaged(
+        draw, raw, reference if use == reference else None, f"From: {sender}"
+    )
     return raw, has_reference, from_approver and intact
 
 
-def _damaged(draw: st.DrawFn, raw: bytes, reference: str | None,
-             from_line: str) -> tuple[bytes, bool, bool]:
+def _damaged(draw: st.DrawFn, raw: bytes, reference: str | None, from_line: str) -> tuple[bytes, bool, bool]:
     if draw(st.booleans()):  # flip some bytes anywhere
         data = bytearray(raw)
-        for position, value in draw(st.lists(st.tuples(st.integers(0, len(data) - 1),
-                                                       st.integers(0, 255)), max_size=5)):
+        for position, value in draw(
+            st.lists(st.tuples(st.integers(0, len(data) - 1), st.integers(0, 255)), max_size=5)
+        ):
             data[position] = value
         raw = bytes(data)
     has_reference = reference is not None and _carries(raw, reference)
@@ -164,10 +228,14 @@ class _Rollback(Exception):
 
 
 def test_the_judge_never_raises_and_never_decides_without_reference_and_approver(
-        tmp_path: Path, signing_key: bytes) -> None:
+    tmp_path: Path, signing_key: bytes
+) -> None:
     table = tomllib.loads('[smtp]\nhost = "127.0.0.1"\nfrom = "relay@example.com"\n')
-    table["approval"] = {"enabled": True, "mailbox": f"maildir:{tmp_path / 'md'}",
-                         "reply_address": "approvals@example.com"}
+    table["approval"] = {
+        "enabled": True,
+        "mailbox": f"maildir:{tmp_path / 'md'}",
+        "reply_address": "approvals@example.com",
+    }
     table["state"] = {"path": str(tmp_path / "state")}
     relay = settings_from_table(table, tmp_path / "settings.toml")
     with store.open_store(relay.state_dir) as db:
@@ -176,16 +244,22 @@ def test_the_judge_never_raises_and_never_decides_without_reference_and_approver
         uids = iter(range(10**9))
         decided: list[str] = []
 
-        @settings(max_examples=EXAMPLES or 60, derandomize=not FUZZING, deadline=None,
-                  database=None, suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=EXAMPLES or 60,
+            derandomize=not FUZZING,
+            deadline=None,
+            database=None,
+            suppress_health_check=list(HealthCheck),
+        )
         @given(message(request.reference, forged))
         def judge(case: tuple[bytes, bool, bool]) -> None:
             raw, has_reference, from_approver = case
             fetched = FetchedMessage(str(next(uids)), len(raw), raw[:4096], raw)
             try:
                 with db.transaction() as tx:
-                    recorded = replies._record_guarded(relay, tx, signing_key, "fuzz", 1,
-                                                       fetched, 1024 * 1024, True)
+                    recorded = replies._record_guarded(
+                        relay, tx, signing_key, "fuzz", 1, fetched, 1024 * 1024, True
+                    )
                     raise _Rollback
             except _Rollback:
                 pass
@@ -202,23 +276,26 @@ def test_the_judge_never_raises_and_never_decides_without_reference_and_approver
         assert approvals.get_approval(db, request.approval.id).status == "pending"
 
 
-@pytest.mark.parametrize("raw", [
-    b"From: " + b"(" * 1000 + b"alice@example.com\r\n\r\nApprove",
-    b"Content-Type: multipart/mixed; boundary=a\r\n\r\n"
-    + b"--a\r\nContent-Type: message/rfc822\r\n\r\n" * 1500,
-    b"From: alice@example.com\r\nContent-Type: text/html\r\n\r\n" + b"<a" * 150_000,
-    b"From: alice@example.com\r\nReferences: " + b"<x@y> " * 100_000 + b"\r\n\r\nApprove",
-    b"\x00" * 5000,
-    b"",
-])
-def test_known_hostile_messages_are_judged_without_raising(tmp_path: Path, signing_key: bytes,
-                                                          raw: bytes) -> None:
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"From: " + b"(" * 1000 + b"alice@example.com\r\n\r\nApprove",
+        b"Content-Type: multipart/mixed; boundary=a\r\n\r\n"
+        + b"--a\r\nContent-Type: message/rfc822\r\n\r\n" * 1500,
+        b"From: alice@example.com\r\nContent-Type: text/html\r\n\r\n" + b"<a" * 150_000,
+        b"From: alice@example.com\r\nReferences: " + b"<x@y> " * 100_000 + b"\r\n\r\nApprove",
+        b"\x00" * 5000,
+        b"",
+    ],
+)
+def test_known_hostile_messages_are_judged_without_raising(
+    tmp_path: Path, signing_key: bytes, raw: bytes
+) -> None:
     with store.open_store(tmp_path / "state") as db, db.transaction() as tx:
         table = tomllib.loads('[smtp]\nhost = "127.0.0.1"\nfrom = "relay@example.com"\n')
         table["state"] = {"path": str(tmp_path / "state")}
         relay = settings_from_table(table, tmp_path / "settings.toml")
         fetched = FetchedMessage("1", len(raw), raw[:4096], raw)
-        recorded = replies._record_message(relay, tx, signing_key, "hostile", 1, fetched,
-                                           1024 * 1024, True)
+        recorded = replies._record_message(relay, tx, signing_key, "hostile", 1, fetched, 1024 * 1024, True)
     assert recorded.result is not None
     assert recorded.result.outcome not in ("approved", "rejected")

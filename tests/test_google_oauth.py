@@ -33,15 +33,17 @@ auth = "google-oauth"
 
 
 @pytest.fixture
-def settings(write_config: Callable[[str], Path],
-             google_token_endpoint: GoogleTokenEndpoint) -> Settings:
+def settings(write_config: Callable[[str], Path], google_token_endpoint: GoogleTokenEndpoint) -> Settings:
     credentials.set_secret("default", "smtp.client_secret", google_token_endpoint.client_secret)
     return load_settings(write_config(GOOGLE))
 
 
-def browser(endpoint: GoogleTokenEndpoint, *, deny: bool = False,
-            seen: list[google_oauth.LoopbackPrompt] | None = None,
-            ) -> Callable[[google_oauth.LoopbackPrompt], None]:
+def browser(
+    endpoint: GoogleTokenEndpoint,
+    *,
+    deny: bool = False,
+    seen: list[google_oauth.LoopbackPrompt] | None = None,
+) -> Callable[[google_oauth.LoopbackPrompt], None]:
     """The person: opens the printed URL, consents, and the browser follows the redirect."""
 
     def open_url(prompt: google_oauth.LoopbackPrompt) -> None:
@@ -68,7 +70,8 @@ def test_pkce_challenge_is_the_s256_of_the_verifier() -> None:
 
 
 def test_the_consent_url_asks_for_the_mail_scope_offline_with_pkce_s256(
-        settings, google_token_endpoint) -> None:
+    settings, google_token_endpoint
+) -> None:
     seen: list[google_oauth.LoopbackPrompt] = []
     google_login(settings, google_token_endpoint, seen=seen)
     query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(seen[0].url).query))
@@ -87,7 +90,8 @@ def test_the_prompt_tells_how_to_forward_the_port_over_ssh(settings, google_toke
 
 
 def test_login_exchanges_the_code_with_the_verifier_and_keeps_the_refresh_token(
-        settings, google_token_endpoint) -> None:
+    settings, google_token_endpoint
+) -> None:
     result = google_login(settings, google_token_endpoint)
     exchange = google_token_endpoint.requests[0]
     assert exchange["grant_type"] == "authorization_code" and exchange["code_verifier"]
@@ -113,8 +117,7 @@ def test_silent_refresh_after_the_access_token_expires(settings, google_token_en
     assert token in (credentials.get_internal("default", "oauth.smtp") or "")
 
 
-def test_a_revoked_refresh_token_fails_with_77_and_the_login_hint(
-        settings, google_token_endpoint) -> None:
+def test_a_revoked_refresh_token_fails_with_77_and_the_login_hint(settings, google_token_endpoint) -> None:
     with freeze_time("2026-11-02 10:00:00") as clock:
         google_login(settings, google_token_endpoint)
         google_token_endpoint.revoked |= google_token_endpoint.refresh_tokens
@@ -157,7 +160,8 @@ def test_no_login_yet_says_to_log_in(settings) -> None:
 
 
 def test_status_after_a_google_login_shows_the_refresh_token_and_shared_imap(
-        settings, google_token_endpoint) -> None:
+    settings, google_token_endpoint
+) -> None:
     google_login(settings, google_token_endpoint)
     smtp, imap = oauth.status(settings)
     assert (smtp.provider, smtp.flow) == ("google-oauth", "authorization-code")

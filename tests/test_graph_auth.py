@@ -285,15 +285,21 @@ def test_a_certificate_file_without_a_key_exits_78_naming_the_key(
 
 
 def test_a_delegated_token_graph_calls_expired_is_refreshed_with_the_refresh_token(
-        run_cli, device_graph, identity_service: FakeIdentityService) -> None:
+    run_cli, device_graph, identity_service: FakeIdentityService
+) -> None:
     identity_service.device_polls.extend(["success"])
     assert run_cli("auth", "login").exit_code == 0
-    assert run_cli("send", "--event", "request-completed", "--to", "ops@example.com",
-                   "--var", "instance_name=R1").exit_code == 0
+    assert (
+        run_cli(
+            "send", "--event", "request-completed", "--to", "ops@example.com", "--var", "instance_name=R1"
+        ).exit_code
+        == 0
+    )
     device_graph.expired |= set(device_graph.tokens)  # revoked early, still valid in the cache
     refreshes = len(identity_service.posts("refresh_token"))
-    result = run_cli("send", "--event", "request-completed", "--to", "ops@example.com",
-                     "--var", "instance_name=R2")
+    result = run_cli(
+        "send", "--event", "request-completed", "--to", "ops@example.com", "--var", "instance_name=R2"
+    )
     assert result.exit_code == 0, result.stderr
     assert len(identity_service.posts("refresh_token")) == refreshes + 1
     assert len(device_graph.sent) == 2

@@ -25,6 +25,7 @@ from tests.reply_builders import reply, request_text
 def _signing_key(signing_key: bytes) -> None:
     """Every run here judges replies, which needs the key (a keyless run exits 78)."""
 
+
 @pytest.fixture
 def make_settings(
     tmp_path: Path, graph_server: FakeGraph, server_certs, identity_service: FakeIdentityService

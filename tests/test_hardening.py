@@ -39,11 +39,17 @@ def maildir(tmp_path: Path) -> mailbox.Maildir:
 @pytest.fixture
 def make_settings(tmp_path: Path, maildir: mailbox.Maildir) -> Callable[..., Settings]:
     def make(state: str = "state", **approval: object) -> Settings:
-        table = tomllib.loads(f'[smtp]\nhost = "127.0.0.1"\nport = {closed_port()}\n'
-                              'auth = "none"\nstarttls = false\nfrom = "relay@example.com"\n'
-                              'timeout = 2\n')
-        table["approval"] = {"enabled": True, "mailbox": f"maildir:{maildir._path}",
-                             "reply_address": "approvals@example.com", **approval}
+        table = tomllib.loads(
+            f'[smtp]\nhost = "127.0.0.1"\nport = {closed_port()}\n'
+            'auth = "none"\nstarttls = false\nfrom = "relay@example.com"\n'
+            "timeout = 2\n"
+        )
+        table["approval"] = {
+            "enabled": True,
+            "mailbox": f"maildir:{maildir._path}",
+            "reply_address": "approvals@example.com",
+            **approval,
+        }
         table["state"] = {"path": str(tmp_path / state)}
         return settings_from_table(table, tmp_path / "settings.toml")
 
@@ -61,14 +67,15 @@ def db(settings: Settings) -> Iterator[store.Store]:
         yield opened
 
 
-def ask(settings: Settings, db: store.Store, *approvers: str, **kwargs: object
-        ) -> approvals.ApprovalRequest:
-    return approvals.create_approval(settings, db, title="Deploy 1.4",
-                                     approvers=approvers or (ALICE,), **kwargs)
+def ask(settings: Settings, db: store.Store, *approvers: str, **kwargs: object) -> approvals.ApprovalRequest:
+    return approvals.create_approval(
+        settings, db, title="Deploy 1.4", approvers=approvers or (ALICE,), **kwargs
+    )
 
 
-def answer(request: approvals.ApprovalRequest, sender: str = ALICE, text: str = "Approve",
-           **kwargs: object) -> bytes:
+def answer(
+    request: approvals.ApprovalRequest, sender: str = ALICE, text: str = "Approve", **kwargs: object
+) -> bytes:
     kwargs.setdefault("quoted", request_text(request.reference))
     return reply(request.subject, sender, text, **kwargs)
 
@@ -83,8 +90,10 @@ def status(db: store.Store, request: approvals.ApprovalRequest) -> str:
 
 # -- one message never stops the others -----------------------------------------------------
 
+
 def test_a_from_of_a_thousand_nested_comments_does_not_stop_the_reply_behind_it(
-        settings, db, maildir) -> None:
+    settings, db, maildir
+) -> None:
     request = ask(settings, db)
     maildir.add(b"From: " + b"(" * 1000 + b"x@example.com\r\nSubject: hi\r\n\r\nApprove\r\n")
     maildir.add(answer(request))
@@ -102,8 +111,7 @@ def _nested(depth: int) -> bytes:
     return head + body
 
 
-def test_a_message_nested_1500_deep_is_unreadable_and_the_run_goes_on(settings, db,
-                                                                      maildir) -> None:
+def test_a_message_nested_1500_deep_is_unreadable_and_the_run_goes_on(settings, db, maildir) -> None:
     request = ask(settings, db)
     maildir.add(_nested(1500))
     maildir.add(answer(request))
@@ -113,7 +121,8 @@ def test_a_message_nested_1500_deep_is_unreadable_and_the_run_goes_on(settings, 
 
 
 def test_any_exception_while_judging_makes_only_that_message_unreadable(
-        settings, db, maildir, monkeypatch) -> None:
+    settings, db, maildir, monkeypatch
+) -> None:
     request = ask(settings, db)
     maildir.add(reply("boom", "eve@example.com", "hostile"))
     maildir.add(answer(request))
@@ -121,8 +130,9 @@ def test_any_exception_while_judging_makes_only_that_message_unreadable(
 
     def judge(settings, tx, key, msg):  # what a stdlib parser bug looks like from here
         if "boom" in str(msg["Subject"]):
-            tx.add_audit(mailbox="half", uidvalidity=0, uid="written-then-undone",
-                         outcome="vote", sha256="0" * 64)
+            tx.add_audit(
+                mailbox="half", uidvalidity=0, uid="written-then-undone", outcome="vote", sha256="0" * 64
+            )
             raise RecursionError("maximum recursion depth exceeded")
         return real_judge(settings, tx, key, msg)
 
@@ -140,14 +150,14 @@ def _cpu_bounded(code: str, seconds: int = 10) -> None:
     """Run ``code`` in a child limited to ``seconds`` of CPU (a bound, not a timing: the
     quadratic versions needed 40 s and more)."""
     limit = f"import resource; resource.setrlimit(resource.RLIMIT_CPU, ({seconds}, {seconds}))\n"
-    done = subprocess.run([sys.executable, "-c", limit + code], capture_output=True, text=True,
-                          timeout=120, check=False)
+    done = subprocess.run(
+        [sys.executable, "-c", limit + code], capture_output=True, text=True, timeout=120, check=False
+    )
     assert done.returncode == 0, done.stderr[-500:]
 
 
 def test_300_kb_of_unterminated_anchors_converts_in_bounded_time() -> None:
-    _cpu_bounded("from mailrelay_cli.replies.html_text import html_to_text\n"
-                 "html_to_text('<a' * 150_000)\n")
+    _cpu_bounded("from mailrelay_cli.replies.html_text import html_to_text\nhtml_to_text('<a' * 150_000)\n")
 
 
 def test_a_megabyte_html_mail_is_judged_in_bounded_time() -> None:
@@ -159,7 +169,8 @@ def test_a_megabyte_html_mail_is_judged_in_bounded_time() -> None:
         " + ''.join('--b\\r\\nContent-Type: text/html\\r\\n\\r\\n' + html[:200_000] + '\\r\\n'"
         " for _ in range(5)) + '--b--\\r\\n').encode()\n"
         "msg = parse_message(raw)\n"
-        "reference_text(msg, body_text(msg))\n")
+        "reference_text(msg, body_text(msg))\n"
+    )
 
 
 def test_a_megabyte_references_header_is_read_in_bounded_time() -> None:
@@ -168,13 +179,16 @@ def test_a_megabyte_references_header_is_read_in_bounded_time() -> None:
         "from mailrelay_cli.replies.parse import parse_message\n"
         "refs = ' '.join(f'<{i}@x>' for i in range(110_000))\n"
         "ids = threading_ids(parse_message(f'From: a@x\\r\\nReferences: {refs}\\r\\n\\r\\nhi'.encode()))\n"
-        "assert len(ids) <= 200\n")
+        "assert len(ids) <= 200\n"
+    )
 
 
 # -- fail closed ----------------------------------------------------------------------------
 
-def test_without_the_signing_key_the_run_exits_78_and_leaves_every_reply(settings, db, maildir,
-                                                                       monkeypatch) -> None:
+
+def test_without_the_signing_key_the_run_exits_78_and_leaves_every_reply(
+    settings, db, maildir, monkeypatch
+) -> None:
     request = ask(settings, db)
     maildir.add(answer(request))
     monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.null.Keyring")
@@ -188,7 +202,8 @@ def test_without_the_signing_key_the_run_exits_78_and_leaves_every_reply(setting
 
 
 def test_a_reply_for_an_approval_another_store_issued_is_left_and_exits_78(
-        settings, db, maildir, make_settings) -> None:
+    settings, db, maildir, make_settings
+) -> None:
     request = ask(settings, db)
     maildir.add(answer(request))
     maildir.add(reply("unrelated", "bob@example.com", "hello"))
@@ -222,14 +237,19 @@ def test_a_discarded_approval_keeps_its_id_as_issued(settings, db, maildir) -> N
 
 # -- look-alike senders ---------------------------------------------------------------------
 
-@pytest.mark.parametrize("forged", ["ops@\u212apmg.example", "\u017fam@example.com",
-                                    "s\u0430m@example.com", "sam@ex\u0430mple.com"])
+
+@pytest.mark.parametrize(
+    "forged",
+    ["ops@\u212apmg.example", "\u017fam@example.com", "s\u0430m@example.com", "sam@ex\u0430mple.com"],
+)
 def test_a_look_alike_sender_is_not_an_approver_and_is_shown_as_it_arrived(
-        settings, db, maildir, forged) -> None:
+    settings, db, maildir, forged
+) -> None:
     request = ask(settings, db, "ops@kpmg.example", "sam@example.com")
     # As an SMTPUTF8 server delivers it: the address in UTF-8 in the header.
-    maildir.add(answer(request, "placeholder@example.com").replace(
-        b"placeholder@example.com", forged.encode()))
+    maildir.add(
+        answer(request, "placeholder@example.com").replace(b"placeholder@example.com", forged.encode())
+    )
     report = replies.process_replies(settings)
     assert outcomes(report) == ["not-an-approver"]
     assert report.messages[0].sender == forged
@@ -246,8 +266,10 @@ def test_ascii_case_and_the_idna_form_of_the_domain_still_match(settings, db, ma
 
 # -- duplicates -----------------------------------------------------------------------------
 
+
 def test_a_list_copy_with_the_same_message_id_does_not_swallow_the_direct_reply(
-        settings, db, maildir) -> None:
+    settings, db, maildir
+) -> None:
     request = ask(settings, db)
     direct = answer(request)
     listed = direct.replace(b"\nTo:", b"\nList-Id: <ops.lists.example.com>\nPrecedence: list\nTo:", 1)
@@ -257,8 +279,7 @@ def test_a_list_copy_with_the_same_message_id_does_not_swallow_the_direct_reply(
     assert status(db, request) == "approved"
 
 
-def test_a_replayed_identical_reply_is_a_duplicate_never_a_second_approval(settings, db,
-                                                                           maildir) -> None:
+def test_a_replayed_identical_reply_is_a_duplicate_never_a_second_approval(settings, db, maildir) -> None:
     request = ask(settings, db)
     raw = answer(request)
     maildir.add(raw)
@@ -283,8 +304,9 @@ sys.exit(1)
 """
 
 
-def test_the_hook_gets_a_decision_id_that_is_the_same_on_every_retry(make_settings, maildir,
-                                                                     tmp_path) -> None:
+def test_the_hook_gets_a_decision_id_that_is_the_same_on_every_retry(
+    make_settings, maildir, tmp_path
+) -> None:
     script, out = tmp_path / "hook.py", tmp_path / "calls.jsonl"
     script.write_text(HOOK)
     settings = make_settings(on_decision=[sys.executable, str(script), str(out)])
@@ -298,8 +320,9 @@ def test_the_hook_gets_a_decision_id_that_is_the_same_on_every_retry(make_settin
     assert calls[0] == calls[1] == [f"{request.approval.id}-approved"] * 2
 
 
-def test_an_answer_whose_sending_was_interrupted_is_never_sent_twice(settings, db, maildir,
-                                                                     monkeypatch) -> None:
+def test_an_answer_whose_sending_was_interrupted_is_never_sent_twice(
+    settings, db, maildir, monkeypatch
+) -> None:
     from mailrelay_cli.outbound import delivery
 
     request = ask(settings, db, ALICE, notify=["req@example.com"])
@@ -318,8 +341,7 @@ def test_an_answer_whose_sending_was_interrupted_is_never_sent_twice(settings, d
     assert len(sent) == 1
 
 
-def test_an_unreachable_smtp_server_costs_one_attempt_per_run_then_backs_off(
-        settings, db, maildir) -> None:
+def test_an_unreachable_smtp_server_costs_one_attempt_per_run_then_backs_off(settings, db, maildir) -> None:
     requests = [ask(settings, db, ALICE, f"b{i}@example.com", required=2) for i in range(6)]
     for request in requests:  # six replies to six approvals, each owing nothing yet...
         approvals.cancel_approval(db, request.approval.id)
@@ -329,14 +351,17 @@ def test_an_unreachable_smtp_server_costs_one_attempt_per_run_then_backs_off(
     assert len(first.answers) == 1 and not first.answers[0].ok
     second = replies.process_replies(settings)
     assert len(second.answers) == 1  # the next one; the failed one waits its back-off
-    assert second.answers[0].address == ALICE and second.answers[0].approval_id != \
-        first.answers[0].approval_id
+    assert (
+        second.answers[0].address == ALICE and second.answers[0].approval_id != first.answers[0].approval_id
+    )
 
 
 def test_twenty_thousand_attributions_split_in_bounded_time() -> None:
-    _cpu_bounded("from mailrelay_cli.replies.quotes import split_reply\n"
-                 "split_reply('\\n'.join(['On Mon, 2 Mar 2026, A <a@b> wrote:', '> x'] * 40_000))\n",
-                 seconds=5)
+    _cpu_bounded(
+        "from mailrelay_cli.replies.quotes import split_reply\n"
+        "split_reply('\\n'.join(['On Mon, 2 Mar 2026, A <a@b> wrote:', '> x'] * 40_000))\n",
+        seconds=5,
+    )
 
 
 def test_no_new_hook_starts_once_the_runs_hook_budget_is_spent(settings, db) -> None:

@@ -21,21 +21,33 @@ T0 = "2026-03-02 09:00:00"
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return settings_from_table({
-        "smtp": {"host": "smtp.example.com", "from": "releases@example.com"},
-        "approval": {"interval_minutes": 5},
-        "state": {"path": str(tmp_path / "state")},
-    }, tmp_path / "settings.toml")
+    return settings_from_table(
+        {
+            "smtp": {"host": "smtp.example.com", "from": "releases@example.com"},
+            "approval": {"interval_minutes": 5},
+            "state": {"path": str(tmp_path / "state")},
+        },
+        tmp_path / "settings.toml",
+    )
 
 
-def record_run(settings: Settings, at: str, outcome: str = "ok", read: int = 0,
-               error: str | None = None, finish: bool = True) -> None:
+def record_run(
+    settings: Settings,
+    at: str,
+    outcome: str = "ok",
+    read: int = 0,
+    error: str | None = None,
+    finish: bool = True,
+) -> None:
     with freeze_time(at), open_store(settings.state_dir) as store:
         run_id = store.record_run_start()
         if finish:
-            store.record_run_finish(run_id, outcome, {"read": read, "deleted": read, "left": 0,
-                                                      "approved": 1 if read else 0},
-                                    error)
+            store.record_run_finish(
+                run_id,
+                outcome,
+                {"read": read, "deleted": read, "left": 0, "approved": 1 if read else 0},
+                error,
+            )
 
 
 def record_audit(settings: Settings, at: str, *outcomes: str, duplicate: bool = False) -> None:
@@ -44,8 +56,14 @@ def record_audit(settings: Settings, at: str, *outcomes: str, duplicate: bool = 
         first = len(store.audit_rows()) + 1
         with store.transaction() as tx:
             for uid, outcome in enumerate(outcomes, start=first):
-                tx.add_audit(mailbox="INBOX", uidvalidity=1, uid=str(uid), outcome=outcome,
-                             sha256=f"{uid:064x}", duplicate_of=1 if duplicate else None)
+                tx.add_audit(
+                    mailbox="INBOX",
+                    uidvalidity=1,
+                    uid=str(uid),
+                    outcome=outcome,
+                    sha256=f"{uid:064x}",
+                    duplicate_of=1 if duplicate else None,
+                )
 
 
 def test_no_database_means_no_runs_and_no_database_is_created(settings: Settings) -> None:
@@ -82,20 +100,21 @@ def test_last_success_older_than_max_age_is_stale(settings: Settings) -> None:
     with freeze_time("2026-03-02 09:16:00"):
         report = health.check(settings, max_age=900)
     assert exit_code_for(report.outcome) == ExitCode.TEMPFAIL
-    assert report.summary == ("STALE: last successful process-replies run 16m ago "
-                              "(max age 15m)")
+    assert report.summary == ("STALE: last successful process-replies run 16m ago (max age 15m)")
 
 
 def test_failed_runs_do_not_count_as_success(settings: Settings) -> None:
     record_run(settings, T0)
-    record_run(settings, "2026-03-02 09:30:00", outcome="failed",
-               error="imap.example.com:993: connection refused")
+    record_run(
+        settings, "2026-03-02 09:30:00", outcome="failed", error="imap.example.com:993: connection refused"
+    )
     with freeze_time("2026-03-02 09:31:00"):
         report = health.check(settings, max_age=900)
     assert report.stale
     assert report.last_run is not None and report.last_run.outcome == "failed"
-    assert any("the last run failed 1m ago: imap.example.com:993: connection refused" in p
-               for p in report.problems)
+    assert any(
+        "the last run failed 1m ago: imap.example.com:993: connection refused" in p for p in report.problems
+    )
 
 
 def test_a_success_many_intervals_old_is_reported_even_without_max_age(settings: Settings) -> None:
@@ -129,8 +148,7 @@ def test_messages_and_runs_count_only_the_last_day(settings: Settings) -> None:
     assert (report.messages_last_day, report.decisions_last_day) == (7, 2)
 
 
-def test_messages_and_decisions_of_a_run_that_died_after_committing_are_counted(
-        settings: Settings) -> None:
+def test_messages_and_decisions_of_a_run_that_died_after_committing_are_counted(settings: Settings) -> None:
     record_run(settings, T0, finish=False)
     record_audit(settings, T0, "approved", "unmatched")
     with freeze_time("2026-03-02 09:01:00"):
@@ -149,11 +167,11 @@ def test_a_message_seen_again_under_a_new_uid_is_counted_once(settings: Settings
 def test_pending_approvals_are_counted_with_the_oldest(settings: Settings) -> None:
     with open_store(settings.state_dir) as store:
         with freeze_time("2026-03-01 10:00:00"):
-            first = approvals.create_approval(settings, store, title="Deploy 1.4",
-                                              approvers=["alice@example.com"])
+            first = approvals.create_approval(
+                settings, store, title="Deploy 1.4", approvers=["alice@example.com"]
+            )
         with freeze_time("2026-03-02 08:00:00"):
-            approvals.create_approval(settings, store, title="Deploy 1.5",
-                                      approvers=["alice@example.com"])
+            approvals.create_approval(settings, store, title="Deploy 1.5", approvers=["alice@example.com"])
     with freeze_time(T0):
         pending = health.check(settings).pending
     assert (pending.count, pending.oldest_id) == (2, first.approval.id)
@@ -163,8 +181,7 @@ def test_pending_approvals_are_counted_with_the_oldest(settings: Settings) -> No
 
 def test_failing_decision_hooks_are_listed_with_their_error(settings: Settings) -> None:
     with open_store(settings.state_dir) as store:
-        request = approvals.create_approval(settings, store, title="Deploy",
-                                            approvers=["alice@example.com"])
+        request = approvals.create_approval(settings, store, title="Deploy", approvers=["alice@example.com"])
         with store.transaction() as tx:
             hooks.queue_hook(tx, {"id": request.approval.id, "status": "approved"})
         hooks.run_owed_hooks(store, ["sh", "-c", "echo ticket system down >&2; exit 3"])
@@ -179,11 +196,17 @@ def test_basic_auth_has_no_oauth_rows(settings: Settings) -> None:
 
 
 def test_oauth_without_a_stored_login_cannot_refresh(tmp_path: Path) -> None:
-    oauth_settings = settings_from_table({
-        "smtp": {"host": "smtp.office365.com", "auth": "microsoft-oauth",
-                 "client_id": "00000000-0000-0000-0000-000000000001"},
-        "state": {"path": str(tmp_path / "state")},
-    }, tmp_path / "settings.toml")
+    oauth_settings = settings_from_table(
+        {
+            "smtp": {
+                "host": "smtp.office365.com",
+                "auth": "microsoft-oauth",
+                "client_id": "00000000-0000-0000-0000-000000000001",
+            },
+            "state": {"path": str(tmp_path / "state")},
+        },
+        tmp_path / "settings.toml",
+    )
     report = health.check(oauth_settings)
     (row,) = report.oauth
     assert (row.role, row.ok) == ("smtp", False)
@@ -191,10 +214,13 @@ def test_oauth_without_a_stored_login_cannot_refresh(tmp_path: Path) -> None:
 
 
 def test_oauth_without_a_client_id_cannot_refresh_and_says_which_key(tmp_path: Path) -> None:
-    oauth_settings = settings_from_table({
-        "smtp": {"host": "smtp.office365.com", "auth": "microsoft-oauth"},
-        "state": {"path": str(tmp_path / "state")},
-    }, tmp_path / "settings.toml")
+    oauth_settings = settings_from_table(
+        {
+            "smtp": {"host": "smtp.office365.com", "auth": "microsoft-oauth"},
+            "state": {"path": str(tmp_path / "state")},
+        },
+        tmp_path / "settings.toml",
+    )
     (row,) = health.check(oauth_settings).oauth
     assert (row.role, row.ok) == ("smtp", False)
     assert row.detail.startswith("smtp.client_id is not set")

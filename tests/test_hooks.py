@@ -46,19 +46,22 @@ def maildir(tmp_path: Path) -> mailbox.Maildir:
 def make_settings(tmp_path: Path, maildir) -> Callable[..., Settings]:
     def make(on_decision: object) -> Settings:
         hook = {} if on_decision is None else {"on_decision": on_decision}
-        return approval_settings(tmp_path, '[smtp]\nhost = "127.0.0.1"\nfrom = "relay@example.com"\n',
-                                 mailbox=f"maildir:{maildir._path}", **hook)
+        return approval_settings(
+            tmp_path,
+            '[smtp]\nhost = "127.0.0.1"\nfrom = "relay@example.com"\n',
+            mailbox=f"maildir:{maildir._path}",
+            **hook,
+        )
 
     return make
 
 
-def decide(settings: Settings, maildir: mailbox.Maildir, text: str = "Approve\nship it"
-           ) -> approvals.ApprovalRequest:
+def decide(
+    settings: Settings, maildir: mailbox.Maildir, text: str = "Approve\nship it"
+) -> approvals.ApprovalRequest:
     with store.open_store(settings.state_dir) as db:
-        request = approvals.create_approval(settings, db, title="Deploy 1.4",
-                                            approvers=["alice@example.com"])
-    maildir.add(reply(request.subject, "alice@example.com", text,
-                      quoted=request_text(request.reference)))
+        request = approvals.create_approval(settings, db, title="Deploy 1.4", approvers=["alice@example.com"])
+    maildir.add(reply(request.subject, "alice@example.com", text, quoted=request_text(request.reference)))
     return request
 
 
@@ -66,23 +69,25 @@ def calls(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
 
 
-def test_the_hook_gets_the_decision_on_stdin_and_in_its_environment(make_settings, maildir,
-                                                                    recorder) -> None:
+def test_the_hook_gets_the_decision_on_stdin_and_in_its_environment(make_settings, maildir, recorder) -> None:
     script, out = recorder
     settings = make_settings([sys.executable, str(script), str(out)])
     request = decide(settings, maildir)
     report = replies.process_replies(settings)
     assert [h.ok for h in report.hooks] == [True]
     [call] = calls(out)
-    assert call["env"] == {"MAILRELAY_APPROVAL_ID": request.approval.id,
-                           "MAILRELAY_DECISION": "approved",
-                           "MAILRELAY_DECIDED_BY": "alice@example.com"}
+    assert call["env"] == {
+        "MAILRELAY_APPROVAL_ID": request.approval.id,
+        "MAILRELAY_DECISION": "approved",
+        "MAILRELAY_DECIDED_BY": "alice@example.com",
+    }
     assert call["payload"]["status"] == "approved"
     assert call["payload"]["comment"] == "ship it"
 
 
-def test_a_string_command_is_split_like_a_shell_but_never_run_by_one(make_settings, maildir,
-                                                                    recorder) -> None:
+def test_a_string_command_is_split_like_a_shell_but_never_run_by_one(
+    make_settings, maildir, recorder
+) -> None:
     script, out = recorder
     settings = make_settings(f"{sys.executable} {script} {out} 'two words' $HOME;echo")
     decide(settings, maildir)
@@ -101,8 +106,9 @@ def test_mail_content_never_reaches_the_command_line(make_settings, maildir, rec
     assert call["payload"]["comment"] == "$(touch /tmp/pwned); `id`"
 
 
-def test_a_failing_hook_is_reported_and_retried_on_the_next_run(make_settings, maildir,
-                                                                recorder, monkeypatch) -> None:
+def test_a_failing_hook_is_reported_and_retried_on_the_next_run(
+    make_settings, maildir, recorder, monkeypatch
+) -> None:
     script, out = recorder
     settings = make_settings([sys.executable, str(script), str(out)])
     request = decide(settings, maildir)
@@ -159,10 +165,10 @@ with open(sys.argv[1], "w") as out:
 """
 
 
-def test_the_hook_never_gets_secrets_from_the_environment(make_settings, maildir, tmp_path,
-                                                          monkeypatch) -> None:
-    for name in ("MAILRELAY_SMTP_PASSWORD", "MAILRELAY_IMAP_PASSWORD",
-                 "MAILRELAY_SMTP_CLIENT_SECRET"):
+def test_the_hook_never_gets_secrets_from_the_environment(
+    make_settings, maildir, tmp_path, monkeypatch
+) -> None:
+    for name in ("MAILRELAY_SMTP_PASSWORD", "MAILRELAY_IMAP_PASSWORD", "MAILRELAY_SMTP_CLIENT_SECRET"):
         monkeypatch.setenv(name, "S3ntinel-secret")
     monkeypatch.setenv("MAILRELAY_APPROVAL_HMAC_KEY", "ab" * 32)
     monkeypatch.setenv("MAILRELAY_CONFIG", "/etc/mailrelay/settings.toml")

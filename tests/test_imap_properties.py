@@ -76,8 +76,9 @@ def test_protocol_variable_selects_the_key_prefix() -> None:
 
 
 def test_host_and_port_variables_come_from_the_fields() -> None:
-    result = endpoint("PROTOCOL=imap\nmail.imap.host=${{IMAP_HOST_NAME}}\n"
-                      "mail.imap.port=${{IMAP_HOST_PORT}}\n", port=1993)
+    result = endpoint(
+        "PROTOCOL=imap\nmail.imap.host=${{IMAP_HOST_NAME}}\nmail.imap.port=${{IMAP_HOST_PORT}}\n", port=1993
+    )
     assert (result.host, result.port) == ("imap.example.com", 1993)
 
 
@@ -128,16 +129,16 @@ def test_line_without_equals_is_a_config_error_naming_the_line() -> None:
 
 
 def test_host_variable_without_imap_host_is_a_config_error() -> None:
-    server = settings_from_table({"imap": {"properties": "mail.imap.host=${{IMAP_HOST_NAME}}"}},
-                                 Path("/x")).imap
+    server = settings_from_table(
+        {"imap": {"properties": "mail.imap.host=${{IMAP_HOST_NAME}}"}}, Path("/x")
+    ).imap
     with pytest.raises(ConfigError) as caught:
         endpoint_for(server)
     assert "imap.host" in caught.value.message and "line 1" in caught.value.message
 
 
 def test_host_from_properties_is_enough_without_the_field() -> None:
-    server = settings_from_table({"imap": {"properties": "mail.imap.host=mail.example.org"}},
-                                 Path("/x")).imap
+    server = settings_from_table({"imap": {"properties": "mail.imap.host=mail.example.org"}}, Path("/x")).imap
     assert endpoint_for(server).host == "mail.example.org"
 
 
@@ -147,8 +148,7 @@ def test_host_from_properties_is_enough_without_the_field() -> None:
 def test_host_property_overrides_the_field_and_says_so() -> None:
     result = endpoint("mail.imap.host=other.example.com\n")
     assert result.host == "other.example.com"
-    assert "host other.example.com from imap.properties line 1 (imap.host = imap.example.com)" \
-        in result.notes
+    assert "host other.example.com from imap.properties line 1 (imap.host = imap.example.com)" in result.notes
 
 
 def test_port_property_overrides_the_field_and_says_so() -> None:
@@ -182,8 +182,7 @@ def test_starttls_required_alone_means_starttls() -> None:
 
 
 def test_starttls_required_false_makes_starttls_optional_with_a_warning() -> None:
-    result = endpoint("mail.imap.starttls.enable=true\nmail.imap.starttls.required=false\n",
-                      port=143)
+    result = endpoint("mail.imap.starttls.enable=true\nmail.imap.starttls.required=false\n", port=143)
     assert result.starttls_required is False
     assert any("STARTTLS is optional" in w for w in endpoints.warnings(result))
 
@@ -197,12 +196,13 @@ def test_block_saying_nothing_about_tls_keeps_the_fields_choice() -> None:
 
 
 def test_socket_factory_port_wins_over_port_as_in_javamail() -> None:
-    text = ("mail.imap.socketFactory.class=javax.net.ssl.SSLSocketFactory\n"
-            "mail.imap.port=143\nmail.imap.socketFactory.port=993\n")
+    text = (
+        "mail.imap.socketFactory.class=javax.net.ssl.SSLSocketFactory\n"
+        "mail.imap.port=143\nmail.imap.socketFactory.port=993\n"
+    )
     result = endpoint(text)
     assert result.port == 993
-    assert any("socketFactory.port=993 (line 3) wins over port=143 (line 2)" in n
-               for n in result.notes)
+    assert any("socketFactory.port=993 (line 3) wins over port=143 (line 2)" in n for n in result.notes)
 
 
 def test_socket_factory_port_without_a_factory_is_ignored_and_listed() -> None:
@@ -223,8 +223,7 @@ def test_socket_factory_fallback_false_is_what_mailrelay_does_anyway() -> None:
 
 def test_ssl_protocols_sets_the_allowed_tls_versions() -> None:
     assert endpoint("mail.imap.ssl.protocols=TLSv1.3\n").tls_versions == ("TLSv1.3",)
-    assert endpoint("mail.imap.ssl.protocols=TLSv1.2 TLSv1.3\n").tls_versions == \
-        ("TLSv1.2", "TLSv1.3")
+    assert endpoint("mail.imap.ssl.protocols=TLSv1.2 TLSv1.3\n").tls_versions == ("TLSv1.2", "TLSv1.3")
 
 
 def test_ssl_protocols_drops_insecure_versions_and_notes_it() -> None:
@@ -322,7 +321,10 @@ def test_unknown_keys_are_listed_as_ignored_with_their_line() -> None:
     text = "PROTOCOL=imap\nmail.imap.partialfetch=false\nmail.debug=true\nmail.imap.user=bob\n"
     ignored = imap_properties.resolve(text, imap()).ignored
     assert [(i.number, i.key) for i in ignored] == [
-        (2, "mail.imap.partialfetch"), (3, "mail.debug"), (4, "mail.imap.user")]
+        (2, "mail.imap.partialfetch"),
+        (3, "mail.debug"),
+        (4, "mail.imap.user"),
+    ]
     assert "imap.user" in ignored[2].reason
 
 
@@ -357,8 +359,12 @@ def test_a_key_set_twice_counts_once_and_the_earlier_line_is_listed() -> None:
 def test_overrides_record_the_field_they_disagree_with() -> None:
     resolution = imap_properties.resolve("mail.imap.port=143\n", imap(port=993))
     (override,) = resolution.overrides
-    assert (override.field, override.value, override.field_value, override.source) == \
-        ("imap.port", 143, 993, "imap.properties line 1")
+    assert (override.field, override.value, override.field_value, override.source) == (
+        "imap.port",
+        143,
+        993,
+        "imap.properties line 1",
+    )
     assert override.disagrees
 
 
@@ -368,30 +374,39 @@ def test_overrides_record_the_field_they_disagree_with() -> None:
 def test_config_rows_give_an_overridden_field_the_property_value_and_line() -> None:
     from mailrelay_cli.config.display import describe
 
-    settings = settings_from_table({"imap": {"host": "imap.example.com", "port": 143,
-                                             "properties": "PROTOCOL=imap\nmail.imap.port=993\n"}},
-                                   Path("/x"))
+    settings = settings_from_table(
+        {
+            "imap": {
+                "host": "imap.example.com",
+                "port": 143,
+                "properties": "PROTOCOL=imap\nmail.imap.port=993\n",
+            }
+        },
+        Path("/x"),
+    )
     rows = {row.key: row for row in imap_properties.config_rows(describe(settings), settings.imap)}
-    assert (rows["imap.port"].value, rows["imap.port"].source) == \
-        (993, "imap.properties line 2 (file: 143)")
+    assert (rows["imap.port"].value, rows["imap.port"].source) == (993, "imap.properties line 2 (file: 143)")
 
 
 def test_config_rows_add_a_row_for_properties_without_a_field() -> None:
     from mailrelay_cli.config.display import describe
 
     settings = settings_from_table(
-        {"imap": {"host": "h", "properties": "mail.imap.ssl.protocols=TLSv1.3\nmail.imap.x=1\n"}},
-        Path("/x"))
+        {"imap": {"host": "h", "properties": "mail.imap.ssl.protocols=TLSv1.3\nmail.imap.x=1\n"}}, Path("/x")
+    )
     rows = {row.key: row for row in imap_properties.config_rows(describe(settings), settings.imap)}
-    assert (rows["mail.imap.ssl.protocols"].value, rows["mail.imap.ssl.protocols"].source) == \
-        ("TLSv1.3", "imap.properties line 1")
+    assert (rows["mail.imap.ssl.protocols"].value, rows["mail.imap.ssl.protocols"].source) == (
+        "TLSv1.3",
+        "imap.properties line 1",
+    )
     assert rows["mail.imap.x"].source == "imap.properties line 2: ignored, no meaning here"
 
 
 def test_check_warnings_list_ignored_lines_and_checks_turned_off() -> None:
     found = endpoints.check_warnings(imap("mail.debug=true\nmail.imap.ssl.trust=*\n"))
-    assert found[0] == ("imap.properties line 1: mail.debug ignored: not an IMAP key "
-                        "(only mail.imap.* has a meaning here)")
+    assert found[0] == (
+        "imap.properties line 1: mail.debug ignored: not an IMAP key (only mail.imap.* has a meaning here)"
+    )
     assert any("certificate checks are off" in line for line in found)
 
 
@@ -399,11 +414,18 @@ def test_check_warnings_are_empty_for_the_default_block() -> None:
     assert endpoints.check_warnings(imap(DEFAULT_BLOCK)) == []
 
 
-@pytest.mark.parametrize("line", [
-    "mail.imap.password=hunter2", "mail.${{PROTOCOL}}.pass=hunter2", "password=hunter2",
-    "mail.imaps.auth.ntlm.passwd=hunter2", "mail.imap.sasl.token=hunter2",
-    "mail.imap.apiKey=hunter2", "mail.smtp.credentials=hunter2",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "mail.imap.password=hunter2",
+        "mail.${{PROTOCOL}}.pass=hunter2",
+        "password=hunter2",
+        "mail.imaps.auth.ntlm.passwd=hunter2",
+        "mail.imap.sasl.token=hunter2",
+        "mail.imap.apiKey=hunter2",
+        "mail.smtp.credentials=hunter2",
+    ],
+)
 def test_secret_like_property_is_a_config_error_naming_the_line(line: str) -> None:
     with pytest.raises(ConfigError) as caught:
         schema.refuse_secrets(f"# pasted\nPROTOCOL=imap\n{line}\n")

@@ -47,15 +47,22 @@ def settings_with(write_config: Callable[[str], Path]) -> Make:
 
 
 def dovecot_fields(dovecot: Dovecot, user: MailUser, port: int) -> dict[str, object]:
-    return {"host": dovecot.host, "port": port, "user": user.name,
-            "tls_ca_file": str(dovecot.ca_file), "timeout": 5}
+    return {
+        "host": dovecot.host,
+        "port": port,
+        "user": user.name,
+        "tls_ca_file": str(dovecot.ca_file),
+        "timeout": 5,
+    }
 
 
 def test_default_block_on_the_implicit_tls_port_logs_in_over_tls(
-        dovecot: Dovecot, mail_user: MailUser, settings_with: Make) -> None:
+    dovecot: Dovecot, mail_user: MailUser, settings_with: Make
+) -> None:
     dovecot.append(mail_user, b"Subject: one\r\n\r\nbody\r\n")
-    settings = settings_with(DEFAULT_BLOCK, mail_user.password,
-                             **dovecot_fields(dovecot, mail_user, dovecot.imaps_port))
+    settings = settings_with(
+        DEFAULT_BLOCK, mail_user.password, **dovecot_fields(dovecot, mail_user, dovecot.imaps_port)
+    )
     assert endpoint_for(settings.imap).security == "tls"
     with open_imap(settings) as conn:
         assert conn.has_tls
@@ -63,12 +70,16 @@ def test_default_block_on_the_implicit_tls_port_logs_in_over_tls(
 
 
 def test_protocol_imap_with_starttls_on_the_plain_port_upgrades_before_login(
-        dovecot: Dovecot, mail_user: MailUser, settings_with: Make) -> None:
-    block = ("PROTOCOL=imap\nmail.${{PROTOCOL}}.host=${{IMAP_HOST_NAME}}\n"
-             "mail.${{PROTOCOL}}.port=${{IMAP_HOST_PORT}}\n"
-             "mail.${{PROTOCOL}}.starttls.enable=true\n")
-    settings = settings_with(block, mail_user.password,
-                             **dovecot_fields(dovecot, mail_user, dovecot.imap_port), tls=False)
+    dovecot: Dovecot, mail_user: MailUser, settings_with: Make
+) -> None:
+    block = (
+        "PROTOCOL=imap\nmail.${{PROTOCOL}}.host=${{IMAP_HOST_NAME}}\n"
+        "mail.${{PROTOCOL}}.port=${{IMAP_HOST_PORT}}\n"
+        "mail.${{PROTOCOL}}.starttls.enable=true\n"
+    )
+    settings = settings_with(
+        block, mail_user.password, **dovecot_fields(dovecot, mail_user, dovecot.imap_port), tls=False
+    )
     assert endpoint_for(settings.imap).security == "starttls"
     with open_imap(settings) as conn:
         assert conn.has_tls
@@ -76,27 +87,30 @@ def test_protocol_imap_with_starttls_on_the_plain_port_upgrades_before_login(
 
 
 def test_port_property_wins_over_the_field_and_reaches_the_server(
-        dovecot: Dovecot, mail_user: MailUser, settings_with: Make) -> None:
+    dovecot: Dovecot, mail_user: MailUser, settings_with: Make
+) -> None:
     fields = dovecot_fields(dovecot, mail_user, 1)  # the field points nowhere
-    settings = settings_with(f"mail.imap.port={dovecot.imaps_port}\nmail.imap.ssl.enable=true\n",
-                             mail_user.password, **fields)
+    settings = settings_with(
+        f"mail.imap.port={dovecot.imaps_port}\nmail.imap.ssl.enable=true\n", mail_user.password, **fields
+    )
     with open_imap(settings) as conn:
         assert conn.has_tls
 
 
 def test_ssl_trust_star_connects_to_an_untrusted_certificate_and_warns(
-        dovecot: Dovecot, mail_user: MailUser, settings_with: Make) -> None:
+    dovecot: Dovecot, mail_user: MailUser, settings_with: Make
+) -> None:
     fields = dovecot_fields(dovecot, mail_user, dovecot.imaps_port)
     del fields["tls_ca_file"]  # the session CA is unknown to the system store
-    settings = settings_with(DEFAULT_BLOCK + "mail.imap.ssl.trust=*\n", mail_user.password,
-                             **fields)
+    settings = settings_with(DEFAULT_BLOCK + "mail.imap.ssl.trust=*\n", mail_user.password, **fields)
     with open_imap(settings) as conn:
         assert conn.has_tls
     assert endpoints.warnings(endpoint_for(settings.imap))
 
 
 def test_without_ssl_trust_the_untrusted_certificate_is_refused(
-        dovecot: Dovecot, mail_user: MailUser, settings_with: Make) -> None:
+    dovecot: Dovecot, mail_user: MailUser, settings_with: Make
+) -> None:
     fields = dovecot_fields(dovecot, mail_user, dovecot.imaps_port)
     del fields["tls_ca_file"]
     settings = settings_with(DEFAULT_BLOCK, mail_user.password, **fields)
@@ -147,10 +161,16 @@ def tls12_server(server_certs: CertFiles) -> Iterator[int]:
 
 
 def test_ssl_protocols_tls13_against_a_tls12_server_fails_saying_both_sides(
-        tls12_server: int, server_certs: CertFiles, settings_with: Make) -> None:
-    settings = settings_with(DEFAULT_BLOCK + "mail.imap.ssl.protocols=TLSv1.3\n",
-                             host="127.0.0.1", port=tls12_server, user="u@example.test",
-                             tls_ca_file=str(server_certs.ca), timeout=5)
+    tls12_server: int, server_certs: CertFiles, settings_with: Make
+) -> None:
+    settings = settings_with(
+        DEFAULT_BLOCK + "mail.imap.ssl.protocols=TLSv1.3\n",
+        host="127.0.0.1",
+        port=tls12_server,
+        user="u@example.test",
+        tls_ca_file=str(server_certs.ca),
+        timeout=5,
+    )
     with pytest.raises(ConfigError) as caught, open_imap(settings):
         pass
     message = caught.value.message
@@ -160,10 +180,16 @@ def test_ssl_protocols_tls13_against_a_tls12_server_fails_saying_both_sides(
 
 
 def test_ssl_protocols_allowing_tls12_reaches_the_tls12_server(
-        tls12_server: int, server_certs: CertFiles, settings_with: Make) -> None:
-    settings = settings_with(DEFAULT_BLOCK + "mail.imap.ssl.protocols=TLSv1.2 TLSv1.3\n",
-                             host="127.0.0.1", port=tls12_server, user="u@example.test",
-                             tls_ca_file=str(server_certs.ca), timeout=5)
+    tls12_server: int, server_certs: CertFiles, settings_with: Make
+) -> None:
+    settings = settings_with(
+        DEFAULT_BLOCK + "mail.imap.ssl.protocols=TLSv1.2 TLSv1.3\n",
+        host="127.0.0.1",
+        port=tls12_server,
+        user="u@example.test",
+        tls_ca_file=str(server_certs.ca),
+        timeout=5,
+    )
     conn = imap.connect(endpoint_for(settings.imap))
     try:
         assert conn.sock.version() == "TLSv1.2"
@@ -184,11 +210,9 @@ def silent_port() -> Iterator[int]:
         listener.close()
 
 
-def test_timeout_property_ends_the_wait_for_a_greeting(silent_port: int,
-                                                        settings_with: Make) -> None:
+def test_timeout_property_ends_the_wait_for_a_greeting(silent_port: int, settings_with: Make) -> None:
     block = "PROTOCOL=imap\nmail.imap.starttls.enable=true\nmail.imap.timeout=300\n"
-    settings = settings_with(block, host="127.0.0.1", port=silent_port, user="u@example.test",
-                             timeout=30)
+    settings = settings_with(block, host="127.0.0.1", port=silent_port, user="u@example.test", timeout=30)
     with pytest.raises(TemporaryError) as caught, open_imap(settings):
         pass
     assert caught.value.exit_code == ExitCode.TEMPFAIL
@@ -197,16 +221,23 @@ def test_timeout_property_ends_the_wait_for_a_greeting(silent_port: int,
 
 
 def test_timeout_property_ends_a_tls_handshake_that_never_completes(
-        silent_port: int, settings_with: Make) -> None:
-    settings = settings_with(DEFAULT_BLOCK + "mail.imap.timeout=300\n", host="127.0.0.1",
-                             port=silent_port, user="u@example.test", timeout=30)
+    silent_port: int, settings_with: Make
+) -> None:
+    settings = settings_with(
+        DEFAULT_BLOCK + "mail.imap.timeout=300\n",
+        host="127.0.0.1",
+        port=silent_port,
+        user="u@example.test",
+        timeout=30,
+    )
     with pytest.raises(TemporaryError) as caught, open_imap(settings):
         pass
     assert "timed out after 0.3s" in caught.value.message
 
 
 def test_turned_off_certificate_checks_warn_on_every_run_even_quiet(
-        dovecot: Dovecot, mail_user: MailUser, settings_with: Make, run_cli) -> None:
+    dovecot: Dovecot, mail_user: MailUser, settings_with: Make, run_cli
+) -> None:
     fields = dovecot_fields(dovecot, mail_user, dovecot.imaps_port)
     del fields["tls_ca_file"]
     settings_with(DEFAULT_BLOCK + "mail.imap.ssl.trust=*\n", mail_user.password, **fields)

@@ -13,10 +13,20 @@ import pytest
 
 def _run(home: Path, backend: str, *args: str, stdin: str = "") -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("MAILRELAY_")}
-    env.update(HOME=str(home), XDG_CONFIG_HOME=str(home / ".config"),
-               XDG_DATA_HOME=str(home / ".local" / "share"), PYTHON_KEYRING_BACKEND=backend)
-    return subprocess.run([sys.executable, "-m", "mailrelay_cli", *args], input=stdin,
-                          capture_output=True, text=True, env=env, timeout=60)
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        PYTHON_KEYRING_BACKEND=backend,
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "mailrelay_cli", *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
 
 
 @pytest.mark.parametrize("backend", ["keyrings.alt.file.Plaintext", "", "no.such.Backend"])

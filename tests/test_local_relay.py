@@ -12,9 +12,11 @@ README = Path(__file__).resolve().parent.parent / "README.md"
 
 
 def test_a_local_relay_without_starttls_gets_one_hint_that_works(  # type: ignore[no-untyped-def]
-        run_cli, write_config, smtp_plain: SmtpServer) -> None:
-    write_config(f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_plain.port}\nuser = "ci"\n'
-                 'from = "ci@example.com"\n')
+    run_cli, write_config, smtp_plain: SmtpServer
+) -> None:
+    write_config(
+        f'[smtp]\nhost = "127.0.0.1"\nport = {smtp_plain.port}\nuser = "ci"\nfrom = "ci@example.com"\n'
+    )
     first = run_cli("send", "--event", "test", "--to", "ops@example.com")
     assert first.exit_code == 69
     [hint] = [line for line in first.stderr.splitlines() if line.startswith("hint: ")]
@@ -29,7 +31,8 @@ def test_a_local_relay_without_starttls_gets_one_hint_that_works(  # type: ignor
 
 
 def test_a_remote_server_without_starttls_keeps_the_tls_port_hint(  # type: ignore[no-untyped-def]
-        run_cli, write_config, smtp_plain: SmtpServer) -> None:
+    run_cli, write_config, smtp_plain: SmtpServer
+) -> None:
     from mailrelay_cli.config.endpoints import Endpoint
     from mailrelay_cli.transport.tls_explain import starttls_not_offered
 
@@ -45,7 +48,8 @@ def test_an_unset_user_on_a_local_relay_suggests_auth_none(run_cli, write_config
 
 
 def test_the_readme_recipe_for_a_local_relay_works(  # type: ignore[no-untyped-def]
-        run_cli, config_file: Path, smtp_plain: SmtpServer) -> None:
+    run_cli, config_file: Path, smtp_plain: SmtpServer
+) -> None:
     text = README.read_text()
     section = text.split("### Local relay (Postfix on localhost)", 1)[1].split("\n#", 1)[0]
     block = section.split("```sh\n", 1)[1].split("```", 1)[0]

@@ -25,8 +25,13 @@ def _body(parsed, subtype: str) -> str:  # type: ignore[no-untyped-def]
 
 
 def _build(**kwargs):  # type: ignore[no-untyped-def]
-    values = {"sender": SENDER, "to": parse_addresses(["ops@example.com"], "--to"),
-              "subject": "Hello", "text": "text body\n", "html": "<p>html body</p>\n"}
+    values = {
+        "sender": SENDER,
+        "to": parse_addresses(["ops@example.com"], "--to"),
+        "subject": "Hello",
+        "text": "text body\n",
+        "html": "<p>html body</p>\n",
+    }
     values.update(kwargs)
     return build_message(**values)
 
@@ -53,16 +58,25 @@ def test_the_same_address_twice_is_one_recipient() -> None:
     assert [a.bare for a in addresses] == ["a@example.com"]
 
 
-@pytest.mark.parametrize("text", ["ops", "ops@", "@example.com", "two words@example.com",
-                                  "a@-bad-.com", "a@b.com, c@d.com", "group: a@b.com;"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "ops",
+        "ops@",
+        "@example.com",
+        "two words@example.com",
+        "a@-bad-.com",
+        "a@b.com, c@d.com",
+        "group: a@b.com;",
+    ],
+)
 def test_something_that_is_not_one_address_is_bad_input_naming_where(text: str) -> None:
     with pytest.raises(DataError, match="--to") as caught:
         parse_address(text, "--to")
     assert caught.value.exit_code == 65
 
 
-@pytest.mark.parametrize("text", ["ops@example.com\r\nBcc: victim@example.com",
-                                  "Ops\n <ops@example.com>"])
+@pytest.mark.parametrize("text", ["ops@example.com\r\nBcc: victim@example.com", "Ops\n <ops@example.com>"])
 def test_a_line_break_in_an_address_is_rejected(text: str) -> None:
     with pytest.raises(DataError, match="line break"):
         parse_address(text, "--to")
@@ -137,8 +151,12 @@ def test_non_ascii_subject_names_bodies_and_file_names_round_trip() -> None:
 
 
 def test_a_reply_to_and_extra_headers_are_added() -> None:
-    parsed = _parsed(_build(reply_to=parse_address("approvals@example.com", "Reply-To"),
-                            headers={"X-Mailrelay-Approval": "A-1"}))
+    parsed = _parsed(
+        _build(
+            reply_to=parse_address("approvals@example.com", "Reply-To"),
+            headers={"X-Mailrelay-Approval": "A-1"},
+        )
+    )
     assert parsed["Reply-To"] == "approvals@example.com"
     assert parsed["X-Mailrelay-Approval"] == "A-1"
 

@@ -55,8 +55,11 @@ def test_send_without_the_default_file_leads_with_it(run_cli, config_file: Path)
 
 def test_settings_from_the_environment_alone_need_no_file(run_cli, config_file: Path) -> None:  # type: ignore[no-untyped-def]
     config_file.unlink(missing_ok=True)
-    env = {"MAILRELAY__SMTP__HOST": "mail.example.com", "MAILRELAY__SMTP__USER": "bot@example.com",
-           "MAILRELAY__SMTP__FROM": "bot@example.com"}
+    env = {
+        "MAILRELAY__SMTP__HOST": "mail.example.com",
+        "MAILRELAY__SMTP__USER": "bot@example.com",
+        "MAILRELAY__SMTP__FROM": "bot@example.com",
+    }
     result = run_cli("config", "check", env=env)
     assert result.exit_code == 0, result.stderr
 

@@ -50,11 +50,15 @@ def settings(write_config: Callable[[str], Path]) -> Callable[[str], Settings]:
     return make
 
 
-def login(settings: Settings, role: str = "smtp", waits: list[float] | None = None,
-          ) -> LoginResult:
+def login(
+    settings: Settings,
+    role: str = "smtp",
+    waits: list[float] | None = None,
+) -> LoginResult:
     """Log in as a person would, the waits between polls passing on a frozen clock."""
     shown: list[microsoft.DeviceCode] = []
     with freeze_time(datetime.now(UTC)) as clock:
+
         def wait(seconds: float, expires_at: float) -> None:
             (waits if waits is not None else []).append(seconds)
             clock.tick(seconds)
@@ -65,7 +69,8 @@ def login(settings: Settings, role: str = "smtp", waits: list[float] | None = No
 
 
 def test_device_login_stores_the_msal_cache_in_the_keyring_entry_of_the_role(
-        settings, identity_service: FakeIdentityService) -> None:
+    settings, identity_service: FakeIdentityService
+) -> None:
     identity_service.device_polls.extend(["success"])
     result = login(settings())
     stored = credentials.get_internal("default", "oauth.smtp")
@@ -76,7 +81,8 @@ def test_device_login_stores_the_msal_cache_in_the_keyring_entry_of_the_role(
 
 
 def test_device_login_asks_for_smtp_and_imap_scopes_when_imap_shares_the_login(
-        settings, identity_service: FakeIdentityService) -> None:
+    settings, identity_service: FakeIdentityService
+) -> None:
     identity_service.device_polls.extend(["success"])
     result = login(settings())
     asked = identity_service.posts()[0]["scope"].split()
@@ -86,7 +92,8 @@ def test_device_login_asks_for_smtp_and_imap_scopes_when_imap_shares_the_login(
 
 
 def test_device_login_keeps_polling_while_authorization_is_pending(
-        settings, identity_service: FakeIdentityService) -> None:
+    settings, identity_service: FakeIdentityService
+) -> None:
     identity_service.device_polls.extend(["pending", "pending", "success"])
     waits: list[float] = []
     login(settings(), waits=waits)
@@ -95,7 +102,8 @@ def test_device_login_keeps_polling_while_authorization_is_pending(
 
 
 def test_slow_down_lengthens_the_polling_interval_by_five_seconds(
-        settings, identity_service: FakeIdentityService) -> None:
+    settings, identity_service: FakeIdentityService
+) -> None:
     identity_service.device_polls.extend(["slow_down", "pending", "success"])
     waits: list[float] = []
     login(settings(), waits=waits)
@@ -103,7 +111,8 @@ def test_slow_down_lengthens_the_polling_interval_by_five_seconds(
 
 
 def test_an_expired_device_code_fails_with_exit_77_and_the_login_hint(
-        settings, identity_service: FakeIdentityService) -> None:
+    settings, identity_service: FakeIdentityService
+) -> None:
     identity_service.device_polls.extend(["pending", "expired"])
     with pytest.raises(AuthError) as caught:
         login(settings())
@@ -114,18 +123,21 @@ def test_an_expired_device_code_fails_with_exit_77_and_the_login_hint(
 
 
 def test_a_declined_sign_in_fails_with_the_providers_words(
-        settings, identity_service: FakeIdentityService) -> None:
+    settings, identity_service: FakeIdentityService
+) -> None:
     identity_service.device_polls.extend(["declined"])
     with pytest.raises(AuthError, match="declined.*AADSTS70000"):
         login(settings())
 
 
 def test_a_refused_device_code_request_names_the_app_and_tenant(
-        settings, identity_service: FakeIdentityService) -> None:
+    settings, identity_service: FakeIdentityService
+) -> None:
     identity_service.device_code_error = {
         "error": "invalid_client",
         "description": "AADSTS7000218: The request body must contain the following parameter: "
-                       "'client_assertion' or 'client_secret'."}
+        "'client_assertion' or 'client_secret'.",
+    }
     with pytest.raises(AuthError) as caught:
         login(settings())
     assert "00000000-aaaa-bbbb-cccc-000000000001" in caught.value.message
@@ -133,7 +145,8 @@ def test_a_refused_device_code_request_names_the_app_and_tenant(
 
 
 def test_ctrl_c_while_waiting_cancels_the_login_and_saves_nothing(
-        settings, identity_service: FakeIdentityService) -> None:
+    settings, identity_service: FakeIdentityService
+) -> None:
     identity_service.interrupt_on_poll = True
     with pytest.raises(Interrupted) as caught:
         login(settings())
@@ -142,7 +155,8 @@ def test_ctrl_c_while_waiting_cancels_the_login_and_saves_nothing(
 
 
 def test_device_login_uses_a_confidential_client_when_a_client_secret_is_in_the_keyring(
-        settings, identity_service: FakeIdentityService) -> None:
+    settings, identity_service: FakeIdentityService
+) -> None:
     credentials.set_secret("default", "smtp.client_secret", "SENTINEL-SECRET-1")
     identity_service.device_polls.extend(["success"])
     login(settings())
@@ -151,7 +165,8 @@ def test_device_login_uses_a_confidential_client_when_a_client_secret_is_in_the_
 
 
 def test_access_token_comes_from_the_cache_without_asking_the_identity_service(
-        settings, identity_service: FakeIdentityService) -> None:
+    settings, identity_service: FakeIdentityService
+) -> None:
     identity_service.device_polls.extend(["success"])
     login(settings())
     posts_before = len(identity_service.posts())
@@ -161,7 +176,8 @@ def test_access_token_comes_from_the_cache_without_asking_the_identity_service(
 
 
 def test_imap_uses_smtps_login_when_it_has_no_client_id_of_its_own(
-        settings, identity_service: FakeIdentityService) -> None:
+    settings, identity_service: FakeIdentityService
+) -> None:
     identity_service.device_polls.extend(["success"])
     login(settings())
     assert oauth.access_token(settings(), "imap") == identity_service.issued[0]
@@ -169,7 +185,8 @@ def test_imap_uses_smtps_login_when_it_has_no_client_id_of_its_own(
 
 
 def test_imap_with_its_own_client_id_needs_its_own_login(
-        settings, identity_service: FakeIdentityService) -> None:
+    settings, identity_service: FakeIdentityService
+) -> None:
     own = DEVICE + 'client_id = "00000000-aaaa-bbbb-cccc-00000000000f"\n'
     identity_service.device_polls.extend(["success"])
     login(settings(own))
@@ -179,7 +196,8 @@ def test_imap_with_its_own_client_id_needs_its_own_login(
 
 
 def test_silent_refresh_after_the_access_token_expires(
-        settings, identity_service: FakeIdentityService) -> None:
+    settings, identity_service: FakeIdentityService
+) -> None:
     with freeze_time("2026-11-02 10:00:00") as clock:
         identity_service.device_polls.extend(["success"])
         login(settings())
@@ -196,7 +214,8 @@ def test_silent_refresh_after_the_access_token_expires(
 
 
 def test_a_revoked_refresh_token_fails_with_77_and_the_login_hint(
-        settings, identity_service: FakeIdentityService) -> None:
+    settings, identity_service: FakeIdentityService
+) -> None:
     with freeze_time("2026-11-02 10:00:00") as clock:
         identity_service.device_polls.extend(["success"])
         login(settings())
@@ -211,7 +230,8 @@ def test_a_revoked_refresh_token_fails_with_77_and_the_login_hint(
 
 
 def test_access_token_without_a_login_says_to_log_in_and_never_starts_a_device_flow(
-        settings, identity_service: FakeIdentityService) -> None:
+    settings, identity_service: FakeIdentityService
+) -> None:
     with pytest.raises(AuthError) as caught:
         oauth.access_token(settings(), "imap")
     assert caught.value.hint == "mailrelay auth login"
@@ -219,7 +239,8 @@ def test_access_token_without_a_login_says_to_log_in_and_never_starts_a_device_f
 
 
 def test_client_credentials_get_a_token_with_the_client_secret_and_the_default_scope(
-        settings, identity_service: FakeIdentityService) -> None:
+    settings, identity_service: FakeIdentityService
+) -> None:
     identity_service.client_secret = "SENTINEL-SECRET-2"
     credentials.set_secret("default", "smtp.client_secret", "SENTINEL-SECRET-2")
     token = oauth.access_token(settings(CLIENT_CREDENTIALS), "smtp")
@@ -230,7 +251,8 @@ def test_client_credentials_get_a_token_with_the_client_secret_and_the_default_s
 
 
 def test_client_credentials_with_a_wrong_secret_fail_with_77_and_the_providers_words(
-        settings, identity_service: FakeIdentityService) -> None:
+    settings, identity_service: FakeIdentityService
+) -> None:
     identity_service.client_secret = "SENTINEL-SECRET-2"
     credentials.set_secret("default", "smtp.client_secret", "SENTINEL-wrong")
     with pytest.raises(AuthError) as caught:
@@ -240,15 +262,17 @@ def test_client_credentials_with_a_wrong_secret_fail_with_77_and_the_providers_w
 
 
 def test_client_credentials_without_a_secret_name_the_secret_to_set(
-        settings, identity_service: FakeIdentityService) -> None:
+    settings, identity_service: FakeIdentityService
+) -> None:
     with pytest.raises(ConfigError) as caught:
         oauth.access_token(settings(CLIENT_CREDENTIALS), "smtp")
     assert caught.value.hint == "mailrelay secret set smtp.client_secret"
 
 
 def test_an_unknown_tenant_is_a_config_error_naming_tenant_id(
-        settings, identity_service: FakeIdentityService) -> None:
-    text = DEVICE.replace('[imap]', 'tenant_id = "no-such-tenant.example"\n[imap]')
+    settings, identity_service: FakeIdentityService
+) -> None:
+    text = DEVICE.replace("[imap]", 'tenant_id = "no-such-tenant.example"\n[imap]')
     with pytest.raises(ConfigError) as caught:
         oauth.access_token(settings(text), "smtp")
     assert "smtp.tenant_id" in caught.value.message
@@ -272,7 +296,8 @@ class SmallValueKeyring(PlaintextKeyring):
 
 
 def test_a_keyring_that_refuses_large_values_gets_a_private_file_instead(
-        settings, identity_service: FakeIdentityService, monkeypatch) -> None:
+    settings, identity_service: FakeIdentityService, monkeypatch
+) -> None:
     import keyring
 
     keyring.set_keyring(SmallValueKeyring())
@@ -287,7 +312,8 @@ def test_a_keyring_that_refuses_large_values_gets_a_private_file_instead(
 
 
 def test_status_shows_account_scopes_expiry_and_refresh_token_without_network(
-        settings, identity_service: FakeIdentityService) -> None:
+    settings, identity_service: FakeIdentityService
+) -> None:
     with freeze_time("2026-11-02 10:00:00"):
         identity_service.device_polls.extend(["success"])
         login(settings())
@@ -328,7 +354,8 @@ def test_the_stored_cache_holds_no_client_secret(settings, identity_service) -> 
 
 
 def test_status_under_client_credentials_names_the_app_and_holds_no_refresh_token(
-        settings, identity_service: FakeIdentityService) -> None:
+    settings, identity_service: FakeIdentityService
+) -> None:
     identity_service.client_secret = "SENTINEL-SECRET-4"
     credentials.set_secret("default", "smtp.client_secret", "SENTINEL-SECRET-4")
     oauth.access_token(settings(CLIENT_CREDENTIALS), "smtp")

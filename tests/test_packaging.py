@@ -27,8 +27,23 @@ DOCKERFILE = ROOT / "Dockerfile"
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation",
-                    "-w", str(out), str(ROOT)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     [built] = out.glob("mailrelay-*.whl")
     return built
 
@@ -90,11 +105,15 @@ def _build_stage_context(tmp: Path) -> Path:
         *sources, target = shlex.split(args)
         for source in sources:
             src = ROOT / source
-            dest = context / (target if target not in ("./", ".") else "") / (
-                src.name if target.endswith("/") else "")
+            dest = (
+                context
+                / (target if target not in ("./", ".") else "")
+                / (src.name if target.endswith("/") else "")
+            )
             if src.is_dir():
-                shutil.copytree(src, dest, symlinks=True,
-                                ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+                shutil.copytree(
+                    src, dest, symlinks=True, ignore=shutil.ignore_patterns("__pycache__", "*.egg-info")
+                )
             else:
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(src, dest)
@@ -119,8 +138,11 @@ def _run_install(tmp_path: Path, offline: bool) -> Path:
             site = Path(sysconfig.get_paths(vars={"base": str(venv), "platbase": str(venv)})["purelib"])
             (site / "test-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
             # The venv's own older setuptools would shadow the build backend pyproject asks for.
-            subprocess.run([str(venv / "bin" / "python"), "-m", "pip", "uninstall", "-y", "-q",
-                            "setuptools"], capture_output=True, timeout=120)
+            subprocess.run(
+                [str(venv / "bin" / "python"), "-m", "pip", "uninstall", "-y", "-q", "setuptools"],
+                capture_output=True,
+                timeout=120,
+            )
             argv += ["--no-build-isolation", "--no-index", "-q"]
         done = subprocess.run(argv, cwd=context, capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, (argv, done.stdout[-2000:], done.stderr[-2000:])
@@ -137,15 +159,31 @@ def _check_entrypoint(venv: Path, tmp_path: Path) -> None:
     assert found is not None
     (tmp_path / "config").mkdir()
     (tmp_path / "state").mkdir()
-    result = subprocess.run([found, "config", "path"], capture_output=True, text=True, timeout=60,
-                            env={"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path),
-                                 "MAILRELAY_CONFIG_DIR": str(tmp_path / "config"),
-                                 "MAILRELAY_STATE_DIR": str(tmp_path / "state")})
+    result = subprocess.run(
+        [found, "config", "path"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "MAILRELAY_CONFIG_DIR": str(tmp_path / "config"),
+            "MAILRELAY_STATE_DIR": str(tmp_path / "state"),
+        },
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == str(tmp_path / "config" / "settings.toml")
-    init = subprocess.run([found, "config", "init"], capture_output=True, text=True, timeout=60,
-                          env={"PATH": f"{venv / 'bin'}:/usr/bin:/bin", "HOME": str(tmp_path),
-                               "MAILRELAY_CONFIG_DIR": str(tmp_path / "config")})
+    init = subprocess.run(
+        [found, "config", "init"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={
+            "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
+            "HOME": str(tmp_path),
+            "MAILRELAY_CONFIG_DIR": str(tmp_path / "config"),
+        },
+    )
     assert init.returncode == 0, init.stderr  # the example settings are in the installed package
 
 
@@ -155,8 +193,10 @@ def test_the_dockerfile_install_gives_the_mailrelay_entrypoint(tmp_path: Path) -
     assert (venv / "share" / "man" / "man1" / "mailrelay.1").is_file()
 
 
-@pytest.mark.skipif(not os.environ.get("MAILRELAY_SLOW_TESTS"),
-                    reason="installs from the package registry; set MAILRELAY_SLOW_TESTS=1")
+@pytest.mark.skipif(
+    not os.environ.get("MAILRELAY_SLOW_TESTS"),
+    reason="installs from the package registry; set MAILRELAY_SLOW_TESTS=1",
+)
 def test_the_dockerfile_install_as_written(tmp_path: Path) -> None:
     venv = _run_install(tmp_path, offline=False)
     _check_entrypoint(venv, tmp_path)
@@ -171,6 +211,7 @@ def _docker_works() -> bool:
 @pytest.mark.skipif(not _docker_works(), reason="no docker engine here")
 def test_the_image_builds_and_runs_mailrelay(tmp_path: Path) -> None:
     subprocess.run(["docker", "build", "-q", "-t", "mailrelay-test", str(ROOT)], check=True, timeout=900)
-    result = subprocess.run(["docker", "run", "--rm", "mailrelay-test", "--version"],
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        ["docker", "run", "--rm", "mailrelay-test", "--version"], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode == 0 and "mailrelay" in result.stdout

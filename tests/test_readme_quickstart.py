@@ -30,8 +30,9 @@ def quick_start_commands() -> str:
     return section.split("```sh\n", 1)[1].split("```", 1)[0]
 
 
-def _run_in_terminal(script: str, env: dict[str, str], answers: list[tuple[str, str]],
-                     timeout: float = 120.0) -> tuple[int, str]:
+def _run_in_terminal(
+    script: str, env: dict[str, str], answers: list[tuple[str, str]], timeout: float = 120.0
+) -> tuple[int, str]:
     pid, master = pty.fork()
     if pid == 0:
         # As typed at a prompt: no `set -e` (it would also stop the `crontab -l` subshell of the
@@ -81,7 +82,8 @@ def test_the_quick_start_works_as_written(tmp_path: Path, quick_start_server: Sm
     crontab_file = tmp_path / "crontab.txt"
     (bin_dir / "crontab").write_text(
         f'#!/bin/sh\nif [ "$1" = "-l" ]; then cat "{crontab_file}" 2>/dev/null || exit 1;'
-        f' else cat > "{crontab_file}"; fi\n')
+        f' else cat > "{crontab_file}"; fi\n'
+    )
     for tool in ("mailrelay", "crontab"):
         (bin_dir / tool).chmod(0o755)
     env = {
@@ -99,15 +101,17 @@ def test_the_quick_start_works_as_written(tmp_path: Path, quick_start_server: Sm
         "MAILRELAY__APPROVAL__MAILBOX": f"maildir:{maildir}",
     }
     script = quick_start_commands()
-    code, output = _run_in_terminal(script, env, [("smtp.password:", PASSWORD),
-                                                  ("smtp.password (again):", PASSWORD)])
+    code, output = _run_in_terminal(
+        script, env, [("smtp.password:", PASSWORD), ("smtp.password (again):", PASSWORD)]
+    )
     assert code == 0, output
     assert PASSWORD not in output
     assert "✗" not in output, output
     [received] = quick_start_server.messages
     assert received.message()["To"] == "you@example.com"
     assert ("PLAIN", "releases@example.com", True) in quick_start_server.logins or any(
-        login == "releases@example.com" and ok for _, login, ok in quick_start_server.logins)
+        login == "releases@example.com" and ok for _, login, ok in quick_start_server.logins
+    )
     cron = crontab_file.read_text()
     assert re.search(r"^\*/5 \* \* \* \* .*process-replies", cron, re.MULTILINE), (cron, output)
     assert "warning" not in output.lower(), output

@@ -10,8 +10,13 @@ from mailrelay_cli.errors import ConfigError, DataError
 from mailrelay_cli.outbound import templating as rendering
 from mailrelay_cli.outbound.events import get_event
 
-FULL = {"instance_name": "Release 2.4", "project": "webshop", "environment": "production",
-        "url": "https://release.example.com/r/42", "requested_by": "Alice"}
+FULL = {
+    "instance_name": "Release 2.4",
+    "project": "webshop",
+    "environment": "production",
+    "url": "https://release.example.com/r/42",
+    "requested_by": "Alice",
+}
 
 
 @pytest.mark.parametrize("name", ["test", "request-completed", "request-failed"])
@@ -32,15 +37,17 @@ def test_html_uses_inline_styles_and_no_external_resources(name: str) -> None:
 
 
 def test_the_failed_event_names_the_failed_step_and_error() -> None:
-    rendered = rendering.render_event(get_event("request-failed"),
-                                      {**FULL, "failed_step": "3 Deploy", "error": "db timeout"})
+    rendered = rendering.render_event(
+        get_event("request-failed"), {**FULL, "failed_step": "3 Deploy", "error": "db timeout"}
+    )
     assert rendered.subject == "[webshop] FAILED: Release 2.4 (production) at 3 Deploy"
     assert "db timeout" in rendered.text and "db timeout" in (rendered.html or "")
 
 
 def test_variables_are_escaped_in_html_but_not_in_text() -> None:
-    rendered = rendering.render_event(get_event("request-failed"),
-                                      {"instance_name": "<script>alert(1)</script> & co"})
+    rendered = rendering.render_event(
+        get_event("request-failed"), {"instance_name": "<script>alert(1)</script> & co"}
+    )
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; co" in (rendered.html or "")
     assert "<script>" not in (rendered.html or "")
     assert "<script>alert(1)</script> & co" in rendered.text
@@ -67,28 +74,28 @@ def test_optional_variables_left_out_render_empty() -> None:
 
 def test_a_line_break_reaching_the_subject_is_rejected_naming_the_variable() -> None:
     with pytest.raises(DataError, match=r"line break \(from instance_name\)"):
-        rendering.render_event(get_event("request-failed"),
-                               {"instance_name": "R\r\nBcc: victim@example.com"})
+        rendering.render_event(get_event("request-failed"), {"instance_name": "R\r\nBcc: victim@example.com"})
 
 
 def test_a_line_break_in_a_body_only_variable_is_fine() -> None:
-    rendered = rendering.render_event(get_event("request-failed"),
-                                      {"instance_name": "R", "error": "line 1\nline 2"})
+    rendered = rendering.render_event(
+        get_event("request-failed"), {"instance_name": "R", "error": "line 1\nline 2"}
+    )
     assert "line 1\nline 2" in rendered.text
 
 
 def test_the_payload_logs_list_renders_as_steps() -> None:
-    logs = [{"step": 1, "step_name": "Build", "endpoint": "ci-1", "failed": False},
-            {"step": 2, "step_name": "Deploy", "endpoint": "web-1", "failed": True}]
-    rendered = rendering.render_event(get_event("request-failed"),
-                                      {"instance_name": "R", "logs": logs})
+    logs = [
+        {"step": 1, "step_name": "Build", "endpoint": "ci-1", "failed": False},
+        {"step": 2, "step_name": "Deploy", "endpoint": "web-1", "failed": True},
+    ]
+    rendered = rendering.render_event(get_event("request-failed"), {"instance_name": "R", "logs": logs})
     assert "2 Deploy on web-1 (FAILED)" in rendered.text
 
 
 def test_a_user_template_overrides_the_built_in_one(tmp_path: Path) -> None:
     (tmp_path / "request-failed.subject").write_text("BROKEN {{ instance_name }}\n")
-    rendered = rendering.render_event(get_event("request-failed", tmp_path),
-                                      {"instance_name": "R"}, tmp_path)
+    rendered = rendering.render_event(get_event("request-failed", tmp_path), {"instance_name": "R"}, tmp_path)
     assert rendered.subject == "BROKEN R"
     assert "R FAILED." in rendered.text  # the built-in text part still applies
 
@@ -144,7 +151,8 @@ def _cache_files(home: Path) -> list[Path]:
 
 
 def test_compiled_templates_are_cached_in_a_private_dir_and_used_next_time(
-        isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     first = rendering.render_event(get_event("test"), FULL)
     files = _cache_files(isolated_env)
     assert len(files) == 4  # subject, txt, html and the layout the html extends
@@ -159,15 +167,17 @@ def test_compiled_templates_are_cached_in_a_private_dir_and_used_next_time(
     assert rendering.render_event(get_event("test"), FULL) == first
 
 
-def test_the_cache_dir_comes_from_mailrelay_cache_dir(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_cache_dir_comes_from_mailrelay_cache_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("MAILRELAY_CACHE_DIR", str(tmp_path / "elsewhere"))
     rendering.render_event(get_event("test"), FULL)
     assert len(list((tmp_path / "elsewhere" / "templates").glob("*.cache"))) == 4
 
 
 def test_a_cache_dir_that_cannot_be_created_only_means_compiling(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
     monkeypatch.setenv("MAILRELAY_CACHE_DIR", str(blocker))
@@ -176,7 +186,8 @@ def test_a_cache_dir_that_cannot_be_created_only_means_compiling(
 
 
 def test_a_cache_that_cannot_be_written_only_means_compiling(
-        isolated_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    isolated_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import jinja2.bccache
 
     def refuse(*args: object, **kwargs: object) -> None:

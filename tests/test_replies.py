@@ -97,9 +97,11 @@ def maildir(folder: ReplyFolder) -> mailbox.Maildir:
 
 
 @pytest.fixture
-def make_settings(tmp_path: Path, folder: ReplyFolder, smtp_plain,
-                  signing_key, state_url: str | None) -> Callable[..., Settings]:
+def make_settings(
+    tmp_path: Path, folder: ReplyFolder, smtp_plain, signing_key, state_url: str | None
+) -> Callable[..., Settings]:
     """Settings for one run; every test here runs on SQLite and on PostgreSQL (``state_url``)."""
+
     def make(**approval: object) -> Settings:
         table = tomllib.loads(smtp_plain.toml(auth="none"))
         table["approval"] = {}
@@ -120,15 +122,17 @@ def db(settings: Settings) -> Iterator[store.Store]:
         yield opened
 
 
-def ask(settings: Settings, db: store.Store, *approvers: str, **kwargs: object
-        ) -> approvals.ApprovalRequest:
+def ask(settings: Settings, db: store.Store, *approvers: str, **kwargs: object) -> approvals.ApprovalRequest:
     return approvals.create_approval(
-        settings, db, title="Deploy 1.4 to production",
-        approvers=approvers or ("alice@example.com", BOB), **kwargs)
+        settings,
+        db,
+        title="Deploy 1.4 to production",
+        approvers=approvers or ("alice@example.com", BOB),
+        **kwargs,
+    )
 
 
-def answer(request: approvals.ApprovalRequest, sender: str, new_text: str, **kwargs: object
-           ) -> bytes:
+def answer(request: approvals.ApprovalRequest, sender: str, new_text: str, **kwargs: object) -> bytes:
     kwargs.setdefault("quoted", request_text(request.reference))
     return reply(request.subject, sender, new_text, **kwargs)
 
@@ -147,6 +151,7 @@ def outcomes(report: replies.RunReport) -> list[str]:
 
 # -- deciding -------------------------------------------------------------------------------
 
+
 def test_an_approvers_approve_decides_and_empties_the_mailbox(settings, db, maildir) -> None:
     request = ask(settings, db)
     maildir.add(answer(request, ALICE, "Approve\nLooks good, ship it."))
@@ -154,7 +159,10 @@ def test_an_approvers_approve_decides_and_empties_the_mailbox(settings, db, mail
     assert outcomes(report) == ["approved"]
     decided = approvals.get_approval(db, request.approval.id)
     assert (decided.status, decided.decided_by, decided.comment) == (
-        "approved", "alice@example.com", "Looks good, ship it.")
+        "approved",
+        "alice@example.com",
+        "Looks good, ship it.",
+    )
     assert len(maildir) == 0
     assert report.summary() == {"read": 1, "deleted": 1, "left": 0}
 
@@ -174,8 +182,7 @@ def test_the_reference_in_the_subject_alone_is_enough(settings, db, maildir) -> 
 
 def test_the_reference_in_the_quoted_body_alone_is_enough(settings, db, maildir) -> None:
     request = ask(settings, db)
-    maildir.add(reply("Re: your deployment", ALICE, "Approved",
-                      quoted=request_text(request.reference)))
+    maildir.add(reply("Re: your deployment", ALICE, "Approved", quoted=request_text(request.reference)))
     assert outcomes(run(settings)) == ["approved"]
 
 
@@ -195,6 +202,7 @@ def test_the_message_json_line_has_the_design_keys(settings, db, maildir) -> Non
 
 # -- attacks that decide nothing ------------------------------------------------------------
 
+
 @over_both
 def test_a_sender_who_is_not_an_approver_decides_nothing(settings, db, folder) -> None:
     request = ask(settings, db)
@@ -207,22 +215,27 @@ def test_a_sender_who_is_not_an_approver_decides_nothing(settings, db, folder) -
 @over_both
 def test_a_reply_to_of_an_approver_does_not_make_the_sender_one(settings, db, folder) -> None:
     request = ask(settings, db)
-    folder.add(answer(request, "mallory@example.com", "Approve",
-                      headers={"Reply-To": "alice@example.com",
-                               "Sender": "alice@example.com"}))
+    folder.add(
+        answer(
+            request,
+            "mallory@example.com",
+            "Approve",
+            headers={"Reply-To": "alice@example.com", "Sender": "alice@example.com"},
+        )
+    )
     assert outcomes(run(settings)) == ["not-an-approver"]
     assert status(db, request) == "pending"
     assert folder.count() == 0
 
 
 @over_both
-def test_a_forwarded_request_answered_by_someone_else_decides_nothing(settings, db,
-                                                                        folder) -> None:
+def test_a_forwarded_request_answered_by_someone_else_decides_nothing(settings, db, folder) -> None:
     request = ask(settings, db)
-    forwarded = ("---------- Forwarded message ---------\nFrom: Release Bot\n"
-                 f"Subject: {request.subject}\n\n{request_text(request.reference)}")
-    folder.add(reply(f"Fwd: {request.subject}", "carol@example.com", "Approve",
-                     quoted=forwarded))
+    forwarded = (
+        "---------- Forwarded message ---------\nFrom: Release Bot\n"
+        f"Subject: {request.subject}\n\n{request_text(request.reference)}"
+    )
+    folder.add(reply(f"Fwd: {request.subject}", "carol@example.com", "Approve", quoted=forwarded))
     assert outcomes(run(settings)) == ["not-an-approver"]
     assert status(db, request) == "pending"
     assert folder.count() == 0
@@ -232,8 +245,7 @@ def test_a_forwarded_request_answered_by_someone_else_decides_nothing(settings, 
 def test_a_guessed_reference_matches_nothing(settings, db, folder) -> None:
     request = ask(settings, db)
     guessed = f"MR-{request.approval.id}-0123456789"
-    folder.add(reply(f"Re: [{guessed}] Approval requested", ALICE, "Approve",
-                     quoted=request_text(guessed)))
+    folder.add(reply(f"Re: [{guessed}] Approval requested", ALICE, "Approve", quoted=request_text(guessed)))
     assert outcomes(run(settings)) == ["unmatched"]
     assert status(db, request) == "pending"
     assert folder.count() == 0
@@ -265,8 +277,7 @@ def test_a_reference_to_another_approval_decides_only_that_one(settings, db, fol
     mine = ask(settings, db, "alice@example.com")
     theirs = ask(settings, db, "mallory@example.com")
     # Mallory may decide her own approval; quoting it does not let her decide Alice's.
-    folder.add(reply(theirs.subject, "mallory@example.com", "Approve",
-                     quoted=request_text(theirs.reference)))
+    folder.add(reply(theirs.subject, "mallory@example.com", "Approve", quoted=request_text(theirs.reference)))
     run(settings)
     assert status(db, mine) == "pending"
     assert status(db, theirs) == "approved"
@@ -288,19 +299,30 @@ def test_a_replay_after_the_decision_is_too_late(settings, db, folder) -> None:
 @over_both
 def test_approve_only_in_the_quoted_part_decides_nothing(settings, db, folder) -> None:
     request = ask(settings, db)
-    folder.add(answer(request, ALICE, "Let me check with the team first.",
-                      quoted="Approve\n" + request_text(request.reference)))
+    folder.add(
+        answer(
+            request,
+            ALICE,
+            "Let me check with the team first.",
+            quoted="Approve\n" + request_text(request.reference),
+        )
+    )
     assert outcomes(run(settings)) == ["no-decision"]
     assert status(db, request) == "pending"
     assert folder.count() == 0
 
 
 @over_both
-def test_an_out_of_office_reply_quoting_the_request_decides_nothing(settings, db,
-                                                                     folder) -> None:
+def test_an_out_of_office_reply_quoting_the_request_decides_nothing(settings, db, folder) -> None:
     request = ask(settings, db)
-    folder.add(answer(request, ALICE, "Approve\nI am out of the office until Monday.",
-                      headers={"Auto-Submitted": "auto-replied"}))
+    folder.add(
+        answer(
+            request,
+            ALICE,
+            "Approve\nI am out of the office until Monday.",
+            headers={"Auto-Submitted": "auto-replied"},
+        )
+    )
     assert outcomes(run(settings)) == ["auto-reply"]
     assert status(db, request) == "pending"
     assert folder.count() == 0
@@ -309,19 +331,29 @@ def test_an_out_of_office_reply_quoting_the_request_decides_nothing(settings, db
 @over_both
 def test_a_bounce_quoting_the_request_decides_nothing(settings, db, folder) -> None:
     request = ask(settings, db)
-    folder.add(answer(request, "MAILER-DAEMON@example.com",
-                      "Approve\nDelivery to the following recipient failed permanently"))
+    folder.add(
+        answer(
+            request,
+            "MAILER-DAEMON@example.com",
+            "Approve\nDelivery to the following recipient failed permanently",
+        )
+    )
     assert outcomes(run(settings)) == ["bounce"]
     assert status(db, request) == "pending"
     assert folder.count() == 0
 
 
 @over_both
-def test_an_auto_reply_with_a_valid_reference_reports_its_approval(settings, db,
-                                                                   folder) -> None:
+def test_an_auto_reply_with_a_valid_reference_reports_its_approval(settings, db, folder) -> None:
     request = ask(settings, db)
-    folder.add(answer(request, ALICE, "Approve\nI am out of the office until Monday.",
-                      headers={"Auto-Submitted": "auto-replied"}))
+    folder.add(
+        answer(
+            request,
+            ALICE,
+            "Approve\nI am out of the office until Monday.",
+            headers={"Auto-Submitted": "auto-replied"},
+        )
+    )
     (message,) = run(settings).messages
     assert (message.outcome, message.approval_id) == ("auto-reply", request.approval.id)
     assert status(db, request) == "pending"
@@ -331,8 +363,13 @@ def test_an_auto_reply_with_a_valid_reference_reports_its_approval(settings, db,
 @over_both
 def test_a_bounce_with_a_valid_reference_reports_its_approval(settings, db, folder) -> None:
     request = ask(settings, db)
-    folder.add(answer(request, "MAILER-DAEMON@example.com",
-                      "Approve\nDelivery to the following recipient failed permanently"))
+    folder.add(
+        answer(
+            request,
+            "MAILER-DAEMON@example.com",
+            "Approve\nDelivery to the following recipient failed permanently",
+        )
+    )
     (message,) = run(settings).messages
     assert (message.outcome, message.approval_id) == ("bounce", request.approval.id)
     assert status(db, request) == "pending"
@@ -373,14 +410,21 @@ def test_a_dmarc_failure_from_the_trusted_server_decides_nothing(make_settings, 
     settings = make_settings(trusted_authserv_id="mx.example.com")
     with store.open_store(settings) as db:
         request = ask(settings, db)
-        folder.add(answer(request, ALICE, "Approve", headers={
-            "Authentication-Results": "mx.example.com; dmarc=fail header.from=example.com"}))
+        folder.add(
+            answer(
+                request,
+                ALICE,
+                "Approve",
+                headers={"Authentication-Results": "mx.example.com; dmarc=fail header.from=example.com"},
+            )
+        )
         assert outcomes(run(settings)) == ["not-an-approver"]
         assert status(db, request) == "pending"
         assert folder.count() == 0
 
 
 # -- required N and first-wins --------------------------------------------------------------
+
 
 def test_required_two_is_decided_by_the_second_distinct_approve(settings, db, maildir) -> None:
     request = ask(settings, db, "alice@example.com", BOB, "carol@example.com", required=2)
@@ -389,13 +433,13 @@ def test_required_two_is_decided_by_the_second_distinct_approve(settings, db, ma
     assert status(db, request) == "pending"
     maildir.add(answer(request, BOB, "Approve"))
     run(settings)
-    assert approvals.get_approval(db, request.approval.id).approved_by == (
-        "alice@example.com", BOB)
+    assert approvals.get_approval(db, request.approval.id).approved_by == ("alice@example.com", BOB)
     assert status(db, request) == "approved"
 
 
 def test_a_second_answer_from_the_same_approver_changes_nothing_and_says_so(
-        settings, db, maildir, smtp_plain) -> None:
+    settings, db, maildir, smtp_plain
+) -> None:
     request = ask(settings, db, "alice@example.com", BOB, "carol@example.com", required=2)
     maildir.add(answer(request, ALICE, "Approve"))
     run(settings)
@@ -413,7 +457,7 @@ def test_the_first_valid_decision_wins_within_one_run(settings, db, maildir) -> 
     maildir.add(answer(request, ALICE, "Approve"))
     maildir.add(answer(request, BOB, "Reject"))
     assert sorted(outcomes(run(settings))) == ["approved", "too-late"]
-    assert status(db, request) in ("approved",)
+    assert status(db, request) == "approved"
 
 
 def test_a_too_late_sender_gets_one_short_answer(settings, db, maildir, smtp_plain) -> None:
@@ -430,8 +474,9 @@ def test_a_too_late_sender_gets_one_short_answer(settings, db, maildir, smtp_pla
     assert "too late" in sent[0].message().get_content()
 
 
-def test_unauthorised_senders_auto_replies_and_bounces_get_no_answer(settings, db, maildir,
-                                                                      smtp_plain) -> None:
+def test_unauthorised_senders_auto_replies_and_bounces_get_no_answer(
+    settings, db, maildir, smtp_plain
+) -> None:
     request = ask(settings, db)
     maildir.add(answer(request, "mallory@example.com", "Approve"))
     maildir.add(answer(request, ALICE, "Out of office", headers={"Auto-Submitted": "auto-replied"}))
@@ -452,6 +497,7 @@ def test_the_requester_is_notified_of_the_decision(settings, db, maildir, smtp_p
 
 # -- audit and safety -----------------------------------------------------------------------
 
+
 def test_every_message_gets_an_audit_row_with_its_sha256(settings, db, maildir) -> None:
     import hashlib
 
@@ -461,7 +507,11 @@ def test_every_message_gets_an_audit_row_with_its_sha256(settings, db, maildir) 
     run(settings)
     [row] = db.audit_rows()
     assert (row.uid, row.outcome, row.approval_id, row.sender) == (
-        key, "approved", request.approval.id, "alice@example.com")
+        key,
+        "approved",
+        request.approval.id,
+        "alice@example.com",
+    )
     assert row.sha256 == hashlib.sha256(Path(row.archive_path).read_bytes()).hexdigest()
     assert Path(row.archive_path).stat().st_mode & 0o077 == 0
 
@@ -492,8 +542,7 @@ def test_an_empty_mailbox_is_a_successful_run(settings, db) -> None:
     assert db.last_success() is not None
 
 
-def test_a_crash_between_commit_and_delete_repeats_nothing(settings, db, maildir,
-                                                           monkeypatch) -> None:
+def test_a_crash_between_commit_and_delete_repeats_nothing(settings, db, maildir, monkeypatch) -> None:
     from mailrelay_cli.replies import mailbox as reply_mailbox
 
     request = ask(settings, db)
@@ -514,8 +563,9 @@ def test_a_crash_between_commit_and_delete_repeats_nothing(settings, db, maildir
     assert len(db.votes(request.approval.id)) == 1
 
 
-def test_a_crash_before_the_commit_decides_nothing_and_loses_nothing(settings, db, maildir,
-                                                                     monkeypatch) -> None:
+def test_a_crash_before_the_commit_decides_nothing_and_loses_nothing(
+    settings, db, maildir, monkeypatch
+) -> None:
     request = ask(settings, db)
     maildir.add(answer(request, ALICE, "Approve"))
 
@@ -530,8 +580,7 @@ def test_a_crash_before_the_commit_decides_nothing_and_loses_nothing(settings, d
     assert outcomes(run(settings)) == ["approved"]
 
 
-def test_a_message_that_comes_back_under_a_new_key_is_not_decided_twice(settings, db,
-                                                                         maildir) -> None:
+def test_a_message_that_comes_back_under_a_new_key_is_not_decided_twice(settings, db, maildir) -> None:
     request = ask(settings, db, "alice@example.com", BOB, required=2)
     raw = answer(request, ALICE, "Approve")
     maildir.add(raw)
@@ -559,7 +608,7 @@ def test_malformed_mime_is_recorded_not_fatal(settings, db, maildir) -> None:
 
 def test_an_undecodable_charset_still_decides(settings, db, maildir) -> None:
     request = ask(settings, db)
-    raw = answer(request, ALICE, "Approve").replace(b"charset=\"utf-8\"", b"charset=x-klingon")
+    raw = answer(request, ALICE, "Approve").replace(b'charset="utf-8"', b"charset=x-klingon")
     raw = raw.replace(b"charset=utf-8", b"charset=x-klingon")
     maildir.add(raw)
     assert outcomes(run(settings)) == ["approved"]

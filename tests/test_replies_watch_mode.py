@@ -18,10 +18,12 @@ from mailrelay_cli.replies import run as replies
 from mailrelay_cli.replies import watch as watch_module
 from tests.test_replies import *  # noqa: F403 - the tests and fixtures, collected again here
 
-for _name in ("test_a_second_run_while_one_holds_the_lock_exits_75",
-              "test_count_limits_the_run_to_the_oldest_messages",
-              "test_an_empty_mailbox_is_a_successful_run",
-              "test_a_dry_run_records_and_deletes_nothing"):
+for _name in (
+    "test_a_second_run_while_one_holds_the_lock_exits_75",
+    "test_count_limits_the_run_to_the_oldest_messages",
+    "test_an_empty_mailbox_is_a_successful_run",
+    "test_a_dry_run_records_and_deletes_nothing",
+):
     globals().pop(_name, None)
 
 
@@ -30,8 +32,9 @@ def _signing_key(signing_key: bytes) -> None:
     """The watcher judges replies, which needs the key (a keyless run exits 78, fail closed)."""
 
 
-def watch_once(settings: Settings, *, count: int | None = None, dry_run: bool = False,
-               **kwargs: object) -> replies.RunReport:
+def watch_once(
+    settings: Settings, *, count: int | None = None, dry_run: bool = False, **kwargs: object
+) -> replies.RunReport:
     """The watcher until it first waits for mail; its batches' reports as one."""
     assert not dry_run and not kwargs, "watch mode has no dry run"
     reports: list[replies.RunReport] = []
@@ -50,18 +53,21 @@ def watch_once(settings: Settings, *, count: int | None = None, dry_run: bool = 
 
     watch_module.process_batch = recording  # type: ignore[assignment]
     try:
-        watch_module.watch(lambda: settings, control, emit,
-                           watch_module.WatchOptions(count=count, inotify=False))
+        watch_module.watch(
+            lambda: settings, control, emit, watch_module.WatchOptions(count=count, inotify=False)
+        )
     finally:
         watch_module.process_batch = batch  # type: ignore[assignment]
         control.close()
     return replies.RunReport(
         messages=tuple(m for r in reports for m in r.messages),
-        read=sum(r.read for r in reports), deleted=sum(r.deleted for r in reports),
+        read=sum(r.read for r in reports),
+        deleted=sum(r.deleted for r in reports),
         left=reports[-1].left if reports else 0,
         hooks=tuple(h for r in reports for h in r.hooks),
         answers=tuple(a for r in reports for a in r.answers),
-        decided=tuple(d for r in reports for d in r.decided))
+        decided=tuple(d for r in reports for d in r.decided),
+    )
 
 
 @pytest.fixture(autouse=True)

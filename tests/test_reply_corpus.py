@@ -56,8 +56,10 @@ def test_corpus_has_300_cases_in_15_languages_text_and_html_top_and_bottom_poste
 def test_corpus_comments_with_the_request_fingerprint(capsys: pytest.CaptureFixture[str]) -> None:
     rate, wrong_decisions, wrong_comments = _score(True)
     with capsys.disabled():
-        print(f"\nreply corpus, with fingerprint: {rate:.2%} of {len(all_cases())} exactly right, "
-              f"{len(wrong_decisions)} wrong decisions")
+        print(
+            f"\nreply corpus, with fingerprint: {rate:.2%} of {len(all_cases())} exactly right, "
+            f"{len(wrong_decisions)} wrong decisions"
+        )
     assert wrong_decisions == []
     assert rate >= COMMENT_RATE, "\n".join(wrong_comments)
     if wrong_comments:
@@ -67,7 +69,9 @@ def test_corpus_comments_with_the_request_fingerprint(capsys: pytest.CaptureFixt
 def test_corpus_decisions_without_a_fingerprint(capsys: pytest.CaptureFixture[str]) -> None:
     rate, wrong_decisions, _wrong_comments = _score(False)
     with capsys.disabled():
-        print(f"\nreply corpus, language rules only: {rate:.2%} of {len(all_cases())} exactly "
-              f"right, {len(wrong_decisions)} wrong decisions")
+        print(
+            f"\nreply corpus, language rules only: {rate:.2%} of {len(all_cases())} exactly "
+            f"right, {len(wrong_decisions)} wrong decisions"
+        )
     assert wrong_decisions == []
     assert rate >= LANGUAGE_RULES_RATE

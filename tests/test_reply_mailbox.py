@@ -112,9 +112,11 @@ class NoUidplusProxy(Proxy):
 
     def sent(self, command: bytes) -> bool:
         """Whether the client sent ``command`` (tag dropped, case-insensitive)."""
-        return any(line.split(b" ", 1)[-1].upper().startswith(command + b" ")
-                   or line.split(b" ", 1)[-1].upper() == command
-                   for line in self.client_lines)
+        return any(
+            line.split(b" ", 1)[-1].upper().startswith(command + b" ")
+            or line.split(b" ", 1)[-1].upper() == command
+            for line in self.client_lines
+        )
 
 
 @pytest.fixture
@@ -142,9 +144,9 @@ def db(settings: Settings) -> Iterator[store.Store]:
 
 @pytest.fixture
 def request_(settings: Settings, db: store.Store) -> approvals.ApprovalRequest:
-    return approvals.create_approval(settings, db, title="Deploy 1.4",
-                                     approvers=["alice@example.com", "bob@example.com"],
-                                     required=2)
+    return approvals.create_approval(
+        settings, db, title="Deploy 1.4", approvers=["alice@example.com", "bob@example.com"], required=2
+    )
 
 
 def answer(request: approvals.ApprovalRequest, sender: str, text: str) -> bytes:
@@ -166,10 +168,14 @@ def filler(n: int) -> list[bytes]:
     return [reply(f"note {i}", f"someone{i}@example.com", "hello") for i in range(n)]
 
 
-def test_replies_in_dovecot_are_decided_and_the_folder_emptied(settings, db, request_, dovecot,
-                                                              mail_user) -> None:
-    dovecot.append(mail_user, answer(request_, "alice@example.com", "Approve"),
-                   answer(request_, "Bob <BOB@example.com>", "yes, go"))
+def test_replies_in_dovecot_are_decided_and_the_folder_emptied(
+    settings, db, request_, dovecot, mail_user
+) -> None:
+    dovecot.append(
+        mail_user,
+        answer(request_, "alice@example.com", "Approve"),
+        answer(request_, "Bob <BOB@example.com>", "yes, go"),
+    )
     report = replies.process_replies(settings)
     # required 2: the first approve is a vote, only the second says approved (once per decision)
     assert [m.outcome for m in report.messages] == ["vote", "approved"]
@@ -178,8 +184,7 @@ def test_replies_in_dovecot_are_decided_and_the_folder_emptied(settings, db, req
     assert report.summary() == {"read": 2, "deleted": 2, "left": 0}
 
 
-def test_audit_rows_carry_the_uidvalidity_and_uid(settings, db, request_, dovecot,
-                                                  mail_user) -> None:
+def test_audit_rows_carry_the_uidvalidity_and_uid(settings, db, request_, dovecot, mail_user) -> None:
     dovecot.append(mail_user, answer(request_, "alice@example.com", "Approve"))
     conn = dovecot.connect(mail_user)
     conn.select("INBOX")
@@ -191,14 +196,22 @@ def test_audit_rows_carry_the_uidvalidity_and_uid(settings, db, request_, doveco
 
 
 @pytest.mark.parametrize("n", [3, 30])
-def test_the_number_of_imap_commands_does_not_grow_with_the_messages(settings, dovecot,
-                                                                     mail_user, n: int) -> None:
+def test_the_number_of_imap_commands_does_not_grow_with_the_messages(
+    settings, dovecot, mail_user, n: int
+) -> None:
     dovecot.append(mail_user, *filler(n))
     transcript = Transcript()
     replies.process_replies(settings, count=50, transcript=transcript)
     sent = commands(transcript)
-    assert sent[sent.index("SELECT"):] == [
-        "SELECT", "FETCH", "UID FETCH", "UID STORE", "CAPABILITY", "UID EXPUNGE", "LOGOUT"]
+    assert sent[sent.index("SELECT") :] == [
+        "SELECT",
+        "FETCH",
+        "UID FETCH",
+        "UID STORE",
+        "CAPABILITY",
+        "UID EXPUNGE",
+        "LOGOUT",
+    ]
     assert dovecot.count(mail_user) == 0
 
 
@@ -215,8 +228,9 @@ def test_an_empty_folder_is_a_successful_run(settings, db) -> None:
     assert db.last_success() is not None
 
 
-def test_a_dry_run_examines_the_folder_and_deletes_nothing(settings, db, request_, dovecot,
-                                                           mail_user) -> None:
+def test_a_dry_run_examines_the_folder_and_deletes_nothing(
+    settings, db, request_, dovecot, mail_user
+) -> None:
     dovecot.append(mail_user, answer(request_, "alice@example.com", "Approve"))
     transcript = Transcript()
     replies.process_replies(settings, dry_run=True, transcript=transcript)
@@ -226,9 +240,9 @@ def test_a_dry_run_examines_the_folder_and_deletes_nothing(settings, db, request
     assert db.audit_rows() == []
 
 
-def test_a_20_mb_message_is_judged_on_its_header_and_never_downloaded(settings, request_,
-                                                                      dovecot,
-                                                                      mail_user) -> None:
+def test_a_20_mb_message_is_judged_on_its_header_and_never_downloaded(
+    settings, request_, dovecot, mail_user
+) -> None:
     big = answer(request_, "alice@example.com", "Approve\n" + ("x" * 999 + "\n") * 20_000)
     dovecot.append(mail_user, big)
     transcript = Transcript()
@@ -246,8 +260,9 @@ def proxied(make_settings, dovecot, mail_user) -> Callable[[bytes], tuple[Settin
     def make(cut_at: bytes) -> tuple[Settings, CuttingProxy]:
         proxy = CuttingProxy(dovecot.imap_port, cut_at)
         proxies.append(proxy)
-        text = dovecot.imap_toml(mail_user, security="plain", port=proxy.port, tls=False,
-                                 starttls=False, allow_plaintext_auth=True)
+        text = dovecot.imap_toml(
+            mail_user, security="plain", port=proxy.port, tls=False, starttls=False, allow_plaintext_auth=True
+        )
         return make_settings(text), proxy
 
     yield make
@@ -258,14 +273,16 @@ def proxied(make_settings, dovecot, mail_user) -> Callable[[bytes], tuple[Settin
 @pytest.fixture
 def no_uidplus(make_settings, dovecot, mail_user) -> Iterator[tuple[Settings, NoUidplusProxy]]:
     proxy = NoUidplusProxy(dovecot.imap_port)
-    text = dovecot.imap_toml(mail_user, security="plain", port=proxy.port, tls=False,
-                             starttls=False, allow_plaintext_auth=True)
+    text = dovecot.imap_toml(
+        mail_user, security="plain", port=proxy.port, tls=False, starttls=False, allow_plaintext_auth=True
+    )
     yield make_settings(text), proxy
     proxy.close()
 
 
 def test_without_uidplus_processed_messages_are_expunged_with_plain_expunge(
-        no_uidplus, dovecot, mail_user) -> None:
+    no_uidplus, dovecot, mail_user
+) -> None:
     proxied_settings, proxy = no_uidplus
     dovecot.append(mail_user, *filler(5))
     transcript = Transcript()
@@ -283,7 +300,8 @@ def test_without_uidplus_processed_messages_are_expunged_with_plain_expunge(
 
 
 def test_without_uidplus_a_message_another_client_flagged_deleted_is_expunged_too(
-        no_uidplus, dovecot, mail_user) -> None:
+    no_uidplus, dovecot, mail_user
+) -> None:
     # Plain EXPUNGE removes every \Deleted message in the folder: kept on purpose (see
     # ImapMailbox.delete); with UIDPLUS the same message would stay.
     proxied_settings, _ = no_uidplus
@@ -296,8 +314,7 @@ def test_without_uidplus_a_message_another_client_flagged_deleted_is_expunged_to
     assert dovecot.count(mail_user) == 1
 
 
-def test_with_uidplus_a_message_another_client_flagged_deleted_stays(
-        settings, dovecot, mail_user) -> None:
+def test_with_uidplus_a_message_another_client_flagged_deleted_stays(settings, dovecot, mail_user) -> None:
     dovecot.append(mail_user, *filler(3))
     conn = dovecot.connect(mail_user)
     conn.select("INBOX")
@@ -307,12 +324,17 @@ def test_with_uidplus_a_message_another_client_flagged_deleted_stays(
     assert dovecot.count(mail_user) == 2
 
 
-@pytest.mark.parametrize("cut_at", [b"UID STORE", b"UID EXPUNGE"],
-                         ids=["dropped-after-fetch", "dropped-after-store"])
+@pytest.mark.parametrize(
+    "cut_at", [b"UID STORE", b"UID EXPUNGE"], ids=["dropped-after-fetch", "dropped-after-store"]
+)
 def test_a_dropped_connection_loses_nothing_and_decides_nothing_twice(
-        proxied, settings, db, request_, dovecot, mail_user, cut_at: bytes) -> None:
-    dovecot.append(mail_user, answer(request_, "alice@example.com", "Approve"),
-                   answer(request_, "bob@example.com", "Approve"))
+    proxied, settings, db, request_, dovecot, mail_user, cut_at: bytes
+) -> None:
+    dovecot.append(
+        mail_user,
+        answer(request_, "alice@example.com", "Approve"),
+        answer(request_, "bob@example.com", "Approve"),
+    )
     cut_settings, proxy = proxied(cut_at)
     with pytest.raises(TemporaryError) as caught:
         replies.process_replies(cut_settings)
@@ -338,6 +360,7 @@ def test_a_second_run_at_once_exits_75(settings) -> None:
 
 # -- every client in the reply corpus, through Dovecot ---------------------------------------
 
+
 def _corpus_expectations() -> dict[str, tuple[str, str | None]]:
     """corpus file -> (outcome a run records, the From address), from reply_text's own table."""
     from tests.test_reply_text import AUTOMATIC, DECIDES, UNREADABLE
@@ -345,7 +368,7 @@ def _corpus_expectations() -> dict[str, tuple[str, str | None]]:
     outcome = {"approve": "approved", "reject": "rejected", None: "no-decision"}
     expected = {name: (outcome[kind], sender) for name, (sender, kind, _) in DECIDES.items()}
     expected.update({name: (kind, None) for name, kind in AUTOMATIC.items()})
-    expected.update({name: ("unreadable", None) for name in UNREADABLE})
+    expected.update(dict.fromkeys(UNREADABLE, ("unreadable", None)))
     return expected
 
 
@@ -353,14 +376,14 @@ CORPUS = _corpus_expectations()
 
 
 @pytest.mark.parametrize("name", sorted(CORPUS))
-def test_a_corpus_reply_records_its_outcome_through_dovecot(settings, db, dovecot, mail_user,
-                                                            name: str) -> None:
+def test_a_corpus_reply_records_its_outcome_through_dovecot(
+    settings, db, dovecot, mail_user, name: str
+) -> None:
     from tests.fixtures.replies import REFERENCE, load_reply
 
     expected, sender = CORPUS[name]
     approvers = [sender or "bob@example.com", "bob@example.com"]
-    request = approvals.create_approval(settings, db, title="Deploy 1.4.2 to production",
-                                        approvers=approvers)
+    request = approvals.create_approval(settings, db, title="Deploy 1.4.2 to production", approvers=approvers)
     dovecot.append(mail_user, load_reply(name, {REFERENCE.encode(): request.reference.encode()}))
     report = replies.process_replies(settings)
     assert [m.outcome for m in report.messages] == [expected]

@@ -24,23 +24,31 @@ def new_text(text: str) -> str:
     return split_reply(text, FP)[0]
 
 
-@pytest.mark.parametrize("block", [
-    "Kutoka: Mailrelay <relay@example.com>\nImetumwa: Jumatatu\nKwa: Bob\nMada: Approval",
-    "*Van:* Mailrelay [mailto:relay@example.com]\n*Verzonden:* maandag\n*Aan:* Bob",
-    "发件人：Mailrelay\n发送时间：2025年3月3日\n收件人：王伟",
-    "----- Ujumbe wa asili -----\nKutoka: Mailrelay\nKwa: Bob",
-], ids=["swahili", "dutch-bold-mailto", "chinese-full-width", "separator-then-fields"])
+@pytest.mark.parametrize(
+    "block",
+    [
+        "Kutoka: Mailrelay <relay@example.com>\nImetumwa: Jumatatu\nKwa: Bob\nMada: Approval",
+        "*Van:* Mailrelay [mailto:relay@example.com]\n*Verzonden:* maandag\n*Aan:* Bob",
+        "发件人：Mailrelay\n发送时间：2025年3月3日\n收件人：王伟",
+        "----- Ujumbe wa asili -----\nKutoka: Mailrelay\nKwa: Bob",
+    ],
+    ids=["swahili", "dutch-bold-mailto", "chinese-full-width", "separator-then-fields"],
+)
 def test_a_header_block_in_any_language_above_the_request_is_quote(block: str) -> None:
     assert new_text(f"Approve\nfine\n\n{block}\n\n{REQUEST}") == "Approve\nfine"
 
 
-@pytest.mark.parametrize("attribution", [
-    "Mnamo Jumatatu, 3 Machi 2025 saa 10:00, Mailrelay <relay@example.com> aliandika:",
-    "2016-03-03 17:21 GMT+01:00 Mailrelay <relay@example.com>:",
-    "2013/7/20 Mailrelay <relay@example.com>",
-    "---- Jumatatu, 03 Machi 2025 Mailrelay aliandika ----",
-    "Mailrelay aliandika:",
-], ids=["swahili", "date-first", "date-first-no-colon", "framed", "short-name"])
+@pytest.mark.parametrize(
+    "attribution",
+    [
+        "Mnamo Jumatatu, 3 Machi 2025 saa 10:00, Mailrelay <relay@example.com> aliandika:",
+        "2016-03-03 17:21 GMT+01:00 Mailrelay <relay@example.com>:",
+        "2013/7/20 Mailrelay <relay@example.com>",
+        "---- Jumatatu, 03 Machi 2025 Mailrelay aliandika ----",
+        "Mailrelay aliandika:",
+    ],
+    ids=["swahili", "date-first", "date-first-no-colon", "framed", "short-name"],
+)
 def test_an_attribution_in_any_language_above_the_request_is_quote(attribution: str) -> None:
     assert new_text(f"Reject\nnot today\n\n{attribution}\n{QUOTED}") == "Reject\nnot today"
 
@@ -79,12 +87,14 @@ def test_the_request_pasted_without_quote_marks_never_decides() -> None:
 
 def test_a_phone_footer_in_any_language_set_apart_at_the_end_is_dropped() -> None:
     assert new_text(f"Approve\nsawa\n\nImetumwa kutoka iPhone yangu\n\nX aliandika:\n{QUOTED}") == (
-        "Approve\nsawa")
+        "Approve\nsawa"
+    )
 
 
 def test_the_approvers_line_breaks_are_kept() -> None:
     assert new_text(f"Approve\none\n\ntwo\nthree\n\nX <x@example.com>:\n{QUOTED}") == (
-        "Approve\none\n\ntwo\nthree")
+        "Approve\none\n\ntwo\nthree"
+    )
 
 
 def test_analyse_reply_says_where_the_quote_starts_and_why() -> None:
@@ -99,27 +109,45 @@ def test_without_a_fingerprint_the_language_rules_still_apply() -> None:
     assert split_reply(text)[0] == "Approve\nok"
 
 
-@pytest.mark.parametrize(("line", "label"), [
-    ("From: x", "from"), ("*Van:* x", "van"), ("보낸 사람: x", "보낸 사람"), ("主题：x", "主题"),
-    ("\u200fمن: x", "من"), ("https://example.com", None), ("10:00 works", None),
-])
+@pytest.mark.parametrize(
+    ("line", "label"),
+    [
+        ("From: x", "from"),
+        ("*Van:* x", "van"),
+        ("보낸 사람: x", "보낸 사람"),
+        ("主题：x", "主题"),
+        ("\u200fمن: x", "من"),
+        ("https://example.com", None),
+        ("10:00 works", None),
+    ],
+)
 def test_field_label_reads_label_value_lines_in_any_script(line: str, label: str | None) -> None:
     assert field_label(line) == label
 
 
-@pytest.mark.parametrize(("line", "expected"), [
-    ("-----Oprindelig meddelelse-----", True), ("*-------- Original Message --------*", True),
-    ("---- On Mon, X wrote ----", True), ("_" * 32, True), ("-- ", False), ("- item", False),
-])
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("-----Oprindelig meddelelse-----", True),
+        ("*-------- Original Message --------*", True),
+        ("---- On Mon, X wrote ----", True),
+        ("_" * 32, True),
+        ("-- ", False),
+        ("- item", False),
+    ],
+)
 def test_decorated_separators_need_no_word_list(line: str, expected: bool) -> None:
     assert is_decorated_separator(line) is expected
 
 
-@pytest.mark.parametrize("text", [
-    "Yes, as Bob wrote:\n> Approve?",
-    "Approve, deploy at 10:00:\n> Expires: 2025-03-06",
-    "No, see 2 notes below:\n\n> Deploy 1.4.2 to production",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Yes, as Bob wrote:\n> Approve?",
+        "Approve, deploy at 10:00:\n> Expires: 2025-03-06",
+        "No, see 2 notes below:\n\n> Deploy 1.4.2 to production",
+    ],
+)
 def test_a_decision_line_that_looks_like_an_attribution_still_decides(text: str) -> None:
     assert decision(split_reply(text, FP)[0]).kind is not None
     assert decision(split_reply(text)[0]).kind is not None

@@ -190,9 +190,7 @@ def test_parse_message_without_any_boundary_keeps_the_body_as_text() -> None:
 
 # --- body_text -------------------------------------------------------------------------------
 
-ALTERNATIVE = (
-    'From: bob@example.com\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary="b"'
-)
+ALTERNATIVE = 'From: bob@example.com\nMIME-Version: 1.0\nContent-Type: multipart/alternative; boundary="b"'
 
 
 def test_body_text_prefers_the_plain_part_over_html() -> None:
@@ -351,9 +349,7 @@ def test_html_thunderbird_cite_prefix_is_quoted() -> None:
     ids=["divRplyFwdMsg", "appendonsend", "border-top"],
 )
 def test_html_outlook_reply_header_becomes_the_outlook_separator(marker: str) -> None:
-    assert html_to_text(f"<p>Yes</p>{marker}<p>From: x</p></div>") == (
-        f"Yes\n{OUTLOOK_SEPARATOR}\nFrom: x"
-    )
+    assert html_to_text(f"<p>Yes</p>{marker}<p>From: x</p></div>") == (f"Yes\n{OUTLOOK_SEPARATOR}\nFrom: x")
 
 
 @pytest.mark.parametrize(
@@ -386,9 +382,7 @@ def test_split_reply_top_posted_answer_is_the_text_above_the_quote() -> None:
 
 
 def test_split_reply_bottom_posted_answer_is_the_text_below_the_quote() -> None:
-    assert split_reply(f"On Mon, X wrote:\n{QUOTE}\n\nReject\nnot today")[0] == (
-        "Reject\nnot today"
-    )
+    assert split_reply(f"On Mon, X wrote:\n{QUOTE}\n\nReject\nnot today")[0] == ("Reject\nnot today")
 
 
 def test_split_reply_inline_answers_are_all_new_text() -> None:
@@ -435,9 +429,7 @@ def test_split_reply_attribution_without_quote_marks_quotes_everything_below() -
 
 
 def test_split_reply_line_starting_like_an_attribution_stays_new_text() -> None:
-    assert split_reply("On second thought, no.\nAm I late?")[0] == (
-        "On second thought, no.\nAm I late?"
-    )
+    assert split_reply("On second thought, no.\nAm I late?")[0] == ("On second thought, no.\nAm I late?")
 
 
 @pytest.mark.parametrize(
@@ -456,9 +448,7 @@ def test_split_reply_outlook_header_block_quotes_everything_below(block: str) ->
 
 
 def test_split_reply_a_from_line_alone_is_new_text() -> None:
-    assert split_reply("Yes\nFrom: the release team\nthanks")[0] == (
-        "Yes\nFrom: the release team\nthanks"
-    )
+    assert split_reply("Yes\nFrom: the release team\nthanks")[0] == ("Yes\nFrom: the release team\nthanks")
 
 
 @pytest.mark.parametrize(
@@ -534,18 +524,32 @@ def test_decision_reject_word_rejects(word: str) -> None:
     assert decision(word) == Decision("reject", "")
 
 
-@pytest.mark.parametrize(("line", "kind"), [
-    ("APPROVED", "approve"), ("Approve", "approve"), ("aPpRoVe", "approve"),
-    ("APPROUVÉ", "approve"), ("SÍ", "approve"), ("NEIN", "reject"),
-])
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        ("APPROVED", "approve"),
+        ("Approve", "approve"),
+        ("aPpRoVe", "approve"),
+        ("APPROUVÉ", "approve"),
+        ("SÍ", "approve"),
+        ("NEIN", "reject"),
+    ],
+)
 def test_decision_ignores_case(line: str, kind: str) -> None:
     assert decision(line) == Decision(kind, "")
 
 
-@pytest.mark.parametrize(("line", "kind"), [
-    ("Approved.", "approve"), ("Yes!!!", "approve"), ("No?", "reject"), ("Ja,", "approve"),
-    ("Oui !", "approve"), ("Rechazado:", "reject"),
-])
+@pytest.mark.parametrize(
+    ("line", "kind"),
+    [
+        ("Approved.", "approve"),
+        ("Yes!!!", "approve"),
+        ("No?", "reject"),
+        ("Ja,", "approve"),
+        ("Oui !", "approve"),
+        ("Rechazado:", "reject"),
+    ],
+)
 def test_decision_ignores_trailing_punctuation(line: str, kind: str) -> None:
     assert decision(line) == Decision(kind, "")
 
@@ -746,9 +750,7 @@ def test_sender_address_is_bare_with_the_domain_lower_cased() -> None:
 
 
 def test_sender_address_ignores_reply_to_and_sender() -> None:
-    msg = message(
-        "From: mallory@evil.example\nReply-To: bob@example.com\nSender: bob@example.com"
-    )
+    msg = message("From: mallory@evil.example\nReply-To: bob@example.com\nSender: bob@example.com")
     assert sender_address(msg) == "mallory@evil.example"
 
 

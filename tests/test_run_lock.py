@@ -33,8 +33,7 @@ def test_a_locked_out_run_exits_75_at_once_by_default(tmp_path: Path, state_url)
     assert caught.value.exit_code == ExitCode.TEMPFAIL
 
 
-def test_a_run_with_lock_wait_gets_the_lock_when_the_holder_finishes(tmp_path: Path,
-                                                                     state_url) -> None:
+def test_a_run_with_lock_wait_gets_the_lock_when_the_holder_finishes(tmp_path: Path, state_url) -> None:
     settings = _settings(tmp_path, state_url, lock_wait="60s")
     assert settings.approval.lock_wait == 60
     held = threading.Event()
@@ -56,8 +55,7 @@ def test_a_run_with_lock_wait_gets_the_lock_when_the_holder_finishes(tmp_path: P
     assert got
 
 
-def test_a_run_with_lock_wait_exits_75_when_the_holder_keeps_it(tmp_path: Path,
-                                                                 state_url) -> None:
+def test_a_run_with_lock_wait_exits_75_when_the_holder_keeps_it(tmp_path: Path, state_url) -> None:
     settings = _settings(tmp_path, state_url, lock_wait="1s")
     with store.open_store(settings) as first, store.open_store(settings) as second:
         with first.run_lock():

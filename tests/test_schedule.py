@@ -88,13 +88,15 @@ def test_intervals_of_several_days_step_the_day_of_month_with_a_note() -> None:
 
 def test_cron_line_runs_process_replies_quietly_with_absolute_paths() -> None:
     result = schedule.cron(settings(5), PROGRAM)
-    assert result.lines == ("*/5 * * * * /opt/mailrelay/bin/mailrelay "
-                            "--config /etc/mailrelay/settings.toml -q process-replies",)
+    assert result.lines == (
+        "*/5 * * * * /opt/mailrelay/bin/mailrelay --config /etc/mailrelay/settings.toml -q process-replies",
+    )
     assert (result.exact, result.every) == (True, "every 5 minutes")
 
 
-def test_cron_line_makes_a_relative_config_path_absolute(monkeypatch: pytest.MonkeyPatch,
-                                                         tmp_path: Path) -> None:
+def test_cron_line_makes_a_relative_config_path_absolute(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.chdir(tmp_path)
     (line,) = schedule.cron(settings(5, Path("conf/settings.toml")), PROGRAM).lines
     assert f"--config {tmp_path}/conf/settings.toml " in line
@@ -109,8 +111,9 @@ def test_systemd_service_runs_process_replies_once_per_start() -> None:
     units = schedule.systemd(settings(5), PROGRAM)
     assert units.service_name == "mailrelay-replies.service"
     assert "Type=oneshot" in units.service
-    assert ("ExecStart=/opt/mailrelay/bin/mailrelay --config /etc/mailrelay/settings.toml "
-            "-q process-replies") in units.service.splitlines()
+    assert (
+        "ExecStart=/opt/mailrelay/bin/mailrelay --config /etc/mailrelay/settings.toml -q process-replies"
+    ) in units.service.splitlines()
 
 
 def test_systemd_timer_keeps_any_interval_exactly() -> None:
@@ -126,8 +129,7 @@ def test_systemd_exec_start_quotes_spaces_and_escapes_specifiers() -> None:
     assert '--config "/srv/my conf/50%%.toml" -q' in units.service
 
 
-def test_command_is_the_running_mailrelay_script(monkeypatch: pytest.MonkeyPatch,
-                                                 tmp_path: Path) -> None:
+def test_command_is_the_running_mailrelay_script(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     script = tmp_path / "bin" / "mailrelay"
     script.parent.mkdir()
     script.write_text("#!/bin/sh\n")
@@ -135,8 +137,7 @@ def test_command_is_the_running_mailrelay_script(monkeypatch: pytest.MonkeyPatch
     assert schedule.find_command() == (str(script),)
 
 
-def test_command_is_mailrelay_on_path_otherwise(monkeypatch: pytest.MonkeyPatch,
-                                                tmp_path: Path) -> None:
+def test_command_is_mailrelay_on_path_otherwise(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     script = tmp_path / "mailrelay"
     script.write_text("#!/bin/sh\n")
     script.chmod(0o755)
@@ -145,8 +146,9 @@ def test_command_is_mailrelay_on_path_otherwise(monkeypatch: pytest.MonkeyPatch,
     assert schedule.find_command() == (str(script),)
 
 
-def test_command_falls_back_to_this_python_as_a_module(monkeypatch: pytest.MonkeyPatch,
-                                                       tmp_path: Path) -> None:
+def test_command_falls_back_to_this_python_as_a_module(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setattr(sys, "argv", ["pytest"])
     monkeypatch.setenv("PATH", str(tmp_path))
     program = schedule.find_command()
@@ -159,9 +161,11 @@ BACKEND = "keyrings.alt.file.PlaintextKeyring"
 
 def test_cron_line_carries_the_keyring_backend_with_env() -> None:
     result = schedule.cron(settings(5), PROGRAM, keyring_backend=BACKEND)
-    assert result.lines == (f"*/5 * * * * env PYTHON_KEYRING_BACKEND={BACKEND} "
-                            "/opt/mailrelay/bin/mailrelay --config /etc/mailrelay/settings.toml "
-                            "-q process-replies",)
+    assert result.lines == (
+        f"*/5 * * * * env PYTHON_KEYRING_BACKEND={BACKEND} "
+        "/opt/mailrelay/bin/mailrelay --config /etc/mailrelay/settings.toml "
+        "-q process-replies",
+    )
     assert any("env" in comment and "NAME=value" in comment for comment in result.comments)
 
 
@@ -183,8 +187,9 @@ def test_cron_without_a_keyring_backend_has_no_env_and_no_comments() -> None:
 
 
 def test_cron_names_withheld_secret_variables_in_a_comment_only() -> None:
-    result = schedule.cron(settings(5), PROGRAM, keyring_backend=BACKEND,
-                           withheld=("MAILRELAY_SMTP_PASSWORD",))
+    result = schedule.cron(
+        settings(5), PROGRAM, keyring_backend=BACKEND, withheld=("MAILRELAY_SMTP_PASSWORD",)
+    )
     assert "MAILRELAY_SMTP_PASSWORD" not in result.lines[0]
     (comment,) = [c for c in result.comments if "MAILRELAY_SMTP_PASSWORD" in c]
     assert "will not have it" in comment
@@ -196,7 +201,8 @@ def test_systemd_service_carries_the_keyring_backend_as_environment() -> None:
     lines = service.splitlines()
     assert f"Environment=PYTHON_KEYRING_BACKEND={BACKEND}" in lines
     assert lines.index(f"Environment=PYTHON_KEYRING_BACKEND={BACKEND}") < next(
-        i for i, line in enumerate(lines) if line.startswith("ExecStart="))
+        i for i, line in enumerate(lines) if line.startswith("ExecStart=")
+    )
 
 
 def test_systemd_environment_quotes_spaces_and_escapes_specifiers() -> None:

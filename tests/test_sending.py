@@ -23,8 +23,9 @@ def settings_for(server: SmtpServer) -> Settings:
 
 
 def approval_settings(server: SmtpServer, tmp_path: Path) -> Settings:
-    return shared_approval_settings(tmp_path, server.toml(auth="none"),
-                                    reply_address="Approvals <approvals@example.com>")
+    return shared_approval_settings(
+        tmp_path, server.toml(auth="none"), reply_address="Approvals <approvals@example.com>"
+    )
 
 
 def recorded(settings: Settings) -> list[approvals.Approval]:
@@ -34,12 +35,12 @@ def recorded(settings: Settings) -> list[approvals.Approval]:
 
 def asking(**kwargs: object) -> SendRequest:
     kwargs.setdefault("to", ("ops@example.com",))
-    return SendRequest("approval-requested", variables={"title": "Deploy 1.4"},
-                       **kwargs)  # type: ignore[arg-type]
+    return SendRequest("approval-requested", variables={"title": "Deploy 1.4"}, **kwargs)  # type: ignore[arg-type]
 
 
 def test_an_approval_request_carries_its_header_reply_to_variables_and_id(
-        smtp_plain: SmtpServer, tmp_path: Path) -> None:
+    smtp_plain: SmtpServer, tmp_path: Path
+) -> None:
     settings = approval_settings(smtp_plain, tmp_path)
     result = send(settings, asking())
     message = smtp_plain.messages[0].message()
@@ -53,17 +54,19 @@ def test_an_approval_request_carries_its_header_reply_to_variables_and_id(
 
 
 def test_approval_options_reach_the_approval_and_a_dry_run_records_nothing(
-        smtp_plain: SmtpServer, tmp_path: Path) -> None:
+    smtp_plain: SmtpServer, tmp_path: Path
+) -> None:
     settings = approval_settings(smtp_plain, tmp_path)
-    result = send(settings, asking(to=("ops@example.com", "dev@example.com"), dry_run=True,
-                                   approval=ApprovalOptions(required=2)))
+    result = send(
+        settings,
+        asking(to=("ops@example.com", "dev@example.com"), dry_run=True, approval=ApprovalOptions(required=2)),
+    )
     assert result.dry_run and result.approval_id is None and result.mime is not None
     assert "ops@example.com, dev@example.com (2 must approve)" in result.mime
     assert recorded(settings) == [] and smtp_plain.messages == []
 
 
-def test_a_failure_after_the_approval_was_recorded_forgets_it(smtp_plain: SmtpServer,
-                                                              tmp_path: Path) -> None:
+def test_a_failure_after_the_approval_was_recorded_forgets_it(smtp_plain: SmtpServer, tmp_path: Path) -> None:
     settings = approval_settings(smtp_plain, tmp_path)
     with pytest.raises(DataError):
         send(settings, asking(subject="a\r\nBcc: x@example.com"))
@@ -71,7 +74,8 @@ def test_a_failure_after_the_approval_was_recorded_forgets_it(smtp_plain: SmtpSe
 
 
 def test_missing_required_variables_fail_before_an_approval_is_recorded(
-        smtp_plain: SmtpServer, tmp_path: Path) -> None:
+    smtp_plain: SmtpServer, tmp_path: Path
+) -> None:
     settings = approval_settings(smtp_plain, tmp_path)
     with pytest.raises(DataError, match="title"):
         send(settings, SendRequest("approval-requested", to=("ops@example.com",)))
@@ -79,7 +83,6 @@ def test_missing_required_variables_fail_before_an_approval_is_recorded(
 
 
 def test_a_dry_run_returns_the_mime_text_and_no_attempts(smtp_plain: SmtpServer) -> None:
-    result = send(settings_for(smtp_plain),
-                  SendRequest("test", to=("ops@example.com",), dry_run=True))
+    result = send(settings_for(smtp_plain), SendRequest("test", to=("ops@example.com",), dry_run=True))
     assert result.dry_run and result.attempts == 0
     assert result.mime is not None and f"Message-ID: {result.message_id}" in result.mime

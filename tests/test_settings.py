@@ -55,9 +55,7 @@ def test_tls_and_starttls_both_true_is_a_config_error(write_config) -> None:
 
 
 def test_imap_inherits_smtp_user_and_oauth_client(write_config) -> None:
-    path = write_config(
-        '[smtp]\nuser = "bot@example.com"\nclient_id = "abc"\ntenant_id = "t1"\n'
-    )
+    path = write_config('[smtp]\nuser = "bot@example.com"\nclient_id = "abc"\ntenant_id = "t1"\n')
     settings = load_settings(path)
     assert settings.imap.user == "bot@example.com"
     assert settings.imap.client_id == "abc"
@@ -173,8 +171,11 @@ def test_example_settings_file_mentions_every_key_in_its_own_table() -> None:
         tables[match.group(1)] = tables.get(match.group(1), "") + match.group(2)
     for spec in KEYS:
         table, _, leaf = spec.key.rpartition(".")
-        bodies = ([body for name, body in tables.items() if name.startswith("events.")]
-                  if table == "events.*" else [tables.get(table, "")])
+        bodies = (
+            [body for name, body in tables.items() if name.startswith("events.")]
+            if table == "events.*"
+            else [tables.get(table, "")]
+        )
         assert any(re.search(rf"^#? ?{leaf} =", body, re.MULTILINE) for body in bodies), spec.key
 
 
@@ -183,7 +184,7 @@ def test_set_value_keeps_comments_and_layout(tmp_path: Path) -> None:
     path.write_text('# my comment\n[smtp]\n# the host\nhost = "old.example.com"  # inline\nport = 587\n')
     set_value(path, "smtp.host", "new.example.com")
     text = path.read_text()
-    assert '# my comment\n[smtp]\n# the host\nhost = "new.example.com"  # inline\nport = 587\n' == text
+    assert text == '# my comment\n[smtp]\n# the host\nhost = "new.example.com"  # inline\nport = 587\n'
 
 
 def test_set_value_converts_by_type(tmp_path: Path) -> None:
@@ -221,11 +222,24 @@ def test_set_value_validates_the_whole_file(tmp_path: Path) -> None:
     assert path.read_text() == "[smtp]\ntls = true\n"
 
 
-@pytest.mark.parametrize("key", [
-    "imap.pass", "imap.pwd", "imap.passphrase", "imap.smtp_pass", "smtp.passwd",
-    "smtp.credentials", "smtp.credential", "smtp.token", "imap.access_token",
-    "imap.refresh_token", "smtp.api_key", "smtp.apikey", "smtp.secret",
-])
+@pytest.mark.parametrize(
+    "key",
+    [
+        "imap.pass",
+        "imap.pwd",
+        "imap.passphrase",
+        "imap.smtp_pass",
+        "smtp.passwd",
+        "smtp.credentials",
+        "smtp.credential",
+        "smtp.token",
+        "imap.access_token",
+        "imap.refresh_token",
+        "smtp.api_key",
+        "smtp.apikey",
+        "smtp.secret",
+    ],
+)
 def test_password_like_key_is_a_secret_not_an_unknown_key(write_config, key: str) -> None:
     section, name = key.split(".")
     path = write_config(f'[{section}]\n{name} = "hunter2"\n')
@@ -251,15 +265,18 @@ def test_empty_password_table_is_a_secret(write_config) -> None:
         load_settings(path)
 
 
-@pytest.mark.parametrize(("key", "command"), [
-    ("imap.pwd", "mailrelay secret set imap.password"),
-    ("imap.smtp_pass", "mailrelay secret set imap.password"),
-    ("smtp.credentials", "mailrelay secret set smtp.password"),
-    ("imap.access_token", "mailrelay secret set imap.client_secret"),
-    ("smtp.api_key", "mailrelay secret set smtp.client_secret"),
-    ("approval.secret", "mailrelay secret set smtp.client_secret"),
-    ("passphrase", "mailrelay secret set smtp.password"),
-])
+@pytest.mark.parametrize(
+    ("key", "command"),
+    [
+        ("imap.pwd", "mailrelay secret set imap.password"),
+        ("imap.smtp_pass", "mailrelay secret set imap.password"),
+        ("smtp.credentials", "mailrelay secret set smtp.password"),
+        ("imap.access_token", "mailrelay secret set imap.client_secret"),
+        ("smtp.api_key", "mailrelay secret set smtp.client_secret"),
+        ("approval.secret", "mailrelay secret set smtp.client_secret"),
+        ("passphrase", "mailrelay secret set smtp.password"),
+    ],
+)
 def test_secret_hint_names_the_section_and_kind(key: str, command: str) -> None:
     from mailrelay_cli.config.schema import secret_hint
 
@@ -302,8 +319,9 @@ def test_an_empty_reply_folder_is_a_config_error(write_config) -> None:
 def test_a_missing_ca_file_is_a_problem_before_connecting(write_config, tmp_path: Path) -> None:
     from mailrelay_cli.config.completeness import require_complete
 
-    settings = load_settings(write_config(
-        f'[smtp]\nhost = "h"\nauth = "none"\ntls_ca_file = "{tmp_path / "no-ca.pem"}"\n'))
+    settings = load_settings(
+        write_config(f'[smtp]\nhost = "h"\nauth = "none"\ntls_ca_file = "{tmp_path / "no-ca.pem"}"\n')
+    )
     with pytest.raises(ConfigError, match="smtp.tls_ca_file: .* is not a file"):
         require_complete(settings, "smtp")
 
@@ -318,8 +336,7 @@ def test_set_value_writes_a_properties_block_as_a_readable_multiline_string(tmp_
 
 
 @pytest.mark.parametrize("block", ["mail.imap.foo=${{NOPE}}\n", "mail.imap.port=abc\n"])
-def test_set_value_refuses_a_properties_block_config_check_would_reject(tmp_path: Path,
-                                                                        block: str) -> None:
+def test_set_value_refuses_a_properties_block_config_check_would_reject(tmp_path: Path, block: str) -> None:
     path = tmp_path / "settings.toml"
     path.write_text('[imap]\nhost = "imap.example.com"\n')
     with pytest.raises(ConfigError, match="imap.properties line 1"):

@@ -53,8 +53,7 @@ def message() -> EmailMessage:
 
 def send_one(settings: Settings, transcript: Transcript | None = None) -> dict:
     with open_smtp(settings, transcript=transcript) as conn:
-        return smtp.send_message(conn, message(), sender="relay@example.com",
-                                 recipients=["dev@example.com"])
+        return smtp.send_message(conn, message(), sender="relay@example.com", recipients=["dev@example.com"])
 
 
 def test_starttls_session_logs_in_with_plain_and_delivers(smtp_starttls, settings_for) -> None:
@@ -72,8 +71,7 @@ def test_implicit_tls_session_logs_in_and_delivers(smtp_tls, settings_for) -> No
     assert smtp_tls.logins == [("PLAIN", smtp_tls.user, True)]
 
 
-def test_login_falls_back_to_auth_login_when_plain_is_not_offered(
-        smtp_server_factory, settings_for) -> None:
+def test_login_falls_back_to_auth_login_when_plain_is_not_offered(smtp_server_factory, settings_for) -> None:
     server = smtp_server_factory(security="starttls", mechanisms=("LOGIN",))
     send_one(settings_for(server))
     assert server.logins == [("LOGIN", server.user, True)]
@@ -85,8 +83,7 @@ def test_auth_none_sends_on_a_plain_server_without_any_auth(smtp_plain, settings
     assert smtp_plain.auth_commands == []
 
 
-def test_starttls_not_offered_is_exit_69_and_never_downgrades(
-        smtp_plain_auth, settings_for) -> None:
+def test_starttls_not_offered_is_exit_69_and_never_downgrades(smtp_plain_auth, settings_for) -> None:
     settings = settings_for(smtp_plain_auth, starttls=True)
     with pytest.raises(StartTLSUnavailableError) as caught:
         send_one(settings)
@@ -120,7 +117,8 @@ def test_wrong_password_is_auth_error_77_naming_the_server(smtp_starttls, settin
 
 
 def test_wrong_password_from_the_environment_names_the_variable_to_fix(
-        smtp_starttls, settings_for, monkeypatch) -> None:
+    smtp_starttls, settings_for, monkeypatch
+) -> None:
     monkeypatch.setenv("MAILRELAY_SMTP_PASSWORD", "wrong")
     with pytest.raises(AuthError) as caught:
         send_one(settings_for(smtp_starttls))  # the keyring holds the right one: env wins
@@ -129,22 +127,19 @@ def test_wrong_password_from_the_environment_names_the_variable_to_fix(
 
 
 class BasicAuthDisabled(RecordingHandler):
-    async def handle_AUTH(self, server, session, envelope, args):  # noqa: N802
-        return ("535 5.7.139 Authentication unsuccessful, basic authentication is disabled. "
-                "[Office 365]")
+    async def handle_AUTH(self, server, session, envelope, args):
+        return "535 5.7.139 Authentication unsuccessful, basic authentication is disabled. [Office 365]"
 
 
-def test_provider_that_disabled_basic_auth_gets_the_oauth_hint(
-        smtp_server_factory, settings_for) -> None:
+def test_provider_that_disabled_basic_auth_gets_the_oauth_hint(smtp_server_factory, settings_for) -> None:
     server = smtp_server_factory(handler=BasicAuthDisabled(), security="starttls")
     with pytest.raises(AuthError) as caught:
         send_one(settings_for(server))
     assert "5.7.139" in caught.value.message
-    assert 'smtp.auth microsoft-oauth' in (caught.value.hint or "")
+    assert "smtp.auth microsoft-oauth" in (caught.value.hint or "")
 
 
-def test_server_offering_only_xoauth2_to_basic_auth_lists_what_it_offers(
-        smtp_xoauth2, settings_for) -> None:
+def test_server_offering_only_xoauth2_to_basic_auth_lists_what_it_offers(smtp_xoauth2, settings_for) -> None:
     with pytest.raises(ServerRefusedError) as caught:
         send_one(settings_for(smtp_xoauth2))
     assert "XOAUTH2" in caught.value.message
@@ -152,14 +147,19 @@ def test_server_offering_only_xoauth2_to_basic_auth_lists_what_it_offers(
 
 
 def test_microsoft_oauth_authenticates_with_xoauth2_and_the_bearer_token(
-        smtp_xoauth2, settings_for, identity_service: FakeIdentityService) -> None:
+    smtp_xoauth2, settings_for, identity_service: FakeIdentityService
+) -> None:
     identity_service.client_secret = "client-secret-1"
     credentials.set_secret("default", "smtp.client_secret", "client-secret-1")
     identity_service.mint_access_token = lambda scopes, user: "token-for-builds"
     smtp_xoauth2.add_token("builds@example.com", "token-for-builds")
     settings = settings_for(
-        smtp_xoauth2, password=None, auth="microsoft-oauth", user="builds@example.com",
-        client_id="00000000-aaaa-bbbb-cccc-000000000002", tenant_id="contoso.example",
+        smtp_xoauth2,
+        password=None,
+        auth="microsoft-oauth",
+        user="builds@example.com",
+        client_id="00000000-aaaa-bbbb-cccc-000000000002",
+        tenant_id="contoso.example",
         oauth_flow="client-credentials",
     )
     send_one(settings)
@@ -168,12 +168,17 @@ def test_microsoft_oauth_authenticates_with_xoauth2_and_the_bearer_token(
 
 
 def test_refused_bearer_token_is_auth_error_with_the_login_hint(
-        smtp_xoauth2, settings_for, identity_service: FakeIdentityService) -> None:
+    smtp_xoauth2, settings_for, identity_service: FakeIdentityService
+) -> None:
     identity_service.client_secret = "client-secret-1"
     credentials.set_secret("default", "smtp.client_secret", "client-secret-1")
     settings = settings_for(
-        smtp_xoauth2, password=None, auth="microsoft-oauth", user="builds@example.com",
-        client_id="00000000-aaaa-bbbb-cccc-000000000002", tenant_id="contoso.example",
+        smtp_xoauth2,
+        password=None,
+        auth="microsoft-oauth",
+        user="builds@example.com",
+        client_id="00000000-aaaa-bbbb-cccc-000000000002",
+        tenant_id="contoso.example",
         oauth_flow="client-credentials",
     )
     with pytest.raises(AuthError) as caught:
@@ -199,8 +204,7 @@ def _closed_port() -> int:
 
 
 def test_server_that_never_answers_times_out_with_75(silent_server, write_config) -> None:
-    write_config(f'[smtp]\nhost = "127.0.0.1"\nport = {silent_server.port}\nauth = "none"\n'
-                 f"timeout = 0.5\n")
+    write_config(f'[smtp]\nhost = "127.0.0.1"\nport = {silent_server.port}\nauth = "none"\ntimeout = 0.5\n')
     with pytest.raises(TemporaryError) as caught:
         send_one(load_settings())
     assert caught.value.exit_code == ExitCode.TEMPFAIL
@@ -208,7 +212,8 @@ def test_server_that_never_answers_times_out_with_75(silent_server, write_config
 
 
 def test_plain_smtp_spoken_to_an_implicit_tls_port_is_a_config_error_hinting_smtp_tls(
-        smtp_tls, settings_for) -> None:
+    smtp_tls, settings_for
+) -> None:
     settings = settings_for(smtp_tls, tls=False, starttls=True, timeout=0.5)
     with pytest.raises(ConfigError) as caught:
         send_one(settings)
@@ -217,8 +222,7 @@ def test_plain_smtp_spoken_to_an_implicit_tls_port_is_a_config_error_hinting_smt
     assert "smtp.tls true" in (caught.value.hint or "")
 
 
-def test_implicit_tls_spoken_to_a_plain_port_hints_at_starttls(
-        smtp_starttls, settings_for) -> None:
+def test_implicit_tls_spoken_to_a_plain_port_hints_at_starttls(smtp_starttls, settings_for) -> None:
     settings = settings_for(smtp_starttls, tls=True, starttls=False)
     with pytest.raises(ConfigError) as caught:
         send_one(settings)
@@ -227,18 +231,18 @@ def test_implicit_tls_spoken_to_a_plain_port_hints_at_starttls(
     assert "465" in (caught.value.hint or "")
 
 
-def test_connection_dropped_mid_command_is_temporary_75(
-        scripted_server_factory, write_config) -> None:
+def test_connection_dropped_mid_command_is_temporary_75(scripted_server_factory, write_config) -> None:
     server = scripted_server_factory(greeting=b"220 flaky ESMTP\r\n")
-    write_config(f'[smtp]\nhost = "127.0.0.1"\nport = {server.port}\nauth = "none"\n'
-                 "starttls = false\ntimeout = 5\n")
+    write_config(
+        f'[smtp]\nhost = "127.0.0.1"\nport = {server.port}\nauth = "none"\nstarttls = false\ntimeout = 5\n'
+    )
     with pytest.raises(TemporaryError) as caught:
         send_one(load_settings())
     assert "closed the connection" in caught.value.message or "lost" in caught.value.message
 
 
 class TempFailThenAccept(RecordingHandler):
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address.startswith("busy@"):
             return "451 4.3.0 try later"
         if address.startswith("nobody@"):
@@ -250,8 +254,9 @@ class TempFailThenAccept(RecordingHandler):
 def test_partial_refusal_returns_the_refused_recipients(smtp_server_factory, settings_for) -> None:
     server = smtp_server_factory(handler=TempFailThenAccept(), security="starttls")
     with open_smtp(settings_for(server)) as conn:
-        refused = smtp.send_message(conn, message(), sender="relay@example.com",
-                                    recipients=["dev@example.com", "nobody@example.com"])
+        refused = smtp.send_message(
+            conn, message(), sender="relay@example.com", recipients=["dev@example.com", "nobody@example.com"]
+        )
     assert refused == {"nobody@example.com": (550, "5.1.1 no such user")}
     assert server.messages[0].rcpt_tos == ("dev@example.com",)
 
@@ -259,20 +264,17 @@ def test_partial_refusal_returns_the_refused_recipients(smtp_server_factory, set
 def test_every_recipient_refused_for_now_is_temporary_75(smtp_server_factory, settings_for) -> None:
     server = smtp_server_factory(handler=TempFailThenAccept(), security="starttls")
     with pytest.raises(TemporaryError), open_smtp(settings_for(server)) as conn:
-        smtp.send_message(conn, message(), sender="relay@example.com",
-                          recipients=["busy@example.com"])
+        smtp.send_message(conn, message(), sender="relay@example.com", recipients=["busy@example.com"])
 
 
 def test_every_recipient_refused_for_good_is_69(smtp_server_factory, settings_for) -> None:
     server = smtp_server_factory(handler=TempFailThenAccept(), security="starttls")
     with pytest.raises(ServerRefusedError) as caught, open_smtp(settings_for(server)) as conn:
-        smtp.send_message(conn, message(), sender="relay@example.com",
-                          recipients=["nobody@example.com"])
+        smtp.send_message(conn, message(), sender="relay@example.com", recipients=["nobody@example.com"])
     assert "nobody@example.com" in caught.value.message
 
 
-def test_transcript_shows_the_dialogue_and_redacts_the_password(
-        smtp_server_factory, settings_for) -> None:
+def test_transcript_shows_the_dialogue_and_redacts_the_password(smtp_server_factory, settings_for) -> None:
     server = smtp_server_factory(security="starttls")
     server.password = SENTINEL_PW
     settings = settings_for(server, password=SENTINEL_PW)
@@ -301,8 +303,7 @@ def test_transcript_of_auth_login_redacts_both_answers(smtp_server_factory, sett
     assert lines[start + 3].startswith("S: 235")
 
 
-def test_endpoint_for_settings_reaches_the_server_with_the_ca_file(
-        smtp_starttls, settings_for) -> None:
+def test_endpoint_for_settings_reaches_the_server_with_the_ca_file(smtp_starttls, settings_for) -> None:
     endpoint = endpoint_for(settings_for(smtp_starttls).smtp)
     conn = smtp.connect(endpoint)
     try:
@@ -324,7 +325,8 @@ def test_unknown_host_is_temporary_75_naming_smtp_host(write_config) -> None:
 
 
 def test_optional_starttls_not_offered_continues_plain_but_keeps_the_password(
-        smtp_plain_auth, settings_for) -> None:
+    smtp_plain_auth, settings_for
+) -> None:
     settings = settings_for(smtp_plain_auth, starttls=True)
     endpoint = endpoint_for(settings.smtp)._replace(starttls_required=False)
     with pytest.raises(ConfigError), open_smtp(settings, endpoint=endpoint):
@@ -336,6 +338,5 @@ def test_optional_starttls_not_offered_sends_without_auth(smtp_plain, settings_f
     settings = settings_for(smtp_plain, password=None, auth="none", starttls=True)
     endpoint = endpoint_for(settings.smtp)._replace(starttls_required=False)
     with open_smtp(settings, endpoint=endpoint) as conn:
-        smtp.send_message(conn, message(), sender="relay@example.com",
-                          recipients=["dev@example.com"])
+        smtp.send_message(conn, message(), sender="relay@example.com", recipients=["dev@example.com"])
     assert len(smtp_plain.messages) == 1

@@ -52,8 +52,7 @@ def test_a_transaction_that_raises_leaves_nothing_behind(tmp_path: Path) -> None
     with store.open_store(tmp_path) as db:
         with pytest.raises(RuntimeError):
             with db.transaction() as tx:
-                tx.add_audit(mailbox="INBOX", uidvalidity=1, uid="1", outcome="unmatched",
-                             sha256="0" * 64)
+                tx.add_audit(mailbox="INBOX", uidvalidity=1, uid="1", outcome="unmatched", sha256="0" * 64)
                 raise RuntimeError("crash between insert and commit")
         assert db.audit_rows() == []
 
@@ -127,22 +126,33 @@ def test_a_lock_held_by_a_process_that_died_is_free(tmp_path: Path) -> None:
 
 # -- request fingerprints (migration 2) ---------------------------------------------------------
 
+
 def _approval(tx: Any, approval_id: str = "K7Q2XD") -> None:
-    tx.insert_approval(id=approval_id, reference=f"MR-{approval_id}-0", title="t", subject="s",
-                       approvers=("bob@example.com",), required=1, notify=(), requested_by=None,
-                       message_id=None, created_at="2025-03-03T10:00:00+00:00",
-                       expires_at="2099-03-03T10:00:00+00:00")
+    tx.insert_approval(
+        id=approval_id,
+        reference=f"MR-{approval_id}-0",
+        title="t",
+        subject="s",
+        approvers=("bob@example.com",),
+        required=1,
+        notify=(),
+        requested_by=None,
+        message_id=None,
+        created_at="2025-03-03T10:00:00+00:00",
+        expires_at="2099-03-03T10:00:00+00:00",
+    )
 
 
-def test_a_version_1_database_gains_the_fingerprint_table_and_keeps_its_approvals(
-        tmp_path: Path) -> None:
+def test_a_version_1_database_gains_the_fingerprint_table_and_keeps_its_approvals(tmp_path: Path) -> None:
     from mailrelay_cli.store.sqlite_schema import MIGRATIONS
 
     conn = sqlite3.connect(tmp_path / DB_NAME)
     conn.executescript(MIGRATIONS[0])
     conn.execute("PRAGMA user_version = 1")
-    conn.execute("INSERT INTO approvals (id, reference, title, subject, approvers, created_at,"
-                 " expires_at) VALUES ('K7Q2XD', 'MR-K7Q2XD-0', 't', 's', '[]', 'a', 'b')")
+    conn.execute(
+        "INSERT INTO approvals (id, reference, title, subject, approvers, created_at,"
+        " expires_at) VALUES ('K7Q2XD', 'MR-K7Q2XD-0', 't', 's', '[]', 'a', 'b')"
+    )
     conn.commit()
     conn.close()
     with store.open_store(tmp_path) as db:

@@ -43,13 +43,13 @@ def settings_for(tmp_path: Path, url: str, name: str = "host") -> Settings:
 
 
 def _open(url: str, password: str | None = None):
-    return store.open_store(SimpleNamespace(state_dir="/nonexistent", state_url=url),
-                            (lambda: password) if password else None)
+    return store.open_store(
+        SimpleNamespace(state_dir="/nonexistent", state_url=url), (lambda: password) if password else None
+    )
 
 
 def _app_url(postgres: Postgres, database: str, ca: Path | None = None) -> str:
-    return postgres.url(database, user=APP_USER, sslmode="verify-full",
-                        sslrootcert=str(ca or postgres.ca))
+    return postgres.url(database, user=APP_USER, sslmode="verify-full", sslrootcert=str(ca or postgres.ca))
 
 
 @pytest.fixture
@@ -59,6 +59,7 @@ def app_database(postgres: Postgres) -> str:
 
 
 # -- reaching it ---------------------------------------------------------------------------
+
 
 def test_an_unreachable_server_is_exit_75_naming_the_url(tmp_path: Path) -> None:
     url = f"postgresql://mailrelay@127.0.0.1:{free_port()}/mailrelay"
@@ -119,8 +120,10 @@ def test_state_url_must_be_a_postgresql_url(tmp_path: Path) -> None:
 
 # -- password and TLS ----------------------------------------------------------------------
 
+
 def test_scram_login_over_verify_full_with_the_password_from_the_environment(
-        postgres: Postgres, app_database: str, tmp_path: Path, monkeypatch) -> None:
+    postgres: Postgres, app_database: str, tmp_path: Path, monkeypatch
+) -> None:
     monkeypatch.setenv("MAILRELAY_STATE_PASSWORD", APP_PASSWORD)
     settings = settings_for(tmp_path, _app_url(postgres, app_database))
     with open_state(settings) as db:
@@ -129,7 +132,8 @@ def test_scram_login_over_verify_full_with_the_password_from_the_environment(
 
 
 def test_the_password_comes_from_the_keyring_entry_state_password(
-        postgres: Postgres, app_database: str, tmp_path: Path) -> None:
+    postgres: Postgres, app_database: str, tmp_path: Path
+) -> None:
     credentials.set_secret("default", "state.password", APP_PASSWORD)
     settings = settings_for(tmp_path, _app_url(postgres, app_database))
     with open_state(settings) as db:
@@ -137,7 +141,8 @@ def test_the_password_comes_from_the_keyring_entry_state_password(
 
 
 def test_without_a_mailrelay_password_libpq_reads_the_pgpassfile(
-        postgres: Postgres, app_database: str, tmp_path: Path, monkeypatch) -> None:
+    postgres: Postgres, app_database: str, tmp_path: Path, monkeypatch
+) -> None:
     passfile = tmp_path / "pgpass"
     passfile.write_text(f"127.0.0.1:{postgres.port}:*:{APP_USER}:{APP_PASSWORD}\n")
     passfile.chmod(0o600)
@@ -149,7 +154,8 @@ def test_without_a_mailrelay_password_libpq_reads_the_pgpassfile(
 
 
 def test_a_wrong_password_is_exit_77_and_never_shows_the_password(
-        postgres: Postgres, app_database: str, tmp_path: Path, monkeypatch) -> None:
+    postgres: Postgres, app_database: str, tmp_path: Path, monkeypatch
+) -> None:
     wrong = "Wrong-Sentinel-77x"
     monkeypatch.setenv("MAILRELAY_STATE_PASSWORD", wrong)
     settings = settings_for(tmp_path, _app_url(postgres, app_database))
@@ -162,8 +168,8 @@ def test_a_wrong_password_is_exit_77_and_never_shows_the_password(
 
 
 def test_a_certificate_from_an_untrusted_ca_is_exit_78(
-        postgres: Postgres, app_database: str, tmp_path: Path, monkeypatch,
-        self_signed_certs) -> None:
+    postgres: Postgres, app_database: str, tmp_path: Path, monkeypatch, self_signed_certs
+) -> None:
     monkeypatch.setenv("MAILRELAY_STATE_PASSWORD", APP_PASSWORD)
     settings = settings_for(tmp_path, _app_url(postgres, app_database, ca=self_signed_certs.ca))
     with pytest.raises(CertificateError) as caught:
@@ -174,7 +180,8 @@ def test_a_certificate_from_an_untrusted_ca_is_exit_78(
 
 
 def test_the_password_role_cannot_log_in_without_tls(
-        postgres: Postgres, app_database: str, tmp_path: Path, monkeypatch) -> None:
+    postgres: Postgres, app_database: str, tmp_path: Path, monkeypatch
+) -> None:
     monkeypatch.setenv("MAILRELAY_STATE_PASSWORD", APP_PASSWORD)
     settings = settings_for(tmp_path, postgres.url(app_database, user=APP_USER, sslmode="disable"))
     with pytest.raises(AuthError):
@@ -183,6 +190,7 @@ def test_the_password_role_cannot_log_in_without_tls(
 
 
 # -- migrate -------------------------------------------------------------------------------
+
 
 def _migrate(url: str) -> None:
     from mailrelay_cli.store.maintenance import migrate_postgres
@@ -205,6 +213,7 @@ def test_two_hosts_migrating_at_once_apply_each_step_once(postgres: Postgres) ->
 
 
 # -- the run lock --------------------------------------------------------------------------
+
 
 def test_a_second_run_on_any_host_gets_exit_75(postgres: Postgres, pg_database: str) -> None:
     url = postgres.url(pg_database)
@@ -249,6 +258,7 @@ def test_the_run_lock_of_a_host_that_died_is_free(postgres: Postgres, pg_databas
 
 # -- approvals wait wakes on NOTIFY ---------------------------------------------------------
 
+
 def _decide_later(settings: Settings, approval_id: str, started: threading.Event) -> None:
     from mailrelay_cli.approvals import service as approvals
 
@@ -259,15 +269,15 @@ def _decide_later(settings: Settings, approval_id: str, started: threading.Event
             approvals.record_vote(tx, approval, "alice@example.com", "approve", None, None)
 
 
-def test_wait_wakes_on_a_decision_made_by_another_host(postgres: Postgres, pg_database: str,
-                                                       tmp_path: Path) -> None:
+def test_wait_wakes_on_a_decision_made_by_another_host(
+    postgres: Postgres, pg_database: str, tmp_path: Path
+) -> None:
     from mailrelay_cli.approvals import service as approvals
 
     host_a = settings_for(tmp_path, postgres.url(pg_database), "a")
     host_b = settings_for(tmp_path, postgres.url(pg_database), "b")
     with open_state(host_a) as db:
-        request = approvals.create_approval(host_a, db, title="Deploy",
-                                            approvers=["alice@example.com"])
+        request = approvals.create_approval(host_a, db, title="Deploy", approvers=["alice@example.com"])
     started = threading.Event()
     decider = threading.Thread(target=_decide_later, args=(host_b, request.approval.id, started))
     decider.start()
@@ -282,8 +292,7 @@ def test_wait_wakes_on_a_decision_made_by_another_host(postgres: Postgres, pg_da
                 started.set()
 
         # poll 10 minutes, timeout 60 s: only a notification can end this wait decided
-        result = approvals.wait_for(db, request.approval.id, timeout=60, poll=600,
-                                    sleep=sleep_then_signal)
+        result = approvals.wait_for(db, request.approval.id, timeout=60, poll=600, sleep=sleep_then_signal)
     decider.join(10)
     assert not result.timed_out
     assert result.approval.status == "approved"

@@ -21,8 +21,9 @@ from tests.sessions import open_smtp
 
 
 @pytest.fixture
-def settings_trusting(write_config: Callable[[str], Path],
-                      server_certs: CertFiles) -> Callable[..., Settings]:
+def settings_trusting(
+    write_config: Callable[[str], Path], server_certs: CertFiles
+) -> Callable[..., Settings]:
     """Settings reaching ``server`` while trusting only the session CA."""
 
     def make(server: SmtpServer, **extra: object) -> Settings:
@@ -41,7 +42,8 @@ def connect_and_login(settings: Settings) -> None:
 
 @pytest.mark.parametrize("security", ["tls", "starttls"])
 def test_expired_certificate_is_78_with_subject_issuer_and_dates(
-        security, smtp_server_factory, expired_certs, settings_trusting) -> None:
+    security, smtp_server_factory, expired_certs, settings_trusting
+) -> None:
     server = smtp_server_factory(security=security, tls_certs=expired_certs)
     with pytest.raises(CertificateError) as caught:
         connect_and_login(settings_trusting(server))
@@ -57,7 +59,8 @@ def test_expired_certificate_is_78_with_subject_issuer_and_dates(
 
 
 def test_wrong_host_certificate_is_78_naming_the_names_it_holds(
-        smtp_server_factory, wrong_host_certs, settings_trusting) -> None:
+    smtp_server_factory, wrong_host_certs, settings_trusting
+) -> None:
     server = smtp_server_factory(security="tls", tls_certs=wrong_host_certs)
     with pytest.raises(CertificateError) as caught:
         connect_and_login(settings_trusting(server))
@@ -67,7 +70,8 @@ def test_wrong_host_certificate_is_78_naming_the_names_it_holds(
 
 
 def test_self_signed_certificate_is_78_with_the_tls_ca_file_hint(
-        smtp_server_factory, self_signed_certs, settings_trusting) -> None:
+    smtp_server_factory, self_signed_certs, settings_trusting
+) -> None:
     server = smtp_server_factory(security="starttls", tls_certs=self_signed_certs)
     with pytest.raises(CertificateError) as caught:
         connect_and_login(settings_trusting(server))
@@ -77,7 +81,8 @@ def test_self_signed_certificate_is_78_with_the_tls_ca_file_hint(
 
 
 def test_trusting_the_self_signed_certificate_via_tls_ca_file_connects(
-        smtp_server_factory, self_signed_certs, settings_trusting) -> None:
+    smtp_server_factory, self_signed_certs, settings_trusting
+) -> None:
     server = smtp_server_factory(security="starttls", tls_certs=self_signed_certs)
     connect_and_login(settings_trusting(server, tls_ca_file=str(self_signed_certs.ca)))
     assert server.logins and server.logins[0][2] is True
@@ -105,13 +110,20 @@ def test_tls_versions_of_the_endpoint_bound_the_context() -> None:
     assert context.maximum_version == ssl.TLSVersion.TLSv1_3
 
 
-def test_no_common_tls_version_names_what_each_side_allows(
-        scripted_server_factory, server_certs) -> None:
+def test_no_common_tls_version_names_what_each_side_allows(scripted_server_factory, server_certs) -> None:
     server_context = server_certs.server_context()
     server_context.maximum_version = ssl.TLSVersion.TLSv1_2
     server = scripted_server_factory(tls=server_context, greeting=b"220 old ESMTP\r\n")
-    endpoint = Endpoint("imap", "127.0.0.1", server.port, "tls", ca_file=server_certs.ca,
-                        tls_versions=("TLSv1.3",), timeout=5, connect_timeout=5)
+    endpoint = Endpoint(
+        "imap",
+        "127.0.0.1",
+        server.port,
+        "tls",
+        ca_file=server_certs.ca,
+        tls_versions=("TLSv1.3",),
+        timeout=5,
+        connect_timeout=5,
+    )
     from mailrelay_cli.transport import imap
 
     with pytest.raises(ConfigError) as caught:
@@ -135,13 +147,14 @@ def test_certificate_description_reads_subject_issuer_dates_and_names(server_cer
 
 
 def test_imap_certificate_failure_is_described_the_same_way(
-        scripted_server_factory, expired_certs, server_certs) -> None:
+    scripted_server_factory, expired_certs, server_certs
+) -> None:
     from mailrelay_cli.transport import imap
 
-    server = scripted_server_factory(tls=expired_certs.server_context(),
-                                     greeting=b"* OK ready\r\n")
-    endpoint = Endpoint("imap", "127.0.0.1", server.port, "tls", ca_file=server_certs.ca,
-                        timeout=5, connect_timeout=5)
+    server = scripted_server_factory(tls=expired_certs.server_context(), greeting=b"* OK ready\r\n")
+    endpoint = Endpoint(
+        "imap", "127.0.0.1", server.port, "tls", ca_file=server_certs.ca, timeout=5, connect_timeout=5
+    )
     with pytest.raises(CertificateError) as caught:
         imap.connect(endpoint)
     assert caught.value.exit_code == ExitCode.CONFIG
@@ -152,37 +165,46 @@ def test_imap_certificate_failure_is_described_the_same_way(
 
 # -- transcript notes ------------------------------------------------------------------------
 
+
 def test_attempt_notes_name_the_versions_offered_and_the_sni_name() -> None:
     by_name = Endpoint("imap", "mail.example.com", 993, "tls", tls_versions=("TLSv1.3",))
-    assert tls_explain.attempt_notes(by_name) == ["TLS handshake: this client allows TLSv1.3",
-                                                  "TLS server name (SNI): mail.example.com"]
+    assert tls_explain.attempt_notes(by_name) == [
+        "TLS handshake: this client allows TLSv1.3",
+        "TLS server name (SNI): mail.example.com",
+    ]
     by_address = Endpoint("smtp", "::1", 465, "tls")
-    assert (tls_explain.attempt_notes(by_address)[1]
-            == "TLS server name (SNI): not sent (::1 is an IP address)")
+    assert (
+        tls_explain.attempt_notes(by_address)[1] == "TLS server name (SNI): not sent (::1 is an IP address)"
+    )
 
 
 def test_verified_note_names_the_trust_used(tmp_path) -> None:
     ca = tmp_path / "ca.pem"
     assert tls_explain.verified_note(Endpoint("imap", "h", 993, "tls", ca_file=ca)) == (
-        f"certificate verified against CA file {ca}")
+        f"certificate verified against CA file {ca}"
+    )
     assert tls_explain.verified_note(Endpoint("imap", "h", 993, "tls")) == (
-        "certificate verified against the system store")
+        "certificate verified against the system store"
+    )
     assert "host name not checked" in tls_explain.verified_note(
-        Endpoint("imap", "h", 993, "tls", check_hostname=False))
+        Endpoint("imap", "h", 993, "tls", check_hostname=False)
+    )
     assert "not verified" in tls_explain.verified_note(Endpoint("imap", "h", 993, "tls", verify=False))
     assert "not verified" in tls_explain.verified_note(
-        Endpoint("imap", "h", 993, "tls", trusted_hosts=("h",)))
+        Endpoint("imap", "h", 993, "tls", trusted_hosts=("h",))
+    )
 
 
 def test_certificate_failure_notes_the_reason_and_the_presented_certificate(
-        scripted_server_factory, expired_certs, server_certs) -> None:
+    scripted_server_factory, expired_certs, server_certs
+) -> None:
     from mailrelay_cli.transport import imap
     from mailrelay_cli.transport.transcript import Transcript
 
-    server = scripted_server_factory(tls=expired_certs.server_context(),
-                                     greeting=b"* OK ready\r\n")
-    endpoint = Endpoint("imap", "127.0.0.1", server.port, "tls", ca_file=server_certs.ca,
-                        timeout=5, connect_timeout=5)
+    server = scripted_server_factory(tls=expired_certs.server_context(), greeting=b"* OK ready\r\n")
+    endpoint = Endpoint(
+        "imap", "127.0.0.1", server.port, "tls", ca_file=server_certs.ca, timeout=5, connect_timeout=5
+    )
     transcript = Transcript()
     with pytest.raises(CertificateError):
         imap.connect(endpoint, transcript)
@@ -191,8 +213,7 @@ def test_certificate_failure_notes_the_reason_and_the_presented_certificate(
     assert f"*  checked against CA file {server_certs.ca}" in lines
     [valid] = [line for line in lines if line.startswith("*  certificate valid: ")]
     assert "2020-01-01" in valid and "2020-01-31" in valid and "expired" in valid
-    assert any(line.startswith("*  certificate issuer: ") and "mailrelay test CA" in line
-               for line in lines)
+    assert any(line.startswith("*  certificate issuer: ") and "mailrelay test CA" in line for line in lines)
 
 
 def test_first_bytes_of_a_plain_server_are_printable_and_truncated(scripted_server_factory) -> None:
@@ -206,6 +227,5 @@ def test_first_bytes_of_a_plain_server_are_printable_and_truncated(scripted_serv
 
 
 def test_a_silent_server_yields_no_first_bytes(silent_server) -> None:
-    endpoint = Endpoint("smtp", "127.0.0.1", silent_server.port, "tls", timeout=0.3,
-                        connect_timeout=1)
+    endpoint = Endpoint("smtp", "127.0.0.1", silent_server.port, "tls", timeout=0.3, connect_timeout=1)
     assert tls_explain.plain_first_bytes(endpoint) is None

@@ -84,8 +84,12 @@ def test_an_imap_literal_is_summarised_by_size() -> None:
 def test_notes_are_one_fact_a_line_and_do_not_disturb_redaction() -> None:
     t = Transcript()
     t.imap_client(b"A005 AUTHENTICATE PLAIN\r\n")
-    t.notes(["TLS established: TLSv1.3, cipher TLS_AES_256_GCM_SHA384",
-             "certificate verified against the system store"])
+    t.notes(
+        [
+            "TLS established: TLSv1.3, cipher TLS_AES_256_GCM_SHA384",
+            "certificate verified against the system store",
+        ]
+    )
     t.imap_client(b"AHVzZXIAcGFzcw==\r\n")
     assert t.lines == [
         "C: A005 AUTHENTICATE PLAIN",

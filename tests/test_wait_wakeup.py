@@ -20,21 +20,21 @@ def _settings(tmp_path: Path, state_url: str | None) -> Settings:
     return settings_from_table(table, tmp_path / "settings.toml")._replace(state_url=state_url)
 
 
-def _decide_when_waiting(settings: Settings, approval: approvals.Approval,
-                         waiting: threading.Event, decision: str) -> None:
+def _decide_when_waiting(
+    settings: Settings, approval: approvals.Approval, waiting: threading.Event, decision: str
+) -> None:
     waiting.wait(30)
     with store.open_store(settings) as db, db.transaction() as tx:
         approvals.record_vote(tx, approval, "alice@example.com", decision, None, None)
 
 
-def _wait_while_another_connection_decides(settings: Settings, decision: str
-                                           ) -> approvals.WaitResult:
+def _wait_while_another_connection_decides(settings: Settings, decision: str) -> approvals.WaitResult:
     with store.open_store(settings) as db:
-        approval = approvals.create_approval(settings, db, title="Deploy",
-                                             approvers=["alice@example.com"]).approval
+        approval = approvals.create_approval(
+            settings, db, title="Deploy", approvers=["alice@example.com"]
+        ).approval
     waiting = threading.Event()
-    decider = threading.Thread(target=_decide_when_waiting,
-                               args=(settings, approval, waiting, decision))
+    decider = threading.Thread(target=_decide_when_waiting, args=(settings, approval, waiting, decision))
     decider.start()
     with store.open_store(settings) as db:
         calls = 0

@@ -22,11 +22,14 @@ T0 = "2026-03-02 09:00:00"
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return settings_from_table({
-        "smtp": {"host": "smtp.example.com", "from": "releases@example.com"},
-        "approval": {"interval_minutes": 5},
-        "state": {"path": str(tmp_path / "state")},
-    }, tmp_path / "settings.toml")
+    return settings_from_table(
+        {
+            "smtp": {"host": "smtp.example.com", "from": "releases@example.com"},
+            "approval": {"interval_minutes": 5},
+            "state": {"path": str(tmp_path / "state")},
+        },
+        tmp_path / "settings.toml",
+    )
 
 
 def start_watcher(settings: Settings, at: str = T0) -> int:
@@ -43,12 +46,17 @@ def beat(settings: Settings, watch_id: int, at: str, **kwargs: object) -> None:
 
 # -- the store ---------------------------------------------------------------------------
 
+
 def test_a_started_watcher_is_running_with_its_mailbox_and_mode(settings) -> None:
     start_watcher(settings)
     with open_store(settings.state_dir) as db:
         row = db.last_watcher()
     assert (row.mailbox, row.mode, row.outcome, row.last_event) == (
-        "imap:ci@mail.example.com/INBOX", "IMAP IDLE", None, "connected")
+        "imap:ci@mail.example.com/INBOX",
+        "IMAP IDLE",
+        None,
+        "connected",
+    )
     assert row.started_at == row.heartbeat_at == "2026-03-02T09:00:00+00:00"
 
 
@@ -68,8 +76,7 @@ def test_an_event_while_disconnected_is_no_heartbeat(settings) -> None:
         db.watch_event(watch_id, "connection lost: refused")
         row = db.last_watcher()
     assert row.heartbeat_at == "2026-03-02T09:00:00+00:00"
-    assert (row.last_event, row.last_event_at) == ("connection lost: refused",
-                                                   "2026-03-02T09:30:00+00:00")
+    assert (row.last_event, row.last_event_at) == ("connection lost: refused", "2026-03-02T09:30:00+00:00")
 
 
 def test_a_stopped_watcher_records_how_it_ended(settings) -> None:
@@ -78,10 +85,14 @@ def test_a_stopped_watcher_records_how_it_ended(settings) -> None:
         db.watch_stopped(watch_id, "failed", "imap.example.com:993 refused the login")
         row = db.last_watcher()
     assert (row.outcome, row.error, row.stopped_at) == (
-        "failed", "imap.example.com:993 refused the login", "2026-03-02T09:05:00+00:00")
+        "failed",
+        "imap.example.com:993 refused the login",
+        "2026-03-02T09:05:00+00:00",
+    )
 
 
 # -- health ------------------------------------------------------------------------------
+
 
 def test_a_beating_watcher_satisfies_max_age_without_any_cron_run(settings) -> None:
     watch_id = start_watcher(settings)
@@ -113,9 +124,12 @@ def test_a_watcher_that_failed_is_a_problem_with_its_error(settings) -> None:
 
 
 def test_status_shows_watching_since_last_event_and_reconnects_today(
-        settings, run_cli, write_config: Callable[[str], Path], tmp_path: Path) -> None:
-    write_config('[smtp]\nhost = "smtp.example.com"\n[approval]\ninterval_minutes = 5\n'
-                 f'[state]\npath = "{tmp_path / "state"}"\n')
+    settings, run_cli, write_config: Callable[[str], Path], tmp_path: Path
+) -> None:
+    write_config(
+        '[smtp]\nhost = "smtp.example.com"\n[approval]\ninterval_minutes = 5\n'
+        f'[state]\npath = "{tmp_path / "state"}"\n'
+    )
     watch_id = start_watcher(settings)
     beat(settings, watch_id, "2026-03-02 09:10:00", reconnected=True, event="reconnected")
     with freeze_time("2026-03-02 09:10:30"):
@@ -132,6 +146,7 @@ def test_status_shows_watching_since_last_event_and_reconnects_today(
 
 
 # -- backoff -----------------------------------------------------------------------------
+
 
 def test_backoff_doubles_up_to_the_cap_with_jitter_in_the_upper_half() -> None:
     backoff = Backoff(first=1.0, cap=8.0, rng=random.Random(7))

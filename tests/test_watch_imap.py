@@ -60,8 +60,9 @@ def ask(settings: Settings, db: store.Store, title: str = "Deploy 1.4") -> appro
     return approvals.create_approval(settings, db, title=title, approvers=["alice@example.com"])
 
 
-def answer(request: approvals.ApprovalRequest, text: str = "Approve",
-           sender: str = "alice@example.com") -> bytes:
+def answer(
+    request: approvals.ApprovalRequest, text: str = "Approve", sender: str = "alice@example.com"
+) -> bytes:
     return reply(request.subject, sender, text, quoted=request_text(request.reference))
 
 
@@ -71,7 +72,8 @@ def status_of(settings: Settings, request: approvals.ApprovalRequest) -> str:
 
 
 def test_a_reply_appended_while_idling_is_decided_without_another_command(
-        settings, db, dovecot, mail_user, start_watcher) -> None:
+    settings, db, dovecot, mail_user, start_watcher
+) -> None:
     request = ask(settings, db)
     watcher = start_watcher(settings)
     watcher.wait_for_event("waiting")
@@ -83,35 +85,41 @@ def test_a_reply_appended_while_idling_is_decided_without_another_command(
     assert connected.fields["how"] == "IMAP IDLE"
 
 
-def test_replies_already_in_the_folder_are_processed_at_start(settings, db, dovecot, mail_user,
-                                                              start_watcher) -> None:
+def test_replies_already_in_the_folder_are_processed_at_start(
+    settings, db, dovecot, mail_user, start_watcher
+) -> None:
     request = ask(settings, db)
     dovecot.append(mail_user, answer(request))
     start_watcher(settings)
     wait_until(lambda: status_of(settings, request) == "approved", what="the approval")
 
 
-def test_a_kicked_connection_reconnects_and_still_decides(settings, db, dovecot, mail_user,
-                                                         start_watcher) -> None:
+def test_a_kicked_connection_reconnects_and_still_decides(
+    settings, db, dovecot, mail_user, start_watcher
+) -> None:
     request = ask(settings, db)
     watcher = start_watcher(settings)
     watcher.wait_for_event("waiting")
-    kicked = subprocess.run(["doveadm", "-c", str(dovecot.config), "kick", mail_user.name],
-                            capture_output=True, text=True, timeout=30)
+    kicked = subprocess.run(
+        ["doveadm", "-c", str(dovecot.config), "kick", mail_user.name],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert kicked.returncode == 0, kicked.stderr
     watcher.wait_for_event("reconnecting")
     watcher.wait_for_event("connected", times=2)
     dovecot.append(mail_user, answer(request))
     wait_until(lambda: status_of(settings, request) == "approved", what="the approval")
-    reconnect = [e for e in watcher.events if e.kind == "reconnecting"][0]
+    reconnect = next(e for e in watcher.events if e.kind == "reconnecting")
     assert "127.0.0.1" in reconnect.fields["error"]
     with store.open_store(settings.state_dir) as opened:
         assert opened.last_watcher().reconnects == 1
 
 
-def test_a_server_that_is_down_at_start_is_retried_until_it_answers(make_settings, db, dovecot,
-                                                                   mail_user,
-                                                                   start_watcher) -> None:
+def test_a_server_that_is_down_at_start_is_retried_until_it_answers(
+    make_settings, db, dovecot, mail_user, start_watcher
+) -> None:
     from tests.fixtures.smtp_servers import free_port
 
     port = free_port()  # nothing listens here yet
@@ -124,8 +132,7 @@ def test_a_server_that_is_down_at_start_is_retried_until_it_answers(make_setting
     assert watcher.error is None
 
 
-def test_a_wrong_password_ends_the_watcher_with_the_auth_error(settings, dovecot, start_watcher
-                                                              ) -> None:
+def test_a_wrong_password_ends_the_watcher_with_the_auth_error(settings, dovecot, start_watcher) -> None:
     credentials.set_secret("default", "imap.password", "wrong")
     watcher = start_watcher(settings)
     wait_until(lambda: not watcher.alive, what="the watcher to give up")
@@ -135,8 +142,7 @@ def test_a_wrong_password_ends_the_watcher_with_the_auth_error(settings, dovecot
         assert opened.last_watcher().outcome == "failed"
 
 
-def test_a_missing_folder_ends_the_watcher_with_the_settings_error(make_settings,
-                                                                  start_watcher) -> None:
+def test_a_missing_folder_ends_the_watcher_with_the_settings_error(make_settings, start_watcher) -> None:
     watcher = start_watcher(make_settings(folder="Nope"))
     wait_until(lambda: not watcher.alive, what="the watcher to give up")
     assert isinstance(watcher.error, ConfigError)
@@ -145,14 +151,14 @@ def test_a_missing_folder_ends_the_watcher_with_the_settings_error(make_settings
 @pytest.fixture
 def no_idle(make_settings, dovecot, mail_user) -> Iterator[tuple[Settings, CapabilityProxy]]:
     proxy = CapabilityProxy(dovecot.imap_port, b"IDLE")
-    text = dovecot.imap_toml(mail_user, security="plain", port=proxy.port, tls=False,
-                             starttls=False, allow_plaintext_auth=True)
+    text = dovecot.imap_toml(
+        mail_user, security="plain", port=proxy.port, tls=False, starttls=False, allow_plaintext_auth=True
+    )
     yield make_settings(text), proxy
     proxy.close()
 
 
-def test_without_idle_the_watcher_polls_with_noop(no_idle, db, dovecot, mail_user,
-                                                  start_watcher) -> None:
+def test_without_idle_the_watcher_polls_with_noop(no_idle, db, dovecot, mail_user, start_watcher) -> None:
     proxied, proxy = no_idle
     request = ask(proxied, db)
     watcher = start_watcher(proxied, noop_seconds=0.2)
@@ -176,12 +182,12 @@ def test_stop_while_idling_logs_out_and_records_the_stop(settings, start_watcher
 
 
 def test_a_burst_of_200_replies_is_decided_once_each_with_a_cron_run_in_the_middle(
-        settings, db, dovecot, mail_user, start_watcher) -> None:
+    settings, db, dovecot, mail_user, start_watcher
+) -> None:
     requests = [ask(settings, db, title=f"Deploy {n}") for n in range(200)]
     watcher = start_watcher(settings)
     watcher.wait_for_event("waiting")
-    appending = threading.Thread(
-        target=dovecot.append, args=(mail_user, *(answer(r) for r in requests)))
+    appending = threading.Thread(target=dovecot.append, args=(mail_user, *(answer(r) for r in requests)))
     appending.start()
     wait_until(lambda: watcher.count("batch") >= 1, what="the watcher's first batch")
     cron = replies.process_replies(settings)  # waits for the watcher's batch to end, then runs
@@ -199,18 +205,21 @@ def test_a_burst_of_200_replies_is_decided_once_each_with_a_cron_run_in_the_midd
     assert {r.approval_id for r in originals} == {r.approval.id for r in requests}
     assert all(r.outcome == "approved" for r in originals)
     # The watcher reports a batch's decisions after deleting its messages: wait for the last.
-    wait_until(lambda: watcher.count("decision") + len(cron.decided) >= 200,
-               what="the watcher's decision events")
+    wait_until(
+        lambda: watcher.count("decision") + len(cron.decided) >= 200, what="the watcher's decision events"
+    )
     assert watcher.count("decision") + len(cron.decided) == 200
     assert all(len(db.votes(r.approval.id)) == 1 for r in requests)
 
 
-def test_an_idle_watcher_sends_nothing_while_it_waits(make_settings, dovecot, mail_user,
-                                                      start_watcher) -> None:
+def test_an_idle_watcher_sends_nothing_while_it_waits(
+    make_settings, dovecot, mail_user, start_watcher
+) -> None:
     proxy = CapabilityProxy(dovecot.imap_port, b"XNOTHING")
     try:
-        text = dovecot.imap_toml(mail_user, security="plain", port=proxy.port, tls=False,
-                                 starttls=False, allow_plaintext_auth=True)
+        text = dovecot.imap_toml(
+            mail_user, security="plain", port=proxy.port, tls=False, starttls=False, allow_plaintext_auth=True
+        )
         watcher = start_watcher(make_settings(text))
         watcher.wait_for_event("waiting")
         wait_until(lambda: proxy.sent(b"IDLE"), what="IDLE")
@@ -222,8 +231,7 @@ def test_an_idle_watcher_sends_nothing_while_it_waits(make_settings, dovecot, ma
         proxy.close()
 
 
-def test_a_tls_handshake_cut_short_is_retried(make_settings, dovecot, mail_user,
-                                              start_watcher) -> None:
+def test_a_tls_handshake_cut_short_is_retried(make_settings, dovecot, mail_user, start_watcher) -> None:
     import socket
 
     listener = socket.create_server(("127.0.0.1", 0))
@@ -243,18 +251,25 @@ def test_a_tls_handshake_cut_short_is_retried(make_settings, dovecot, mail_user,
         watcher = start_watcher(make_settings(dovecot.imap_toml(mail_user, port=port)))
         watcher.wait_for_event("reconnecting", times=2)
         assert watcher.alive
-        assert "TLS handshake" in [e for e in watcher.events if e.kind == "reconnecting"][0].text
+        assert "TLS handshake" in next(e for e in watcher.events if e.kind == "reconnecting").text
     finally:
         listener.close()
 
 
-def test_a_server_that_stops_answering_does_not_hold_up_a_stop(make_settings, dovecot,
-                                                               mail_user,
-                                                               start_watcher) -> None:
+def test_a_server_that_stops_answering_does_not_hold_up_a_stop(
+    make_settings, dovecot, mail_user, start_watcher
+) -> None:
     proxy = CapabilityProxy(dovecot.imap_port, b"XNOTHING")
     try:
-        text = dovecot.imap_toml(mail_user, security="plain", port=proxy.port, tls=False,
-                                 starttls=False, allow_plaintext_auth=True, timeout=30)
+        text = dovecot.imap_toml(
+            mail_user,
+            security="plain",
+            port=proxy.port,
+            tls=False,
+            starttls=False,
+            allow_plaintext_auth=True,
+            timeout=30,
+        )
         watcher = start_watcher(make_settings(text))
         watcher.wait_for_event("waiting")
         wait_until(lambda: proxy.sent(b"IDLE"), what="IDLE")

@@ -38,13 +38,13 @@ def settings(tmp_path: Path, maildir: mailbox.Maildir) -> Settings:
 
 def ask(settings: Settings) -> approvals.ApprovalRequest:
     with store.open_store(settings.state_dir) as db:
-        return approvals.create_approval(settings, db, title="Deploy 1.4",
-                                         approvers=["alice@example.com"])
+        return approvals.create_approval(settings, db, title="Deploy 1.4", approvers=["alice@example.com"])
 
 
 def add_answer(maildir: mailbox.Maildir, request: approvals.ApprovalRequest) -> None:
-    maildir.add(reply(request.subject, "alice@example.com", "Approve",
-                      quoted=request_text(request.reference)))
+    maildir.add(
+        reply(request.subject, "alice@example.com", "Approve", quoted=request_text(request.reference))
+    )
 
 
 def status_of(settings: Settings, request: approvals.ApprovalRequest) -> str:
@@ -53,8 +53,9 @@ def status_of(settings: Settings, request: approvals.ApprovalRequest) -> str:
 
 
 @pytest.mark.parametrize("inotify", [True, False], ids=["inotify", "poll"])
-def test_a_reply_delivered_to_new_is_decided_while_watching(settings, maildir, start_watcher,
-                                                            inotify: bool) -> None:
+def test_a_reply_delivered_to_new_is_decided_while_watching(
+    settings, maildir, start_watcher, inotify: bool
+) -> None:
     request = ask(settings)
     watcher = start_watcher(settings, inotify=inotify)
     watcher.wait_for_event("waiting")
@@ -103,13 +104,13 @@ def test_several_replies_at_once_are_each_decided(settings, maildir, start_watch
     watcher.wait_for_event("waiting")
     for request in requests:
         add_answer(maildir, request)
-    wait_until(lambda: all(status_of(settings, r) == "approved" for r in requests),
-               what="three approvals")
+    wait_until(lambda: all(status_of(settings, r) == "approved" for r in requests), what="three approvals")
     wait_until(lambda: watcher.count("decision") == 3, what="three decision events")
 
 
-def test_reload_requests_reconnect_with_fresh_settings(settings, maildir, start_watcher,
-                                                       tmp_path: Path) -> None:
+def test_reload_requests_reconnect_with_fresh_settings(
+    settings, maildir, start_watcher, tmp_path: Path
+) -> None:
     loads: list[int] = []
 
     def load() -> Settings:
@@ -124,12 +125,10 @@ def test_reload_requests_reconnect_with_fresh_settings(settings, maildir, start_
     assert len(loads) == 2
 
 
-def test_messages_beyond_count_are_taken_in_further_batches(settings, maildir, start_watcher
-                                                            ) -> None:
+def test_messages_beyond_count_are_taken_in_further_batches(settings, maildir, start_watcher) -> None:
     requests = [ask(settings) for _ in range(5)]
     for request in requests:
         add_answer(maildir, request)
     watcher = start_watcher(settings, count=2)
-    wait_until(lambda: all(status_of(settings, r) == "approved" for r in requests),
-               what="five approvals")
+    wait_until(lambda: all(status_of(settings, r) == "approved" for r in requests), what="five approvals")
     wait_until(lambda: watcher.count("batch") == 3, what="three batch events")

@@ -23,29 +23,43 @@ def _signing_key(signing_key: bytes) -> None:
 
 
 def test_an_expired_oauth_token_is_refreshed_silently_on_reconnect(
-        run_cli, write_config: Callable[[str], Path], tmp_path: Path, identity_service,
-        smtp_xoauth2, dovecot, mail_user, start_watcher) -> None:
-    path = write_config(oauth_config(smtp_xoauth2, dovecot, mail_user)
-                        + '[approval]\nenabled = true\nreply_address = "approvals@example.com"\n'
-                        + f'[state]\npath = "{tmp_path / "state"}"\n')
+    run_cli,
+    write_config: Callable[[str], Path],
+    tmp_path: Path,
+    identity_service,
+    smtp_xoauth2,
+    dovecot,
+    mail_user,
+    start_watcher,
+) -> None:
+    path = write_config(
+        oauth_config(smtp_xoauth2, dovecot, mail_user)
+        + '[approval]\nenabled = true\nreply_address = "approvals@example.com"\n'
+        + f'[state]\npath = "{tmp_path / "state"}"\n'
+    )
     accept_tokens_everywhere(identity_service, smtp_xoauth2, dovecot, mail_user)
     identity_service.expires_in = 1  # every access token is stale by the next login
     identity_service.device_polls.extend(["success"])
     assert run_cli("auth", "login").exit_code == 0
     settings = load_settings(path)
     with store.open_store(settings.state_dir) as db:
-        request = approvals.create_approval(settings, db, title="Deploy 1.4",
-                                            approvers=["alice@example.com"])
+        request = approvals.create_approval(settings, db, title="Deploy 1.4", approvers=["alice@example.com"])
 
     watcher = start_watcher(settings)
     watcher.wait_for_event("waiting")
     refreshes = len(identity_service.posts("refresh_token"))
-    kicked = subprocess.run(["doveadm", "-c", str(dovecot.config), "kick", mail_user.name],
-                            capture_output=True, text=True, timeout=30)
+    kicked = subprocess.run(
+        ["doveadm", "-c", str(dovecot.config), "kick", mail_user.name],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert kicked.returncode == 0, kicked.stderr
     watcher.wait_for_event("connected", times=2)
-    dovecot.append(mail_user, reply(request.subject, "alice@example.com", "Approve",
-                                    quoted=request_text(request.reference)))
+    dovecot.append(
+        mail_user,
+        reply(request.subject, "alice@example.com", "Approve", quoted=request_text(request.reference)),
+    )
 
     def decided() -> bool:
         with store.open_store(settings.state_dir) as db:

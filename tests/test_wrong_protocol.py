@@ -13,11 +13,14 @@ from mailrelay_cli.errors import ConfigError
 
 
 def test_imap_pointed_at_an_smtp_port_names_the_port(  # type: ignore[no-untyped-def]
-        run_cli, write_config, scripted_server_factory: Callable[..., Any]) -> None:
+    run_cli, write_config, scripted_server_factory: Callable[..., Any]
+) -> None:
     server = scripted_server_factory(greeting=b"220 mx.example.com ESMTP Postfix\r\n")
-    write_config(f'[smtp]\nhost = "127.0.0.1"\nuser = "u"\nfrom = "u@example.com"\n'
-                 f'[imap]\nhost = "127.0.0.1"\nport = {server.port}\nstarttls = true\n'
-                 f"allow_plaintext_auth = true\n")
+    write_config(
+        f'[smtp]\nhost = "127.0.0.1"\nuser = "u"\nfrom = "u@example.com"\n'
+        f'[imap]\nhost = "127.0.0.1"\nport = {server.port}\nstarttls = true\n'
+        f"allow_plaintext_auth = true\n"
+    )
     result = run_cli("test", "--imap-only")
     assert result.exit_code == 78, result.stdout + result.stderr
     out = result.stdout + result.stderr
@@ -31,12 +34,15 @@ def test_smtp_pointed_at_an_imap_port_names_the_port(scripted_server_factory) ->
     from mailrelay_cli.transport import smtp
 
     server = scripted_server_factory(greeting=b"* OK [CAPABILITY IMAP4rev1 STARTTLS] Dovecot ready.\r\n")
-    endpoint = Endpoint("smtp", "127.0.0.1", server.port, "plain", starttls_required=False,
-                        timeout=5, connect_timeout=5)
+    endpoint = Endpoint(
+        "smtp", "127.0.0.1", server.port, "plain", starttls_required=False, timeout=5, connect_timeout=5
+    )
     with pytest.raises(ConfigError) as caught:
         smtp.connect(endpoint)
-    assert caught.value.message.startswith(f"127.0.0.1:{server.port} is an IMAP server, not SMTP "
-                                           '(it greeted "* OK [CAPABILITY IMAP4rev1 STARTTLS]')
+    assert caught.value.message.startswith(
+        f"127.0.0.1:{server.port} is an IMAP server, not SMTP "
+        '(it greeted "* OK [CAPABILITY IMAP4rev1 STARTTLS]'
+    )
     assert "mailrelay config set smtp.port PORT" in (caught.value.hint or "")
 
 
@@ -45,8 +51,9 @@ def test_an_unrecognised_garbled_greeting_keeps_the_usual_error(scripted_server_
     from mailrelay_cli.transport import imap
 
     server = scripted_server_factory(greeting=b"garbage\r\n")
-    endpoint = Endpoint("imap", "127.0.0.1", server.port, "plain", starttls_required=False,
-                        timeout=5, connect_timeout=5)
+    endpoint = Endpoint(
+        "imap", "127.0.0.1", server.port, "plain", starttls_required=False, timeout=5, connect_timeout=5
+    )
     with pytest.raises(MailrelayError) as caught:
         imap.connect(endpoint)
     assert not isinstance(caught.value, ConfigError)

@@ -111,7 +111,7 @@ def main() -> int:
             "[smtp]\n"
             'host = "127.0.0.1"\n'
             f"port = {port}\n"
-            '# no password is sent, so plain SMTP on the loopback is acceptable here\n'
+            "# no password is sent, so plain SMTP on the loopback is acceptable here\n"
             'auth = "none"\n'
             "starttls = false\n"
             'from = "Release Bot <relay@demo.example>"\n\n'
@@ -134,11 +134,24 @@ def main() -> int:
         _mailrelay(config, env, "test", "--to", "ops@demo.example")
 
         _step(4, f"Ask {APPROVER} for an approval")
-        _mailrelay(config, env, "send", "--event", "approval-requested", "--to", APPROVER,
-                   "--var", "title=Deploy webshop 2.4.1 to production",
-                   "--var", "requested_by=CI pipeline #1234", "--expires-in", "1h")
+        _mailrelay(
+            config,
+            env,
+            "send",
+            "--event",
+            "approval-requested",
+            "--to",
+            APPROVER,
+            "--var",
+            "title=Deploy webshop 2.4.1 to production",
+            "--var",
+            "requested_by=CI pipeline #1234",
+            "--expires-in",
+            "1h",
+        )
         inbox = handler.maildir(APPROVER)
-        [request_bytes] = [inbox.get_bytes(key) for key in inbox.keys()]
+        # keys(): iterating a Maildir yields messages, not keys
+        [request_bytes] = [inbox.get_bytes(key) for key in inbox.keys()]  # noqa: SIM118
         request = message_from_bytes(request_bytes, policy=policy.default)
         assert isinstance(request, EmailMessage)
         approval_id = str(request["X-Mailrelay-Approval"])
@@ -159,8 +172,7 @@ def main() -> int:
         _mailrelay(config, env, "approvals", "show", approval_id)
 
         _step(8, "A pipeline step waits on it (exit 0 approved, 1 rejected, 3 expired)")
-        code = _mailrelay(config, env, "approvals", "wait", approval_id, "--timeout", "10s",
-                          check=False)
+        code = _mailrelay(config, env, "approvals", "wait", approval_id, "--timeout", "10s", check=False)
         print(f"exit status {code}")
         if code != 0:
             return 1

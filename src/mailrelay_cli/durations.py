@@ -27,7 +27,7 @@ def parse_duration(text: str) -> float:
 
 def format_duration(seconds: float) -> str:
     """The shortest exact spelling of ``seconds`` in the units above (``90`` -> ``1m30s``)."""
-    remaining = int(round(seconds))
+    remaining = round(seconds)
     if remaining == 0:
         return "0s"
     sign = "-" if remaining < 0 else ""

@@ -43,27 +43,34 @@ def request(minimal: bool = False) -> Request:
     if minimal:
         title = "Déploiement 1.4.2 en production"
         variables = {
-            "title": title, "approval_id": "K7Q2XD", "reference": REFERENCE,
+            "title": title,
+            "approval_id": "K7Q2XD",
+            "reference": REFERENCE,
             "approval_subject": f"[{REFERENCE}] Approval requested: {title}",
             "reply_address": "approvals@example.com",
             "mailto_approve": "mailto:approvals@example.com?subject=Re&body=APPROVE",
             "mailto_reject": "mailto:approvals@example.com?subject=Re&body=REJECT",
-            "approvers": ["approver@example.com"], "required": 1,
+            "approvers": ["approver@example.com"],
+            "required": 1,
             "expires_at": "2025-03-06T10:00:00+00:00",
         }
-        rendered = templating.render_event(events.get_event("approval-requested"), variables,
-                                           None)
+        rendered = templating.render_event(events.get_event("approval-requested"), variables, None)
         assert rendered.html is not None
         return Request(rendered.subject, rendered.text, rendered.html)
     variables = {
-        "title": "Deploy 1.4.2 to production", "approval_id": "K7Q2XD", "reference": REFERENCE,
+        "title": "Deploy 1.4.2 to production",
+        "approval_id": "K7Q2XD",
+        "reference": REFERENCE,
         "approval_subject": f"[{REFERENCE}] Approval requested: Deploy 1.4.2 to production",
         "reply_address": "approvals@example.com",
         "mailto_approve": "mailto:approvals@example.com?subject=Re%3A%20x&body=APPROVE",
         "mailto_reject": "mailto:approvals@example.com?subject=Re%3A%20x&body=REJECT",
-        "approvers": ["approver@example.com", "alice@example.com"], "required": 1,
-        "expires_at": "2025-03-06T10:00:00+00:00", "project": "shop",
-        "environment": "production", "requested_by": "carol@example.com",
+        "approvers": ["approver@example.com", "alice@example.com"],
+        "required": 1,
+        "expires_at": "2025-03-06T10:00:00+00:00",
+        "project": "shop",
+        "environment": "production",
+        "requested_by": "carol@example.com",
         "url": "https://release.example.com/releases/142",
         "details": "Release 1.4.2 adds the new checkout flow.",
     }
@@ -94,8 +101,7 @@ def _new_text(lang: Language, index: int) -> tuple[list[str], str, str]:
     return [f"{word.upper()}.", "", *lines], kind, comment
 
 
-def _message(lang: Language, name: str, body: tuple[str, str], index: int,
-             minimal: bool = False) -> bytes:
+def _message(lang: Language, name: str, body: tuple[str, str], index: int, minimal: bool = False) -> bytes:
     kind, content = body
     msg = EmailMessage()
     msg["From"] = f"{lang.name} <approver@example.com>"
@@ -123,16 +129,27 @@ def all_cases() -> tuple[Case, ...]:
             new, kind, comment = _new_text(lang, index)
             name = f"{lang.code}-{shape_name}"
             body = shape(lang, new, request(minimal))
-            cases.append(Case(name, lang.code, shape_name, bottom, body[0],
-                              _message(lang, name, body, index, minimal), kind, comment,
-                              minimal))
+            cases.append(
+                Case(
+                    name,
+                    lang.code,
+                    shape_name,
+                    bottom,
+                    body[0],
+                    _message(lang, name, body, index, minimal),
+                    kind,
+                    comment,
+                    minimal,
+                )
+            )
     # Quote only: the approver wrote nothing (or only their phone's footer).
     for lang in LANGUAGES[::4]:
         for shape_name, (shape, bottom) in SHAPES.items():
             name = f"{lang.code}-{shape_name}-quote-only"
             body = shape(lang, [], request())
-            cases.append(Case(name, lang.code, shape_name, bottom, body[0],
-                              _message(lang, name, body, 0), None, ""))
+            cases.append(
+                Case(name, lang.code, shape_name, bottom, body[0], _message(lang, name, body, 0), None, "")
+            )
     cases.extend(_handwritten())
     return tuple(cases)
 
@@ -164,6 +181,5 @@ def _handwritten() -> list[Case]:
     for index, (name, kind, body, decided, comment) in enumerate(HANDWRITTEN):
         filled = _fill(body, request())
         raw = _message(lang, name, (kind, filled), index)
-        cases.append(Case(f"handwritten-{name}", "en", "handwritten", False, kind, raw, decided,
-                          comment))
+        cases.append(Case(f"handwritten-{name}", "en", "handwritten", False, kind, raw, decided, comment))
     return cases

@@ -19,8 +19,11 @@ def main(argv: list[str]) -> int:
     expected = {}
     for case in all_cases():
         (target / f"{case.name}.eml").write_bytes(case.raw)
-        expected[case.name] = {"decision": case.kind, "comment": case.comment,
-                               "minimal_request": case.minimal}
+        expected[case.name] = {
+            "decision": case.kind,
+            "comment": case.comment,
+            "minimal_request": case.minimal,
+        }
     (target / "expected.json").write_text(json.dumps(expected, ensure_ascii=False, indent=1))
     print(f"{len(expected)} replies in {target}")
     return 0

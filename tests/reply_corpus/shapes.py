@@ -44,12 +44,15 @@ def _rewrapped_quote(text: str, width: int) -> list[str]:
     return [line if line != "> " else ">" for line in out]
 
 
-def _fields(lang: Language, req: Request, *, bold: bool = False, mailto: bool = False
-            ) -> list[str]:
+def _fields(lang: Language, req: Request, *, bold: bool = False, mailto: bool = False) -> list[str]:
     labels = [f"*{label}*" for label in lang.fields] if bold else list(lang.fields)
     sender = f"Mailrelay [mailto:{ADDR}]" if mailto else f"Mailrelay <{ADDR}>"
-    return [f"{labels[0]} {sender}", f"{labels[1]} {lang.sent_value}",
-            f"{labels[2]} {lang.name} <approver@example.com>", f"{labels[3]} {req.subject}"]
+    return [
+        f"{labels[0]} {sender}",
+        f"{labels[1]} {lang.sent_value}",
+        f"{labels[2]} {lang.name} <approver@example.com>",
+        f"{labels[3]} {req.subject}",
+    ]
 
 
 def _html_lines(lines: list[str]) -> str:
@@ -85,8 +88,7 @@ def outlook_text_underscores(lang: Language, new: list[str], req: Request) -> Bo
 
 
 def outlook_text_original_message(lang: Language, new: list[str], req: Request) -> Body:
-    return "plain", _text(new, ["", "", lang.original], _fields(lang, req), [""],
-                          req.text.split("\n"))
+    return "plain", _text(new, ["", "", lang.original], _fields(lang, req), [""], req.text.split("\n"))
 
 
 def outlook_text_no_separator(lang: Language, new: list[str], req: Request) -> Body:
@@ -94,16 +96,18 @@ def outlook_text_no_separator(lang: Language, new: list[str], req: Request) -> B
 
 
 def outlook_bold_mailto(lang: Language, new: list[str], req: Request) -> Body:
-    return "plain", _text(new, [""], _fields(lang, req, bold=True, mailto=True), [""],
-                          req.text.split("\n"))
+    return "plain", _text(new, [""], _fields(lang, req, bold=True, mailto=True), [""], req.text.split("\n"))
 
 
 def outlook_html_only(lang: Language, new: list[str], req: Request) -> Body:
     fields = "<br>".join(
         f"<b>{html.escape(label)}</b> {html.escape(value)}"
-        for label, value in zip(lang.fields, [f"Mailrelay <{ADDR}>", lang.sent_value,
-                                              f"{lang.name} <approver@example.com>",
-                                              req.subject], strict=True))
+        for label, value in zip(
+            lang.fields,
+            [f"Mailrelay <{ADDR}>", lang.sent_value, f"{lang.name} <approver@example.com>", req.subject],
+            strict=True,
+        )
+    )
     return "html", (
         f'<div style="font-family:Calibri">{_html_lines(new)}</div>'
         '<hr style="display:inline-block;width:98%" tabindex="-1">'
@@ -118,10 +122,17 @@ def windows_mail_html_only(lang: Language, new: list[str], req: Request) -> Body
     # written as border-top-style, which no separator rule knows.
     fields = "<br>".join(
         f"<b>{html.escape(label)} </b>{value}"
-        for label, value in zip(lang.fields, [f'<a href="mailto:{ADDR}">Mailrelay</a>',
-                                              html.escape(lang.sent_value),
-                                              html.escape(f"{lang.name}"),
-                                              html.escape(req.subject)], strict=True))
+        for label, value in zip(
+            lang.fields,
+            [
+                f'<a href="mailto:{ADDR}">Mailrelay</a>',
+                html.escape(lang.sent_value),
+                html.escape(f"{lang.name}"),
+                html.escape(req.subject),
+            ],
+            strict=True,
+        )
+    )
     return "html", (
         f'<div dir="ltr">{_html_lines(new)}<div><br></div>'
         '<div style="padding-top: 5px; border-top-color: rgb(229, 229, 229); '
@@ -142,8 +153,9 @@ def ios_mail_flowed(lang: Language, new: list[str], req: Request) -> Body:
 
 
 def thunderbird_bottom_posted(lang: Language, new: list[str], req: Request) -> Body:
-    return "plain", _text([lang.thunderbird_attr], _quote(req.text), [""], new,
-                          ["", "-- ", lang.name, "Release manager"])
+    return "plain", _text(
+        [lang.thunderbird_attr], _quote(req.text), [""], new, ["", "-- ", lang.name, "Release manager"]
+    )
 
 
 def thunderbird_html_bottom_posted(lang: Language, new: list[str], req: Request) -> Body:
@@ -157,13 +169,15 @@ def thunderbird_html_bottom_posted(lang: Language, new: list[str], req: Request)
 
 def samsung_email(lang: Language, new: list[str], req: Request) -> Body:
     phone = lang.phone.replace("iPhone", "Samsung Galaxy")
-    return "plain", _text(new, ["", "", phone, "", "", lang.forwarded_original],
-                          _fields(lang, req), [""], req.text.split("\n"))
+    return "plain", _text(
+        new, ["", "", phone, "", "", lang.forwarded_original], _fields(lang, req), [""], req.text.split("\n")
+    )
 
 
 def outlook_mobile(lang: Language, new: list[str], req: Request) -> Body:
-    return "plain", _text(new, ["", lang.outlook_mobile, "", "_" * 32], _fields(lang, req), [""],
-                          req.text.split("\n"))
+    return "plain", _text(
+        new, ["", lang.outlook_mobile, "", "_" * 32], _fields(lang, req), [""], req.text.split("\n")
+    )
 
 
 def date_first_attribution(lang: Language, new: list[str], req: Request) -> Body:
@@ -201,13 +215,15 @@ def attribution_quote_cut(lang: Language, new: list[str], req: Request) -> Body:
 def outlook_mac_header_order(lang: Language, new: list[str], req: Request) -> Body:
     # Outlook for Mac: another field order, a Cc line, no separator, the date as a field.
     fields = _fields(lang, req)
-    return "plain", _text(new, ["", fields[0], fields[2], "Cc: ops@example.com", fields[1],
-                                fields[3], ""], req.text.split("\n"))
+    return "plain", _text(
+        new, ["", fields[0], fields[2], "Cc: ops@example.com", fields[1], fields[3], ""], req.text.split("\n")
+    )
 
 
 def decorated_bold_separator(lang: Language, new: list[str], req: Request) -> Body:
-    return "plain", _text(new, ["", f"*{lang.forwarded_original}*"], _fields(lang, req, bold=True),
-                          [""], req.text.split("\n"))
+    return "plain", _text(
+        new, ["", f"*{lang.forwarded_original}*"], _fields(lang, req, bold=True), [""], req.text.split("\n")
+    )
 
 
 def attribution_wrapped_three_lines(lang: Language, new: list[str], req: Request) -> Body:
@@ -222,26 +238,41 @@ def outlook_web_shared_block(lang: Language, new: list[str], req: Request) -> Bo
     # Outlook on the web: the new text and the header block in one div, the request below.
     text = "<br>".join(html.escape(line) for line in new)
     labels = lang.fields
-    block = (f"<b>{html.escape(labels[0])}</b> Mailrelay &lt;{ADDR}&gt;<br>"
-             f"<b>{html.escape(labels[1])}</b> {html.escape(lang.sent_value)}<br>"
-             f"<b>{html.escape(labels[2])}</b> {html.escape(lang.name)}<br>"
-             f"<b>{html.escape(labels[3])}</b> {html.escape(req.subject)}")
+    block = (
+        f"<b>{html.escape(labels[0])}</b> Mailrelay &lt;{ADDR}&gt;<br>"
+        f"<b>{html.escape(labels[1])}</b> {html.escape(lang.sent_value)}<br>"
+        f"<b>{html.escape(labels[2])}</b> {html.escape(lang.name)}<br>"
+        f"<b>{html.escape(labels[3])}</b> {html.escape(req.subject)}"
+    )
     return "html", f"<div>{text}<br><br>{block}</div><div>{req.html_body}</div>"
 
 
 def signature_then_quote(lang: Language, new: list[str], req: Request) -> Body:
     # A "-- " signature block and a phone footer between the new text and the quote.
-    return "plain", _text(new, ["", "-- ", lang.name, "Release team | +49 30 1234567", "",
-                                lang.outlook_mobile + "<https://aka.ms/o0ukef>", "",
-                                lang.gmail_attr], _quote(req.text))
+    return "plain", _text(
+        new,
+        [
+            "",
+            "-- ",
+            lang.name,
+            "Release team | +49 30 1234567",
+            "",
+            lang.outlook_mobile + "<https://aka.ms/o0ukef>",
+            "",
+            lang.gmail_attr,
+        ],
+        _quote(req.text),
+    )
 
 
 def outlook_mobile_android_html(lang: Language, new: list[str], req: Request) -> Body:
     # Outlook for Android: HTML-only, the footer in its own div, the header after an <hr>.
     fields = "<br>".join(
         f"<b>{html.escape(label)}</b> {html.escape(value)}"
-        for label, value in zip(lang.fields, [f"Mailrelay <{ADDR}>", lang.sent_value,
-                                              lang.name, req.subject], strict=True))
+        for label, value in zip(
+            lang.fields, [f"Mailrelay <{ADDR}>", lang.sent_value, lang.name, req.subject], strict=True
+        )
+    )
     return "html", (
         f'<div dir="auto">{_html_lines(new)}</div><div dir="auto"><br></div>'
         f'<div dir="auto">{html.escape(lang.outlook_mobile.replace("iOS", "Android"))}</div>'

@@ -27,7 +27,7 @@ from typing import Literal
 VERSION = "1"
 LineMatch = Literal["strong", "weak"]
 
-_LINK = re.compile(r"<(?:mailto|https?|ftp):[^>\s]*>|\[(?:mailto|https?):[^\]\s]*\]", re.I)
+_LINK = re.compile(r"<(?:mailto|https?|ftp):[^>\s]*>|\[(?:mailto|https?):[^\]\s]*\]", re.IGNORECASE)
 _QUOTE_MARKS = re.compile(r"^[\s>|]+")
 _WORD = re.compile(r"[^\W_]+")
 _INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff"), None)
@@ -86,7 +86,27 @@ class Fingerprint:
 class _HtmlLines(HTMLParser):
     """The text of an HTML part, a new line at each block element (enough for word shingles)."""
 
-    _BLOCK = frozenset("p div br tr td th li table h1 h2 h3 h4 h5 h6 pre blockquote hr".split())
+    _BLOCK = frozenset(
+        [
+            "p",
+            "div",
+            "br",
+            "tr",
+            "td",
+            "th",
+            "li",
+            "table",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "pre",
+            "blockquote",
+            "hr",
+        ]
+    )
     _SKIP = frozenset({"head", "style", "script", "title", "template"})
 
     def __init__(self) -> None:

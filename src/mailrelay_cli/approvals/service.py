@@ -118,15 +118,13 @@ class ApprovalRequest:
     instructions: str
 
 
-def effective_status(stored: ApprovalStatus, expires_at: str, now: datetime | None = None
-                     ) -> Status:
+def effective_status(stored: ApprovalStatus, expires_at: str, now: datetime | None = None) -> Status:
     if stored == "pending" and parse_iso(expires_at) <= (now or utcnow()):
         return "expired"
     return stored
 
 
-def _from_row(row: ApprovalRow, approved_by: tuple[str, ...] = (),
-              now: datetime | None = None) -> Approval:
+def _from_row(row: ApprovalRow, approved_by: tuple[str, ...] = (), now: datetime | None = None) -> Approval:
     return Approval(
         id=row.id,
         reference=row.reference,
@@ -186,6 +184,7 @@ def new_id() -> str:
 
 # -- creating ------------------------------------------------------------------------------
 
+
 def _mailto(address: str, subject: str, word: str, reference: str) -> str:
     # The subject carries the reference; the body is just the word, so no comment is made up.
     body = word
@@ -211,10 +210,12 @@ def clean_title(title: str | None) -> str:
     """
     title = title or ""
     if _TITLE_BREAK.search(title):
-        raise DataError("variable title contains a line break or control character, which "
-                        "would break or inject a mail header",
-                        hint="remove CR/LF, VT, FF, NEL (U+0085), U+2028/U+2029 and control "
-                             "characters from --var title (or the payload's \"title\")")
+        raise DataError(
+            "variable title contains a line break or control character, which "
+            "would break or inject a mail header",
+            hint="remove CR/LF, VT, FF, NEL (U+0085), U+2028/U+2029 and control "
+            'characters from --var title (or the payload\'s "title")',
+        )
     return " ".join(title.split())
 
 
@@ -233,19 +234,25 @@ def create_approval(
     """Record a pending approval and return what the request message must carry."""
     title = clean_title(title)
     if not title:
-        raise DataError("approval-requested needs a title (what is to be approved)",
-                        hint='mailrelay send --event approval-requested --var title="Deploy 1.4"')
+        raise DataError(
+            "approval-requested needs a title (what is to be approved)",
+            hint='mailrelay send --event approval-requested --var title="Deploy 1.4"',
+        )
     normalized: list[str] = []
     for raw in approvers:
         address = normalize_address(raw)
         if address is None:
-            raise DataError(f"approver {raw!r} is not an email address",
-                            hint="pass each approver with --to alice@example.com")
+            raise DataError(
+                f"approver {raw!r} is not an email address",
+                hint="pass each approver with --to alice@example.com",
+            )
         if not any(same_address(address, a) for a in normalized):
             normalized.append(address)
     if not normalized:
-        raise UsageError("an approval needs at least one approver",
-                         hint="mailrelay send --event approval-requested --to alice@example.com …")
+        raise UsageError(
+            "an approval needs at least one approver",
+            hint="mailrelay send --event approval-requested --to alice@example.com …",
+        )
     if required < 1 or required > len(normalized):
         raise UsageError(
             f"--required {required} needs between 1 and {len(normalized)} approvers "
@@ -256,8 +263,10 @@ def create_approval(
     for raw in notify:
         address = normalize_address(raw)
         if address is None:
-            raise DataError(f"--notify {raw!r} is not an email address",
-                            hint="mailrelay send … --notify requester@example.com")
+            raise DataError(
+                f"--notify {raw!r} is not an email address",
+                hint="mailrelay send … --notify requester@example.com",
+            )
         notify_list.append(address)
     reply_address = settings.approval.reply_address or settings.smtp.from_address
     if not reply_address:
@@ -277,9 +286,16 @@ def create_approval(
         reference = make_reference(key, approval_id)
         subject = f"[{reference}] Approval requested: {title}"
         tx.insert_approval(
-            id=approval_id, reference=reference, title=title, subject=subject,
-            approvers=tuple(normalized), required=required, notify=tuple(notify_list),
-            requested_by=requested_by, message_id=message_id, created_at=iso(now),
+            id=approval_id,
+            reference=reference,
+            title=title,
+            subject=subject,
+            approvers=tuple(normalized),
+            required=required,
+            notify=tuple(notify_list),
+            requested_by=requested_by,
+            message_id=message_id,
+            created_at=iso(now),
             expires_at=iso(now + timedelta(seconds=lifetime)),
         )
     approval = get_approval(store, approval_id)
@@ -305,16 +321,19 @@ def require_enabled(settings: Settings) -> None:
             from mailrelay_cli.config.missing_file import missing_file_error
 
             raise missing_file_error(settings.path)
-        raise ConfigError(f"approvals by email are off (approval.enabled is false in "
-                          f"{settings.path})",
-                          hint="mailrelay config set approval.enabled true")
+        raise ConfigError(
+            f"approvals by email are off (approval.enabled is false in {settings.path})",
+            hint="mailrelay config set approval.enabled true",
+        )
 
 
 def settings_error() -> Exception:
     from mailrelay_cli.errors import ConfigError
 
-    return ConfigError("approval.reply_address is not set (nor smtp.from)",
-                       hint="mailrelay config set approval.reply_address approvals@example.com")
+    return ConfigError(
+        "approval.reply_address is not set (nor smtp.from)",
+        hint="mailrelay config set approval.reply_address approvals@example.com",
+    )
 
 
 def set_message_id(store: Store, approval_id: str, message_id: str | None) -> None:
@@ -323,8 +342,9 @@ def set_message_id(store: Store, approval_id: str, message_id: str | None) -> No
         tx.set_approval_message_id(approval_id, message_id)
 
 
-def keep_request_fingerprint(store: Store, approval_id: str, subject: str, text: str,
-                             html: str | None = None) -> None:
+def keep_request_fingerprint(
+    store: Store, approval_id: str, subject: str, text: str, html: str | None = None
+) -> None:
     """Keep the fingerprint of the request as sent (``approvals.fingerprint``) with the approval:
     it is how a reply's quote of the request is told from the approver's own words."""
     from mailrelay_cli.approvals.fingerprint import make_fingerprint
@@ -349,6 +369,7 @@ def discard_approval(store: Store, approval_id: str) -> None:
 
 
 # -- the approval-requested event (``outbound.sending.send`` calls ``prepare_request``) ------
+
 
 @dataclass(frozen=True)
 class ApprovalDraft:
@@ -384,8 +405,15 @@ def _request_variables(request: ApprovalRequest) -> dict[str, Any]:
     }
 
 
-def prepare_request(settings: Settings, variables: Mapping[str, Any], approvers: Sequence[str],
-                    message_id: str, options: ApprovalOptions, *, dry_run: bool) -> ApprovalDraft:
+def prepare_request(
+    settings: Settings,
+    variables: Mapping[str, Any],
+    approvers: Sequence[str],
+    message_id: str,
+    options: ApprovalOptions,
+    *,
+    dry_run: bool,
+) -> ApprovalDraft:
     """``approval-requested``: record the approval, and give the message its reference.
 
     ``approvers`` are the bare ``--to`` addresses; ``message_id`` is the one the request
@@ -395,18 +423,23 @@ def prepare_request(settings: Settings, variables: Mapping[str, Any], approvers:
     requested_by = variables.get("requested_by")
     if dry_run:
         # A dry run (also `events show`) records nothing, so it works with approvals off.
-        request = _unsaved_request(settings, title, list(approvers), options.required,
-                                   options.expires_in)
+        request = _unsaved_request(settings, title, list(approvers), options.required, options.expires_in)
         return ApprovalDraft(variables=_request_variables(request), reply_to=request.reply_address)
     from mailrelay_cli.auth.store_access import open_state
 
     require_enabled(settings)
     with open_state(settings) as db:
-        request = create_approval(settings, db, title=title, approvers=approvers,
-                                  required=options.required, expires_in=options.expires_in,
-                                  notify=options.notify,
-                                  requested_by=str(requested_by) if requested_by else None,
-                                  message_id=message_id)
+        request = create_approval(
+            settings,
+            db,
+            title=title,
+            approvers=approvers,
+            required=options.required,
+            expires_in=options.expires_in,
+            notify=options.notify,
+            requested_by=str(requested_by) if requested_by else None,
+            message_id=message_id,
+        )
 
     def forget() -> None:
         # Nobody received the request, so nobody can answer it: do not leave it pending.
@@ -427,8 +460,9 @@ def prepare_request(settings: Settings, variables: Mapping[str, Any], approvers:
     )
 
 
-def _unsaved_request(settings: Settings, title: str, approvers: list[str], required: int,
-                     expires_in: float | None) -> ApprovalRequest:
+def _unsaved_request(
+    settings: Settings, title: str, approvers: list[str], required: int, expires_in: float | None
+) -> ApprovalRequest:
     """What a dry run shows: the same message, an id that is never stored, no signature."""
     now = utcnow()
     lifetime = settings.approval.expires_after if expires_in is None else expires_in
@@ -439,17 +473,37 @@ def _unsaved_request(settings: Settings, title: str, approvers: list[str], requi
     reply_address = settings.approval.reply_address or settings.smtp.from_address
     if not reply_address:
         raise settings_error()
-    approval = Approval(approval_id, reference, title, subject, tuple(approvers), required, (),
-                        None, iso(now), iso(now + timedelta(seconds=lifetime)), "pending",
-                        None, None, None)
+    approval = Approval(
+        approval_id,
+        reference,
+        title,
+        subject,
+        tuple(approvers),
+        required,
+        (),
+        None,
+        iso(now),
+        iso(now + timedelta(seconds=lifetime)),
+        "pending",
+        None,
+        None,
+        None,
+    )
     reply_subject = f"Re: {subject}"
-    return ApprovalRequest(approval, reference, f"[{reference}]", subject, reply_address,
-                           _mailto(reply_address, reply_subject, "APPROVE", reference),
-                           _mailto(reply_address, reply_subject, "REJECT", reference),
-                           instructions(reference))
+    return ApprovalRequest(
+        approval,
+        reference,
+        f"[{reference}]",
+        subject,
+        reply_address,
+        _mailto(reply_address, reply_subject, "APPROVE", reference),
+        _mailto(reply_address, reply_subject, "REJECT", reference),
+        instructions(reference),
+    )
 
 
 # -- reading -------------------------------------------------------------------------------
+
 
 def get_approval(store: Store, approval_id: str) -> Approval:
     """The approval ``approval_id`` (case-insensitive), or NotFoundError."""
@@ -458,8 +512,9 @@ def get_approval(store: Store, approval_id: str) -> Approval:
         wanted = wanted.split("-")[1]
     row = store.get_approval(wanted)
     if row is None:
-        raise NotFoundError(f"no approval {approval_id!r} in {store.location}",
-                            hint="mailrelay approvals list")
+        raise NotFoundError(
+            f"no approval {approval_id!r} in {store.location}", hint="mailrelay approvals list"
+        )
     return _from_row(row, store.approved_by(wanted))
 
 
@@ -476,14 +531,17 @@ def cancel_approval(store: Store, approval_id: str) -> Approval:
     """Cancel a pending approval; DataError if it is already decided, cancelled or expired."""
     current = get_approval(store, approval_id)
     if current.status != "pending":
-        raise DataError(f"approval {current.id} is already {current.status}",
-                        hint=f"mailrelay approvals show {current.id}")
+        raise DataError(
+            f"approval {current.id} is already {current.status}",
+            hint=f"mailrelay approvals show {current.id}",
+        )
     with store.transaction() as tx:
         tx.cancel_approval(current.id, iso(utcnow()))
     return get_approval(store, current.id)
 
 
 # -- deciding ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class VoteResult:
@@ -496,8 +554,14 @@ class VoteResult:
     required: int = 1
 
 
-def record_vote(tx: Transaction, approval: Approval, approver: str, decision: Decision,
-                comment: str | None, audit_id: int | None) -> VoteResult:
+def record_vote(
+    tx: Transaction,
+    approval: Approval,
+    approver: str,
+    decision: Decision,
+    comment: str | None,
+    audit_id: int | None,
+) -> VoteResult:
     """Record ``approver``'s decision in ``tx`` (the caller's transaction).
 
     One reject rejects; ``required`` distinct approves approve. An approver who
@@ -510,10 +574,17 @@ def record_vote(tx: Transaction, approval: Approval, approver: str, decision: De
     if row is None or effective_status(row.status, row.expires_at) != "pending":
         return VoteResult("too-late", None)
     if tx.has_voted(approval.id, approver) or any(
-            same_address(approver, earlier) for earlier in tx.approved_by(approval.id)):
+        same_address(approver, earlier) for earlier in tx.approved_by(approval.id)
+    ):
         return VoteResult("too-late", None)
-    tx.record_vote(approval_id=approval.id, approver=approver, decision=decision,
-                   comment=comment, decided_at=now, audit_id=audit_id)
+    tx.record_vote(
+        approval_id=approval.id,
+        approver=approver,
+        decision=decision,
+        comment=comment,
+        decided_at=now,
+        audit_id=audit_id,
+    )
     outcome: Literal["approved", "rejected"] = "approved" if decision == "approve" else "rejected"
     approvals_so_far = len(tx.approved_by(approval.id))
     final: ApprovalStatus | None = None
@@ -523,12 +594,12 @@ def record_vote(tx: Transaction, approval: Approval, approver: str, decision: De
         final = "approved"
     if final is None:
         return VoteResult("vote", None, approvals_so_far, approval.required)
-    tx.decide_approval(approval.id, status=final, decided_by=approver, decided_at=now,
-                       comment=comment)
+    tx.decide_approval(approval.id, status=final, decided_by=approver, decided_at=now, comment=comment)
     decided_row = tx.get_approval(approval.id)
     assert decided_row is not None  # read inside the transaction that just updated it
-    return VoteResult(outcome, _from_row(decided_row, tx.approved_by(approval.id)),
-                      approvals_so_far, approval.required)
+    return VoteResult(
+        outcome, _from_row(decided_row, tx.approved_by(approval.id)), approvals_so_far, approval.required
+    )
 
 
 def require_signing_key(profile: str) -> bytes:
@@ -543,9 +614,9 @@ def require_signing_key(profile: str) -> bytes:
             f"{credentials.env_name(HMAC_KEY_NAME)}): replies cannot be verified, so none "
             "was read or deleted",
             hint="give this job the key the sending host uses: mailrelay secret export "
-                 "approval.signing_key on that host, then mailrelay secret set "
-                 f"approval.signing_key --stdin here (or export {credentials.env_name(HMAC_KEY_NAME)}"
-                 "=HEX, or the same PYTHON_KEYRING_BACKEND as `mailrelay send`)",
+            "approval.signing_key on that host, then mailrelay secret set "
+            f"approval.signing_key --stdin here (or export {credentials.env_name(HMAC_KEY_NAME)}"
+            "=HEX, or the same PYTHON_KEYRING_BACKEND as `mailrelay send`)",
         )
     return key
 
@@ -561,6 +632,7 @@ def pending_by_id(reader: StoreReader, ids: Iterable[str]) -> dict[str, Approval
 
 
 # -- waiting -------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class WaitResult:

@@ -56,8 +56,13 @@ def secret_variables_set() -> tuple[str, ...]:
     """The names (never the values) of set variables that hold or look like secrets:
     ``MAILRELAY_*PASSWORD*``, ``*SECRET*``, ``*KEY*`` and every secret fallback."""
     known = set(secret_env_names())
-    return tuple(sorted(name for name, value in os.environ.items()
-                        if value and (name in known or _SECRET_LIKE_VARIABLE.match(name))))
+    return tuple(
+        sorted(
+            name
+            for name, value in os.environ.items()
+            if value and (name in known or _SECRET_LIKE_VARIABLE.match(name))
+        )
+    )
 
 
 def entry_name(profile: str, name: str) -> str:
@@ -97,8 +102,7 @@ def available_backends() -> list[str]:
     names = set()
     for backend in get_all_keyring():
         cls = type(backend)
-        if cls.__module__ in ("keyring.backends.chainer", "keyring.backends.fail",
-                              "keyring.backends.null"):
+        if cls.__module__ in ("keyring.backends.chainer", "keyring.backends.fail", "keyring.backends.null"):
             continue
         names.add(f"{cls.__module__}.{cls.__name__}")
     return sorted(names)
@@ -109,12 +113,18 @@ def _bad_backend_setting(error: Exception) -> KeyringSettingError:
     value = os.environ.get("PYTHON_KEYRING_BACKEND")
     known = ", ".join(available_backends()) or "none installed (pip install keyrings.alt)"
     if value is not None:
-        what = ("PYTHON_KEYRING_BACKEND is empty" if not value.strip()
-                else f"PYTHON_KEYRING_BACKEND={value[:80]} names no keyring backend ({error})")
-        return KeyringSettingError(what, hint=f"set it to one of: {known}; or unset it "
-                                              "to use the system keyring")
-    return KeyringSettingError(f"the keyring's configuration names no backend ({error})",
-                          hint=f"fix keyringrc.cfg (python -m keyring diagnose); backends: {known}")
+        what = (
+            "PYTHON_KEYRING_BACKEND is empty"
+            if not value.strip()
+            else f"PYTHON_KEYRING_BACKEND={value[:80]} names no keyring backend ({error})"
+        )
+        return KeyringSettingError(
+            what, hint=f"set it to one of: {known}; or unset it to use the system keyring"
+        )
+    return KeyringSettingError(
+        f"the keyring's configuration names no backend ({error})",
+        hint=f"fix keyringrc.cfg (python -m keyring diagnose); backends: {known}",
+    )
 
 
 def _keyring_error(name: str, error: Exception) -> NoKeyringError:
@@ -177,13 +187,17 @@ def secret_fix(source: str | None, name: str) -> str:
     """How to correct secret ``name`` after a server refused it, given ``secret_source``."""
     if source and source.startswith("env "):
         variable = source.removeprefix("env ")
-        return (f"fix {variable} (the environment variable holds the value that was used; "
-                "it wins over the keyring)")
+        return (
+            f"fix {variable} (the environment variable holds the value that was used; "
+            "it wins over the keyring)"
+        )
     inherited = INHERITED.get(name)
     if inherited and source == f"keyring {inherited}":
-        return (f"store it again: mailrelay secret set {inherited} ({name.split('.')[0].upper()} "
-                f"uses {inherited.split('.')[0].upper()}'s), or give it its own: "
-                f"mailrelay secret set {name}")
+        return (
+            f"store it again: mailrelay secret set {inherited} ({name.split('.')[0].upper()} "
+            f"uses {inherited.split('.')[0].upper()}'s), or give it its own: "
+            f"mailrelay secret set {name}"
+        )
     return f"store it again: mailrelay secret set {name}"
 
 
@@ -192,8 +206,7 @@ def require_secret(profile: str, name: str) -> str:
     value = get_secret(profile, name)
     if not value:
         raise ConfigError(
-            f"{name} is not set (keyring entry {SERVICE} {entry_name(profile, name)}, "
-            f"or {env_name(name)})",
+            f"{name} is not set (keyring entry {SERVICE} {entry_name(profile, name)}, or {env_name(name)})",
             hint=f"mailrelay secret set {name}",
         )
     return value

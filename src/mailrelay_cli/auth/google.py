@@ -149,7 +149,7 @@ class _RedirectServer(HTTPServer):
 class _RedirectHandler(BaseHTTPRequestHandler):
     server: _RedirectServer
 
-    def do_GET(self) -> None:  # noqa: N802 - the name http.server calls
+    def do_GET(self) -> None:
         query = dict(urllib.parse.parse_qsl(urllib.parse.urlsplit(self.path).query))
         if query.get("state") != self.server.expected_state or not ("code" in query or "error" in query):
             # A favicon, a stale tab or a forged redirect: not ours, keep waiting.

@@ -26,11 +26,18 @@ class LoginResult:
 
     def to_json(self) -> dict[str, Any]:
         expires = self.access_token_expires_at
-        return {"role": self.role, "provider": self.provider, "flow": self.flow,
-                "account": self.account, "scopes": list(self.scopes),
-                "access_token_expires_at": expires.isoformat() if expires else None,
-                "refresh_token": self.refresh_token, "stored_in": self.stored_in,
-                "covers": list(self.covers), "note": self.note}
+        return {
+            "role": self.role,
+            "provider": self.provider,
+            "flow": self.flow,
+            "account": self.account,
+            "scopes": list(self.scopes),
+            "access_token_expires_at": expires.isoformat() if expires else None,
+            "refresh_token": self.refresh_token,
+            "stored_in": self.stored_in,
+            "covers": list(self.covers),
+            "note": self.note,
+        }
 
 
 def utc_time(epoch: float) -> datetime:

@@ -125,5 +125,6 @@ def resolve_graph(settings: Settings, role: Role) -> GraphLogin:
     def token(force: bool) -> str:
         return oauth.access_token(settings, role, force_refresh=force)
 
-    return GraphLogin(role, settings.graph_endpoint, token, server.tls_ca_file, server.timeout,
-                      settings.smtp.retry_for)
+    return GraphLogin(
+        role, settings.graph_endpoint, token, server.tls_ca_file, server.timeout, settings.smtp.retry_for
+    )

@@ -74,26 +74,30 @@ def certificate_credential(cfg: OAuthConfig) -> dict[str, str]:
     try:
         text = Path(str(path)).read_text(encoding="ascii")
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{key}: cannot read {path}: {getattr(e, 'strerror', None) or e}",
-                          hint=f"mailrelay config set {key} /path/to/app-cert.pem") from e
-    certificate = re.search(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", text, re.S)
+        raise ConfigError(
+            f"{key}: cannot read {path}: {getattr(e, 'strerror', None) or e}",
+            hint=f"mailrelay config set {key} /path/to/app-cert.pem",
+        ) from e
+    certificate = re.search(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", text, re.DOTALL)
     private_key = re.search(
-        r"-----BEGIN (?:RSA |EC )?PRIVATE KEY-----.+?-----END (?:RSA |EC )?PRIVATE KEY-----", text, re.S)
+        r"-----BEGIN (?:RSA |EC )?PRIVATE KEY-----.+?-----END (?:RSA |EC )?PRIVATE KEY-----", text, re.DOTALL
+    )
     if certificate is None or private_key is None:
         raise ConfigError(
             f"{key}: {path} must hold the certificate and its unencrypted private key in PEM",
             hint="cat app-cert.pem app-key.pem > app.pem; the certificate is the one uploaded to the "
-                 "app registration (Certificates & secrets)")
+            "app registration (Certificates & secrets)",
+        )
     return {"private_key": private_key.group(0), "public_certificate": certificate.group(0)}
 
 
-def _msal_app(settings: Settings, cfg: OAuthConfig, cache: Any, *,
-              secret: str | dict[str, str] | None) -> Any:
+def _msal_app(
+    settings: Settings, cfg: OAuthConfig, cache: Any, *, secret: str | dict[str, str] | None
+) -> Any:
     import msal
 
     persisted = http_cache.load(settings)
-    common: dict[str, Any] = {"authority": cfg.authority, "token_cache": cache,
-                              "http_cache": persisted}
+    common: dict[str, Any] = {"authority": cfg.authority, "token_cache": cache, "http_cache": persisted}
     if not cfg.known_authority:
         # A login host Microsoft does not run: used as given, never checked against
         # Microsoft's list of clouds (which would need login.microsoftonline.com).
@@ -217,8 +221,9 @@ def _silent_token(settings: Settings, cfg: OAuthConfig, *, force_refresh: bool =
             f"no OAuth login for {cfg.role} ({where(settings, cfg.cache_role)} holds no account)",
             hint=cfg.login_hint,
         )
-    result = _call_msal(app.acquire_token_silent_with_error, list(cfg.scopes), accounts[0],
-                        force_refresh=force_refresh)
+    result = _call_msal(
+        app.acquire_token_silent_with_error, list(cfg.scopes), accounts[0], force_refresh=force_refresh
+    )
     _save_msal_cache(settings, cfg.cache_role, cache)
     if result and "access_token" in result:
         return str(result["access_token"])
@@ -258,8 +263,11 @@ def _client_credentials_token(settings: Settings, cfg: OAuthConfig, *, fresh: bo
     raise AuthError(
         f"Microsoft refused client credentials for app {cfg.client_id} in tenant "
         f"{cfg.tenant_id}: {_provider_error(result)}",
-        hint=(f"check that {cfg.client_certificate} is the certificate uploaded to the app registration"
-              if cfg.client_certificate else f"mailrelay secret set {cfg.cache_role}.client_secret")
+        hint=(
+            f"check that {cfg.client_certificate} is the certificate uploaded to the app registration"
+            if cfg.client_certificate
+            else f"mailrelay secret set {cfg.cache_role}.client_secret"
+        )
         + " (and check admin consent: README, OAuth)",
     )
 

@@ -127,8 +127,7 @@ def resource_of(scope: str) -> str:
     return head if sep and head.startswith("https://") else ""
 
 
-def _scopes_for(settings: Settings, server: ServerSettings, provider: str, flow: str
-                ) -> tuple[str, ...]:
+def _scopes_for(settings: Settings, server: ServerSettings, provider: str, flow: str) -> tuple[str, ...]:
     if server.scopes:
         scopes = server.scopes
     elif provider == GOOGLE:
@@ -173,8 +172,7 @@ def resolve(settings: Settings, role: Role) -> OAuthConfig:
         # One login gets a token for one API (resource): Entra refuses scopes of two in one
         # request. The other API's token comes later from the same refresh token.
         first = resource_of(login_scopes[0]) if login_scopes else ""
-        login_scopes = tuple(dict.fromkeys(
-            login_scopes + tuple(s for s in extra if resource_of(s) == first)))
+        login_scopes = tuple(dict.fromkeys(login_scopes + tuple(s for s in extra if resource_of(s) == first)))
     return OAuthConfig(
         role=role,
         cache_role=cache_role,
@@ -221,8 +219,9 @@ def apis_of(scopes: tuple[str, ...]) -> tuple[str, ...]:
         name = scope.rsplit("/", 1)[-1]
         graph = "graph" in resource
         if name == ".default":
-            found.append("Graph (application permissions)" if graph
-                         else "SMTP and IMAP (application permissions)")
+            found.append(
+                "Graph (application permissions)" if graph else "SMTP and IMAP (application permissions)"
+            )
         elif graph and name == "Mail.Send":
             found.append("Graph sendMail")
         elif graph and name == "Mail.ReadWrite":

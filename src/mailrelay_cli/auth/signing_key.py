@@ -38,11 +38,12 @@ def check_new(text: str) -> str:
     """``text`` as it will be stored (lower-case hex); DataError (65) for a short or non-hex key."""
     key = parse(text)
     if key is None:
-        raise DataError(f"{NAME} must be hex, at least {MIN_BYTES} bytes ({2 * MIN_BYTES} hex "
-                        "digits); nothing stored",
-                        hint="copy it from the first host: mailrelay secret export "
-                             f"{NAME} | ssh HOST mailrelay secret set {NAME} --stdin "
-                             "(or make one: openssl rand -hex 32)")
+        raise DataError(
+            f"{NAME} must be hex, at least {MIN_BYTES} bytes ({2 * MIN_BYTES} hex digits); nothing stored",
+            hint="copy it from the first host: mailrelay secret export "
+            f"{NAME} | ssh HOST mailrelay secret set {NAME} --stdin "
+            "(or make one: openssl rand -hex 32)",
+        )
     return key.hex()
 
 
@@ -52,8 +53,11 @@ def _found(profile: str) -> tuple[str, str] | None:
         if os.environ.get(variable):
             return os.environ[variable], f"environment variable {variable}"
     for name in (NAME, MADE_NAME):
-        value = credentials.get_internal(profile, name) if name == MADE_NAME else \
-            credentials.get_secret(profile, name, inherit=False)
+        value = (
+            credentials.get_internal(profile, name)
+            if name == MADE_NAME
+            else credentials.get_secret(profile, name, inherit=False)
+        )
         if value:
             return value, f"keyring entry {credentials.entry_name(profile, name)}"
     return None
@@ -69,9 +73,10 @@ def signing_key(profile: str, *, create: bool = True) -> bytes | None:
         value, where = found
         key = parse(value)
         if key is None:
-            raise ConfigError(f"the approval signing key in the {where} is not hex of at least "
-                              f"{MIN_BYTES} bytes",
-                              hint=f"mailrelay secret set {NAME} --stdin (the same key on every host)")
+            raise ConfigError(
+                f"the approval signing key in the {where} is not hex of at least {MIN_BYTES} bytes",
+                hint=f"mailrelay secret set {NAME} --stdin (the same key on every host)",
+            )
         return key
     if not create:
         return None

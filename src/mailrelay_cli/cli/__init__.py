@@ -53,8 +53,14 @@ class MailrelayGroup(Group):
         accept_global_options(command)
         return command
 
-    def main(self, args: Any = None, prog_name: str | None = None, complete_var: str | None = None,
-             standalone_mode: bool = True, **extra: Any) -> Any:
+    def main(
+        self,
+        args: Any = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
         """Run, reporting click's own usage errors the way every other error is reported."""
         argv = list(sys.argv[1:] if args is None else args)
         try:
@@ -94,8 +100,11 @@ class MailrelayGroup(Group):
             from mailrelay_cli.errors import Interrupted
 
             app = ctx.find_object(AppContext) or AppContext()
-            render.error(Interrupted("interrupted", hint="run the command again to finish its work"),
-                         as_json=app.json, verbose=False)
+            render.error(
+                Interrupted("interrupted", hint="run the command again to finish its work"),
+                as_json=app.json,
+                verbose=False,
+            )
             ctx.exit(int(ExitCode.INTERRUPTED))
         except (click.exceptions.Exit, click.ClickException, SystemExit, BrokenPipeError):
             raise  # click handles these: exit codes, usage errors, a reader that closed the pipe

@@ -27,8 +27,9 @@ def _duration(value: str | None, option: str) -> float | None:
     try:
         return parse_duration(value)
     except ValueError:
-        raise UsageError(f"{option} {value!r} is not a duration",
-                         hint=f"write it like {option} 30s, 5m, 72h or 2d") from None
+        raise UsageError(
+            f"{option} {value!r} is not a duration", hint=f"write it like {option} 30s, 5m, 72h or 2d"
+        ) from None
 
 
 def _status_line(approval: Approval) -> None:
@@ -41,8 +42,11 @@ def _show_human(approval: Approval) -> None:
         ("id", approval.id),
         ("status", approval.status),
         ("subject", approval.subject),
-        ("approvers", ", ".join(approval.approvers)
-         + (f" ({approval.required} required)" if approval.required > 1 else "")),
+        (
+            "approvers",
+            ", ".join(approval.approvers)
+            + (f" ({approval.required} required)" if approval.required > 1 else ""),
+        ),
         ("created", approval.created_at),
         ("expires", approval.expires_at),
     ]
@@ -88,9 +92,12 @@ def list_command(app: AppContext, status: str | None, as_json: bool) -> None:
 
 def _table(found: list[Approval]) -> None:
     when = _date_format()
-    render.table(None, ["id", "status", "expires", "decided by", "title"],
-                 [(a.id, a.status, when(a.expires_at), a.decided_by or "", a.title) for a in found],
-                 keep_whole=("id", "expires", "decided by"))
+    render.table(
+        None,
+        ["id", "status", "expires", "decided by", "title"],
+        [(a.id, a.status, when(a.expires_at), a.decided_by or "", a.title) for a in found],
+        keep_whole=("id", "expires", "decided by"),
+    )
 
 
 def _date_format() -> Callable[[str], str]:
@@ -125,12 +132,10 @@ def show_command(app: AppContext, approval_id: str, as_json: bool) -> None:
 @approvals_group.command("wait")
 @click.argument("approval_id", metavar="ID", shell_complete=complete_approval_id)
 @click.option("--timeout", metavar="D", help="Give up after this long (30s, 5m, 2h); exit 3.")
-@click.option("--poll", metavar="S", default="10s", show_default=True,
-              help="How often to look at the store.")
+@click.option("--poll", metavar="S", default="10s", show_default=True, help="How often to look at the store.")
 @json_option
 @pass_app
-def wait_command(app: AppContext, approval_id: str, timeout: str | None, poll: str,
-                 as_json: bool) -> None:
+def wait_command(app: AppContext, approval_id: str, timeout: str | None, poll: str, as_json: bool) -> None:
     """Block until decided: exit 0 approved, 1 rejected, 3 expired, cancelled or timed out."""
     from mailrelay_cli.approvals import service as approvals
     from mailrelay_cli.auth.store_access import open_state
@@ -153,17 +158,20 @@ def wait_command(app: AppContext, approval_id: str, timeout: str | None, poll: s
             from mailrelay_cli.cli.wait_line import WaitLine
 
             with WaitLine(render.console(stderr=True), timeout_s) as line:
-                result = approvals.wait_for(db, approval_id, timeout=timeout_s,
-                                            poll=min(poll_s, 1.0), on_poll=line.update)
+                result = approvals.wait_for(
+                    db, approval_id, timeout=timeout_s, poll=min(poll_s, 1.0), on_poll=line.update
+                )
     render.emit(app, result.approval, _status_line)
     if result.timed_out:
         # The approval line says "pending"; the outcome goes to stderr like any failure.
         from mailrelay_cli.durations import format_duration
         from mailrelay_cli.errors import TimedOut
 
-        raise TimedOut(f"approval {result.approval.id} still pending after "
-                       f"{format_duration(timeout_s or 0.0)} (timed out)",
-                       hint=f"wait again: mailrelay approvals wait {result.approval.id}")
+        raise TimedOut(
+            f"approval {result.approval.id} still pending after "
+            f"{format_duration(timeout_s or 0.0)} (timed out)",
+            hint=f"wait again: mailrelay approvals wait {result.approval.id}",
+        )
     click.get_current_context().exit(int(exit_code_for(result.outcome)))
 
 

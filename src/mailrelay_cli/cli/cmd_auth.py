@@ -54,8 +54,11 @@ class _Countdown:
 
         if not self._console.is_terminal:
             if not self._said:
-                render.plain(f"waiting for the sign-in (the code expires in "
-                             f"{format_duration(expires_at - time.time())})", err=True)
+                render.plain(
+                    f"waiting for the sign-in (the code expires in "
+                    f"{format_duration(expires_at - time.time())})",
+                    err=True,
+                )
                 self._said = True
             time.sleep(seconds)
             return
@@ -65,8 +68,9 @@ class _Countdown:
         end = time.monotonic() + seconds
         while (left := end - time.monotonic()) > 0:
             remaining = max(0.0, expires_at - time.time())
-            self._status.update(f"waiting for the sign-in; the code expires in "
-                                f"{format_duration(remaining)} (Ctrl-C cancels)")
+            self._status.update(
+                f"waiting for the sign-in; the code expires in {format_duration(remaining)} (Ctrl-C cancels)"
+            )
             time.sleep(min(1.0, left))
 
 
@@ -74,8 +78,10 @@ def _show_code(code: Any) -> None:
     from rich.markup import escape
     from rich.panel import Panel
 
-    text = (f"Open [bold]{escape(code.verification_uri)}[/bold] in any browser\n"
-            f"and enter the code [bold]{escape(code.user_code)}[/bold]")
+    text = (
+        f"Open [bold]{escape(code.verification_uri)}[/bold] in any browser\n"
+        f"and enter the code [bold]{escape(code.user_code)}[/bold]"
+    )
     render.console().print(Panel(text, title="Microsoft sign-in", expand=False))
 
 
@@ -84,8 +90,10 @@ def _show_url(prompt: Any) -> None:
     render.plain("")
     render.plain(prompt.url)
     render.plain("")
-    render.plain(f"Google sends the browser back to {prompt.redirect_uri} on this machine. "
-                 "On a headless server, forward that port from your desktop first:")
+    render.plain(
+        f"Google sends the browser back to {prompt.redirect_uri} on this machine. "
+        "On a headless server, forward that port from your desktop first:"
+    )
     render.plain(f"  {prompt.ssh_hint}")
     render.plain("waiting for the redirect (Ctrl-C cancels)", err=True)
 
@@ -104,18 +112,28 @@ def _when(moment: datetime | None) -> str:
 
 @auth_group.command("login")
 @_role_options
-@click.option("--port", type=click.IntRange(0, 65535), default=0, show_default=True,
-              help="google-oauth: the loopback port for the redirect (0: any free port).")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=0,
+    show_default=True,
+    help="google-oauth: the loopback port for the redirect (0: any free port).",
+)
 @pass_app
 def login(app: AppContext, only: Role | None, port: int) -> None:
     """Sign in once so cron can get tokens: device code (Microsoft) or browser (Google)."""
     from mailrelay_cli.auth import oauth
 
     with _Countdown() as countdown:
-        results = oauth.login(app.settings(), only, show_code=_show_code,
-                              wait=countdown.wait, show_url=_show_url, port=port)
-    render.emit(app, results, lambda results: _print_logins(results, quiet=False),
-                quiet=lambda results: _print_logins(results, quiet=True))
+        results = oauth.login(
+            app.settings(), only, show_code=_show_code, wait=countdown.wait, show_url=_show_url, port=port
+        )
+    render.emit(
+        app,
+        results,
+        lambda results: _print_logins(results, quiet=False),
+        quiet=lambda results: _print_logins(results, quiet=True),
+    )
 
 
 def _print_logins(results: list[LoginResult], *, quiet: bool) -> None:
@@ -127,8 +145,9 @@ def _print_logins(results: list[LoginResult], *, quiet: bool) -> None:
             continue
         served = " and ".join(role.upper() for role in result.covers)
         who = result.account or "the app"
-        render.plain(f"{served}: {result.provider} ({result.flow}) ready for {who}; "
-                     f"token cache in {result.stored_in}")
+        render.plain(
+            f"{served}: {result.provider} ({result.flow}) ready for {who}; token cache in {result.stored_in}"
+        )
 
 
 @auth_group.command("status")
@@ -173,8 +192,12 @@ def logout(app: AppContext, only: Role | None) -> None:
     from mailrelay_cli.auth import oauth
 
     results = oauth.logout(app.settings(), only)
-    render.emit(app, results, lambda results: _print_logouts(results, quiet=False),
-                quiet=lambda results: _print_logouts(results, quiet=True))
+    render.emit(
+        app,
+        results,
+        lambda results: _print_logouts(results, quiet=False),
+        quiet=lambda results: _print_logouts(results, quiet=True),
+    )
 
 
 def _print_logouts(results: list[LogoutResult], *, quiet: bool) -> None:

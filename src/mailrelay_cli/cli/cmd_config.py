@@ -47,8 +47,9 @@ def check(app: AppContext, as_json: bool) -> None:
 
     result = config_report.check(app.settings())
     # Warnings and every problem but the first (the error line) show even under -q.
-    render.emit(app, result, lambda r: _print_check(r, ok_line=True),
-                quiet=lambda r: _print_check(r, ok_line=False))
+    render.emit(
+        app, result, lambda r: _print_check(r, ok_line=True), quiet=lambda r: _print_check(r, ok_line=False)
+    )
     if result.problems:
         first, *others = result.problems
         more = f" (and {len(others)} more)" if others else ""
@@ -60,8 +61,11 @@ def _print_show(report: ShowReport) -> None:
     from mailrelay_cli.config.display import toml_text
     from mailrelay_cli.config.schema import SECRET_NAMES
 
-    render.plain(f"# {report.path}" + ("" if report.file_exists else " (does not exist)")
-                 + ": effective settings, each value's source in its comment")
+    render.plain(
+        f"# {report.path}"
+        + ("" if report.file_exists else " (does not exist)")
+        + ": effective settings, each value's source in its comment"
+    )
     render.plain(toml_text(report.rows, SECRET_NAMES))
 
 

@@ -30,8 +30,10 @@ def list_command(app: AppContext, as_json: bool) -> None:
         if not found:
             render.plain("no hooks owed")
         for h in found:
-            render.plain(f"{h.approval_id} {h.status} after {h.attempts} attempt(s)"
-                         + (f": {h.last_error}" if h.last_error else ""))
+            render.plain(
+                f"{h.approval_id} {h.status} after {h.attempts} attempt(s)"
+                + (f": {h.last_error}" if h.last_error else "")
+            )
 
     render.emit(app, hook_admin.owed(app.settings()), human)
 
@@ -58,10 +60,12 @@ def retry_command(app: AppContext, approval_ids: tuple[str, ...], as_json: bool)
     render.emit(app, results, human)
     failed = [r for r in results if not r.ok]
     if failed:
-        raise TemporaryError(f"{len(failed)} of {len(results)} hook(s) failed again; "
-                             f"{failed[0].approval_id}: {failed[0].error}",
-                             hint="fix approval.on_decision, then mailrelay hooks retry; "
-                                  f"or give up on it: mailrelay hooks drop {failed[0].approval_id}")
+        raise TemporaryError(
+            f"{len(failed)} of {len(results)} hook(s) failed again; "
+            f"{failed[0].approval_id}: {failed[0].error}",
+            hint="fix approval.on_decision, then mailrelay hooks retry; "
+            f"or give up on it: mailrelay hooks drop {failed[0].approval_id}",
+        )
 
 
 @hooks_group.command("drop")
@@ -69,18 +73,18 @@ def retry_command(app: AppContext, approval_ids: tuple[str, ...], as_json: bool)
 @click.option("--all-failing", is_flag=True, help="Drop every hook that has failed.")
 @json_option
 @pass_app
-def drop_command(app: AppContext, approval_ids: tuple[str, ...], all_failing: bool,
-                 as_json: bool) -> None:
+def drop_command(app: AppContext, approval_ids: tuple[str, ...], all_failing: bool, as_json: bool) -> None:
     """Owe the hooks of the approvals given (or --all-failing) no more: they never run again."""
     from mailrelay_cli.errors import UsageError
     from mailrelay_cli.replies import hook_admin
 
     if not approval_ids and not all_failing:
-        raise UsageError("say which hooks to drop: ID... or --all-failing",
-                         hint="mailrelay hooks list")
+        raise UsageError("say which hooks to drop: ID... or --all-failing", hint="mailrelay hooks list")
 
     def human(result: DropResult) -> None:
-        render.plain(f"dropped {len(result.dropped)} hook(s)"
-                     + (f": {', '.join(result.dropped)}" if result.dropped else ""))
+        render.plain(
+            f"dropped {len(result.dropped)} hook(s)"
+            + (f": {', '.join(result.dropped)}" if result.dropped else "")
+        )
 
     render.emit(app, hook_admin.drop(app.settings(), approval_ids, all_failing=all_failing), human)

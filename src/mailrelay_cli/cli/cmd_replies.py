@@ -15,17 +15,26 @@ if TYPE_CHECKING:
 
 
 @click.command("process-replies")
-@click.option("--count", type=click.IntRange(min=1), metavar="N",
-              help="Read at most N messages (default: approval.count).")
-@click.option("--dry-run", is_flag=True,
-              help="Read and classify, print; record, delete, run and send nothing.")
-@click.option("--watch", is_flag=True,
-              help="Stay connected and decide each reply as it arrives (IMAP IDLE, Maildir "
-                   "new/); for a service instead of cron. Logs one line per event on stderr.")
+@click.option(
+    "--count",
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Read at most N messages (default: approval.count).",
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Read and classify, print; record, delete, run and send nothing."
+)
+@click.option(
+    "--watch",
+    is_flag=True,
+    help="Stay connected and decide each reply as it arrives (IMAP IDLE, Maildir "
+    "new/); for a service instead of cron. Logs one line per event on stderr.",
+)
 @json_option
 @pass_app
-def process_replies_command(app: AppContext, count: int | None, dry_run: bool, watch: bool,
-                            as_json: bool) -> None:
+def process_replies_command(
+    app: AppContext, count: int | None, dry_run: bool, watch: bool, as_json: bool
+) -> None:
     """Read the reply folder, record decisions, delete what was processed."""
     import sys
 
@@ -33,8 +42,10 @@ def process_replies_command(app: AppContext, count: int | None, dry_run: bool, w
 
     if watch:
         if dry_run:
-            raise UsageError("--watch and --dry-run do not go together",
-                             hint="mailrelay process-replies --dry-run (one look, nothing kept)")
+            raise UsageError(
+                "--watch and --dry-run do not go together",
+                hint="mailrelay process-replies --dry-run (one look, nothing kept)",
+            )
         _watch(app, count, as_json)
         return
     warn_unsafe_imap(app)
@@ -48,8 +59,7 @@ def process_replies_command(app: AppContext, count: int | None, dry_run: bool, w
             report = process_replies(settings, count=count, dry_run=dry_run, progress=progress)
     for failure in report.failures:
         render.plain(f"mailrelay: warning: {failure}", err=True)
-    render.emit(app, report.parts(), human=lambda _: _print(report, verbose=app.verbose > 0,
-                                                            dry_run=dry_run))
+    render.emit(app, report.parts(), human=lambda _: _print(report, verbose=app.verbose > 0, dry_run=dry_run))
 
 
 def _print(report: RunReport, *, verbose: bool, dry_run: bool) -> None:
@@ -57,8 +67,9 @@ def _print(report: RunReport, *, verbose: bool, dry_run: bool) -> None:
         for m in report.messages:
             about = f" {m.approval_id}" if m.approval_id else ""
             why = f" ({m.reason})" if m.reason and verbose else ""
-            render.plain(f"{m.uid}: {m.describe_outcome()}{about}{why} from {m.sender or '?'}: "
-                         f"{m.subject or ''}")
+            render.plain(
+                f"{m.uid}: {m.describe_outcome()}{about}{why} from {m.sender or '?'}: {m.subject or ''}"
+            )
     for approval in report.decided:
         # A dry run records nothing: say what the reply would do.
         verb = f"would be {approval.status}" if dry_run else approval.status
@@ -71,8 +82,10 @@ def _print(report: RunReport, *, verbose: bool, dry_run: bool) -> None:
         tally[m.outcome] = tally.get(m.outcome, 0) + 1
     detail = ", ".join(f"{n} {outcome}" for outcome, n in tally.items())
     prefix = "dry run: " if dry_run else ""
-    render.plain(f"{prefix}read {report.read}, deleted {report.deleted}, left {report.left}"
-                 + (f" ({detail})" if detail else ""))
+    render.plain(
+        f"{prefix}read {report.read}, deleted {report.deleted}, left {report.left}"
+        + (f" ({detail})" if detail else "")
+    )
 
 
 def _watch(app: AppContext, count: int | None, as_json: bool) -> None:
@@ -89,8 +102,7 @@ def _watch(app: AppContext, count: int | None, as_json: bool) -> None:
     def emit(event: watch.WatchEvent) -> None:
         if as_json:
             render.json_line(event.to_json(), sys.stderr)
-        elif event.level == "warning" or (not app.quiet and (event.level == "info"
-                                                               or app.verbose)):
+        elif event.level == "warning" or (not app.quiet and (event.level == "info" or app.verbose)):
             prefix = "warning: " if event.level == "warning" else ""
             render.plain(f"mailrelay: {prefix}{_inert(event.text)}", err=True)
 

@@ -44,8 +44,9 @@ def _human(found: Any) -> None:
         render.plain(f"automatic: {found.automatic} (decides nothing, whatever it says)")
     split = found.split
     if found.decision:
-        render.plain(f"decision:  {found.decision} (line {found.decision_line}, the first line "
-                     "of the new text)")
+        render.plain(
+            f"decision:  {found.decision} (line {found.decision_line}, the first line of the new text)"
+        )
     else:
         render.plain("decision:  none (the first line of the new text has no decision word)")
     _block("comment", _visible(found.comment))
@@ -67,8 +68,9 @@ def replies_group() -> None:
 
 @replies_group.command("explain")
 @click.argument("message", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--no-store", is_flag=True,
-              help="Do not read settings, signing key or state (no request fingerprint).")
+@click.option(
+    "--no-store", is_flag=True, help="Do not read settings, signing key or state (no request fingerprint)."
+)
 @json_option
 @pass_app
 def explain_command(app: AppContext, message: Path, no_store: bool, as_json: bool) -> None:

@@ -16,10 +16,10 @@ if TYPE_CHECKING:
 
 @click.command("schedule")
 @click.option("--cron", "cron", is_flag=True, help="Print the crontab line(s).")
-@click.option("--systemd", "systemd", is_flag=True,
-              help="Print a service and timer unit pair (user units).")
-@click.option("--watch", is_flag=True,
-              help="With --systemd: one long-running process-replies --watch service instead.")
+@click.option("--systemd", "systemd", is_flag=True, help="Print a service and timer unit pair (user units).")
+@click.option(
+    "--watch", is_flag=True, help="With --systemd: one long-running process-replies --watch service instead."
+)
 @pass_app
 def schedule_command(app: AppContext, cron: bool, systemd: bool, watch: bool) -> None:
     """Print how to run process-replies every approval.interval_minutes, or (--systemd
@@ -32,15 +32,18 @@ def schedule_command(app: AppContext, cron: bool, systemd: bool, watch: bool) ->
     from mailrelay_cli.reports import schedule
 
     if cron and systemd:
-        raise UsageError("--cron and --systemd are two ways of doing one job; give one",
-                         hint="mailrelay schedule --cron, or: mailrelay schedule --systemd")
+        raise UsageError(
+            "--cron and --systemd are two ways of doing one job; give one",
+            hint="mailrelay schedule --cron, or: mailrelay schedule --systemd",
+        )
     kind = "cron" if cron else "systemd" if systemd else None
     if kind is None:
-        raise UsageError("say which scheduler: --cron or --systemd",
-                         hint="mailrelay schedule --cron")
+        raise UsageError("say which scheduler: --cron or --systemd", hint="mailrelay schedule --cron")
     if watch and kind != "systemd":
-        raise UsageError("--watch is a long-running service: cron cannot keep one running",
-                         hint="mailrelay schedule --systemd --watch")
+        raise UsageError(
+            "--watch is a long-running service: cron cannot keep one running",
+            hint="mailrelay schedule --systemd --watch",
+        )
     settings = app.settings()
     if watch:
         _print_watch_unit(schedule.systemd_watch_here(settings))
@@ -55,8 +58,9 @@ def schedule_command(app: AppContext, cron: bool, systemd: bool, watch: bool) ->
 
 
 def _print_cron(result: CronSchedule) -> None:
-    render.plain(f"# mailrelay process-replies {result.every} "
-                 f"(approval.interval_minutes = {result.interval_minutes})")
+    render.plain(
+        f"# mailrelay process-replies {result.every} (approval.interval_minutes = {result.interval_minutes})"
+    )
     if result.note:
         render.plain(f"# note: {result.note}")
     for comment in result.comments:

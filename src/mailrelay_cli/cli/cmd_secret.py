@@ -26,9 +26,13 @@ def secret_group() -> None:
 # Anything after NAME would be the value typed on the command line (in the shell history and
 # `ps`): taken only to refuse it without echoing it, as click's own error would.
 @click.argument("extra", nargs=-1, metavar="")
-@click.option("--stdin", "from_stdin", is_flag=True,
-              help="Read the value from standard input (one line) instead of a prompt; "
-                   "required when standard input is not a terminal.")
+@click.option(
+    "--stdin",
+    "from_stdin",
+    is_flag=True,
+    help="Read the value from standard input (one line) instead of a prompt; "
+    "required when standard input is not a terminal.",
+)
 @pass_app
 def set_(app: AppContext, name: str, extra: tuple[str, ...], from_stdin: bool) -> None:
     """Store secret NAME (smtp.password, imap.password, smtp.client_secret, imap.client_secret,
@@ -40,7 +44,7 @@ def set_(app: AppContext, name: str, extra: tuple[str, ...], from_stdin: bool) -
             f"secret set takes only NAME; a value on the command line is refused and not shown "
             f"({len(extra)} more argument{'s' if len(extra) > 1 else ''} given)",
             hint=f"mailrelay secret set {name} (hidden prompt), or --stdin; the value you typed "
-                 "is in your shell history: remove it there and consider it exposed",
+            "is in your shell history: remove it there and consider it exposed",
         )
     credentials.check_name(name)
     profile = app.settings().profile
@@ -48,13 +52,14 @@ def set_(app: AppContext, name: str, extra: tuple[str, ...], from_stdin: bool) -
         value = sys.stdin.readline().rstrip("\r\n")
     else:
         if not sys.stdin.isatty():  # getpass would warn, echo the value, then abort
-            raise UsageError("standard input is not a terminal; pipe the value with --stdin",
-                             hint=f"run it in a terminal, or: mailrelay secret set {name} --stdin "
-                                  "< FILE-HOLDING-THE-VALUE")
+            raise UsageError(
+                "standard input is not a terminal; pipe the value with --stdin",
+                hint=f"run it in a terminal, or: mailrelay secret set {name} --stdin "
+                "< FILE-HOLDING-THE-VALUE",
+            )
         value = _prompt_twice(name)
     if not value:
-        raise DataError(f"empty value for {name}; nothing stored",
-                        hint=f"mailrelay secret set {name}")
+        raise DataError(f"empty value for {name}; nothing stored", hint=f"mailrelay secret set {name}")
     if name == "approval.signing_key":
         from mailrelay_cli.auth import signing_key
 
@@ -75,8 +80,10 @@ def _prompt_twice(name: str, tries: int = 3) -> str:
             return value
         if attempt < tries:
             render.plain(f"mailrelay: the two entries for {name} differ; type it again", err=True)
-    raise DataError(f"the two entries for {name} differed {tries} times; nothing stored",
-                    hint=f"mailrelay secret set {name}, or: mailrelay secret set {name} --stdin")
+    raise DataError(
+        f"the two entries for {name} differed {tries} times; nothing stored",
+        hint=f"mailrelay secret set {name}, or: mailrelay secret set {name} --stdin",
+    )
 
 
 @secret_group.command("delete")

@@ -30,11 +30,13 @@ def _read_payload(source: str) -> dict:
 
         text = Path(source).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise DataError(f"--payload {source} does not exist",
-                        hint="give a JSON file, or - to read it from standard input") from None
+        raise DataError(
+            f"--payload {source} does not exist", hint="give a JSON file, or - to read it from standard input"
+        ) from None
     except (OSError, UnicodeDecodeError) as e:
-        raise DataError(f"--payload {source} cannot be read: {e}",
-                        hint="the payload is a UTF-8 JSON file") from e
+        raise DataError(
+            f"--payload {source} cannot be read: {e}", hint="the payload is a UTF-8 JSON file"
+        ) from e
     return parse_payload(text, f"payload {source}")
 
 
@@ -74,26 +76,31 @@ def _retry_notices(app: AppContext, as_json: bool) -> Callable[[Any], None] | No
 
         wait = f"{retry.wait:.0f}s" if retry.wait >= 1 else f"{retry.wait:.1f}s"
         until = datetime.fromtimestamp(retry.gives_up_at).strftime("%H:%M:%S")
-        render.plain(f"mailrelay: retrying in {wait}: {retry.reason} "
-                     f"(attempt {retry.attempt}, giving up at {until})", err=True)
+        render.plain(
+            f"mailrelay: retrying in {wait}: {retry.reason} (attempt {retry.attempt}, giving up at {until})",
+            err=True,
+        )
 
     return notice
 
 
-def _approval_options(settings: Settings, event: str, expires_in: float | None,
-                      required: int | None, notify: tuple[str, ...]) -> ApprovalOptions | None:
+def _approval_options(
+    settings: Settings, event: str, expires_in: float | None, required: int | None, notify: tuple[str, ...]
+) -> ApprovalOptions | None:
     """The approval flags as given, or None when none was; a usage error for an event that
     asks for no approval."""
-    given = [flag for flag, value in (("--expires-in", expires_in), ("--required", required),
-                                      ("--notify", notify)) if value not in (None, ())]
+    given = [
+        flag
+        for flag, value in (("--expires-in", expires_in), ("--required", required), ("--notify", notify))
+        if value not in (None, ())
+    ]
     if not given:
         return None
     from mailrelay_cli.approvals.options import ApprovalOptions
     from mailrelay_cli.outbound.events import get_event
 
     if not get_event(event, settings.notifications.templates_dir).asks_approval:
-        raise UsageError(f"{given[0]} does not apply to event {event}",
-                         hint=f"mailrelay events show {event}")
+        raise UsageError(f"{given[0]} does not apply to event {event}", hint=f"mailrelay events show {event}")
     return ApprovalOptions(1 if required is None else required, expires_in, notify)
 
 
@@ -118,39 +125,79 @@ def _print_quiet(result: SendResult) -> None:
 
 
 @click.command("send")
-@click.option("--event", "event", required=True, metavar="EVENT", shell_complete=complete_event,
-              help="Event to send (see `mailrelay events list`).")
-@click.option("--to", "to", multiple=True, metavar="ADDR",
-              help="Recipient (repeat; default: events.EVENT.to in the settings).")
-@click.option("--cc", "cc", multiple=True, metavar="ADDR",
-              help="Cc recipient (repeat; default: events.EVENT.cc).")
-@click.option("--var", "variables", multiple=True, metavar="KEY=VALUE",
-              help="Template variable (repeat); wins over the payload.")
-@click.option("--payload", metavar="FILE|-",
-              help="JSON object of variables and logs metadata; - reads standard input.")
+@click.option(
+    "--event",
+    "event",
+    required=True,
+    metavar="EVENT",
+    shell_complete=complete_event,
+    help="Event to send (see `mailrelay events list`).",
+)
+@click.option(
+    "--to",
+    "to",
+    multiple=True,
+    metavar="ADDR",
+    help="Recipient (repeat; default: events.EVENT.to in the settings).",
+)
+@click.option(
+    "--cc", "cc", multiple=True, metavar="ADDR", help="Cc recipient (repeat; default: events.EVENT.cc)."
+)
+@click.option(
+    "--var",
+    "variables",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Template variable (repeat); wins over the payload.",
+)
+@click.option(
+    "--payload", metavar="FILE|-", help="JSON object of variables and logs metadata; - reads standard input."
+)
 # --log/--failed-log are plain strings: a bad path is bad data (65, checked in attachments
 # before anything is sent), not a usage error (2) as click.Path would make it.
-@click.option("--log", "logs", multiple=True, metavar="PATH",
-              help="Log to attach as the policy says (repeat).")
-@click.option("--failed-log", "failed_logs", multiple=True, metavar="PATH",
-              help="Log of a failed step (repeat); on-failure attaches only these.")
+@click.option(
+    "--log", "logs", multiple=True, metavar="PATH", help="Log to attach as the policy says (repeat)."
+)
+@click.option(
+    "--failed-log",
+    "failed_logs",
+    multiple=True,
+    metavar="PATH",
+    help="Log of a failed step (repeat); on-failure attaches only these.",
+)
 @click.option("--subject", metavar="TEXT", help="Subject instead of the template's.")
 @click.option("--dry-run", is_flag=True, help="Print the MIME message; contact no server.")
-@click.option("--allow-partial", is_flag=True,
-              help="Exit 0 when some recipients were refused but others accepted.")
-@click.option("--expires-in", type=_DURATION, metavar="DURATION",
-              help="approval-requested: approval lifetime.")
-@click.option("--required", "required", type=_COUNT, metavar="N",
-              help="approval-requested: approvals needed.")
-@click.option("--notify", multiple=True, metavar="ADDR",
-              help="approval-requested: who hears of the decision (repeat).")
+@click.option(
+    "--allow-partial", is_flag=True, help="Exit 0 when some recipients were refused but others accepted."
+)
+@click.option(
+    "--expires-in", type=_DURATION, metavar="DURATION", help="approval-requested: approval lifetime."
+)
+@click.option(
+    "--required", "required", type=_COUNT, metavar="N", help="approval-requested: approvals needed."
+)
+@click.option(
+    "--notify", multiple=True, metavar="ADDR", help="approval-requested: who hears of the decision (repeat)."
+)
 @json_option
 @pass_app
-def send_command(app: AppContext, event: str, to: tuple[str, ...], cc: tuple[str, ...],
-                 variables: tuple[str, ...], payload: str | None, logs: tuple[str, ...],
-                 failed_logs: tuple[str, ...], subject: str | None, dry_run: bool,
-                 allow_partial: bool, expires_in: float | None, required: int | None,
-                 notify: tuple[str, ...], as_json: bool) -> None:
+def send_command(
+    app: AppContext,
+    event: str,
+    to: tuple[str, ...],
+    cc: tuple[str, ...],
+    variables: tuple[str, ...],
+    payload: str | None,
+    logs: tuple[str, ...],
+    failed_logs: tuple[str, ...],
+    subject: str | None,
+    dry_run: bool,
+    allow_partial: bool,
+    expires_in: float | None,
+    required: int | None,
+    notify: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Render EVENT's templates and send them to --to/--cc (or the event's configured recipients).
 
     Logs (--log, --failed-log, or the payload's "logs" list) are attached as
@@ -181,8 +228,10 @@ def send_command(app: AppContext, event: str, to: tuple[str, ...], cc: tuple[str
     for log, reason in () if app.quiet else result.skipped_logs:
         render.plain(f"note: {log} not attached: {reason}", err=True)
     for log in result.cut_logs:
-        render.plain(f"note: {log} is larger than notifications.max_attachment_mb; "
-                     "only its last part is attached", err=True)
+        render.plain(
+            f"note: {log} is larger than notifications.max_attachment_mb; only its last part is attached",
+            err=True,
+        )
     if result.refused:
         if not as_json:
             for address, code, reply in result.refused:

@@ -36,16 +36,20 @@ def _migrated(result: MigrateResult) -> None:
     if result.before is None:
         render.plain(f"{result.location}: schema created (version {result.after})")
     elif result.changed:
-        render.plain(f"{result.location}: schema upgraded from version {result.before} "
-                     f"to {result.after}")
+        render.plain(f"{result.location}: schema upgraded from version {result.before} to {result.after}")
     else:
         render.plain(f"{result.location}: schema already at version {result.after}")
 
 
 @state_group.command("copy")
-@click.option("--to", "to_url", required=True, metavar="URL",
-              help="The PostgreSQL store, postgresql://USER@HOST:PORT/DB (no password: "
-                   "state.password, MAILRELAY_STATE_PASSWORD or PGPASSFILE).")
+@click.option(
+    "--to",
+    "to_url",
+    required=True,
+    metavar="URL",
+    help="The PostgreSQL store, postgresql://USER@HOST:PORT/DB (no password: "
+    "state.password, MAILRELAY_STATE_PASSWORD or PGPASSFILE).",
+)
 @json_option
 @pass_app
 def copy_command(app: AppContext, to_url: str, as_json: bool) -> None:
@@ -58,9 +62,12 @@ def copy_command(app: AppContext, to_url: str, as_json: bool) -> None:
 def _copied(result: CopyResult) -> None:
     if result.created_schema:
         render.plain(f"{result.target}: schema created")
-    render.table(f"{result.source} -> {result.target}",
-                 ["table", "rows here", "added", "already there", "verified"],
-                 [(t.table, t.source, t.added, t.source - t.added, t.verified)
-                  for t in result.tables])
-    render.plain("every row is in the target; set state.url on this host to use it: "
-                 f'mailrelay config set state.url "{result.target}"')
+    render.table(
+        f"{result.source} -> {result.target}",
+        ["table", "rows here", "added", "already there", "verified"],
+        [(t.table, t.source, t.added, t.source - t.added, t.verified) for t in result.tables],
+    )
+    render.plain(
+        "every row is in the target; set state.url on this host to use it: "
+        f'mailrelay config set state.url "{result.target}"'
+    )

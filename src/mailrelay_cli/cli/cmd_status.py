@@ -19,14 +19,18 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     try:
         return parse_duration(value)
     except ValueError:
-        raise click.BadParameter(f"{value!r} is not a duration; write it like 15m, 2h or 1d") \
-            from None
+        raise click.BadParameter(f"{value!r} is not a duration; write it like 15m, 2h or 1d") from None
 
 
 @click.command("status")
-@click.option("--max-age", "max_age", metavar="D", callback=_duration,
-              help="Exit 75 when the last successful run (or the watcher's heartbeat) is older "
-                   "than D (15m, 2h) or none.")
+@click.option(
+    "--max-age",
+    "max_age",
+    metavar="D",
+    callback=_duration,
+    help="Exit 75 when the last successful run (or the watcher's heartbeat) is older "
+    "than D (15m, 2h) or none.",
+)
 @json_option
 @pass_app
 def status_command(app: AppContext, max_age: float | None, as_json: bool) -> None:
@@ -40,8 +44,12 @@ def status_command(app: AppContext, max_age: float | None, as_json: bool) -> Non
     from mailrelay_cli.reports import health
 
     report = health.check(app.settings(), max_age)
-    render.emit(app, report, lambda report: _print(report, brief=False),
-                quiet=lambda report: _print(report, brief=True) if report.stale else None)
+    render.emit(
+        app,
+        report,
+        lambda report: _print(report, brief=False),
+        quiet=lambda report: _print(report, brief=True) if report.stale else None,
+    )
     code = exit_code_for(report.outcome)
     if code:
         click.get_current_context().exit(int(code))
@@ -59,19 +67,27 @@ def _watcher_rows(report: Any) -> list[tuple[str, str]]:
         return []
     where = f"pid {watcher.pid} on {watcher.host}, {watcher.mode or 'starting'}, {watcher.mailbox}"
     if watcher.running:
-        first = ("watching since", f"{_iso(watcher.started_at)} "
-                                   f"({ago(report.now, watcher.started_at)}), {where}")
+        first = (
+            "watching since",
+            f"{_iso(watcher.started_at)} ({ago(report.now, watcher.started_at)}), {where}",
+        )
     else:
         end = watcher.stopped_at or watcher.heartbeat_at
-        first = ("watcher", f"{watcher.outcome} {_iso(end)} ({ago(report.now, end)})"
-                            + (f": {watcher.error}" if watcher.error else "") + f"; was {where}")
+        first = (
+            "watcher",
+            f"{watcher.outcome} {_iso(end)} ({ago(report.now, end)})"
+            + (f": {watcher.error}" if watcher.error else "")
+            + f"; was {where}",
+        )
     event = watcher.last_event or "none"
     if watcher.last_event_at is not None:
         event += f" ({ago(report.now, watcher.last_event_at)})"
-    return [first,
-            ("last event", event),
-            ("heartbeat", f"{_iso(watcher.heartbeat_at)} ({ago(report.now, watcher.heartbeat_at)})"),
-            ("reconnects today", str(watcher.reconnects_today))]
+    return [
+        first,
+        ("last event", event),
+        ("heartbeat", f"{_iso(watcher.heartbeat_at)} ({ago(report.now, watcher.heartbeat_at)})"),
+        ("reconnects today", str(watcher.reconnects_today)),
+    ]
 
 
 def _run_text(report: Any, run: Any) -> str:
@@ -82,8 +98,10 @@ def _run_text(report: Any, run: Any) -> str:
     when = run.finished_at or run.started_at
     text = f"{_iso(when)} ({ago(report.now, when)}), {run.outcome or 'no end recorded'}"
     if run.counts:
-        text += (f": read {run.counts.get('read', 0)}, deleted {run.counts.get('deleted', 0)}, "
-                 f"left {run.counts.get('left', 0)}")
+        text += (
+            f": read {run.counts.get('read', 0)}, deleted {run.counts.get('deleted', 0)}, "
+            f"left {run.counts.get('left', 0)}"
+        )
     return text
 
 
@@ -101,16 +119,21 @@ def _print(report: Any, *, brief: bool) -> None:
     if pending.oldest_id is None:
         pending_text = "none"
     else:
-        pending_text = (f"{pending.count}, oldest {pending.oldest_id} asked "
-                        f"{ago(report.now, pending.oldest_created_at)}, expires "
-                        f"{_iso(pending.oldest_expires_at)}")
+        pending_text = (
+            f"{pending.count}, oldest {pending.oldest_id} asked "
+            f"{ago(report.now, pending.oldest_created_at)}, expires "
+            f"{_iso(pending.oldest_expires_at)}"
+        )
     rows = [
         ("last run", _run_text(report, report.last_run)),
         ("last success", _run_text(report, report.last_success)),
-        ("last 24 hours", f"{_count(report.runs_last_day, 'run')} "
-                          f"({report.failed_runs_last_day} failed), "
-                          f"{_count(report.messages_last_day, 'message')}, "
-                          f"{_count(report.decisions_last_day, 'decision')}"),
+        (
+            "last 24 hours",
+            f"{_count(report.runs_last_day, 'run')} "
+            f"({report.failed_runs_last_day} failed), "
+            f"{_count(report.messages_last_day, 'message')}, "
+            f"{_count(report.decisions_last_day, 'decision')}",
+        ),
         ("pending approvals", pending_text),
         ("failing hooks", str(len(report.failing_hooks)) if report.failing_hooks else "none"),
     ]

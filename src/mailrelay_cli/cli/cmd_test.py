@@ -15,16 +15,20 @@ if TYPE_CHECKING:
 
 
 @click.command("test")
-@click.option("--to", "to", metavar="ADDR",
-              help="Recipient of the test message (default: test.to).")
+@click.option("--to", "to", metavar="ADDR", help="Recipient of the test message (default: test.to).")
 @click.option("--smtp-only", is_flag=True, help="Check sending only.")
 @click.option("--imap-only", is_flag=True, help="Check the reply mailbox only (sends nothing).")
-@click.option("--transcript", "with_transcript", is_flag=True,
-              help="Print the protocol dialogue after the checklist, secrets redacted.")
+@click.option(
+    "--transcript",
+    "with_transcript",
+    is_flag=True,
+    help="Print the protocol dialogue after the checklist, secrets redacted.",
+)
 @json_option
 @pass_app
-def test_command(app: AppContext, to: str | None, smtp_only: bool, imap_only: bool,
-                 with_transcript: bool, as_json: bool) -> None:
+def test_command(
+    app: AppContext, to: str | None, smtp_only: bool, imap_only: bool, with_transcript: bool, as_json: bool
+) -> None:
     """Send a test message, then open the IMAP reply folder, reporting every step.
 
     The IMAP check runs when approval.enabled is true or with --imap-only. The exit
@@ -35,10 +39,15 @@ def test_command(app: AppContext, to: str | None, smtp_only: bool, imap_only: bo
 
     if not smtp_only:
         warn_unsafe_imap(app)
-    report = diagnostics.run(app.settings(), to=to, smtp_only=smtp_only, imap_only=imap_only,
-                             with_transcript=with_transcript)
-    render.emit(app, report.parts(), human=lambda _: _checklist(report),
-                quiet=lambda _: None if report.ok else _checklist(report))
+    report = diagnostics.run(
+        app.settings(), to=to, smtp_only=smtp_only, imap_only=imap_only, with_transcript=with_transcript
+    )
+    render.emit(
+        app,
+        report.parts(),
+        human=lambda _: _checklist(report),
+        quiet=lambda _: None if report.ok else _checklist(report),
+    )
     if not report.ok:
         click.get_current_context().exit(int(exit_code_for(report.failure)))
 

@@ -44,8 +44,9 @@ class AppContext:
             return
         from mailrelay_cli.config.missing_file import missing_file_error
 
-        given_by = ("MAILRELAY_CONFIG" if os.environ.get("MAILRELAY_CONFIG") == self.config_path
-                    else "--config")
+        given_by = (
+            "MAILRELAY_CONFIG" if os.environ.get("MAILRELAY_CONFIG") == self.config_path else "--config"
+        )
         raise missing_file_error(path, given_by)
 
 

@@ -36,8 +36,11 @@ def complete_key(ctx: click.Context, param: click.Parameter, incomplete: str) ->
     """Settings keys (``smtp.host``…), with their documentation as the description."""
     from mailrelay_cli.config.schema import KEYS
 
-    return [CompletionItem(spec.key, help=spec.doc) for spec in KEYS
-            if "*" not in spec.key and spec.key.startswith(incomplete)]
+    return [
+        CompletionItem(spec.key, help=spec.doc)
+        for spec in KEYS
+        if "*" not in spec.key and spec.key.startswith(incomplete)
+    ]
 
 
 def complete_event(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
@@ -51,8 +54,11 @@ def complete_event(ctx: click.Context, param: click.Parameter, incomplete: str) 
         events = catalogue(templates)
     except MailrelayError:
         events = catalogue(None)
-    return [CompletionItem(name, help=event.description) for name, event in events.items()
-            if name.startswith(incomplete)]
+    return [
+        CompletionItem(name, help=event.description)
+        for name, event in events.items()
+        if name.startswith(incomplete)
+    ]
 
 
 def complete_secret(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
@@ -61,8 +67,7 @@ def complete_secret(ctx: click.Context, param: click.Parameter, incomplete: str)
     return [CompletionItem(name) for name in SECRET_NAMES if name.startswith(incomplete)]
 
 
-def complete_approval_id(ctx: click.Context, param: click.Parameter,
-                         incomplete: str) -> list[CompletionItem]:
+def complete_approval_id(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Approval ids in the state store, newest first, the title as the description."""
     from mailrelay_cli.errors import MailrelayError
 
@@ -81,8 +86,7 @@ def complete_approval_id(ctx: click.Context, param: click.Parameter,
             found = approvals.list_approvals(db)
     except MailrelayError:
         return []
-    return [CompletionItem(a.id, help=f"{a.status}: {a.title}") for a in found
-            if a.id.startswith(incomplete)]
+    return [CompletionItem(a.id, help=f"{a.status}: {a.title}") for a in found if a.id.startswith(incomplete)]
 
 
 def script(shell: str, prog_name: str = "mailrelay") -> str:

@@ -49,16 +49,23 @@ def _set_json(ctx: click.Context, param: click.Parameter, value: Any) -> None:
 
 def _options(existing: set[str]) -> list[click.Option]:
     options = [
-        click.Option(["--config", "config_path"], type=click.Path(dir_okay=False), hidden=True,
-                     expose_value=False, is_eager=True, callback=_set_config),
-        click.Option(["-v", "--verbose"], count=True, hidden=True, expose_value=False,
-                     callback=_add_verbose),
-        click.Option(["-q", "--quiet"], is_flag=True, hidden=True, expose_value=False,
-                     callback=_set_quiet),
+        click.Option(
+            ["--config", "config_path"],
+            type=click.Path(dir_okay=False),
+            hidden=True,
+            expose_value=False,
+            is_eager=True,
+            callback=_set_config,
+        ),
+        click.Option(["-v", "--verbose"], count=True, hidden=True, expose_value=False, callback=_add_verbose),
+        click.Option(["-q", "--quiet"], is_flag=True, hidden=True, expose_value=False, callback=_set_quiet),
     ]
     if "--json" not in existing:
-        options.append(click.Option(["--json", "global_json"], is_flag=True, hidden=True,
-                                    expose_value=False, callback=_set_json))
+        options.append(
+            click.Option(
+                ["--json", "global_json"], is_flag=True, hidden=True, expose_value=False, callback=_set_json
+            )
+        )
     return [option for option in options if not set(option.opts) & existing]
 
 

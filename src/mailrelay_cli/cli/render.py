@@ -33,8 +33,13 @@ if TYPE_CHECKING:  # types only: every command imports this module, --help inclu
     R = TypeVar("R", bound="JsonResult | Sequence[JsonResult]")
 
 
-def emit(app: OutputMode, result: R, human: Callable[[R], None] | None = None, *,
-         quiet: Callable[[R], None] | None = None) -> None:
+def emit(
+    app: OutputMode,
+    result: R,
+    human: Callable[[R], None] | None = None,
+    *,
+    quiet: Callable[[R], None] | None = None,
+) -> None:
     """Print ``result`` the one way this invocation asks for.
 
     ``--json``: the result's line, or one line per result of a list or tuple of them
@@ -144,8 +149,9 @@ def internal_error(exc: BaseException, *, as_json: bool, verbose: bool) -> None:
         plain(f"hint: {hint}", err=True)
 
 
-def table(title: str | None, columns: list[str], rows: Iterable[Iterable[Any]],
-          keep_whole: tuple[str, ...] = ()) -> None:
+def table(
+    title: str | None, columns: list[str], rows: Iterable[Iterable[Any]], keep_whole: tuple[str, ...] = ()
+) -> None:
     """A table: rich on a terminal (``keep_whole`` columns never wrapped), plain columns when
     piped; cells are text, never rich markup, control characters made visible."""
     from mailrelay_cli.cli.tables import print_table

@@ -23,8 +23,13 @@ def plain_lines(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> list[s
     return lines
 
 
-def print_table(console: Any, columns: Sequence[str], rows: Iterable[Iterable[Any]],
-                keep_whole: Sequence[str] = (), title: str | None = None) -> None:
+def print_table(
+    console: Any,
+    columns: Sequence[str],
+    rows: Iterable[Iterable[Any]],
+    keep_whole: Sequence[str] = (),
+    title: str | None = None,
+) -> None:
     """Print ``rows`` under ``columns`` on ``console`` (see the module docstring)."""
     cells = [["" if cell is None else str(cell) for cell in row] for row in rows]
     if not console.is_terminal:
@@ -39,9 +44,12 @@ def print_table(console: Any, columns: Sequence[str], rows: Iterable[Iterable[An
     grid = Table(title=title, show_header=True, header_style="bold", box=None, pad_edge=False)
     for column in columns:
         whole = column in keep_whole
-        grid.add_column(column, no_wrap=whole, overflow="fold" if not whole else "ellipsis",
-                        min_width=max((len(row[len(grid.columns)]) for row in cells), default=0)
-                        if whole else None)
+        grid.add_column(
+            column,
+            no_wrap=whole,
+            overflow="fold" if not whole else "ellipsis",
+            min_width=max((len(row[len(grid.columns)]) for row in cells), default=0) if whole else None,
+        )
     for row in cells:
         grid.add_row(*(escape(cell) for cell in row))
     console.print(grid)

@@ -49,8 +49,10 @@ class WaitLine:
             left = min(left, self.deadline - time.monotonic())
         # Short enough for 80 columns: "K3T9QX pending since 12-01 14:37Z, expires 12-04 14:37Z,
         # 0/1 votes, 2m left"; a narrower terminal cuts the end (never an id or a command).
-        return (f"{a.id} {a.status} since {_short(a.created_at)}, expires {_short(a.expires_at)},"
-                f" {len(a.approved_by)}/{a.required} votes, {format_duration(max(left, 0.0))} left")
+        return (
+            f"{a.id} {a.status} since {_short(a.created_at)}, expires {_short(a.expires_at)},"
+            f" {len(a.approved_by)}/{a.required} votes, {format_duration(max(left, 0.0))} left"
+        )
 
     def refresh(self) -> None:
         from rich.text import Text

@@ -68,7 +68,8 @@ def missing_settings(settings: Settings, role: Role) -> tuple[Problem, ...]:
             if is_loopback(smtp.host):  # Postfix on localhost usually takes mail without a login
                 found[-1] = found[-1]._replace(
                     hint="mailrelay config set smtp.user USER; a relay on this host usually needs "
-                         "no login: mailrelay config set smtp.auth none")
+                    "no login: mailrelay config set smtp.auth none"
+                )
         if smtp.auth in OAUTH_TYPES and not smtp.client_id:
             unset("smtp.client_id", f" (smtp.auth = {smtp.auth})")
         return _file_first(settings, found)
@@ -98,18 +99,27 @@ def _graph_problems(settings: Settings, role: Role, why: str) -> list[Problem]:
     server = settings.smtp if role == "smtp" else settings.imap
     found = []
     if server.auth != "microsoft-oauth":
-        found.append(Problem(
-            f"{role}.auth is {server.auth!r} in {settings.path}, but {why} needs microsoft-oauth "
-            "(Graph takes only Microsoft's OAuth tokens)",
-            f"mailrelay config set {role}.auth microsoft-oauth"))
+        found.append(
+            Problem(
+                f"{role}.auth is {server.auth!r} in {settings.path}, but {why} needs microsoft-oauth "
+                "(Graph takes only Microsoft's OAuth tokens)",
+                f"mailrelay config set {role}.auth microsoft-oauth",
+            )
+        )
     if not server.user:
-        found.append(Problem(
-            f"{role}.user is not set in {settings.path} ({why}: the mailbox Graph uses)",
-            f"mailrelay config set {role}.user builds@example.com"))
+        found.append(
+            Problem(
+                f"{role}.user is not set in {settings.path} ({why}: the mailbox Graph uses)",
+                f"mailrelay config set {role}.user builds@example.com",
+            )
+        )
     if server.auth == "microsoft-oauth" and not server.client_id:
-        found.append(Problem(
-            f"{role}.client_id is not set in {settings.path} ({why})",
-            f"mailrelay config set {role}.client_id APPLICATION-ID"))
+        found.append(
+            Problem(
+                f"{role}.client_id is not set in {settings.path} ({why})",
+                f"mailrelay config set {role}.client_id APPLICATION-ID",
+            )
+        )
     return found
 
 

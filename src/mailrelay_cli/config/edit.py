@@ -25,8 +25,7 @@ def set_value(path: Path, key: str, text: str) -> Any:
     value = parse_cli_value(key, text)
     if key.endswith(".tls_ca_file") and not Path(str(value)).expanduser().is_file():
         # what every connection (and `config check`) would refuse, refused before writing
-        raise ConfigError(f"{key}: {value} is not a file",
-                          hint=f"mailrelay config set {key} /path/to/ca.pem")
+        raise ConfigError(f"{key}: {value} is not a file", hint=f"mailrelay config set {key} /path/to/ca.pem")
     try:
         original = path.read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -32,7 +32,7 @@ def env_name(key: str) -> str:
 
 def key_of(name: str) -> str:
     """The settings key a ``MAILRELAY__…`` variable names (the inverse of ``env_name``)."""
-    parts = [part.lower() for part in name[len(PREFIX):].split("__")]
+    parts = [part.lower() for part in name[len(PREFIX) :].split("__")]
     if len(parts) == 3 and parts[0] == "events":
         parts[1] = parts[1].replace("_", "-")
     return ".".join(parts)
@@ -61,7 +61,7 @@ def overrides(environ: Mapping[str, str] | None = None) -> dict[str, tuple[Any, 
             raise ConfigError(
                 f"{name}: {key} is a secret and secrets are not settings",
                 hint=f"unset {name}; pass the secret as {secret_var} (one underscore) "
-                     f"or store it: mailrelay secret set {key}",
+                f"or store it: mailrelay secret set {key}",
             )
         if spec_for(key) is None:
             raise ConfigError(f"{name}: no settings key {key}", hint=_suggest(key))

@@ -82,16 +82,22 @@ def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     except FileNotFoundError:
         exists = False
     except OSError as e:
-        raise ConfigError(f"cannot read the settings file {file_path}: {e.strerror}",
-                          hint="check the path and the permissions of its directories") from e
+        raise ConfigError(
+            f"cannot read the settings file {file_path}: {e.strerror}",
+            hint="check the path and the permissions of its directories",
+        ) from e
     table = read_file_table(file_path) if exists else {}
     from mailrelay_cli.config.env_overrides import overrides
 
     return settings_from_table(table, file_path, exists, overrides())
 
 
-def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool = True,
-                        env: Mapping[str, tuple[Any, str]] | None = None) -> Settings:
+def settings_from_table(
+    table: Mapping[str, Any],
+    file_path: Path,
+    exists: bool = True,
+    env: Mapping[str, tuple[Any, str]] | None = None,
+) -> Settings:
     """The validated ``Settings`` of a parsed TOML ``table`` read from (or bound for) ``file_path``.
 
     ``env`` holds ``MAILRELAY__SECTION__KEY`` overrides (``config.env_overrides``): they win
@@ -209,15 +215,19 @@ def settings_from_table(table: Mapping[str, Any], file_path: Path, exists: bool 
     else:
         graph_endpoint = clouds.default_graph_endpoint(smtp_authority or imap_authority)
         values["graph.endpoint"] = graph_endpoint  # `config show` prints the one in use
-    clouds.check_same_cloud({
-        "smtp.authority": smtp_authority or clouds.GLOBAL.login,
-        "imap.authority": imap_authority or clouds.GLOBAL.login,
-        "graph.endpoint": graph_endpoint,
-    }, str(file_path))
+    clouds.check_same_cloud(
+        {
+            "smtp.authority": smtp_authority or clouds.GLOBAL.login,
+            "imap.authority": imap_authority or clouds.GLOBAL.login,
+            "graph.endpoint": graph_endpoint,
+        },
+        str(file_path),
+    )
 
     mailbox = get("approval.mailbox")
     if mailbox not in ("imap", "graph") and not (
-            mailbox.startswith("maildir:") and len(mailbox) > len("maildir:")):
+        mailbox.startswith("maildir:") and len(mailbox) > len("maildir:")
+    ):
         raise ConfigError(
             f'{file_path}: approval.mailbox must be "imap", "maildir:PATH" or "graph", not {mailbox!r}',
             hint='mailrelay config set approval.mailbox "maildir:/var/mail/approvals"',

@@ -17,12 +17,15 @@ def missing_file_text(path: Path, given_by: str | None = None) -> tuple[str, str
     """
     default = paths.config_dir() / "settings.toml"
     if given_by is None and path == default:
-        return (f"{path} does not exist",
-                "mailrelay config init (a commented settings file), then: "
-                "mailrelay config set smtp.host HOST")
+        return (
+            f"{path} does not exist",
+            "mailrelay config init (a commented settings file), then: mailrelay config set smtp.host HOST",
+        )
     where = f" (given by {given_by})" if given_by else ""
-    return (f"{path} does not exist{where}",
-            f"check the path for a typo; the default settings file is {default}")
+    return (
+        f"{path} does not exist{where}",
+        f"check the path for a typo; the default settings file is {default}",
+    )
 
 
 def missing_file_error(path: Path, given_by: str | None = None) -> ConfigError:

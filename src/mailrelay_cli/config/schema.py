@@ -20,8 +20,14 @@ AUTH_TYPES = ("none", "basic", "microsoft-oauth", "google-oauth")
 OAUTH_FLOWS = ("device-code", "client-credentials")
 ATTACH_LOGS = ("never", "always", "on-failure")
 TRANSPORTS = ("smtp", "graph")
-SECRET_NAMES = ("smtp.password", "imap.password", "smtp.client_secret", "imap.client_secret",
-                "state.password", "approval.signing_key")
+SECRET_NAMES = (
+    "smtp.password",
+    "imap.password",
+    "smtp.client_secret",
+    "imap.client_secret",
+    "state.password",
+    "approval.signing_key",
+)
 # A secret-like word anywhere in a dotted part of a key, between word boundaries
 # (start, end, ``_`` or ``-``; camelCase is split first): ``smtp.pass``,
 # ``imap.smtp_pass``, ``smtp.password.x``, ``mail.imap.apiKey``; never
@@ -53,8 +59,12 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("smtp.client_id", "str", None, "OAuth application (client) id"),
     KeySpec("smtp.tenant_id", "str", None, "Microsoft tenant (default: organizations)"),
     KeySpec("smtp.oauth_flow", "enum", "device-code", "OAuth flow", OAUTH_FLOWS),
-    KeySpec("smtp.client_certificate", "path", None,
-            "PEM file with the app's certificate and private key (client-credentials)"),
+    KeySpec(
+        "smtp.client_certificate",
+        "path",
+        None,
+        "PEM file with the app's certificate and private key (client-credentials)",
+    ),
     KeySpec("smtp.scopes", "list", None, "OAuth scopes (default: per provider)"),
     KeySpec("smtp.starttls", "bool", None, "require STARTTLS (default: true unless tls)"),
     KeySpec("smtp.tls", "bool", None, "implicit TLS, SMTPS (default: port == 465)"),
@@ -63,7 +73,9 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("smtp.timeout", "number", 30, "network timeout in seconds"),
     KeySpec("smtp.retry_for", "duration", "2m", "keep retrying temporary failures this long"),
     KeySpec("smtp.transport", "enum", "smtp", "smtp, or graph (Microsoft Graph sendMail)", TRANSPORTS),
-    KeySpec("smtp.authority", "str", None, "Microsoft login host (default: https://login.microsoftonline.com)"),
+    KeySpec(
+        "smtp.authority", "str", None, "Microsoft login host (default: https://login.microsoftonline.com)"
+    ),
     KeySpec("imap.host", "str", None, "IMAP server host name"),
     KeySpec("imap.port", "int", None, "IMAP port (993, or 143 with starttls = true)"),
     KeySpec("imap.auth", "enum", "basic", "IMAP authentication", AUTH_TYPES),
@@ -71,8 +83,9 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("imap.client_id", "str", None, "OAuth client id (default: smtp.client_id)"),
     KeySpec("imap.tenant_id", "str", None, "Microsoft tenant (default: smtp.tenant_id)"),
     KeySpec("imap.oauth_flow", "enum", None, "OAuth flow (default: smtp.oauth_flow)", OAUTH_FLOWS),
-    KeySpec("imap.client_certificate", "path", None,
-            "certificate and key (default: smtp.client_certificate)"),
+    KeySpec(
+        "imap.client_certificate", "path", None, "certificate and key (default: smtp.client_certificate)"
+    ),
     KeySpec("imap.scopes", "list", None, "OAuth scopes (default: per provider)"),
     KeySpec("imap.starttls", "bool", False, "use STARTTLS on a plain port"),
     KeySpec("imap.tls", "bool", None, "implicit TLS (default: true unless starttls)"),
@@ -91,8 +104,12 @@ KEYS: tuple[KeySpec, ...] = (
     KeySpec("approval.expires_after", "duration", "72h", "approval lifetime"),
     KeySpec("approval.max_message_kb", "int", 1024, "larger replies are judged on headers only"),
     KeySpec("approval.archive_days", "int", 30, "days raw replies are kept in the state dir"),
-    KeySpec("approval.lock_wait", "duration", "0s",
-            "how long process-replies waits for another run's lock before exit 75"),
+    KeySpec(
+        "approval.lock_wait",
+        "duration",
+        "0s",
+        "how long process-replies waits for another run's lock before exit 75",
+    ),
     KeySpec("approval.on_decision", "command", None, "command run once per decision"),
     KeySpec("approval.trusted_authserv_id", "str", None, "trust Authentication-Results from this server"),
     KeySpec("state.path", "path", None, "state directory (default: user state dir)"),

@@ -25,8 +25,10 @@ def example_text() -> str:
 
 def starter_text() -> str:
     """The example with every key commented out (multi-line values included)."""
-    out: list[str] = ["# mailrelay settings, written by `mailrelay config init`. Uncomment and edit,",
-                      "# or run `mailrelay config set KEY VALUE` (it keeps these comments)."]
+    out: list[str] = [
+        "# mailrelay settings, written by `mailrelay config init`. Uncomment and edit,",
+        "# or run `mailrelay config set KEY VALUE` (it keeps these comments).",
+    ]
     in_block = False
     for line in example_text().splitlines()[1:]:  # the example's own first line says "copy me"
         if in_block:
@@ -46,14 +48,17 @@ def starter_text() -> str:
 def write_starter(path: Path, *, force: bool = False) -> None:
     """Write ``starter_text()`` to ``path`` (ConfigError when it exists, unless ``force``)."""
     if path.exists() and not force:
-        raise ConfigError(f"{path} already exists; nothing written",
-                          hint="edit it with mailrelay config set KEY VALUE, "
-                               "or overwrite it: mailrelay config init --force")
+        raise ConfigError(
+            f"{path} already exists; nothing written",
+            hint="edit it with mailrelay config set KEY VALUE, "
+            "or overwrite it: mailrelay config init --force",
+        )
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(starter_text(), encoding="utf-8")
         os.replace(tmp, path)
     except OSError as e:
-        raise ConfigError(f"cannot write {path}: {e.strerror}",
-                          hint="check the directory and its permissions") from e
+        raise ConfigError(
+            f"cannot write {path}: {e.strerror}", hint="check the directory and its permissions"
+        ) from e

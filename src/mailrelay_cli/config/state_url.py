@@ -25,11 +25,14 @@ def check_state_url(url: object, file_path: Path) -> str | None:
     except ValueError:
         raise ConfigError(f"{file_path}: state.url is not a URL", hint=EXAMPLE) from None
     if parts.scheme not in SCHEMES or not text.startswith(tuple(s + "://" for s in SCHEMES)):
-        raise ConfigError(f"{file_path}: state.url must be a postgresql:// URL "
-                          "(leave it unset for SQLite in state.path)", hint=EXAMPLE)
+        raise ConfigError(
+            f"{file_path}: state.url must be a postgresql:// URL (leave it unset for SQLite in state.path)",
+            hint=EXAMPLE,
+        )
     userinfo = parts.netloc.rpartition("@")[0] if "@" in parts.netloc else ""
     if ":" in userinfo or "password" in parse_qs(parts.query):
-        raise ConfigError(f"{file_path}: state.url holds a password; secrets never live in "
-                          "the settings file",
-                          hint="remove it from the URL and run: mailrelay secret set state.password")
+        raise ConfigError(
+            f"{file_path}: state.url holds a password; secrets never live in the settings file",
+            hint="remove it from the URL and run: mailrelay secret set state.password",
+        )
     return text

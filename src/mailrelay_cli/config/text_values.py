@@ -53,8 +53,9 @@ def parse_cli_value(key: str, text: str) -> Any:
             try:
                 parsed = tomllib.loads(f"v = {stripped}")["v"]
             except tomllib.TOMLDecodeError as e:
-                example = ("'[\"/path/to/cmd\", \"arg\"]'" if kind == "command"
-                           else '"a@example.com,b@example.com"')
+                example = (
+                    '\'["/path/to/cmd", "arg"]\'' if kind == "command" else '"a@example.com,b@example.com"'
+                )
                 raise ConfigError(
                     f"{key}: not a TOML list: {e}", hint=f"mailrelay config set {key} {example}"
                 ) from e

@@ -71,8 +71,9 @@ def safe_part(value: Any, max_bytes: int = 60, fallback: str = "unnamed") -> str
     pieces = [piece for piece in re.split(r"[/\\]+", text) if piece.strip() not in ("", ".", "..")]
     text = "_".join(pieces)
     text = "".join(
-        "_" if c in _UNSAFE or unicodedata.category(c)[0] == "C" or unicodedata.category(c)
-        in ("Zl", "Zp") else c
+        "_"
+        if c in _UNSAFE or unicodedata.category(c)[0] == "C" or unicodedata.category(c) in ("Zl", "Zp")
+        else c
         for c in text
     )
     text = re.sub(r"\s+", " ", text)
@@ -84,9 +85,11 @@ def safe_part(value: Any, max_bytes: int = 60, fallback: str = "unnamed") -> str
 
 def entry_name(log: LogFile) -> str:
     """``<StepNumber>_<StepName>_<EndPoint>(<PluginExecutionId>).log``, made safe."""
-    return (f"{safe_part(log.step, 12, 'step')}_{safe_part(log.step_name, 60, 'step')}_"
-            f"{safe_part(log.endpoint, 40, 'endpoint')}({safe_part(log.execution_id, 40, 'id')})"
-            ".log")
+    return (
+        f"{safe_part(log.step, 12, 'step')}_{safe_part(log.step_name, 60, 'step')}_"
+        f"{safe_part(log.endpoint, 40, 'endpoint')}({safe_part(log.execution_id, 40, 'id')})"
+        ".log"
+    )
 
 
 def single_name(instance_name: str, log: LogFile) -> str:
@@ -108,29 +111,34 @@ def logs_from_payload(entries: Any, where: str = "payload") -> list[LogFile]:
     if entries is None:
         return []
     if not isinstance(entries, list):
-        raise DataError(f"{where}: logs must be a list of objects",
-                        hint='"logs": [{"path": "build.log", "step": 1, "step_name": "Build", '
-                             '"endpoint": "ci-1", "execution_id": "981", "failed": false}]')
+        raise DataError(
+            f"{where}: logs must be a list of objects",
+            hint='"logs": [{"path": "build.log", "step": 1, "step_name": "Build", '
+            '"endpoint": "ci-1", "execution_id": "981", "failed": false}]',
+        )
     logs = []
     for index, entry in enumerate(entries, start=1):
         if not isinstance(entry, Mapping) or not isinstance(entry.get("path"), str) or not entry["path"]:
-            raise DataError(f"{where}: logs[{index - 1}] needs a \"path\" string",
-                            hint='each log is {"path": ..., "step": ..., "step_name": ..., '
-                                 '"endpoint": ..., "execution_id": ..., "failed": ...}')
+            raise DataError(
+                f'{where}: logs[{index - 1}] needs a "path" string',
+                hint='each log is {"path": ..., "step": ..., "step_name": ..., '
+                '"endpoint": ..., "execution_id": ..., "failed": ...}',
+            )
         path = Path(entry["path"])
-        logs.append(LogFile(
-            path=path,
-            step=_text(entry, "step", str(index)),
-            step_name=_text(entry, "step_name", path.stem),
-            endpoint=_text(entry, "endpoint", "local"),
-            execution_id=_text(entry, "execution_id", str(index)),
-            failed=entry.get("failed") is True,
-        ))
+        logs.append(
+            LogFile(
+                path=path,
+                step=_text(entry, "step", str(index)),
+                step_name=_text(entry, "step_name", path.stem),
+                endpoint=_text(entry, "endpoint", "local"),
+                execution_id=_text(entry, "execution_id", str(index)),
+                failed=entry.get("failed") is True,
+            )
+        )
     return logs
 
 
-def logs_from_paths(logs: Sequence[Path], failed_logs: Sequence[Path],
-                    start: int = 1) -> list[LogFile]:
+def logs_from_paths(logs: Sequence[Path], failed_logs: Sequence[Path], start: int = 1) -> list[LogFile]:
     """``--log`` and ``--failed-log`` files, named by position (see the module docstring)."""
     result = []
     marked = [(Path(p), False) for p in logs] + [(Path(p), True) for p in failed_logs]
@@ -154,11 +162,12 @@ def check_exist(logs: Sequence[LogFile]) -> None:
                 state = "is not a regular file"
             else:
                 state = "does not exist"
-            raise DataError(f"log {log.path} {state}",
-                            hint="fix the path in --log/--failed-log or the payload's logs list")
+            raise DataError(
+                f"log {log.path} {state}",
+                hint="fix the path in --log/--failed-log or the payload's logs list",
+            )
         if not os.access(log.path, os.R_OK):
-            raise DataError(f"log {log.path} is not readable",
-                            hint=f"check the permissions of {log.path}")
+            raise DataError(f"log {log.path} is not readable", hint=f"check the permissions of {log.path}")
 
 
 def select(logs: Sequence[LogFile], policy: str) -> list[LogFile]:
@@ -177,8 +186,9 @@ def _chunks(path: Path, max_bytes: int) -> Iterator[bytes]:
     try:
         handle = path.open("rb")
     except OSError as e:
-        raise DataError(f"cannot read log {path}: {e.strerror}",
-                        hint=f"check the permissions of {path}") from e
+        raise DataError(
+            f"cannot read log {path}: {e.strerror}", hint=f"check the permissions of {path}"
+        ) from e
     with handle:
         size = os.fstat(handle.fileno()).st_size
         if size > max_bytes:
@@ -188,9 +198,11 @@ def _chunks(path: Path, max_bytes: int) -> Iterator[bytes]:
             newline = head.find(b"\n")
             if newline >= 0:
                 start += newline + 1
-                head = head[newline + 1:]
-            yield (f"[mailrelay: log cut to its last {size - start} bytes; the first {start} of "
-                   f"{size} bytes were left out (notifications.max_attachment_mb)]\n").encode()
+                head = head[newline + 1 :]
+            yield (
+                f"[mailrelay: log cut to its last {size - start} bytes; the first {start} of "
+                f"{size} bytes were left out (notifications.max_attachment_mb)]\n"
+            ).encode()
             yield head
         while chunk := handle.read(CHUNK):
             yield chunk
@@ -203,7 +215,7 @@ def _was_cut(path: Path, max_bytes: int) -> bool:
 def _unique(name: str, taken: set[str]) -> str:
     candidate, number = name, 2
     while candidate.lower() in taken:
-        candidate = f"{name[:-len('.log')]}-{number}.log"
+        candidate = f"{name[: -len('.log')]}-{number}.log"
         number += 1
     taken.add(candidate.lower())
     return candidate

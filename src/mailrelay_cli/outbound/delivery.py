@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 FIRST_WAIT_MAX = 5.0
 WAIT_MAX = 60.0
 
+
 def first_wait(retry_for: float) -> float:
     return min(FIRST_WAIT_MAX, max(0.05, retry_for / 8))
 
@@ -62,8 +63,9 @@ class _Deferred(Exception):
         self.error = error
 
 
-def _session(settings: Settings, built: Built, pending: list[Address], data: bytes,
-             connect: Callable[..., Any]) -> tuple[list[Address], list[Refusal], list[Refusal]]:
+def _session(
+    settings: Settings, built: Built, pending: list[Address], data: bytes, connect: Callable[..., Any]
+) -> tuple[list[Address], list[Refusal], list[Refusal]]:
     """One SMTP session to ``pending``: (accepted, permanently refused, temporarily refused)."""
     import smtplib
 
@@ -85,14 +87,17 @@ def _session(settings: Settings, built: Built, pending: list[Address], data: byt
                     options.append("BODY=8BITMIME")
             by_envelope = {a.envelope: a for a in pending}
             try:
-                refused_raw = smtp.sendmail(built.sender.envelope, list(by_envelope), data,
-                                            mail_options=options)
+                refused_raw = smtp.sendmail(
+                    built.sender.envelope, list(by_envelope), data, mail_options=options
+                )
             except smtplib.SMTPRecipientsRefused as e:
                 if any(code == 421 for code, _ in e.recipients.values()):
-                    raise _Deferred(TemporaryError(
-                        f"{where} is closing the connection (421) while taking recipients",
-                        hint="mailrelay retries within smtp.retry_for; cron can run it again",
-                    )) from e
+                    raise _Deferred(
+                        TemporaryError(
+                            f"{where} is closing the connection (421) while taking recipients",
+                            hint="mailrelay retries within smtp.retry_for; cron can run it again",
+                        )
+                    ) from e
                 refused_raw, accepted_now = e.recipients, []
             else:
                 accepted_now = [a for env, a in by_envelope.items() if env not in refused_raw]
@@ -108,10 +113,12 @@ def _session(settings: Settings, built: Built, pending: list[Address], data: byt
         _raise_for(e.smtp_code, e.smtp_error, where, "the message (DATA)", e)
     except (smtplib.SMTPException, OSError) as e:
         if result is None:
-            raise _Deferred(TemporaryError(
-                f"connection to {where} failed while sending: {_reply(e) or type(e).__name__}",
-                hint="mailrelay retries within smtp.retry_for; cron can run it again",
-            )) from e
+            raise _Deferred(
+                TemporaryError(
+                    f"connection to {where} failed while sending: {_reply(e) or type(e).__name__}",
+                    hint="mailrelay retries within smtp.retry_for; cron can run it again",
+                )
+            ) from e
         # The server took the message; a failure while saying goodbye changes nothing.
     except TemporaryError as e:
         raise _Deferred(e) from e
@@ -122,10 +129,12 @@ def _session(settings: Settings, built: Built, pending: list[Address], data: byt
 def _raise_for(code: int, reply: Any, where: str, what: str, error: Exception) -> None:
     text = f"{where} refused {what}: {code} {_reply(reply)}"
     if 400 <= code < 500:
-        raise _Deferred(TemporaryError(
-            text, hint="mailrelay retries within smtp.retry_for; cron can run it again")) from error
-    raise ServerRefusedError(text, hint="read the server's reply; fix the sender, recipient "
-                                        "or message it names") from error
+        raise _Deferred(
+            TemporaryError(text, hint="mailrelay retries within smtp.retry_for; cron can run it again")
+        ) from error
+    raise ServerRefusedError(
+        text, hint="read the server's reply; fix the sender, recipient or message it names"
+    ) from error
 
 
 def _open_smtp(settings: Settings) -> AbstractContextManager[Any]:
@@ -198,8 +207,7 @@ def deliver(
         wait = min(wait * 2, WAIT_MAX)
     if not accepted:
         raise ServerRefusedError(
-            f"{_where(settings)} refused every recipient: "
-            + "; ".join(str(r) for r in refused),
+            f"{_where(settings)} refused every recipient: " + "; ".join(str(r) for r in refused),
             hint="check the addresses; the server's reply says why",
         )
     return Delivery(built.message_id, tuple(accepted), tuple(refused), attempts)

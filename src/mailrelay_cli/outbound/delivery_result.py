@@ -7,6 +7,7 @@ from typing import NamedTuple
 # Records are NamedTuples, not dataclasses: `send` imports this module, and creating a
 # dataclass costs ~1-2 ms of start-up against ~0.2 ms for a NamedTuple.
 
+
 class Refusal(NamedTuple):
     """A recipient the server would not take, and what it said."""
 

@@ -52,28 +52,40 @@ VARIABLE_DOCS: dict[str, tuple[str, Any]] = {
     "duration": ("how long the request ran", "12m"),
     "failed_step": ("the step that failed", "3 Deploy database"),
     "error": ("the error message of the failed step", "timeout waiting for db-1"),
-    "logs": ("payload log list: path, step, step_name, endpoint, execution_id, failed", [
-        {"step": 1, "step_name": "Build", "endpoint": "ci-1", "execution_id": "981",
-         "failed": False},
-        {"step": 3, "step_name": "Deploy database", "endpoint": "db-1", "execution_id": "983",
-         "failed": True},
-    ]),
+    "logs": (
+        "payload log list: path, step, step_name, endpoint, execution_id, failed",
+        [
+            {"step": 1, "step_name": "Build", "endpoint": "ci-1", "execution_id": "981", "failed": False},
+            {
+                "step": 3,
+                "step_name": "Deploy database",
+                "endpoint": "db-1",
+                "execution_id": "983",
+                "failed": True,
+            },
+        ],
+    ),
     "attachments": ("names of the files attached (filled in by mailrelay)", ["Release_logs.zip"]),
     "title": ("what is to be approved", "Deploy 2.4.1 to production"),
     "details": ("more about what is to be approved", "Change window 22:00-23:00"),
     # Filled in by approvals for approval-requested; listed so `events show` can explain them.
     "approval_id": ("the approval's id (filled in by mailrelay)", "A7K2"),
-    "approval_subject": ("the subject with the reference (filled in by mailrelay)",
-                         "Approval requested: Deploy 2.4.1 to production [MR-A7K2]"),
-    "approvers": ("who may decide: the --to addresses (filled in by mailrelay)",
-                  ["approver@example.com"]),
+    "approval_subject": (
+        "the subject with the reference (filled in by mailrelay)",
+        "Approval requested: Deploy 2.4.1 to production [MR-A7K2]",
+    ),
+    "approvers": ("who may decide: the --to addresses (filled in by mailrelay)", ["approver@example.com"]),
     "required": ("approvals needed, --required (filled in by mailrelay)", 1),
     "expires_at": ("when the approval expires (filled in by mailrelay)", "2026-11-28 15:00 UTC"),
     "reference": ("the signed reference a reply must keep (filled in by mailrelay)", "MR-A7K2"),
-    "mailto_approve": ("mailto: link answering APPROVE (filled in by mailrelay)",
-                       "mailto:approvals@example.com?subject=APPROVE"),
-    "mailto_reject": ("mailto: link answering REJECT (filled in by mailrelay)",
-                      "mailto:approvals@example.com?subject=REJECT"),
+    "mailto_approve": (
+        "mailto: link answering APPROVE (filled in by mailrelay)",
+        "mailto:approvals@example.com?subject=APPROVE",
+    ),
+    "mailto_reject": (
+        "mailto: link answering REJECT (filled in by mailrelay)",
+        "mailto:approvals@example.com?subject=REJECT",
+    ),
 }
 
 
@@ -97,16 +109,27 @@ class Event(NamedTuple):
 
 BUILTIN_EVENTS: tuple[Event, ...] = (
     Event("test", "A test notification: proves the templates, From address and delivery work"),
-    Event("request-completed", "A release request finished successfully",
-          required=("instance_name",), optional=("duration", "logs", "attachments"),
-          attach_logs=True),
-    Event("request-failed", "A release request failed",
-          required=("instance_name",),
-          optional=("failed_step", "error", "duration", "logs", "attachments"),
-          attach_logs=True),
-    Event("approval-requested", "Someone is asked to approve a release step by replying",
-          required=("title",), optional=("details",),
-          asks_approval=True),
+    Event(
+        "request-completed",
+        "A release request finished successfully",
+        required=("instance_name",),
+        optional=("duration", "logs", "attachments"),
+        attach_logs=True,
+    ),
+    Event(
+        "request-failed",
+        "A release request failed",
+        required=("instance_name",),
+        optional=("failed_step", "error", "duration", "logs", "attachments"),
+        attach_logs=True,
+    ),
+    Event(
+        "approval-requested",
+        "Someone is asked to approve a release step by replying",
+        required=("title",),
+        optional=("details",),
+        asks_approval=True,
+    ),
 )
 
 
@@ -122,17 +145,22 @@ def _user_event(directory: Path, name: str, builtin: Event | None) -> Event:
         try:
             declared = tomllib.loads(spec.read_text(encoding="utf-8"))
         except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
-            raise ConfigError(f"{spec}: cannot read the event declaration: {e}",
-                              hint=f"fix {spec} (keys: description, required, optional)") from e
+            raise ConfigError(
+                f"{spec}: cannot read the event declaration: {e}",
+                hint=f"fix {spec} (keys: description, required, optional)",
+            ) from e
         for key in ("required", "optional"):
             value = declared.get(key, [])
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"{spec}: {key} must be a list of variable names",
-                                  hint=f'{key} = ["instance_name"] in {spec}')
+                raise ConfigError(
+                    f"{spec}: {key} must be a list of variable names",
+                    hint=f'{key} = ["instance_name"] in {spec}',
+                )
         unknown = set(declared) - {"description", "required", "optional"}
         if unknown:
-            raise ConfigError(f"{spec}: unknown key {sorted(unknown)[0]}",
-                              hint="keys are: description, required, optional")
+            raise ConfigError(
+                f"{spec}: unknown key {min(unknown)}", hint="keys are: description, required, optional"
+            )
     if builtin is not None:
         # A user may tighten a built-in event (more required variables), never loosen it.
         return Event(
@@ -163,9 +191,10 @@ def catalogue(templates_dir: Path | None = None) -> dict[str, Event]:
     if templates_dir is None:
         return events
     if not templates_dir.is_dir():
-        raise ConfigError(f"notifications.templates_dir {templates_dir} is not a directory",
-                          hint=f"mkdir -p {templates_dir}, or mailrelay config set "
-                               "notifications.templates_dir DIR")
+        raise ConfigError(
+            f"notifications.templates_dir {templates_dir} is not a directory",
+            hint=f"mkdir -p {templates_dir}, or mailrelay config set notifications.templates_dir DIR",
+        )
     names = set()
     for path in templates_dir.iterdir():
         stem, _, suffix = path.name.rpartition(".")
@@ -175,14 +204,13 @@ def catalogue(templates_dir: Path | None = None) -> dict[str, Event]:
     for name in sorted(names):
         if name in events:
             events[name] = _user_event(templates_dir, name, events[name])
-        elif (templates_dir / f"{name}.subject").is_file() and (
-                templates_dir / f"{name}.txt").is_file():
+        elif (templates_dir / f"{name}.subject").is_file() and (templates_dir / f"{name}.txt").is_file():
             added[name] = _user_event(templates_dir, name, None)
         else:
             raise ConfigError(
                 f"{templates_dir}: event {name} needs both {name}.subject and {name}.txt",
                 hint=f"add {templates_dir / (name + '.subject')} and "
-                     f"{templates_dir / (name + '.txt')} ({name}.html is optional)",
+                f"{templates_dir / (name + '.txt')} ({name}.html is optional)",
             )
     events.update(added)
     return events
@@ -198,7 +226,8 @@ def get_event(name: str, templates_dir: Path | None = None) -> Event:
 
         close = difflib.get_close_matches(name, list(events), n=1, cutoff=0.5)
         raise UsageError(
-            f"no event named {name!r}" + (f"; did you mean {close[0]}?" if close else "")
+            f"no event named {name!r}"
+            + (f"; did you mean {close[0]}?" if close else "")
             + f" (known: {', '.join(events)})",
             hint=f"mailrelay events show {close[0]}" if close else "mailrelay events list",
         ) from None

@@ -31,8 +31,19 @@ if TYPE_CHECKING:
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 _HEADER_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]*$")
 # Set by build_message itself; extra headers may not replace them.
-_OWN_HEADERS = {"from", "to", "cc", "bcc", "subject", "date", "message-id", "mime-version",
-                "content-type", "content-transfer-encoding", "reply-to"}
+_OWN_HEADERS = {
+    "from",
+    "to",
+    "cc",
+    "bcc",
+    "subject",
+    "date",
+    "message-id",
+    "mime-version",
+    "content-type",
+    "content-transfer-encoding",
+    "reply-to",
+}
 
 # Records are NamedTuples, not dataclasses: `send` imports this module, and creating a
 # dataclass costs ~1-2 ms of start-up against ~0.2 ms for a NamedTuple.
@@ -72,8 +83,10 @@ class Address(NamedTuple):
 def reject_line_breaks(value: str, what: str) -> str:
     """``value`` unchanged, or DataError (65) when it holds CR or LF (header injection)."""
     if "\r" in value or "\n" in value or "\x00" in value:
-        raise DataError(f"{what} contains a line break, which would inject a mail header",
-                        hint=f"remove CR/LF from {what}")
+        raise DataError(
+            f"{what} contains a line break, which would inject a mail header",
+            hint=f"remove CR/LF from {what}",
+        )
     return value
 
 
@@ -81,12 +94,16 @@ def _idna(domain: str, text: str, where: str) -> str:
     try:
         ascii_domain = domain.encode("idna").decode("ascii").lower()
     except UnicodeError as e:
-        raise DataError(f"{where}: {text!r} has a domain that is not a valid host name",
-                        hint="write the address as name@example.com") from e
+        raise DataError(
+            f"{where}: {text!r} has a domain that is not a valid host name",
+            hint="write the address as name@example.com",
+        ) from e
     labels = ascii_domain.split(".")
     if not all(_LABEL.match(label) for label in labels):
-        raise DataError(f"{where}: {text!r} has a domain that is not a valid host name",
-                        hint="write the address as name@example.com")
+        raise DataError(
+            f"{where}: {text!r} has a domain that is not a valid host name",
+            hint="write the address as name@example.com",
+        )
     return ascii_domain
 
 
@@ -98,8 +115,10 @@ def parse_address(text: str, where: str = "address") -> Address:
     import email.policy
 
     text = reject_line_breaks(str(text), f"{where} {text!r}").strip()
-    bad = DataError(f"{where}: {text!r} is not an email address",
-                    hint="write it as name@example.com or \"Name <name@example.com>\"")
+    bad = DataError(
+        f"{where}: {text!r} is not an email address",
+        hint='write it as name@example.com or "Name <name@example.com>"',
+    )
     if not text:
         raise bad
     try:
@@ -235,16 +254,19 @@ def build_message(
     extra = dict(headers or {})
     for name, value in extra.items():
         if not _HEADER_NAME.match(name) or name.lower() in _OWN_HEADERS:
-            raise DataError(f"header name {name!r} cannot be added",
-                            hint="extra headers may not replace From, To, Subject and the like")
+            raise DataError(
+                f"header name {name!r} cannot be added",
+                hint="extra headers may not replace From, To, Subject and the like",
+            )
         message[name] = reject_line_breaks(str(value), f"the {name} header")
     message.set_content(text, subtype="plain", cte=_body_cte(text))
     if html is not None:
         message.add_alternative(html, subtype="html", cte=_body_cte(html))
     for attachment in attachments:
         maintype, _, subtype = attachment.content_type.partition("/")
-        message.add_attachment(attachment.data, maintype=maintype, subtype=subtype,
-                               filename=attachment.filename)
+        message.add_attachment(
+            attachment.data, maintype=maintype, subtype=subtype, filename=attachment.filename
+        )
     recipients = tuple({a.envelope.lower(): a for a in (*to, *cc)}.values())
     smtputf8 = sender.needs_smtputf8 or any(a.needs_smtputf8 for a in recipients)
     return Built(message, message_id, sender, recipients, smtputf8, extra)

@@ -73,18 +73,22 @@ class SendResult(NamedTuple):
 def parse_payload(text: str, where: str) -> dict[str, Any]:
     """The ``--payload`` JSON object; DataError naming ``where`` when it is not one."""
     if not text.strip():
-        raise DataError(f"{where} is empty",
-                        hint="give one JSON object, e.g. {\"instance_name\": \"R 2.4\"}, "
-                             "or leave out --payload")
+        raise DataError(
+            f"{where} is empty",
+            hint='give one JSON object, e.g. {"instance_name": "R 2.4"}, or leave out --payload',
+        )
     try:
         value = json.loads(text)
     except json.JSONDecodeError as e:
-        raise DataError(f"{where}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})",
-                        hint="the payload is one JSON object, e.g. {\"instance_name\": \"R 2.4\"}"
-                        ) from e
+        raise DataError(
+            f"{where}: not valid JSON ({e.msg} at line {e.lineno} column {e.colno})",
+            hint='the payload is one JSON object, e.g. {"instance_name": "R 2.4"}',
+        ) from e
     if not isinstance(value, dict):
-        raise DataError(f"{where}: the payload must be a JSON object, not {type(value).__name__}",
-                        hint="the payload is one JSON object, e.g. {\"instance_name\": \"R 2.4\"}")
+        raise DataError(
+            f"{where}: the payload must be a JSON object, not {type(value).__name__}",
+            hint='the payload is one JSON object, e.g. {"instance_name": "R 2.4"}',
+        )
     return value
 
 
@@ -94,8 +98,10 @@ def parse_vars(pairs: tuple[str, ...]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise UsageError(f"--var {pair!r} is not KEY=VALUE",
-                             hint="mailrelay send --event EVENT --var instance_name='Release 2.4'")
+            raise UsageError(
+                f"--var {pair!r} is not KEY=VALUE",
+                hint="mailrelay send --event EVENT --var instance_name='Release 2.4'",
+            )
         result[key.strip()] = value
     return result
 
@@ -119,8 +125,9 @@ def _recipients(settings: Settings, request: SendRequest) -> tuple[tuple[Any, ..
     return to, cc
 
 
-def send(settings: Settings, request: SendRequest, *, connect: Any = None,
-         on_retry: Any = None) -> SendResult:
+def send(
+    settings: Settings, request: SendRequest, *, connect: Any = None, on_retry: Any = None
+) -> SendResult:
     """Send ``request`` (see the module docstring); an event that asks for an approval records
     it first, and forgets it again when the message cannot be built or delivered.
 
@@ -147,12 +154,17 @@ def send(settings: Settings, request: SendRequest, *, connect: Any = None,
         attachments.check_exist(logs)
         policy = settings.notifications.attach_logs
         chosen = attachments.select(logs, policy)
-        reason = (f"notifications.attach_logs is {policy}" if policy == "never"
-                  else f"notifications.attach_logs is {policy} and the log is not marked failed")
+        reason = (
+            f"notifications.attach_logs is {policy}"
+            if policy == "never"
+            else f"notifications.attach_logs is {policy} and the log is not marked failed"
+        )
         skipped = tuple((str(log.path), reason) for log in logs if log not in chosen)
     elif request.logs or request.failed_logs:
-        raise UsageError(f"event {event.name} does not carry logs",
-                         hint="logs are attached to request-completed and request-failed")
+        raise UsageError(
+            f"event {event.name} does not carry logs",
+            hint="logs are attached to request-completed and request-failed",
+        )
 
     rendering.check_required(event, variables)
     message_id = new_message_id(sender)
@@ -163,13 +175,19 @@ def send(settings: Settings, request: SendRequest, *, connect: Any = None,
         from mailrelay_cli.approvals.options import ApprovalOptions
 
         prepared = approvals.prepare_request(
-            settings, dict(variables), [address.bare for address in to], message_id,
-            request.approval or ApprovalOptions(), dry_run=request.dry_run)
+            settings,
+            dict(variables),
+            [address.bare for address in to],
+            message_id,
+            request.approval or ApprovalOptions(),
+            dry_run=request.dry_run,
+        )
         variables.update(prepared.variables)
 
     try:
-        built, attachment, subject = _compose(settings, event, variables, request, chosen,
-                                              prepared, sender, to, cc, message_id)
+        built, attachment, subject = _compose(
+            settings, event, variables, request, chosen, prepared, sender, to, cc, message_id
+        )
     except MailrelayError:
         _forget(prepared)
         raise
@@ -177,17 +195,36 @@ def send(settings: Settings, request: SendRequest, *, connect: Any = None,
     approval_id = prepared.approval_id if prepared else None
     cut = attachment.cut if attachment else ()
     if request.dry_run:
-        return SendResult(event.name, message_id, tuple(a.bare for a in built.recipients), (),
-                          approval_id, subject, attached, cut, 0, True, built.as_text(), skipped)
+        return SendResult(
+            event.name,
+            message_id,
+            tuple(a.bare for a in built.recipients),
+            (),
+            approval_id,
+            subject,
+            attached,
+            cut,
+            0,
+            True,
+            built.as_text(),
+            skipped,
+        )
     try:
         outcome = delivery.deliver(settings, built, connect=connect, on_retry=on_retry)
     except MailrelayError:
         _forget(prepared)
         raise
     return SendResult(
-        event.name, message_id, outcome.accepted,
+        event.name,
+        message_id,
+        outcome.accepted,
         tuple((r.address, r.code, r.reply) for r in outcome.refused),
-        approval_id, subject, attached, cut, outcome.attempts, skipped_logs=skipped,
+        approval_id,
+        subject,
+        attached,
+        cut,
+        outcome.attempts,
+        skipped_logs=skipped,
     )
 
 
@@ -196,9 +233,18 @@ def _forget(prepared: ApprovalDraft | None) -> None:
         prepared.forget()
 
 
-def _compose(settings: Settings, event: Event, variables: dict[str, Any], request: SendRequest,
-             chosen: list[Any], prepared: ApprovalDraft | None, sender: Any, to: Any, cc: Any,
-             message_id: str) -> tuple[Any, Any, str]:
+def _compose(
+    settings: Settings,
+    event: Event,
+    variables: dict[str, Any],
+    request: SendRequest,
+    chosen: list[Any],
+    prepared: ApprovalDraft | None,
+    sender: Any,
+    to: Any,
+    cc: Any,
+    message_id: str,
+) -> tuple[Any, Any, str]:
     from mailrelay_cli.outbound import templating as rendering
     from mailrelay_cli.outbound.message import build_message, parse_address
 
@@ -210,16 +256,23 @@ def _compose(settings: Settings, event: Event, variables: dict[str, Any], reques
         attachment = attachments.build(chosen, instance, settings.notifications.max_attachment_mb)
         if attachment is not None:
             variables.setdefault("attachments", [attachment.filename])
-    rendered = rendering.render_event(event, variables, settings.notifications.templates_dir,
-                                      subject=request.subject)
+    rendered = rendering.render_event(
+        event, variables, settings.notifications.templates_dir, subject=request.subject
+    )
     subject = rendered.subject
     if prepared is not None and prepared.remember is not None:
         prepared.remember(subject, rendered.text, rendered.html)
     reply_to = parse_address(prepared.reply_to, "Reply-To") if prepared else None
     built = build_message(
-        sender=sender, to=to, cc=cc, subject=subject, text=rendered.text, html=rendered.html,
+        sender=sender,
+        to=to,
+        cc=cc,
+        subject=subject,
+        text=rendered.text,
+        html=rendered.html,
         attachments=[attachment] if attachment else [],
         headers=prepared.headers if prepared else None,
-        reply_to=reply_to, message_id=message_id,
+        reply_to=reply_to,
+        message_id=message_id,
     )
     return built, attachment, subject

@@ -117,8 +117,9 @@ def _bytecode_cache() -> Any:
             except OSError:
                 pass  # read-only or full: the template was compiled and renders all the same
 
-    tag = hashlib.sha1(f"{jinja2.__version__} sandboxed autoescape=.html {sorted(_OPTIONS.items())}"
-                       .encode()).hexdigest()[:12]
+    tag = hashlib.sha1(
+        f"{jinja2.__version__} sandboxed autoescape=.html {sorted(_OPTIONS.items())}".encode()
+    ).hexdigest()[:12]
     return QuietCache(str(directory), f"{tag}-%s.cache")
 
 
@@ -162,8 +163,10 @@ def template_names(event: Event, env: Any) -> dict[str, str | None]:
         names[part] = name if _exists(env, name) else None
     for part, suffix in (("subject", "subject"), ("text", "txt")):
         if names[part] is None:
-            raise ConfigError(f"event {event.name} has no {event.name}.{suffix} template",
-                              hint="add it to notifications.templates_dir")
+            raise ConfigError(
+                f"event {event.name} has no {event.name}.{suffix} template",
+                hint="add it to notifications.templates_dir",
+            )
     return names
 
 
@@ -182,8 +185,9 @@ def _where(env: Any, name: str) -> str:
     return filename or name
 
 
-def variables_used(event: Event, env: Any | None = None,
-                   templates_dir: Path | None = None) -> tuple[str, ...]:
+def variables_used(
+    event: Event, env: Any | None = None, templates_dir: Path | None = None
+) -> tuple[str, ...]:
     """Every variable the event's templates (and the templates they extend) refer to, sorted."""
     from jinja2 import TemplateSyntaxError, meta
 
@@ -209,8 +213,7 @@ def variables_used(event: Event, env: Any | None = None,
 def _syntax_error(error: Exception, where: str) -> ConfigError:
     line = getattr(error, "lineno", None)
     at = f"{where}:{line}" if line else where
-    return ConfigError(f"template {at}: {getattr(error, 'message', error)}",
-                       hint=f"fix the template {where}")
+    return ConfigError(f"template {at}: {getattr(error, 'message', error)}", hint=f"fix the template {where}")
 
 
 def check_required(event: Event, variables: Mapping[str, Any]) -> None:
@@ -222,20 +225,25 @@ def check_required(event: Event, variables: Mapping[str, Any]) -> None:
                 f"event {event.name} requires the variable {name}, which is "
                 + ("empty" if name in variables else "missing"),
                 hint=f"mailrelay send --event {event.name} --var {name}=VALUE "
-                     f"(or put \"{name}\" in the --payload JSON)",
+                f'(or put "{name}" in the --payload JSON)',
             )
 
 
 def context_for(event: Event, variables: Mapping[str, Any]) -> dict[str, Any]:
     """Template variables: given values, empty strings for optional ones; 65 for a missing one."""
     check_required(event, variables)
-    context: dict[str, Any] = {name: "" for name in (*COMMON_VARIABLES, *event.optional)}
+    context: dict[str, Any] = dict.fromkeys((*COMMON_VARIABLES, *event.optional), "")
     context.update(variables)
     return context
 
 
-def render_event(event: Event, variables: Mapping[str, Any],
-                 templates_dir: Path | None = None, *, subject: str | None = None) -> Rendered:
+def render_event(
+    event: Event,
+    variables: Mapping[str, Any],
+    templates_dir: Path | None = None,
+    *,
+    subject: str | None = None,
+) -> Rendered:
     """Render ``event``'s subject, text and HTML with ``variables`` (see the module docstring).
 
     A given ``subject`` (``--subject``) replaces the subject template, which is then not rendered.
@@ -256,17 +264,22 @@ def render_event(event: Event, variables: Mapping[str, Any],
         except TemplateSyntaxError as e:
             raise _syntax_error(e, _where(env, name)) from e
         except UndefinedError as e:
-            raise DataError(f"template {_where(env, name)}: {e.message}",
-                            hint=f"pass it with --var or the payload, or use "
-                                 f"|default('') in {name}") from e
+            raise DataError(
+                f"template {_where(env, name)}: {e.message}",
+                hint=f"pass it with --var or the payload, or use |default('') in {name}",
+            ) from e
         except SecurityError as e:
-            raise ConfigError(f"template {_where(env, name)} did something the sandbox "
-                              f"forbids: {e}", hint=f"fix the template {name}") from e
+            raise ConfigError(
+                f"template {_where(env, name)} did something the sandbox forbids: {e}",
+                hint=f"fix the template {name}",
+            ) from e
         except (TypeError, ValueError, ArithmeticError, LookupError) as e:
             # A template computing with a value of the wrong kind (a string compared to a
             # number): the data or the template is wrong, not mailrelay.
-            raise DataError(f"template {_where(env, name)} failed: {type(e).__name__}: {e}",
-                            hint=f"check the variables passed, or fix the template {name}") from e
+            raise DataError(
+                f"template {_where(env, name)} failed: {type(e).__name__}: {e}",
+                hint=f"check the variables passed, or fix the template {name}",
+            ) from e
     # Optional sections leave blank-line runs behind; one blank line reads better in any client.
     text = re.sub(r"\n{3,}", "\n\n", parts["text"] or "")
     if subject is not None:
@@ -277,12 +290,15 @@ def render_event(event: Event, variables: Mapping[str, Any],
 
         source, filename, _ = env.loader.get_source(env, names["subject"])
         in_subject = meta.find_undeclared_variables(env.parse(source, names["subject"], filename))
-        culprits = [k for k in in_subject
-                    if isinstance(context.get(k), str) and _LINE_BREAK.search(context[k])]
+        culprits = [
+            k for k in in_subject if isinstance(context.get(k), str) and _LINE_BREAK.search(context[k])
+        ]
         named = f" (from {', '.join(sorted(culprits))})" if culprits else ""
-        raise DataError(f"event {event.name}: the subject would contain a line break{named}",
-                        hint="remove line breaks (CR, LF, VT, FF, NEL U+0085, U+2028, U+2029) "
-                             "and control characters from variables used in the subject")
+        raise DataError(
+            f"event {event.name}: the subject would contain a line break{named}",
+            hint="remove line breaks (CR, LF, VT, FF, NEL U+0085, U+2028, U+2029) "
+            "and control characters from variables used in the subject",
+        )
     return Rendered(subject=subject, text=text, html=parts["html"])
 
 
@@ -307,9 +323,12 @@ class EventInfo(NamedTuple):
     def to_json(self) -> dict[str, Any]:
         """The ``events show --json`` line."""
         return {
-            "event": self.name, "description": self.description, "source": self.source,
-            "variables": [{"name": v.name, "required": v.required, "description": v.description}
-                          for v in self.variables],
+            "event": self.name,
+            "description": self.description,
+            "source": self.source,
+            "variables": [
+                {"name": v.name, "required": v.required, "description": v.description} for v in self.variables
+            ],
             "templates": list(self.templates),
             "sample": {"subject": self.subject, "text": self.text, "html": self.html},
         }
@@ -325,16 +344,21 @@ def _approval_samples(event: Event, sample: dict[str, Any], settings: Any) -> di
     from mailrelay_cli.errors import MailrelayError
 
     try:
-        draft = approvals.prepare_request(settings, sample, ["alice@example.com", "bob@example.com"],
-                                          "<sample@example.com>", ApprovalOptions(), dry_run=True)
+        draft = approvals.prepare_request(
+            settings,
+            sample,
+            ["alice@example.com", "bob@example.com"],
+            "<sample@example.com>",
+            ApprovalOptions(),
+            dry_run=True,
+        )
     except MailrelayError:
         # e.g. no smtp.from configured yet: the catalogue's sample values still show the shape.
         return {}
     return dict(draft.variables)
 
 
-def describe_event(name: str, templates_dir: Path | None = None,
-                   settings: Any = None) -> EventInfo:
+def describe_event(name: str, templates_dir: Path | None = None, settings: Any = None) -> EventInfo:
     """``name``'s variables (required first, then common, then the rest) and a sample rendering.
 
     With ``settings``, an approval-requested event's approval is drafted (dry run, nothing
@@ -352,7 +376,12 @@ def describe_event(name: str, templates_dir: Path | None = None,
     sample.update(_approval_samples(event, sample, settings))
     rendered = render_event(event, sample, templates_dir)
     return EventInfo(
-        event.name, event.description, event.source, variables,
+        event.name,
+        event.description,
+        event.source,
+        variables,
         tuple(_where(env, n) for n in names.values() if n),
-        rendered.subject, rendered.text, rendered.html,
+        rendered.subject,
+        rendered.text,
+        rendered.html,
     )

@@ -98,8 +98,7 @@ def unflow(text: str, *, delsp: bool = False) -> str:
     for line in text.split("\n"):
         depth = len(line) - len(line.lstrip(">"))
         content = line[depth:]
-        if content.startswith(" "):
-            content = content[1:]
+        content = content.removeprefix(" ")
         if buffer is not None and depth != buffer_depth:
             emit(buffer_depth, buffer)
             buffer = None

@@ -69,8 +69,10 @@ class Explanation:
             "comment": self.comment,
             "quote_start": self.quote_start,
             "quote_reason": split.quote_reason if split else None,
-            "steps": [{"line": note.line + 1, "rule": note.rule, "detail": note.detail}
-                      for note in (split.notes if split else ())],
+            "steps": [
+                {"line": note.line + 1, "rule": note.rule, "detail": note.detail}
+                for note in (split.notes if split else ())
+            ],
             "lines": len(split.lines) if split else 0,
         }
 
@@ -79,16 +81,20 @@ def _read(path: Path) -> bytes:
     try:
         size = path.stat().st_size
         if size > MAX_FILE_BYTES:
-            raise DataError(f"{path} is {size // (1024 * 1024)} MB, larger than a reply can be",
-                            hint="give one saved message (.eml)")
+            raise DataError(
+                f"{path} is {size // (1024 * 1024)} MB, larger than a reply can be",
+                hint="give one saved message (.eml)",
+            )
         return path.read_bytes()
     except OSError as e:
-        raise DataError(f"cannot read {path}: {e.strerror or e}",
-                        hint="give the path of one saved message (.eml)") from e
+        raise DataError(
+            f"cannot read {path}: {e.strerror or e}", hint="give the path of one saved message (.eml)"
+        ) from e
 
 
-def _approval_and_fingerprint(settings: Settings | None, text: str
-                              ) -> tuple[str | None, Fingerprint | None, str]:
+def _approval_and_fingerprint(
+    settings: Settings | None, text: str
+) -> tuple[str | None, Fingerprint | None, str]:
     """The approval a message refers to, its fingerprint, and a note on how it was found."""
     from mailrelay_cli.store import open_store, store_exists
 
@@ -119,8 +125,7 @@ def explain_file(settings: Settings | None, path: Path) -> Explanation:
     msg = parse_message(_read(path))
     unreadable = unreadable_reason(msg)
     if unreadable is not None:
-        return Explanation(str(path), None, None, unreadable, None, None, "", False, None, None,
-                           None, "")
+        return Explanation(str(path), None, None, unreadable, None, None, "", False, None, None, None, "")
     sender = sender_address(msg)
     subject = " ".join(header_text(msg, "Subject").split()) or None
     approval_id, fingerprint, note = _approval_and_fingerprint(settings, reference_text(msg))
@@ -130,5 +135,17 @@ def explain_file(settings: Settings | None, path: Path) -> Explanation:
     if decided.kind is not None:
         first = next(text for text in split.new_text.split("\n") if text.strip())
         line = next((i + 1 for i, text in enumerate(split.lines) if text.rstrip() == first), None)
-    return Explanation(str(path), sender, subject, None, automatic_kind(msg), approval_id, note,
-                       fingerprint is not None, split, decided.kind, line, decided.comment)
+    return Explanation(
+        str(path),
+        sender,
+        subject,
+        None,
+        automatic_kind(msg),
+        approval_id,
+        note,
+        fingerprint is not None,
+        split,
+        decided.kind,
+        line,
+        decided.comment,
+    )

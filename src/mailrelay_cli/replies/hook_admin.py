@@ -54,8 +54,7 @@ class DropResult(NamedTuple):
 
 
 def _view(hook: HookRecord) -> OwedHookView:
-    return OwedHookView(hook.approval_id, hook.status, hook.attempts, hook.last_error,
-                        hook.last_attempt_at)
+    return OwedHookView(hook.approval_id, hook.status, hook.attempts, hook.last_error, hook.last_attempt_at)
 
 
 def owed(settings: Settings) -> list[OwedHookView]:
@@ -69,17 +68,18 @@ def owed(settings: Settings) -> list[OwedHookView]:
 def _check_owed(ids: Sequence[str], owed_ids: set[str]) -> None:
     for approval_id in ids:
         if approval_id not in owed_ids:
-            raise NotFoundError(f"no on_decision hook is owed for {approval_id}",
-                                hint="mailrelay hooks list")
+            raise NotFoundError(f"no on_decision hook is owed for {approval_id}", hint="mailrelay hooks list")
 
 
 def retry(settings: Settings, ids: Sequence[str] = ()) -> list[RetryResult]:
     """Run the owed hooks now (only ``ids`` when given); their results, in order."""
     command = settings.approval.on_decision
     if not command:
-        raise ConfigError("approval.on_decision is not set: there is no hook to run",
-                          hint="set it (mailrelay config set approval.on_decision "
-                               "'[\"/path/to/hook\"]'), or: mailrelay hooks drop ID")
+        raise ConfigError(
+            "approval.on_decision is not set: there is no hook to run",
+            hint="set it (mailrelay config set approval.on_decision "
+            "'[\"/path/to/hook\"]'), or: mailrelay hooks drop ID",
+        )
     if not store_exists(settings):
         _check_owed(ids, set())
         return []

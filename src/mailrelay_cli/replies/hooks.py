@@ -47,14 +47,14 @@ def command_argv(command: tuple[str, ...] | str) -> list[str]:
         try:
             argv = shlex.split(command)
         except ValueError as e:
-            raise ConfigError(f"approval.on_decision: cannot split {command!r}: {e}",
-                              hint='write it as a list: on_decision = ["/path/to/cmd", "arg"]'
-                              ) from e
+            raise ConfigError(
+                f"approval.on_decision: cannot split {command!r}: {e}",
+                hint='write it as a list: on_decision = ["/path/to/cmd", "arg"]',
+            ) from e
     else:
         argv = list(command)
     if not argv:
-        raise ConfigError("approval.on_decision is empty",
-                          hint='on_decision = ["/path/to/cmd", "arg"]')
+        raise ConfigError("approval.on_decision is empty", hint='on_decision = ["/path/to/cmd", "arg"]')
     return argv
 
 
@@ -74,15 +74,25 @@ def _run_one(argv: list[str], payload: dict[str, Any]) -> str | None:
     # key that signs references (with it, a hook could forge approvals).
     secret_names = set(credentials.secret_env_names())
     env = {name: value for name, value in os.environ.items() if name not in secret_names}
-    env.update({
-        "MAILRELAY_DECISION_ID": str(payload.get("decision_id") or f"{payload['id']}-{payload['status']}"),
-        "MAILRELAY_APPROVAL_ID": payload["id"],
-        "MAILRELAY_DECISION": payload["status"],
-        "MAILRELAY_DECIDED_BY": payload.get("decided_by") or "",
-    })
+    env.update(
+        {
+            "MAILRELAY_DECISION_ID": str(
+                payload.get("decision_id") or f"{payload['id']}-{payload['status']}"
+            ),
+            "MAILRELAY_APPROVAL_ID": payload["id"],
+            "MAILRELAY_DECISION": payload["status"],
+            "MAILRELAY_DECIDED_BY": payload.get("decided_by") or "",
+        }
+    )
     try:
-        done = subprocess.run(argv, input=json.dumps(payload).encode(), env=env,
-                              capture_output=True, timeout=TIMEOUT_SECONDS, check=False)
+        done = subprocess.run(
+            argv,
+            input=json.dumps(payload).encode(),
+            env=env,
+            capture_output=True,
+            timeout=TIMEOUT_SECONDS,
+            check=False,
+        )
     except FileNotFoundError:
         return f"{argv[0]}: command not found"
     except PermissionError:
@@ -98,11 +108,15 @@ def _run_one(argv: list[str], payload: dict[str, Any]) -> str | None:
     return None
 
 
-def run_owed_hooks(store: Store, command: tuple[str, ...] | str | None, *,
-                   budget: float = BUDGET_SECONDS,
-                   clock: Callable[[], float] = time.monotonic,
-                   progress: Callable[[str, int, int | None], None] | None = None,
-                   only: set[str] | None = None) -> list[HookResult]:
+def run_owed_hooks(
+    store: Store,
+    command: tuple[str, ...] | str | None,
+    *,
+    budget: float = BUDGET_SECONDS,
+    clock: Callable[[], float] = time.monotonic,
+    progress: Callable[[str, int, int | None], None] | None = None,
+    only: set[str] | None = None,
+) -> list[HookResult]:
     """Run the hooks still owed (new decisions and earlier failures), oldest first.
 
     No new hook starts once ``budget`` seconds of the run were spent on hooks: a hook

@@ -24,14 +24,57 @@ from collections import Counter
 OUTLOOK_SEPARATOR = "_" * 32
 
 _BLOCK_TAGS = frozenset(
-    "p div br tr li ul ol dl dt dd table h1 h2 h3 h4 h5 h6 pre blockquote hr "
-    "section article header footer center address".split()
+    [
+        "p",
+        "div",
+        "br",
+        "tr",
+        "li",
+        "ul",
+        "ol",
+        "dl",
+        "dt",
+        "dd",
+        "table",
+        "h1",
+        "h2",
+        "h3",
+        "h4",
+        "h5",
+        "h6",
+        "pre",
+        "blockquote",
+        "hr",
+        "section",
+        "article",
+        "header",
+        "footer",
+        "center",
+        "address",
+    ]
 )
 _SKIP_TAGS = frozenset({"head", "style", "script", "title", "template"})
-_VOID_TAGS = frozenset("br hr img meta link input wbr area base col embed source track param".split())
+_VOID_TAGS = frozenset(
+    [
+        "br",
+        "hr",
+        "img",
+        "meta",
+        "link",
+        "input",
+        "wbr",
+        "area",
+        "base",
+        "col",
+        "embed",
+        "source",
+        "track",
+        "param",
+    ]
+)
 _OUTLOOK_SEPARATOR_IDS = frozenset({"divrplyfwdmsg", "appendonsend"})
 _SIGNATURE_CLASSES = frozenset({"gmail_signature", "moz-signature"})
-_BORDER_TOP = re.compile(r"border-top\s*:\s*(?:solid|[\d.]+\s*(?:pt|px|in|cm)\s+solid)", re.I)
+_BORDER_TOP = re.compile(r"border-top\s*:\s*(?:solid|[\d.]+\s*(?:pt|px|in|cm)\s+solid)", re.IGNORECASE)
 
 
 MAX_OPEN = 512
@@ -134,8 +177,7 @@ class _HtmlToText:
 
     def text(self) -> str:
         self._flush()
-        rendered = [f"{'> ' * min(depth, MAX_QUOTE_DEPTH)}{text}".rstrip()
-                    for depth, text in self.lines]
+        rendered = [f"{'> ' * min(depth, MAX_QUOTE_DEPTH)}{text}".rstrip() for depth, text in self.lines]
         return re.sub(r"\n{3,}", "\n\n", "\n".join(rendered)).strip("\n")
 
 
@@ -190,7 +232,7 @@ def _feed(parser: _HtmlToText, markup: str) -> None:
             if close < 0:
                 return  # an unterminated tag: nothing after it is text
         tag = name.group(2).translate(_ASCII_LOWER)
-        body = markup[name.end():close]
+        body = markup[name.end() : close]
         pos = close + 1
         if name.group(1):
             parser.handle_endtag(tag)

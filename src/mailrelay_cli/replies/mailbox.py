@@ -167,6 +167,7 @@ def _header_of(raw: bytes) -> bytes:
 
 # -- IMAP ----------------------------------------------------------------------------------
 
+
 class ImapMailbox:
     """The reply folder on the IMAP server, over one logged-in connection."""
 
@@ -246,16 +247,18 @@ class ImapMailbox:
         typ, data = result
         if typ != "OK":
             text = imap_responses.response_text(data)
-            raise ServerRefusedError(f"{self.address}: {what} refused: {text}",
-                                     hint="mailrelay test --imap-only --transcript")
+            raise ServerRefusedError(
+                f"{self.address}: {what} refused: {text}", hint="mailrelay test --imap-only --transcript"
+            )
         return list(data)
 
     def fetch_oldest(self, count: int, max_bytes: int) -> list[FetchedMessage]:
         if self.total == 0 or count <= 0:
             return []
         last = min(count, self.total)
-        data = self._ok("FETCH", self._call(
-            "FETCH", self.conn.fetch, f"1:{last}", "(UID RFC822.SIZE BODY.PEEK[HEADER])"))
+        data = self._ok(
+            "FETCH", self._call("FETCH", self.conn.fetch, f"1:{last}", "(UID RFC822.SIZE BODY.PEEK[HEADER])")
+        )
         heads: dict[str, tuple[int, bytes]] = {}
         for item in imap_responses.fetch_items(data):
             if item.uid is None:
@@ -265,8 +268,12 @@ class ImapMailbox:
         wanted = [uid for uid in order if heads[uid][0] <= max_bytes]
         bodies: dict[str, bytes] = {}
         if wanted:
-            data = self._ok("UID FETCH", self._call(
-                "UID FETCH", self.conn.uid, "FETCH", imap_responses.uid_set(wanted), "(BODY.PEEK[])"))
+            data = self._ok(
+                "UID FETCH",
+                self._call(
+                    "UID FETCH", self.conn.uid, "FETCH", imap_responses.uid_set(wanted), "(BODY.PEEK[])"
+                ),
+            )
             for item in imap_responses.fetch_items(data):
                 if item.uid is not None and item.literal is not None:
                     bodies[item.uid] = item.literal
@@ -281,11 +288,12 @@ class ImapMailbox:
         if not uids:
             return
         uid_set = imap_responses.uid_set(uids)
-        self._ok("UID STORE", self._call(
-            "UID STORE", self.conn.uid, "STORE", uid_set, "+FLAGS.SILENT", r"(\Deleted)"))
+        self._ok(
+            "UID STORE",
+            self._call("UID STORE", self.conn.uid, "STORE", uid_set, "+FLAGS.SILENT", r"(\Deleted)"),
+        )
         if self._has_uidplus():
-            self._ok("UID EXPUNGE", self._call(
-                "UID EXPUNGE", self.conn.uid, "EXPUNGE", uid_set))
+            self._ok("UID EXPUNGE", self._call("UID EXPUNGE", self.conn.uid, "EXPUNGE", uid_set))
         else:
             # Without UIDPLUS only a plain EXPUNGE exists, and it also removes messages some
             # other client flagged \Deleted here, even ones this run has not read. Kept on
@@ -298,8 +306,9 @@ class ImapMailbox:
 
 
 @contextmanager
-def open_reply_mailbox(settings: Settings, *, readonly: bool = False,
-                       transcript: Any = None) -> Iterator[ReplyMailbox]:
+def open_reply_mailbox(
+    settings: Settings, *, readonly: bool = False, transcript: Any = None
+) -> Iterator[ReplyMailbox]:
     """The configured reply mailbox, open for one run (logged out afterwards)."""
     maildir = settings.approval.maildir
     if maildir is not None:
@@ -319,8 +328,9 @@ def open_reply_mailbox(settings: Settings, *, readonly: bool = False,
 
 
 @contextmanager
-def open_watched_mailbox(settings: Settings, *, wakeup_fd: int, noop_seconds: float | None = None,
-                         inotify: bool = True) -> Iterator[WatchableMailbox]:
+def open_watched_mailbox(
+    settings: Settings, *, wakeup_fd: int, noop_seconds: float | None = None, inotify: bool = True
+) -> Iterator[WatchableMailbox]:
     """The configured reply mailbox, open for ``process-replies --watch`` until the block ends.
 
     ``wakeup_fd`` (readable when the watcher is asked to stop or reload) ends a wait early.

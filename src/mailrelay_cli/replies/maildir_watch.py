@@ -47,8 +47,7 @@ def _inotify_fd(directory: Path) -> int | None:
 class DirectoryWatch:
     """Tells when something may have arrived in ``directory`` (see the module docstring)."""
 
-    def __init__(self, directory: Path, *, inotify: bool = True,
-                 poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(self, directory: Path, *, inotify: bool = True, poll_seconds: float = POLL_SECONDS) -> None:
         self.directory = directory
         self.poll_seconds = poll_seconds
         self._fd = _inotify_fd(directory) if inotify else None

@@ -73,15 +73,13 @@ def parse_message(raw: bytes) -> EmailMessage:
         try:  # the header alone, for the audit row and the output
             parser = email.parser.BytesHeaderParser(_class=EmailMessage, policy=_POLICY)
             msg = cast(EmailMessage, parser.parsebytes(raw))
-        except (email.errors.MessageError, ValueError, IndexError, TypeError, LookupError,
-                RecursionError):
+        except (email.errors.MessageError, ValueError, IndexError, TypeError, LookupError, RecursionError):
             msg = EmailMessage(policy=_POLICY)
         msg.defects.append(UnreadableDefect(f"more than {MAX_CONTAINERS} nested or multipart parts"))
         return msg
     try:
         msg = cast(EmailMessage, email.message_from_bytes(raw, _class=EmailMessage, policy=_POLICY))
-    except (email.errors.MessageError, ValueError, IndexError, TypeError, LookupError,
-            RecursionError) as e:
+    except (email.errors.MessageError, ValueError, IndexError, TypeError, LookupError, RecursionError) as e:
         # The feed parser is meant never to raise; if a stdlib bug makes it, the run goes on.
         msg = EmailMessage(policy=_POLICY)
         msg.defects.append(UnreadableDefect(f"the parser failed ({type(e).__name__})"))

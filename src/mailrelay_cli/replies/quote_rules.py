@@ -66,8 +66,7 @@ def field_label(line: str) -> str | None:
 
 def is_decorated_separator(line: str) -> bool:
     """A line of 5+ dashes/underscores/equals, or short text framed by 3+ of them."""
-    if len(line) > 240 or not ("-" in line or "_" in line or "=" in line or "~" in line
-                               or "*" in line):
+    if len(line) > 240 or not ("-" in line or "_" in line or "=" in line or "~" in line or "*" in line):
         return False
     return bool(_DECORATED.match(line))
 
@@ -150,9 +149,7 @@ _ATTRIBUTION_PATTERNS = (
     r"\S.{0,300}?\bwrote",  # English, date or name first (Thunderbird: "03/03/2025 10:00, X wrote:")
     r".{1,300}?님이\s*작성",  # Korean
 )
-_ATTRIBUTION = re.compile(
-    r"^\s*(?:" + "|".join(_ATTRIBUTION_PATTERNS) + r")\s*[:：]\s*$", re.IGNORECASE
-)
+_ATTRIBUTION = re.compile(r"^\s*(?:" + "|".join(_ATTRIBUTION_PATTERNS) + r")\s*[:：]\s*$", re.IGNORECASE)
 # Attributions that clients end without a colon.
 _ATTRIBUTION_NO_COLON = re.compile(
     r"^\s*-{2,}\s*(?:On|Am|Le|El)\s.{1,300}\s-{2,}\s*$|"
@@ -179,19 +176,121 @@ _SEPARATOR = re.compile(
 )
 # Outlook header block fields: who it was from, when, and to whom / about what.
 _FROM_LABELS = frozenset(
-    "from von de da van fra från от od lähettäjä από feladó kimden من 发件人 寄件者 差出人".split()
+    [
+        "from",
+        "von",
+        "de",
+        "da",
+        "van",
+        "fra",
+        "från",
+        "от",
+        "od",
+        "lähettäjä",
+        "από",
+        "feladó",
+        "kimden",
+        "من",
+        "发件人",
+        "寄件者",
+        "差出人",
+    ]
 ) | {"보낸 사람"}
 _DATE_LABELS = frozenset(
-    "sent date gesendet datum envoyé envoyée enviado enviada fecha inviato data verzonden "
-    "sendt dato skickat отправлено дата wysłano odesláno lähetetty päivämäärä στάλθηκε "
-    "ημερομηνία elküldve dátum gönderildi gönderilme tarih تاريخ أرسل أُرسل 发送时间 日期 "
-    "寄件日期 送信日時 日付 날짜".split()
+    [
+        "sent",
+        "date",
+        "gesendet",
+        "datum",
+        "envoyé",
+        "envoyée",
+        "enviado",
+        "enviada",
+        "fecha",
+        "inviato",
+        "data",
+        "verzonden",
+        "sendt",
+        "dato",
+        "skickat",
+        "отправлено",
+        "дата",
+        "wysłano",
+        "odesláno",
+        "lähetetty",
+        "päivämäärä",
+        "στάλθηκε",
+        "ημερομηνία",
+        "elküldve",
+        "dátum",
+        "gönderildi",
+        "gönderilme",
+        "tarih",
+        "تاريخ",
+        "أرسل",
+        "أُرسل",
+        "发送时间",
+        "日期",
+        "寄件日期",
+        "送信日時",
+        "日付",
+        "날짜",
+    ]
 ) | {"보낸 날짜", "gönderme tarihi", "تاريخ الإرسال"}
 _TO_LABELS = frozenset(
-    "to an à a para aan til till кому do komu vastaanottaja προς címzett kime إلى 收件人 "
-    "收件者 宛先 subject betreff objet asunto oggetto onderwerp assunto emne ämne тема "
-    "temat předmět aihe θέμα tárgy konu الموضوع 主题 主旨 件名 제목 cc копия dw kopie kopio "
-    "kopia κοιν bilgi 抄送 副本 참조".split()
+    [
+        "to",
+        "an",
+        "à",
+        "a",
+        "para",
+        "aan",
+        "til",
+        "till",
+        "кому",
+        "do",
+        "komu",
+        "vastaanottaja",
+        "προς",
+        "címzett",
+        "kime",
+        "إلى",
+        "收件人",
+        "收件者",
+        "宛先",
+        "subject",
+        "betreff",
+        "objet",
+        "asunto",
+        "oggetto",
+        "onderwerp",
+        "assunto",
+        "emne",
+        "ämne",
+        "тема",
+        "temat",
+        "předmět",
+        "aihe",
+        "θέμα",
+        "tárgy",
+        "konu",
+        "الموضوع",
+        "主题",
+        "主旨",
+        "件名",
+        "제목",
+        "cc",
+        "копия",
+        "dw",
+        "kopie",
+        "kopio",
+        "kopia",
+        "κοιν",
+        "bilgi",
+        "抄送",
+        "副本",
+        "참조",
+    ]
 ) | {"받는 사람", "másolatot kap"}
 _SIGNATURE = re.compile(
     r"^\s*(?:--"

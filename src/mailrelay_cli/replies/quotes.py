@@ -88,6 +88,7 @@ def _is_decision_line(line: str) -> bool:
 
 # -- the request run and the header above it ---------------------------------------------
 
+
 def _request_run(lines: list[str], fingerprint: Fingerprint) -> int | None:
     """The first line of the first run of lines matching the request, or None."""
     matches = [fingerprint.line_match(line) if line.strip() else None for line in lines]
@@ -138,8 +139,12 @@ def _header_from(block: list[str]) -> str | None:
             if index:
                 return None  # a separator comes first: what is above it is not the header
             separators += 1
-        elif (index == 0 or not rules.field_label(plain[index - 1]) or len(line) > 120
-              or _is_decision_line(line)):
+        elif (
+            index == 0
+            or not rules.field_label(plain[index - 1])
+            or len(line) > 120
+            or _is_decision_line(line)
+        ):
             return None  # only a wrapped field value may follow a field line
     if fields >= 2 or (fields == 1 and separators):
         return "header block"
@@ -174,11 +179,18 @@ def _attribution_suffix(block: list[str]) -> int:
     while taken < 3 and taken < len(block):
         upper = rules.unquote(block[-taken - 1])
         lower = rules.unquote(block[-taken])
-        if (len(upper) > 120 or rules.ends_a_sentence(upper) or _is_decision_line(upper)
-                or rules.starts_attribution(lower)):
+        if (
+            len(upper) > 120
+            or rules.ends_a_sentence(upper)
+            or _is_decision_line(upper)
+            or rules.starts_attribution(lower)
+        ):
             break
-        if not (rules.continues_upward(upper, lower) or rules.starts_attribution(upper)
-                or (rules.has_digit_or_at(upper) and not rules.starts_attribution(lower))):
+        if not (
+            rules.continues_upward(upper, lower)
+            or rules.starts_attribution(upper)
+            or (rules.has_digit_or_at(upper) and not rules.starts_attribution(lower))
+        ):
             break
         taken += 1
     if taken > 1 and not rules.has_digit_or_at(rules.unquote(block[-taken])):
@@ -204,11 +216,9 @@ def _header_above(lines: list[str], run: int, notes: list[Note]) -> int:
         header = _header_paragraph(block)
         if header is not None and header[1] in allowed:
             offset, kind = header
-            notes.append(Note(top + offset, "header block",
-                              f"{kind} above the request, any language"))
+            notes.append(Note(top + offset, "header block", f"{kind} above the request, any language"))
             start = top + offset
-            if offset or (kind == "header block" and rules.is_decorated_separator(
-                    rules.unquote(block[0]))):
+            if offset or (kind == "header block" and rules.is_decorated_separator(rules.unquote(block[0]))):
                 break  # the header began inside the paragraph, or with its separator
             if kind == "header block":
                 allowed = {"separator"}
@@ -218,14 +228,20 @@ def _header_above(lines: list[str], run: int, notes: list[Note]) -> int:
             continue
         taken = _attribution_suffix(block)
         if taken:
-            notes.append(Note(bottom - taken + 1, "attribution",
-                              f"{taken} line(s) ending the paragraph above the request"))
+            notes.append(
+                Note(
+                    bottom - taken + 1,
+                    "attribution",
+                    f"{taken} line(s) ending the paragraph above the request",
+                )
+            )
             start = bottom - taken + 1
         break
     return start
 
 
 # -- the language rules ---------------------------------------------------------------------
+
 
 def _attribution_length(lines: list[str], start: int) -> int:
     """How many lines (1-3) a listed-language attribution starting at ``start`` spans."""
@@ -238,8 +254,11 @@ def _attribution_length(lines: list[str], start: int) -> int:
         if last.rstrip()[-1:] not in _ATTRIBUTION_ENDS:
             continue  # no listed attribution ends so: spare the regular expressions
         chunk = lines[start : start + length]
-        if length > 1 and (rules.ends_a_sentence(chunk[-2]) or rules.starts_attribution(chunk[-1])
-                           or not rules.continues_upward(chunk[-2], chunk[-1])):
+        if length > 1 and (
+            rules.ends_a_sentence(chunk[-2])
+            or rules.starts_attribution(chunk[-1])
+            or not rules.continues_upward(chunk[-2], chunk[-1])
+        ):
             return 0  # not one attribution wrapped over lines
         if rules.language_attribution(" ".join(line.strip() for line in chunk)):
             if not _is_decision_line(chunk[0]) or rules.has_address(chunk[0]):
@@ -265,15 +284,16 @@ def _is_generic_header_block(lines: list[str], start: int) -> bool:
     if len(block) < 3 or _is_decision_line(block[0]):
         return False
     text = "\n".join(block)
-    return "@" in text or bool(re.search(r"\bMR-[A-Z0-9]{6}-[0-9a-f]{10}\b", text, re.I))
+    return "@" in text or bool(re.search(r"\bMR-[A-Z0-9]{6}-[0-9a-f]{10}\b", text, re.IGNORECASE))
 
 
 def _generic_attribution(lines: list[str], index: int) -> bool:
     """A line in any language ending in a colon, with a date or an address, right above a
     ``>`` quote (only blank lines between)."""
     line = lines[index]
-    if not (rules.ends_with_colon(line) and rules.has_date_or_address(line)
-            and rules.attribution_shape(line)):
+    if not (
+        rules.ends_with_colon(line) and rules.has_date_or_address(line) and rules.attribution_shape(line)
+    ):
         return False
     if _is_decision_line(line) and not rules.has_address(line):
         return False
@@ -301,8 +321,9 @@ def _attributions_above_quotes(lines: list[str]) -> set[int]:
     return found
 
 
-def _split_rest(lines: list[str], offset: int, generic: bool,
-                notes: list[Note]) -> tuple[list[str], list[str], int | None, str | None]:
+def _split_rest(
+    lines: list[str], offset: int, generic: bool, notes: list[Note]
+) -> tuple[list[str], list[str], int | None, str | None]:
     """The language rules over ``lines`` (which start at line ``offset`` of the reply)."""
     attributing = _attributions_above_quotes(lines)
     new: list[str] = []
@@ -317,18 +338,32 @@ def _split_rest(lines: list[str], offset: int, generic: bool,
             quoted.append(line)
             in_signature = False
         elif index in attributing:
-            notes.append(Note(offset + index, "attribution", "the end of the paragraph above a "
-                              "> quote, with a date or address (any language)"))
+            notes.append(
+                Note(
+                    offset + index,
+                    "attribution",
+                    "the end of the paragraph above a > quote, with a date or address (any language)",
+                )
+            )
             quoted.append(line)
             if cut_at is None:
                 cut_at, cut_reason = offset + index, "attribution above a > quote"
-        elif rules.language_separator(line) or _is_header_block(lines, index) or (
-            generic and (_is_generic_header_block(lines, index)
-                         or (rules.is_decorated_separator(line)
-                             and not re.fullmatch(r"\s*-{2,}\s*", line)))
+        elif (
+            rules.language_separator(line)
+            or _is_header_block(lines, index)
+            or (
+                generic
+                and (
+                    _is_generic_header_block(lines, index)
+                    or (rules.is_decorated_separator(line) and not re.fullmatch(r"\s*-{2,}\s*", line))
+                )
+            )
         ):
-            reason = "separator" if rules.language_separator(line) or rules.is_decorated_separator(
-                line) else "header block"
+            reason = (
+                "separator"
+                if rules.language_separator(line) or rules.is_decorated_separator(line)
+                else "header block"
+            )
             notes.append(Note(offset + index, "language rule", f"{reason}: all below is quoted"))
             quoted.extend(lines[index:])
             cut_at, cut_reason = offset + index, f"language rule ({reason})"
@@ -347,8 +382,13 @@ def _split_rest(lines: list[str], offset: int, generic: bool,
             in_signature = False
             continue
         elif _generic_attribution(lines, index):
-            notes.append(Note(offset + index, "attribution", "a line ending in a colon with a "
-                              "date or address, above a > quote"))
+            notes.append(
+                Note(
+                    offset + index,
+                    "attribution",
+                    "a line ending in a colon with a date or address, above a > quote",
+                )
+            )
             quoted.append(line)
             if cut_at is None:
                 cut_at, cut_reason = offset + index, "attribution above a > quote"
@@ -370,8 +410,7 @@ def _drop_device_footer(new: list[str], notes: list[Note], lines: list[str]) -> 
     """Drop a last line naming a phone or mail app (any language), set apart by a blank line,
     but never the only line."""
     filled = [i for i, line in enumerate(new) if line.strip()]
-    if (len(filled) >= 2 and rules.is_device_footer(new[filled[-1]])
-            and not new[filled[-1] - 1].strip()):
+    if len(filled) >= 2 and rules.is_device_footer(new[filled[-1]]) and not new[filled[-1] - 1].strip():
         footer = new[filled[-1]]
         where = max((i for i, line in enumerate(lines) if line.rstrip() == footer), default=0)
         notes.append(Note(where, "signature", f"device footer: {footer.strip()}"))
@@ -380,6 +419,7 @@ def _drop_device_footer(new: list[str], notes: list[Note], lines: list[str]) -> 
 
 
 # -- the split ------------------------------------------------------------------------------
+
 
 def analyse_reply(text: str, fingerprint: Fingerprint | None = None) -> ReplySplit:
     """Split ``text`` (see the module doc), keeping the reasons for ``replies explain``."""
@@ -394,8 +434,7 @@ def analyse_reply(text: str, fingerprint: Fingerprint | None = None) -> ReplySpl
         notes.append(Note(run, "request fingerprint", "first run of lines matching the request"))
         start = _header_above(lines, run, notes)
         quote_start = start
-        quote_reason = "request fingerprint" + (" and the header block above it"
-                                                if start < run else "")
+        quote_reason = "request fingerprint" + (" and the header block above it" if start < run else "")
         if rules.is_quoted(lines[run]):
             # The request is >-quoted: the header goes, the rest follows the usual rules
             # (an answer below the quote is new text).
@@ -409,8 +448,11 @@ def analyse_reply(text: str, fingerprint: Fingerprint | None = None) -> ReplySpl
     if quote_start is None:
         quote_start, quote_reason = cut_at, cut_reason
     new_text = _tidy("\n".join(new))
-    all_quoted = _tidy("\n".join([*tail_quoted, *quoted]) if run is not None and rules.is_quoted(
-        lines[run]) else "\n".join([*quoted, *tail_quoted]))
+    all_quoted = _tidy(
+        "\n".join([*tail_quoted, *quoted])
+        if run is not None and rules.is_quoted(lines[run])
+        else "\n".join([*quoted, *tail_quoted])
+    )
     notes.sort(key=lambda note: note.line)
     return ReplySplit(tuple(lines), new_text, all_quoted, quote_start, quote_reason, tuple(notes))
 

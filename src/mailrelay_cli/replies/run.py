@@ -70,9 +70,20 @@ from mailrelay_cli.store.times import utcnow
 
 # A message's outcome (DESIGN.md, process-replies JSON); vote is an approve that does not decide
 # yet (--required N).
-ReplyOutcome = Literal["approved", "rejected", "vote", "too-late", "expired", "not-an-approver",
-                       "unmatched", "no-decision", "auto-reply", "bounce", "unreadable",
-                       "duplicate"]
+ReplyOutcome = Literal[
+    "approved",
+    "rejected",
+    "vote",
+    "too-late",
+    "expired",
+    "not-an-approver",
+    "unmatched",
+    "no-decision",
+    "auto-reply",
+    "bounce",
+    "unreadable",
+    "duplicate",
+]
 OUTCOMES: tuple[ReplyOutcome, ...] = get_args(ReplyOutcome)
 # Answers owed are worth at most this much of one run (an unreachable SMTP server must not
 # hold the lock); what is left stays owed. A failed answer waits before its next attempt.
@@ -102,9 +113,14 @@ class MessageResult:
         return self.outcome == "duplicate"
 
     def to_json(self) -> dict[str, Any]:
-        line: dict[str, Any] = {"uid": self.uid, "message_id": self.message_id, "from": self.sender,
-                "subject": self.subject, "outcome": self.outcome,
-                "approval_id": self.approval_id}
+        line: dict[str, Any] = {
+            "uid": self.uid,
+            "message_id": self.message_id,
+            "from": self.sender,
+            "subject": self.subject,
+            "outcome": self.outcome,
+            "approval_id": self.approval_id,
+        }
         if self.votes is not None:
             line["approvals"], line["required"] = self.votes
         return line
@@ -152,10 +168,16 @@ class RunReport:
     @property
     def failures(self) -> list[str]:
         """One line per thing that failed and is owed again next run."""
-        lines = [f"on_decision hook for {h.approval_id} failed (attempt {h.attempts}): {h.error}"
-                 for h in self.hooks if not h.ok]
-        lines += [f"{a.kind} answer to {a.address} for {a.approval_id} not sent: {a.error}"
-                  for a in self.answers if not a.ok]
+        lines = [
+            f"on_decision hook for {h.approval_id} failed (attempt {h.attempts}): {h.error}"
+            for h in self.hooks
+            if not h.ok
+        ]
+        lines += [
+            f"{a.kind} answer to {a.address} for {a.approval_id} not sent: {a.error}"
+            for a in self.answers
+            if not a.ok
+        ]
         return lines
 
     def counts(self) -> dict[str, int]:
@@ -166,6 +188,7 @@ class RunReport:
 
 
 # -- classification ------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Judged:
@@ -253,6 +276,7 @@ def _parse(raw: bytes) -> tuple[EmailMessage, str | None]:
 
 # -- the run -------------------------------------------------------------------------------
 
+
 def _archive(state_dir: Path, raw: bytes, digest: str) -> str:
     day = utcnow().strftime("%Y-%m-%d")
     folder = state_dir / ARCHIVE_DIR / day
@@ -268,9 +292,10 @@ def _archive(state_dir: Path, raw: bytes, digest: str) -> str:
                 handle.write(raw)
             os.replace(tmp, path)
     except OSError as e:
-        raise StateError(f"cannot archive a reply in {folder}: {e.strerror}",
-                         hint="free disk space in the state directory, or fix its "
-                              "permissions; nothing was deleted") from e
+        raise StateError(
+            f"cannot archive a reply in {folder}: {e.strerror}",
+            hint="free disk space in the state directory, or fix its permissions; nothing was deleted",
+        ) from e
     return str(path)
 
 
@@ -288,8 +313,9 @@ def prune_archive(state_dir: Path, days: int) -> int:
     return removed
 
 
-def _seen(tx: Transaction, mailbox: str, uidvalidity: int, uid: str,
-          digest: str) -> tuple[AuditRow, bool] | None:
+def _seen(
+    tx: Transaction, mailbox: str, uidvalidity: int, uid: str, digest: str
+) -> tuple[AuditRow, bool] | None:
     """The earlier audit row of this message, and whether it is the very same UID.
 
     Only the same UID (same UIDVALIDITY) or the same bytes make a duplicate: a mailing
@@ -319,8 +345,16 @@ class _Recorded:
     never_issued: tuple[str, ...] = ()  # set when the message is left in the mailbox
 
 
-def _record_message(settings: Settings, tx: Transaction, key: bytes | None, mailbox_name: str,
-                    uidvalidity: int, fetched: Any, max_bytes: int, dry_run: bool) -> _Recorded:
+def _record_message(
+    settings: Settings,
+    tx: Transaction,
+    key: bytes | None,
+    mailbox_name: str,
+    uidvalidity: int,
+    fetched: Any,
+    max_bytes: int,
+    dry_run: bool,
+) -> _Recorded:
     from mailrelay_cli.replies import hooks
 
     whole = fetched.raw if fetched.raw is not None else fetched.header
@@ -331,14 +365,30 @@ def _record_message(settings: Settings, tx: Transaction, key: bytes | None, mail
     earlier = _seen(tx, mailbox_name, uidvalidity, fetched.uid, digest)
     if earlier is not None:
         row, same_uid = earlier
-        result = MessageResult(fetched.uid, message_id or row.message_id, row.sender,
-                               subject or row.subject, "duplicate", row.approval_id)
+        result = MessageResult(
+            fetched.uid,
+            message_id or row.message_id,
+            row.sender,
+            subject or row.subject,
+            "duplicate",
+            row.approval_id,
+        )
         if not same_uid:  # the same bytes under a new UID: kept as handled, decides nothing
-            tx.add_audit(mailbox=mailbox_name, uidvalidity=uidvalidity, uid=fetched.uid,
-                         message_id=message_id, sender=row.sender, subject=subject,
-                         date=_header(msg, "Date"), outcome="duplicate",
-                         approval_id=row.approval_id, sha256=digest, size=fetched.size,
-                         archive_path=None, duplicate_of=row.duplicate_of or row.id)
+            tx.add_audit(
+                mailbox=mailbox_name,
+                uidvalidity=uidvalidity,
+                uid=fetched.uid,
+                message_id=message_id,
+                sender=row.sender,
+                subject=subject,
+                date=_header(msg, "Date"),
+                outcome="duplicate",
+                approval_id=row.approval_id,
+                sha256=digest,
+                size=fetched.size,
+                archive_path=None,
+                duplicate_of=row.duplicate_of or row.id,
+            )
         return _Recorded(result)
 
     if fetched.raw is None or fetched.size > max_bytes:
@@ -351,18 +401,31 @@ def _record_message(settings: Settings, tx: Transaction, key: bytes | None, mail
         return _Recorded(None, never_issued=judged.never_issued)
     archive_path = None if dry_run else _archive(settings.state_dir, whole, digest)
     audit_id = tx.add_audit(
-        mailbox=mailbox_name, uidvalidity=uidvalidity, uid=fetched.uid, message_id=message_id,
-        sender=judged.sender, subject=subject, date=_header(msg, "Date"),
-        outcome=judged.outcome, approval_id=judged.approval.id if judged.approval else None,
-        sha256=digest, size=fetched.size, archive_path=archive_path,
+        mailbox=mailbox_name,
+        uidvalidity=uidvalidity,
+        uid=fetched.uid,
+        message_id=message_id,
+        sender=judged.sender,
+        subject=subject,
+        date=_header(msg, "Date"),
+        outcome=judged.outcome,
+        approval_id=judged.approval.id if judged.approval else None,
+        sha256=digest,
+        size=fetched.size,
+        archive_path=archive_path,
     )
     outcome = judged.outcome
     decided = None
     votes = None
     if judged.outcome == "vote" and judged.approval is not None and judged.sender:
-        vote = approvals.record_vote(tx, judged.approval, judged.sender,
-                                     cast(Decision, judged.decision or ""), judged.comment,
-                                     audit_id)
+        vote = approvals.record_vote(
+            tx,
+            judged.approval,
+            judged.sender,
+            cast(Decision, judged.decision or ""),
+            judged.comment,
+            audit_id,
+        )
         outcome = vote.outcome
         decided = vote.decided
         votes = (vote.approvals, vote.required) if outcome == "vote" else None
@@ -374,45 +437,77 @@ def _record_message(settings: Settings, tx: Transaction, key: bytes | None, mail
                 tx.owe_answer(decided.id, "decision", address)
     if outcome == "too-late" and judged.approval is not None and judged.sender:
         tx.owe_answer(judged.approval.id, "too-late", judged.sender)
-    result = MessageResult(fetched.uid, message_id, judged.sender, subject, outcome,
-                           judged.approval.id if judged.approval else None, unreadable,
-                           votes=votes)
+    result = MessageResult(
+        fetched.uid,
+        message_id,
+        judged.sender,
+        subject,
+        outcome,
+        judged.approval.id if judged.approval else None,
+        unreadable,
+        votes=votes,
+    )
     return _Recorded(result, decided)
 
 
-def _record_unreadable(settings: Settings, tx: Transaction, mailbox_name: str, uidvalidity: int,
-                       fetched: Any, dry_run: bool, reason: str) -> _Recorded:
+def _record_unreadable(
+    settings: Settings,
+    tx: Transaction,
+    mailbox_name: str,
+    uidvalidity: int,
+    fetched: Any,
+    dry_run: bool,
+    reason: str,
+) -> _Recorded:
     """The audit row of a message whose judging raised: nothing read from its content."""
     whole = fetched.raw if fetched.raw is not None else fetched.header
     digest = hashlib.sha256(whole).hexdigest()
     archive_path = None if dry_run else _archive(settings.state_dir, whole, digest)
-    tx.add_audit(mailbox=mailbox_name, uidvalidity=uidvalidity, uid=fetched.uid,
-                 outcome="unreadable", sha256=digest, size=fetched.size,
-                 archive_path=archive_path)
+    tx.add_audit(
+        mailbox=mailbox_name,
+        uidvalidity=uidvalidity,
+        uid=fetched.uid,
+        outcome="unreadable",
+        sha256=digest,
+        size=fetched.size,
+        archive_path=archive_path,
+    )
     return _Recorded(MessageResult(fetched.uid, None, None, None, "unreadable", None, reason))
 
 
-def _record_guarded(settings: Settings, tx: Transaction, key: bytes | None, mailbox_name: str,
-                    uidvalidity: int, fetched: Any, max_bytes: int, dry_run: bool) -> _Recorded:
+def _record_guarded(
+    settings: Settings,
+    tx: Transaction,
+    key: bytes | None,
+    mailbox_name: str,
+    uidvalidity: int,
+    fetched: Any,
+    max_bytes: int,
+    dry_run: bool,
+) -> _Recorded:
     """``_record_message`` in its own savepoint; content that makes it raise is ``unreadable``.
 
     A MailrelayError is the store or the disk (78/75), never the message: it ends the run.
     """
     try:
         with tx.savepoint():
-            return _record_message(settings, tx, key, mailbox_name, uidvalidity, fetched,
-                                   max_bytes, dry_run)
+            return _record_message(settings, tx, key, mailbox_name, uidvalidity, fetched, max_bytes, dry_run)
     except MailrelayError:
         raise
     except Exception as e:  # hostile content (RecursionError too): this message only, never the run
         reason = f"{type(e).__name__} while reading it: {str(e)[:200]}"
     with tx.savepoint():
-        return _record_unreadable(settings, tx, mailbox_name, uidvalidity, fetched, dry_run,
-                                  reason)
+        return _record_unreadable(settings, tx, mailbox_name, uidvalidity, fetched, dry_run, reason)
 
 
-def process_replies(settings: Settings, *, count: int | None = None, dry_run: bool = False,
-                    transcript: Any = None, progress: Progress | None = None) -> RunReport:
+def process_replies(
+    settings: Settings,
+    *,
+    count: int | None = None,
+    dry_run: bool = False,
+    transcript: Any = None,
+    progress: Progress | None = None,
+) -> RunReport:
     """One run (see the module docstring). Raises LockedError (75) when another run is going,
     ConfigError (78) without the signing key or a usable store, before any mail is read.
 
@@ -423,14 +518,25 @@ def process_replies(settings: Settings, *, count: int | None = None, dry_run: bo
     approvals.require_enabled(settings)
     limit = settings.approval.count if count is None else count
     max_bytes = settings.approval.max_message_kb * 1024
-    with open_state(settings) as db, db.run_lock(settings.approval.lock_wait, mode="run",
-                                                  wait_for_watcher=WATCHER_WAIT_SECONDS):
+    with (
+        open_state(settings) as db,
+        db.run_lock(settings.approval.lock_wait, mode="run", wait_for_watcher=WATCHER_WAIT_SECONDS),
+    ):
         # A write before the mailbox is opened: a read-only or full store fails here.
         run_id = None if dry_run else db.record_run_start()
         try:
             key = approvals.require_signing_key(settings.profile)
-            report = _run(settings, db, key, limit, max_bytes, dry_run, transcript,
-                          open_reply_mailbox, progress or _no_progress)
+            report = _run(
+                settings,
+                db,
+                key,
+                limit,
+                max_bytes,
+                dry_run,
+                transcript,
+                open_reply_mailbox,
+                progress or _no_progress,
+            )
         except MailrelayError as e:
             if run_id is not None:
                 _record_failure(db, run_id, e.message)
@@ -440,8 +546,7 @@ def process_replies(settings: Settings, *, count: int | None = None, dry_run: bo
                 _record_failure(db, run_id, "interrupted or internal error")
             raise
         if run_id is not None:
-            db.record_run_finish(run_id, "ok", report.counts(),
-                                 "; ".join(report.failures) or None)
+            db.record_run_finish(run_id, "ok", report.counts(), "; ".join(report.failures) or None)
         return report
 
 
@@ -459,17 +564,43 @@ def _record_failure(db: Store, run_id: int, error: str) -> None:
         pass  # the store is what failed: the error being raised says so
 
 
-def _run(settings: Settings, db: Store, key: bytes, limit: int, max_bytes: int, dry_run: bool,
-         transcript: Any, open_reply_mailbox: Any, progress: Progress = _no_progress) -> RunReport:
+def _run(
+    settings: Settings,
+    db: Store,
+    key: bytes,
+    limit: int,
+    max_bytes: int,
+    dry_run: bool,
+    transcript: Any,
+    open_reply_mailbox: Any,
+    progress: Progress = _no_progress,
+) -> RunReport:
     progress("reading the reply folder", 0, None)
     with open_reply_mailbox(settings, readonly=dry_run, transcript=transcript) as mailbox:
-        return process_batch(settings, db, mailbox, limit=limit, max_bytes=max_bytes,
-                             dry_run=dry_run, key=key, progress=progress)
+        return process_batch(
+            settings,
+            db,
+            mailbox,
+            limit=limit,
+            max_bytes=max_bytes,
+            dry_run=dry_run,
+            key=key,
+            progress=progress,
+        )
 
 
-def process_batch(settings: Settings, db: Store, mailbox: Any, *, limit: int, max_bytes: int,
-                  dry_run: bool = False, should_stop: Callable[[], bool] | None = None,
-                  key: bytes | None = None, progress: Progress = _no_progress) -> RunReport:
+def process_batch(
+    settings: Settings,
+    db: Store,
+    mailbox: Any,
+    *,
+    limit: int,
+    max_bytes: int,
+    dry_run: bool = False,
+    should_stop: Callable[[], bool] | None = None,
+    key: bytes | None = None,
+    progress: Progress = _no_progress,
+) -> RunReport:
     """Steps 2 to 5 on an open mailbox: the one code path of a cron run and of ``--watch``.
 
     The caller holds the run lock. ``should_stop`` (a stop was asked for, e.g. SIGTERM to the
@@ -497,8 +628,9 @@ def process_batch(settings: Settings, db: Store, mailbox: Any, *, limit: int, ma
                     break
                 looked += 1
                 with nullcontext(dry_tx) if dry_tx is not None else db.transaction() as tx:
-                    recorded = _record_guarded(settings, tx, key, mailbox.name,
-                                               mailbox.uidvalidity, message, max_bytes, dry_run)
+                    recorded = _record_guarded(
+                        settings, tx, key, mailbox.name, mailbox.uidvalidity, message, max_bytes, dry_run
+                    )
                 if recorded.result is None:
                     never_issued.update(dict.fromkeys(recorded.never_issued))
                     continue  # left in the mailbox: this store cannot judge it
@@ -526,12 +658,12 @@ def process_batch(settings: Settings, db: Store, mailbox: Any, *, limit: int, ma
         prune_archive(settings.state_dir, settings.approval.archive_days)
     if never_issued:
         raise _never_issued_error(settings, db, list(never_issued), looked - len(processed))
-    return RunReport(tuple(results), looked, deleted, left, dry_run, tuple(hook_results),
-                     tuple(answers), tuple(decided))
+    return RunReport(
+        tuple(results), looked, deleted, left, dry_run, tuple(hook_results), tuple(answers), tuple(decided)
+    )
 
 
-def _never_issued_error(settings: Settings, db: Store, ids: list[str],
-                        left: int) -> UnknownApprovalError:
+def _never_issued_error(settings: Settings, db: Store, ids: list[str], left: int) -> UnknownApprovalError:
     where = db.location or store_location(settings)
     shown = ", ".join(ids[:5]) + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
     return UnknownApprovalError(
@@ -539,7 +671,7 @@ def _never_issued_error(settings: Settings, db: Store, ids: list[str],
         f"approval{'s' if len(ids) > 1 else ''} {shown}, which the state store {where} never "
         "issued",
         hint="point this job at the store that sent the requests (state.path or state.url in "
-             "mailrelay config show, the same as `mailrelay send` uses), then run it again",
+        "mailrelay config show, the same as `mailrelay send` uses), then run it again",
     )
 
 
@@ -549,19 +681,24 @@ class _DryRunDone(Exception):
 
 # -- answers -------------------------------------------------------------------------------
 
+
 def _answer_text(kind: str, approval: Approval) -> tuple[str, str]:
     if kind == "too-late" and approval.status == "pending":  # a second answer to N-of-M
-        return (f"Re: {approval.subject}",
-                f"You have already answered approval {approval.id} ({approval.title}); "
-                "your first answer counts.\nThis one was recorded but changed nothing. "
-                "The approval is still waiting for other approvers.\n")
+        return (
+            f"Re: {approval.subject}",
+            f"You have already answered approval {approval.id} ({approval.title}); "
+            "your first answer counts.\nThis one was recorded but changed nothing. "
+            "The approval is still waiting for other approvers.\n",
+        )
     if kind == "too-late":
         subject = f"Re: {approval.subject}"
         when = f" at {approval.decided_at}" if approval.decided_at else ""
         by = f" by {approval.decided_by}" if approval.decided_by else ""
-        text = (f"Your reply arrived too late: approval {approval.id} ({approval.title}) "
-                f"was already {approval.status}{by}{when}.\n"
-                "Your answer was recorded but changed nothing.\n")
+        text = (
+            f"Your reply arrived too late: approval {approval.id} ({approval.title}) "
+            f"was already {approval.status}{by}{when}.\n"
+            "Your answer was recorded but changed nothing.\n"
+        )
         return subject, text
     subject = f"[{approval.reference}] {approval.status.capitalize()}: {approval.title}"
     text = f"Approval {approval.id} ({approval.title}) was {approval.status}"
@@ -576,8 +713,9 @@ def _backoff(attempts: int) -> float:
     return ANSWER_BACKOFF_SECONDS[min(max(attempts - 1, 0), len(ANSWER_BACKOFF_SECONDS) - 1)]
 
 
-def send_owed_answers(settings: Settings, db: Store, *, budget: float = ANSWER_BUDGET_SECONDS,
-                      clock: Any = time.monotonic) -> list[AnswerResult]:
+def send_owed_answers(
+    settings: Settings, db: Store, *, budget: float = ANSWER_BUDGET_SECONDS, clock: Any = time.monotonic
+) -> list[AnswerResult]:
     """Send each answer owed and due, at most once per address, kind and approval.
 
     Each is claimed (marked ``sending``, committed) before it is sent, so a run killed
@@ -610,7 +748,8 @@ def send_owed_answers(settings: Settings, db: Store, *, budget: float = ANSWER_B
                 sender=parse_address(settings.require("smtp.from"), "smtp.from"),
                 to=[parse_address(answer.address, "answer")],
                 # build_message marks it Auto-Submitted (RFC 3834): responders will not answer.
-                subject=subject, text=text,
+                subject=subject,
+                text=text,
             )
             delivery.deliver(quick, built)
         except TemporaryError as e:
@@ -620,8 +759,7 @@ def send_owed_answers(settings: Settings, db: Store, *, budget: float = ANSWER_B
         retry_in = None if error is None else _backoff(answer.attempts + 1)
         with db.transaction() as tx:
             tx.answer_attempted(answer.id, error, retry_in)
-        results.append(AnswerResult(answer.approval_id, answer.kind, answer.address,
-                                    error is None, error))
+        results.append(AnswerResult(answer.approval_id, answer.kind, answer.address, error is None, error))
         if unreachable:
             break  # the next one would wait out the same timeout
     return results

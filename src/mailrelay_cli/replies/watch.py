@@ -72,8 +72,7 @@ class WatchEvent:
     at: str = field(default_factory=lambda: iso(utcnow()))
 
     def to_json(self) -> dict[str, Any]:
-        return {"event": self.kind, "at": self.at, "level": self.level, "text": self.text,
-                **self.fields}
+        return {"event": self.kind, "at": self.at, "level": self.level, "text": self.text, **self.fields}
 
 
 @dataclass(frozen=True)
@@ -92,8 +91,7 @@ class Backoff:
     """Capped exponential backoff with jitter: the n-th delay is drawn from
     [c/2, c] where c = min(cap, first * 2**n)."""
 
-    def __init__(self, first: float = 1.0, cap: float = 60.0,
-                 rng: random.Random | None = None) -> None:
+    def __init__(self, first: float = 1.0, cap: float = 60.0, rng: random.Random | None = None) -> None:
         self.first = first
         self.cap = cap
         self.attempts = 0
@@ -166,8 +164,10 @@ class WatchControl:
         def reload(_signum: int, _frame: FrameType | None) -> None:
             self.request_reload()
 
-        previous = {sig: signal.signal(sig, handler) for sig, handler in
-                    ((signal.SIGTERM, stop), (signal.SIGINT, stop), (signal.SIGHUP, reload))}
+        previous = {
+            sig: signal.signal(sig, handler)
+            for sig, handler in ((signal.SIGTERM, stop), (signal.SIGINT, stop), (signal.SIGHUP, reload))
+        }
         try:
             yield self
         finally:
@@ -200,8 +200,7 @@ class _Health:
             self.watch_id = db.watch_started(mailbox_label(settings), None)
         self.last = time.monotonic()
 
-    def beat(self, *, mode: str | None = None, event: str | None = None,
-             reconnected: bool = False) -> None:
+    def beat(self, *, mode: str | None = None, event: str | None = None, reconnected: bool = False) -> None:
         with open_state(self.settings) as db:
             db.watch_heartbeat(self.watch_id, mode=mode, event=event, reconnected=reconnected)
         self.last = time.monotonic()
@@ -224,28 +223,55 @@ def _outcome_counts(report: RunReport) -> str:
 
 
 def _report_events(report: RunReport) -> list[WatchEvent]:
-    events = [WatchEvent("message", f"{m.uid}: {m.outcome}"
-                         + (f" {m.approval_id}" if m.approval_id else "")
-                         + f" from {m.sender or '?'}: {m.subject or ''}",
-                         "debug", m.to_json()) for m in report.messages]
+    events = [
+        WatchEvent(
+            "message",
+            f"{m.uid}: {m.outcome}"
+            + (f" {m.approval_id}" if m.approval_id else "")
+            + f" from {m.sender or '?'}: {m.subject or ''}",
+            "debug",
+            m.to_json(),
+        )
+        for m in report.messages
+    ]
     for approval in report.decided:
-        events.append(WatchEvent(
-            "decision", f"{approval.id} {approval.status} by {approval.decided_by}: {approval.title}",
-            "info", {"approval_id": approval.id, "status": approval.status,
-                     "decided_by": approval.decided_by, "title": approval.title}))
+        events.append(
+            WatchEvent(
+                "decision",
+                f"{approval.id} {approval.status} by {approval.decided_by}: {approval.title}",
+                "info",
+                {
+                    "approval_id": approval.id,
+                    "status": approval.status,
+                    "decided_by": approval.decided_by,
+                    "title": approval.title,
+                },
+            )
+        )
     if report.read:
         detail = _outcome_counts(report)
-        events.append(WatchEvent(
-            "batch", f"read {report.read}, deleted {report.deleted}, left {report.left}"
-            + (f" ({detail})" if detail else ""), "info", {"summary": report.summary()}))
+        events.append(
+            WatchEvent(
+                "batch",
+                f"read {report.read}, deleted {report.deleted}, left {report.left}"
+                + (f" ({detail})" if detail else ""),
+                "info",
+                {"summary": report.summary()},
+            )
+        )
     for failure in report.failures:
         events.append(WatchEvent("warning", failure, "warning", {}))
     return events
 
 
 class _Watcher:
-    def __init__(self, load: Callable[[], Settings], control: WatchControl,
-                 emit: Callable[[WatchEvent], None], options: WatchOptions) -> None:
+    def __init__(
+        self,
+        load: Callable[[], Settings],
+        control: WatchControl,
+        emit: Callable[[WatchEvent], None],
+        options: WatchOptions,
+    ) -> None:
         self.load = load
         self.control = control
         self.emit = emit
@@ -258,9 +284,14 @@ class _Watcher:
 
     # -- the outer loop: sessions, reconnects, reloads
     def run(self) -> None:
-        self.emit(WatchEvent("started", f"watching {mailbox_label(self.settings)} "
-                             f"(pid {os.getpid()})", "info",
-                             {"mailbox": mailbox_label(self.settings), "pid": os.getpid()}))
+        self.emit(
+            WatchEvent(
+                "started",
+                f"watching {mailbox_label(self.settings)} (pid {os.getpid()})",
+                "info",
+                {"mailbox": mailbox_label(self.settings), "pid": os.getpid()},
+            )
+        )
         outcome, error = "stopped", None
         try:
             while not self.control.stop_requested:
@@ -285,17 +316,31 @@ class _Watcher:
             except MailrelayError:
                 pass  # the store itself is what failed; the error above says so
             text = "stopped" if error is None else f"stopped: {error}"
-            self.emit(WatchEvent("stopped", text, "info" if error is None else "warning",
-                                 {"outcome": outcome, "error": error}))
+            self.emit(
+                WatchEvent(
+                    "stopped",
+                    text,
+                    "info" if error is None else "warning",
+                    {"outcome": outcome, "error": error},
+                )
+            )
 
     def _lost(self, error: TemporaryError) -> None:
         delay = self.backoff.next_delay()
         self.lost = True
-        self.emit(WatchEvent(
-            "reconnecting", f"{error.message}; reconnecting in {delay:.1f}s "
-            f"(attempt {self.backoff.attempts})", "warning",
-            {"error": error.message, "hint": error.hint, "delay_seconds": round(delay, 3),
-             "attempt": self.backoff.attempts}))
+        self.emit(
+            WatchEvent(
+                "reconnecting",
+                f"{error.message}; reconnecting in {delay:.1f}s (attempt {self.backoff.attempts})",
+                "warning",
+                {
+                    "error": error.message,
+                    "hint": error.hint,
+                    "delay_seconds": round(delay, 3),
+                    "attempt": self.backoff.attempts,
+                },
+            )
+        )
         self.health.event(f"connection lost: {error.message}")
         self.control.sleep(delay)
 
@@ -305,30 +350,47 @@ class _Watcher:
             fresh = self.load()
             approvals.require_enabled(fresh)
         except MailrelayError as e:
-            self.emit(WatchEvent("reload-failed", f"settings not reloaded: {e.message}; "
-                                 "still using the ones loaded before", "warning",
-                                 {"error": e.message, "hint": e.hint}))
+            self.emit(
+                WatchEvent(
+                    "reload-failed",
+                    f"settings not reloaded: {e.message}; still using the ones loaded before",
+                    "warning",
+                    {"error": e.message, "hint": e.hint},
+                )
+            )
             return
         if fresh.state_dir != self.settings.state_dir:
             self.health.stopped("stopped", "state moved by a reload")
             self.health = _Health(fresh)
         self.settings = fresh
-        self.emit(WatchEvent("reloaded", f"settings reloaded from {fresh.path}", "info",
-                             {"path": str(fresh.path), "mailbox": mailbox_label(fresh)}))
+        self.emit(
+            WatchEvent(
+                "reloaded",
+                f"settings reloaded from {fresh.path}",
+                "info",
+                {"path": str(fresh.path), "mailbox": mailbox_label(fresh)},
+            )
+        )
         self.health.beat(event="settings reloaded")
 
     # -- one session on one open mailbox
     def _session(self) -> None:
         settings, control, options = self.settings, self.control, self.options
-        with open_watched_mailbox(settings, wakeup_fd=control.fileno(),
-                                  noop_seconds=options.noop_seconds,
-                                  inotify=options.inotify) as mailbox:
+        with open_watched_mailbox(
+            settings, wakeup_fd=control.fileno(), noop_seconds=options.noop_seconds, inotify=options.inotify
+        ) as mailbox:
             how = mailbox.how
-            self.emit(WatchEvent("connected", f"{'reconnected to' if self.lost else 'opened'} "
-                                 f"{mailbox.name} ({how})", "info",
-                                 {"mailbox": mailbox.name, "how": how, "reconnect": self.lost}))
-            self.health.beat(mode=how, event="reconnected" if self.lost else "connected",
-                             reconnected=self.lost)
+            self.emit(
+                WatchEvent(
+                    "connected",
+                    f"{'reconnected to' if self.lost else 'opened'} {mailbox.name} ({how})",
+                    "info",
+                    {"mailbox": mailbox.name, "how": how, "reconnect": self.lost},
+                )
+            )
+            self.health.beat(
+                mode=how, event="reconnected" if self.lost else "connected", reconnected=self.lost
+            )
             self.lost = False
             sweep = settings.approval.interval_minutes * 60.0
             while not (control.stop_requested or control.reload_requested):
@@ -341,8 +403,14 @@ class _Watcher:
                     continue  # more than one batch's worth waiting
                 self._wait(mailbox, time.monotonic() + sweep)
             if control.stop_requested:
-                self.emit(WatchEvent("stopping", f"{control.stop_reason or 'stop'}: logging out",
-                                     "info", {"reason": control.stop_reason}))
+                self.emit(
+                    WatchEvent(
+                        "stopping",
+                        f"{control.stop_reason or 'stop'}: logging out",
+                        "info",
+                        {"reason": control.stop_reason},
+                    )
+                )
 
     def _wait(self, mailbox: WatchableMailbox, sweep_at: float) -> None:
         """Until mail may have arrived, the sweep is due, or a stop or reload is asked for."""
@@ -365,12 +433,18 @@ class _Watcher:
         try:
             with open_state(settings) as db, db.run_lock(mode="watch"):
                 mailbox.refresh()
-                report = process_batch(settings, db, mailbox, limit=limit,
-                                       max_bytes=settings.approval.max_message_kb * 1024,
-                                       should_stop=lambda: control.stop_requested)
+                report = process_batch(
+                    settings,
+                    db,
+                    mailbox,
+                    limit=limit,
+                    max_bytes=settings.approval.max_message_kb * 1024,
+                    should_stop=lambda: control.stop_requested,
+                )
         except LockedError as e:
-            self.emit(WatchEvent("lock-wait", f"{e.message}: trying again shortly", "debug",
-                                 {"error": e.message}))
+            self.emit(
+                WatchEvent("lock-wait", f"{e.message}: trying again shortly", "debug", {"error": e.message})
+            )
             return None
         for event in _report_events(report):
             self.emit(event)
@@ -380,8 +454,12 @@ class _Watcher:
         return report
 
 
-def watch(load: Callable[[], Settings], control: WatchControl,
-          emit: Callable[[WatchEvent], None], options: WatchOptions | None = None) -> None:
+def watch(
+    load: Callable[[], Settings],
+    control: WatchControl,
+    emit: Callable[[WatchEvent], None],
+    options: WatchOptions | None = None,
+) -> None:
     """Run the watcher until ``control`` asks it to stop (returns) or a fault a retry cannot
     fix (raises its ``MailrelayError``). ``load`` gives the settings, again on each reload."""
     _Watcher(load, control, emit, options or WatchOptions()).run()

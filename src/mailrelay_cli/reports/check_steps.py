@@ -52,20 +52,23 @@ class Section:
             name = "certificate"
         elif "TLS handshake" in error.message and name in ("greeting", "STARTTLS"):
             name = "TLS"
-        self.steps.append(CheckStep(f"{self.prefix} {name}", False, error.message, error.hint,
-                                    error))
+        self.steps.append(CheckStep(f"{self.prefix} {name}", False, error.message, error.hint, error))
 
 
 def build_test_message(settings: Settings, to: str) -> tuple[EmailMessage, str]:
     """The test email and its envelope sender (a bare address)."""
     header_from = settings.smtp.from_address or settings.smtp.user
     if not header_from:
-        raise ConfigError(f"smtp.from is not set in {settings.path}",
-                          hint='mailrelay config set smtp.from "Release Bot <builds@example.com>"')
+        raise ConfigError(
+            f"smtp.from is not set in {settings.path}",
+            hint='mailrelay config set smtp.from "Release Bot <builds@example.com>"',
+        )
     name, address = parseaddr(header_from)
     if "@" not in address:
-        raise ConfigError(f"smtp.from {header_from!r} holds no email address",
-                          hint='mailrelay config set smtp.from "Release Bot <builds@example.com>"')
+        raise ConfigError(
+            f"smtp.from {header_from!r} holds no email address",
+            hint='mailrelay config set smtp.from "Release Bot <builds@example.com>"',
+        )
     local, domain = address.rsplit("@", 1)
     address = f"{local}@{domain.lower()}"
     message = EmailMessage()

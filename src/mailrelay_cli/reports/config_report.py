@@ -31,8 +31,12 @@ class CheckReport(NamedTuple):
 
     def to_json(self) -> dict[str, Any]:
         """The ``config check --json`` line."""
-        return {"path": str(self.path), "ok": self.ok, "warnings": list(self.warnings),
-                "problems": [{"problem": p.message, "hint": p.hint} for p in self.problems]}
+        return {
+            "path": str(self.path),
+            "ok": self.ok,
+            "warnings": list(self.warnings),
+            "problems": [{"problem": p.message, "hint": p.hint} for p in self.problems],
+        }
 
 
 def _shown(key: str, value: Any) -> Any:
@@ -54,8 +58,13 @@ def show(settings: Settings) -> ShowReport:
         rows = imap_properties.config_rows(rows, settings.imap)
     rows = [row._replace(value=_shown(row.key, row.value)) for row in rows]
     for name, where in credentials.secret_status(settings.profile):
-        rows.append(ConfigRow(name, "set" if not where.startswith("unset") else "unset",
-                              where if not where.startswith("unset") else "keyring"))
+        rows.append(
+            ConfigRow(
+                name,
+                "set" if not where.startswith("unset") else "unset",
+                where if not where.startswith("unset") else "keyring",
+            )
+        )
     return ShowReport(settings.path, settings.file_exists, tuple(rows))
 
 
@@ -78,13 +87,16 @@ def problems(settings: Settings) -> tuple[Problem, ...]:
     """
     found = list(missing_settings(settings, "smtp"))
     if not settings.smtp.from_address:  # every message needs it; the connection does not
-        found.append(Problem(f"smtp.from is not set in {settings.path}",
-                             "mailrelay config set smtp.from VALUE"))
+        found.append(
+            Problem(f"smtp.from is not set in {settings.path}", "mailrelay config set smtp.from VALUE")
+        )
     approval = settings.approval
     if approval.enabled and approval.maildir is None:
         kind = "graph" if approval.graph else "imap"
-        found.extend(p._replace(message=p.message + f" (approval.enabled, approval.mailbox = {kind})")
-                     for p in missing_settings(settings, "imap"))
+        found.extend(
+            p._replace(message=p.message + f" (approval.enabled, approval.mailbox = {kind})")
+            for p in missing_settings(settings, "imap")
+        )
     elif approval.enabled and approval.maildir is not None:
         from mailrelay_cli.replies.mailbox import require_maildir
 
@@ -108,8 +120,9 @@ def check(settings: Settings) -> CheckReport:
     warnings: list[str] = []
     for role in (settings.smtp, settings.imap):
         if role.allow_plaintext_auth:
-            warnings.append(f"{role.role}.allow_plaintext_auth = true: a password may cross "
-                            "the network unencrypted")
+            warnings.append(
+                f"{role.role}.allow_plaintext_auth = true: a password may cross the network unencrypted"
+            )
     if settings.imap.properties:
         from mailrelay_cli.config.endpoints import check_warnings
 
@@ -133,7 +146,9 @@ def _signing_key_state(settings: Settings) -> tuple[str | None, Problem | None]:
     except ConfigError as e:
         return None, Problem(e.message, e.hint or "")
     if key is None:
-        return ("no approval signing key yet: process-replies exits 78 until the first "
-                "approval request makes one, or MAILRELAY_APPROVAL_HMAC_KEY gives the sending "
-                "host's"), None
+        return (
+            "no approval signing key yet: process-replies exits 78 until the first "
+            "approval request makes one, or MAILRELAY_APPROVAL_HMAC_KEY gives the sending "
+            "host's"
+        ), None
     return None, None

@@ -71,15 +71,21 @@ class CheckReport:
         return (*self.steps, *transcript, self)
 
     def to_json(self) -> dict[str, Any]:
-        return {"summary": {"ok": self.ok, "exit_code": int(exit_code_for(self.failure)),
-                            "message_id": self.message_id}}
+        return {
+            "summary": {
+                "ok": self.ok,
+                "exit_code": int(exit_code_for(self.failure)),
+                "message_id": self.message_id,
+            }
+        }
 
 
 def _bare(address: str) -> str:
     _, bare = parseaddr(address)
     if "@" not in bare:
-        raise UsageError(f"--to {address!r} is not an email address",
-                         hint="mailrelay test --to you@example.com")
+        raise UsageError(
+            f"--to {address!r} is not an email address", hint="mailrelay test --to you@example.com"
+        )
     local, domain = bare.rsplit("@", 1)
     return f"{local}@{domain.lower()}"
 
@@ -107,16 +113,19 @@ def _tls_steps(section: Section, info: tls.TlsInfo | None, endpoint: Endpoint) -
     if cert is None:
         section.skipped("the server sent no readable certificate", "certificate")
         return
-    verified = "not verified (certificate checks are off)" if (
-        not endpoint.verify or endpoint.host in endpoint.trusted_hosts) else "verified"
+    verified = (
+        "not verified (certificate checks are off)"
+        if (not endpoint.verify or endpoint.host in endpoint.trusted_hosts)
+        else "verified"
+    )
     days = cert.days_left()
     left = f" (in {days} days)" if days is not None else ""
-    section.passed(f"{cert.subject}, issued by {cert.issuer}, expires {cert.not_after}{left}; "
-                   f"{verified}", "certificate")
+    section.passed(
+        f"{cert.subject}, issued by {cert.issuer}, expires {cert.not_after}{left}; {verified}", "certificate"
+    )
 
 
-def _smtp(settings: Settings, to: str, transcript: Transcript | None) -> tuple[
-        list[CheckStep], str | None]:
+def _smtp(settings: Settings, to: str, transcript: Transcript | None) -> tuple[list[CheckStep], str | None]:
     from mailrelay_cli.transport import smtp
 
     section = Section("SMTP")
@@ -133,19 +142,27 @@ def _smtp(settings: Settings, to: str, transcript: Transcript | None) -> tuple[
         section.start("greeting")
         conn = smtp.connect(endpoint, transcript)
         banner = " ".join((conn.ehlo_resp or b"").decode("utf-8", "replace").split()[:1])
-        section.passed(f"EHLO answered by {banner or endpoint.host}"
-                       + (" over implicit TLS" if endpoint.security == "tls" else ""))
+        section.passed(
+            f"EHLO answered by {banner or endpoint.host}"
+            + (" over implicit TLS" if endpoint.security == "tls" else "")
+        )
         section.start("STARTTLS")
         if endpoint.security == "starttls":
             offered = smtp.offers_starttls(conn)
             if smtp.start_tls(conn):
                 section.passed("offered; TLS started")
             else:
-                section.skipped("not offered; continuing without TLS (STARTTLS not required)"
-                                if not offered else "not used")
+                section.skipped(
+                    "not offered; continuing without TLS (STARTTLS not required)"
+                    if not offered
+                    else "not used"
+                )
         else:
-            section.skipped("implicit TLS from the first byte" if endpoint.security == "tls"
-                            else "off (smtp.starttls = false)")
+            section.skipped(
+                "implicit TLS from the first byte"
+                if endpoint.security == "tls"
+                else "off (smtp.starttls = false)"
+            )
         _tls_steps(section, smtp.tls_info(conn), endpoint)
         section.start("auth mechanisms")
         mechanisms = smtp.auth_mechanisms(conn)
@@ -209,8 +226,11 @@ def _imap(settings: Settings, transcript: Transcript | None) -> list[CheckStep]:
             else:
                 section.skipped("not offered; continuing without TLS (STARTTLS not required)")
         else:
-            section.skipped("implicit TLS from the first byte" if endpoint.security == "tls"
-                            else "off (imap.starttls = false)")
+            section.skipped(
+                "implicit TLS from the first byte"
+                if endpoint.security == "tls"
+                else "off (imap.starttls = false)"
+            )
         _tls_steps(section, imap.tls_info(conn), endpoint)
         section.start("capabilities")
         section.passed(" ".join(imap.capabilities(conn)))
@@ -235,21 +255,30 @@ def _imap(settings: Settings, transcript: Transcript | None) -> list[CheckStep]:
     return section.steps
 
 
-def run(settings: Settings, *, to: str | None = None, smtp_only: bool = False,
-        imap_only: bool = False, with_transcript: bool = False) -> CheckReport:
+def run(
+    settings: Settings,
+    *,
+    to: str | None = None,
+    smtp_only: bool = False,
+    imap_only: bool = False,
+    with_transcript: bool = False,
+) -> CheckReport:
     """Run the checks ``mailrelay test`` asks for and return every step."""
     if smtp_only and imap_only:
-        raise UsageError("--smtp-only and --imap-only exclude each other",
-                         hint="mailrelay test --smtp-only, or mailrelay test --imap-only")
+        raise UsageError(
+            "--smtp-only and --imap-only exclude each other",
+            hint="mailrelay test --smtp-only, or mailrelay test --imap-only",
+        )
     check_smtp = not imap_only
     check_imap = imap_only or (settings.approval.enabled and not smtp_only)
     recipient = None
     if check_smtp:
         given = to or settings.test_to
         if not given:
-            raise UsageError("no recipient for the test message: give --to or set test.to",
-                             hint="mailrelay test --to you@example.com "
-                                  "(or: mailrelay config set test.to you@example.com)")
+            raise UsageError(
+                "no recipient for the test message: give --to or set test.to",
+                hint="mailrelay test --to you@example.com (or: mailrelay config set test.to you@example.com)",
+            )
         recipient = _bare(given)
     transcript = Transcript() if with_transcript else None
     steps: list[CheckStep] = []
@@ -269,4 +298,3 @@ def run(settings: Settings, *, to: str | None = None, smtp_only: bool = False,
     elif check_imap:
         steps += _imap(settings, transcript)
     return CheckReport(tuple(steps), transcript.text() if transcript else None, message_id)
-

@@ -120,8 +120,11 @@ class HealthReport:
     def watching(self) -> bool:
         """Whether a running watcher's heartbeat is the newest sign of life."""
         w = self.watcher
-        return w is not None and w.running and (
-            self.last_success is None or w.heartbeat_at >= self.last_success.at)
+        return (
+            w is not None
+            and w.running
+            and (self.last_success is None or w.heartbeat_at >= self.last_success.at)
+        )
 
     @property
     def outcome(self) -> Outcome:
@@ -144,15 +147,25 @@ class HealthReport:
             "messages_last_day": self.messages_last_day,
             "decisions_last_day": self.decisions_last_day,
             "pending_approvals": pending.count,
-            "oldest_pending": None if pending.oldest_id is None else {
-                "id": pending.oldest_id, "created_at": _iso(pending.oldest_created_at),
-                "expires_at": _iso(pending.oldest_expires_at)},
-            "failing_hooks": [{"approval_id": h.approval_id, "attempts": h.attempts,
-                               "last_error": h.last_error,
-                               "last_attempt_at": _iso(h.last_attempt_at)}
-                              for h in self.failing_hooks],
-            "oauth": [{"role": o.role, "provider": o.provider, "ok": o.ok, "detail": o.detail}
-                      for o in self.oauth],
+            "oldest_pending": None
+            if pending.oldest_id is None
+            else {
+                "id": pending.oldest_id,
+                "created_at": _iso(pending.oldest_created_at),
+                "expires_at": _iso(pending.oldest_expires_at),
+            },
+            "failing_hooks": [
+                {
+                    "approval_id": h.approval_id,
+                    "attempts": h.attempts,
+                    "last_error": h.last_error,
+                    "last_attempt_at": _iso(h.last_attempt_at),
+                }
+                for h in self.failing_hooks
+            ],
+            "oauth": [
+                {"role": o.role, "provider": o.provider, "ok": o.ok, "detail": o.detail} for o in self.oauth
+            ],
             "interval_minutes": self.interval_minutes,
             "cron": list(self.cron_lines),
             "problems": list(self.problems),
@@ -164,8 +177,10 @@ class HealthReport:
         """One line, Nagios-style: the state and the age of the last successful run."""
         if self.watching:
             assert self.watcher is not None
-            age = (f"watching since {self.watcher.started_at.isoformat()}, heartbeat "
-                   f"{ago(self.now, self.watcher.heartbeat_at)}")
+            age = (
+                f"watching since {self.watcher.started_at.isoformat()}, heartbeat "
+                f"{ago(self.now, self.watcher.heartbeat_at)}"
+            )
         elif self.last_success is None:
             age = "no successful process-replies run recorded"
         else:
@@ -186,8 +201,13 @@ def _iso(moment: datetime | None) -> str | None:
 def _run_json(run: Run | None) -> dict[str, Any] | None:
     if run is None:
         return None
-    return {"started_at": _iso(run.started_at), "finished_at": _iso(run.finished_at),
-            "outcome": run.outcome, "counts": dict(run.counts), "error": run.error}
+    return {
+        "started_at": _iso(run.started_at),
+        "finished_at": _iso(run.finished_at),
+        "outcome": run.outcome,
+        "counts": dict(run.counts),
+        "error": run.error,
+    }
 
 
 def ago(now: datetime, then: datetime) -> str:
@@ -205,20 +225,31 @@ def _time(text: str | None) -> datetime | None:
 
 
 def _run(record: Any) -> Run:
-    return Run(started_at=_time(record.started_at) or datetime.min,
-               finished_at=_time(record.finished_at), outcome=record.outcome,
-               counts=dict(record.counts), error=record.error)
+    return Run(
+        started_at=_time(record.started_at) or datetime.min,
+        finished_at=_time(record.finished_at),
+        outcome=record.outcome,
+        counts=dict(record.counts),
+        error=record.error,
+    )
 
 
 def _watcher(record: Any, now: datetime) -> Watcher:
     today = now.strftime("%Y-%m-%d")
     return Watcher(
-        host=record.host, pid=record.pid, mailbox=record.mailbox, mode=record.mode,
+        host=record.host,
+        pid=record.pid,
+        mailbox=record.mailbox,
+        mode=record.mode,
         started_at=_time(record.started_at) or datetime.min,
         heartbeat_at=_time(record.heartbeat_at) or datetime.min,
-        last_event=record.last_event, last_event_at=_time(record.last_event_at),
+        last_event=record.last_event,
+        last_event_at=_time(record.last_event_at),
         reconnects_today=record.reconnects if record.reconnects_on == today else 0,
-        stopped_at=_time(record.stopped_at), outcome=record.outcome, error=record.error)
+        stopped_at=_time(record.stopped_at),
+        outcome=record.outcome,
+        error=record.error,
+    )
 
 
 def _watcher_problems(watcher: Watcher | None, now: datetime) -> list[str]:
@@ -229,8 +260,10 @@ def _watcher_problems(watcher: Watcher | None, now: datetime) -> list[str]:
         when = ago(now, watcher.stopped_at or watcher.heartbeat_at)
         return [f"{who} stopped with an error {when}: {watcher.error or 'no error recorded'}"]
     if watcher.running and (now - watcher.heartbeat_at).total_seconds() > WATCHER_LATE_SECONDS:
-        return [f"{who} has written no heartbeat since {ago(now, watcher.heartbeat_at)}: is it "
-                f"still running and connected? last event: {watcher.last_event or 'none'}"]
+        return [
+            f"{who} has written no heartbeat since {ago(now, watcher.heartbeat_at)}: is it "
+            f"still running and connected? last event: {watcher.last_event or 'none'}"
+        ]
     return []
 
 
@@ -252,11 +285,15 @@ def _oauth(settings: Settings) -> tuple[OAuthHealth, ...]:
         elif row.shares_smtp_login:
             rows.append(OAuthHealth(row.role, row.provider, True, "shares SMTP's login"))
         elif row.flow == "client-credentials":
-            rows.append(OAuthHealth(row.role, row.provider, True,
-                                    "client credentials: a token is fetched each run"))
+            rows.append(
+                OAuthHealth(row.role, row.provider, True, "client credentials: a token is fetched each run")
+            )
         elif row.logged_in and row.refresh_token:
-            rows.append(OAuthHealth(row.role, row.provider, True,
-                                    f"refresh token stored for {row.account or 'the account'}"))
+            rows.append(
+                OAuthHealth(
+                    row.role, row.provider, True, f"refresh token stored for {row.account or 'the account'}"
+                )
+            )
         else:
             detail = row.note or f"no refresh token: mailrelay auth login --{row.role}"
             rows.append(OAuthHealth(row.role, row.provider, False, detail))
@@ -295,11 +332,11 @@ def check(settings: Settings, max_age: float | None = None) -> HealthReport:
             waiting = approvals.list_approvals(store, "pending")
             if waiting:
                 oldest = min(waiting, key=lambda a: a.created_at)
-                pending = Pending(len(waiting), oldest.id, _time(oldest.created_at),
-                                  _time(oldest.expires_at))
-            hooks = tuple(FailingHook(h.approval_id, h.attempts, h.last_error,
-                                      _time(h.last_attempt_at))
-                          for h in store.failing_hooks())
+                pending = Pending(len(waiting), oldest.id, _time(oldest.created_at), _time(oldest.expires_at))
+            hooks = tuple(
+                FailingHook(h.approval_id, h.attempts, h.last_error, _time(h.last_attempt_at))
+                for h in store.failing_hooks()
+            )
             found_watcher = store.last_watcher()
             watcher = _watcher(found_watcher, now) if found_watcher else None
     oauth_rows = _oauth(settings)
@@ -309,8 +346,7 @@ def check(settings: Settings, max_age: float | None = None) -> HealthReport:
     problems: list[str] = _watcher_problems(watcher, now)
     success_at = last_success.at if last_success else None
     alive_at = success_at
-    if watcher is not None and watcher.running and (
-            alive_at is None or watcher.heartbeat_at > alive_at):
+    if watcher is not None and watcher.running and (alive_at is None or watcher.heartbeat_at > alive_at):
         alive_at = watcher.heartbeat_at  # the watcher stands in for cron (module docstring)
     stale = False
     if max_age is not None:
@@ -318,33 +354,47 @@ def check(settings: Settings, max_age: float | None = None) -> HealthReport:
     late = LATE_INTERVALS * interval * 60
     if alive_at is not None and alive_at != success_at:
         if stale and not problems:
-            problems.append(f"the watcher's last heartbeat was {ago(now, alive_at)}, more than "
-                            f"--max-age {format_duration(max_age or 0)} ago")
+            problems.append(
+                f"the watcher's last heartbeat was {ago(now, alive_at)}, more than "
+                f"--max-age {format_duration(max_age or 0)} ago"
+            )
     elif success_at is None:
-        problems.append("no successful process-replies run recorded: is the cron job installed? "
-                        "mailrelay schedule --cron")
+        problems.append(
+            "no successful process-replies run recorded: is the cron job installed? mailrelay schedule --cron"
+        )
     elif (now - success_at).total_seconds() > late:
-        problems.append(f"the last successful run was {ago(now, success_at)} but cron should run "
-                        f"every {interval}m: check the cron job (mailrelay schedule --cron)")
+        problems.append(
+            f"the last successful run was {ago(now, success_at)} but cron should run "
+            f"every {interval}m: check the cron job (mailrelay schedule --cron)"
+        )
     elif stale:
-        problems.append(f"the last successful run was {ago(now, success_at)}, more than "
-                        f"--max-age {format_duration(max_age or 0)} ago")
+        problems.append(
+            f"the last successful run was {ago(now, success_at)}, more than "
+            f"--max-age {format_duration(max_age or 0)} ago"
+        )
     if last_run is not None and last_run.outcome == "failed":
-        problems.append(f"the last run failed {ago(now, last_run.at)}: "
-                        f"{last_run.error or 'no error recorded'}")
+        problems.append(
+            f"the last run failed {ago(now, last_run.at)}: {last_run.error or 'no error recorded'}"
+        )
     elif last_run is not None and last_run.outcome is None:
-        problems.append(f"the last run started {ago(now, last_run.started_at)} and recorded "
-                        "no end: still running, or it died")
+        problems.append(
+            f"the last run started {ago(now, last_run.started_at)} and recorded "
+            "no end: still running, or it died"
+        )
     if len(hooks) == 1:
         hook = hooks[0]
-        problems.append(f"on_decision hook for {hook.approval_id} failing after {hook.attempts} "
-                        f"attempt(s): {hook.last_error or 'no error recorded'}; after fixing "
-                        f"it: mailrelay hooks retry (or drop {hook.approval_id})")
+        problems.append(
+            f"on_decision hook for {hook.approval_id} failing after {hook.attempts} "
+            f"attempt(s): {hook.last_error or 'no error recorded'}; after fixing "
+            f"it: mailrelay hooks retry (or drop {hook.approval_id})"
+        )
     elif hooks:
         last = hooks[-1]
-        problems.append(f"{len(hooks)} on_decision hooks failing, the last for {last.approval_id}: "
-                        f"{last.last_error or 'no error recorded'}; after fixing the hook: "
-                        "mailrelay hooks retry (or mailrelay hooks drop ID)")
+        problems.append(
+            f"{len(hooks)} on_decision hooks failing, the last for {last.approval_id}: "
+            f"{last.last_error or 'no error recorded'}; after fixing the hook: "
+            "mailrelay hooks retry (or mailrelay hooks drop ID)"
+        )
     for row in oauth_rows:
         if not row.ok:
             problems.append(f"{row.role} OAuth cannot refresh without a person: {row.detail}")
@@ -373,12 +423,21 @@ def check(settings: Settings, max_age: float | None = None) -> HealthReport:
 def _watcher_json(watcher: Any) -> dict[str, Any] | None:
     if watcher is None:
         return None
-    return {"running": watcher.running, "host": watcher.host, "pid": watcher.pid,
-            "mailbox": watcher.mailbox, "how": watcher.mode,
-            "since": _iso(watcher.started_at), "heartbeat_at": _iso(watcher.heartbeat_at),
-            "last_event": watcher.last_event, "last_event_at": _iso(watcher.last_event_at),
-            "reconnects_today": watcher.reconnects_today, "stopped_at": _iso(watcher.stopped_at),
-            "outcome": watcher.outcome, "error": watcher.error}
+    return {
+        "running": watcher.running,
+        "host": watcher.host,
+        "pid": watcher.pid,
+        "mailbox": watcher.mailbox,
+        "how": watcher.mode,
+        "since": _iso(watcher.started_at),
+        "heartbeat_at": _iso(watcher.heartbeat_at),
+        "last_event": watcher.last_event,
+        "last_event_at": _iso(watcher.last_event_at),
+        "reconnects_today": watcher.reconnects_today,
+        "stopped_at": _iso(watcher.stopped_at),
+        "outcome": watcher.outcome,
+        "error": watcher.error,
+    }
 
 
 def replies_warning(settings: Settings) -> str | None:
@@ -404,6 +463,8 @@ def replies_warning(settings: Settings) -> str | None:
         return f"nothing reads replies: process-replies has never run successfully; {hint}"
     interval = settings.approval.interval_minutes
     if (now - last).total_seconds() > 2 * interval * 60:
-        return (f"nothing reads replies: the last successful process-replies run was "
-                f"{ago(now, last)}, but it should run every {interval}m; {hint}")
+        return (
+            f"nothing reads replies: the last successful process-replies run was "
+            f"{ago(now, last)}, but it should run every {interval}m; {hint}"
+        )
     return None

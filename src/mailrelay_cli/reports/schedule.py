@@ -26,6 +26,7 @@ job will not have them.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import shlex
@@ -60,9 +61,14 @@ class CronSchedule:
     comments: tuple[str, ...] = ()  # the job's environment: what is carried, what is not
 
     def to_json(self) -> dict[str, Any]:
-        return {"interval_minutes": self.interval_minutes, "lines": list(self.lines),
-                "exact": self.exact, "every": self.every, "note": self.note,
-                "comments": list(self.comments)}
+        return {
+            "interval_minutes": self.interval_minutes,
+            "lines": list(self.lines),
+            "exact": self.exact,
+            "every": self.every,
+            "note": self.note,
+            "comments": list(self.comments),
+        }
 
 
 @dataclass(frozen=True)
@@ -78,9 +84,15 @@ class SystemdUnits:
     comments: tuple[str, ...] = ()  # the job's environment: what is carried, what is not
 
     def to_json(self) -> dict[str, Any]:
-        return {"service_name": self.service_name, "service": self.service,
-                "timer_name": self.timer_name, "timer": self.timer, "directory": self.directory,
-                "install": list(self.install), "comments": list(self.comments)}
+        return {
+            "service_name": self.service_name,
+            "service": self.service,
+            "timer_name": self.timer_name,
+            "timer": self.timer,
+            "directory": self.directory,
+            "install": list(self.install),
+            "comments": list(self.comments),
+        }
 
 
 @dataclass(frozen=True)
@@ -112,8 +124,7 @@ def find_command() -> tuple[str, ...]:
 def command(settings: Settings, executable: Sequence[str] | None = None) -> tuple[str, ...]:
     """The ``process-replies`` command line, with absolute paths and ``-q`` for cron."""
     program = tuple(executable) if executable is not None else find_command()
-    return (*program, "--config", str(Path(os.path.abspath(settings.path))), "-q",
-            "process-replies")
+    return (*program, "--config", str(Path(os.path.abspath(settings.path))), "-q", "process-replies")
 
 
 def _cron_escape(text: str) -> str:
@@ -128,7 +139,7 @@ def _field(values: list[int], top: int) -> str:
     if len(values) == 1:
         return str(values[0])
     step = values[1] - values[0]
-    if all(b - a == step for a, b in zip(values, values[1:], strict=False)):
+    if all(b - a == step for a, b in itertools.pairwise(values)):
         if values[0] == 0 and top % step == 0 and values[-1] + step == top:
             return f"*/{step}"
         if len(values) > 2:
@@ -145,14 +156,22 @@ def cron_fields(interval: int) -> tuple[tuple[str, ...], str | None]:
     if interval >= DAY:
         days, rest = divmod(interval, DAY)
         if days == 1:
-            note = None if rest == 0 else (f"cron cannot run every {every}: this runs daily at "
-                                           "midnight; mailrelay schedule --systemd keeps it exact")
+            note = (
+                None
+                if rest == 0
+                else (
+                    f"cron cannot run every {every}: this runs daily at "
+                    "midnight; mailrelay schedule --systemd keeps it exact"
+                )
+            )
             return ("0 0 * * *",), note
         # Day-of-month steps restart on the 1st, so the gap there can be shorter.
-        return ((f"0 0 */{days} * *",),
-                f"cron cannot run every {every}: this runs every {days} days at midnight counted "
-                "from the 1st of each month, so the gap at a month's end can be shorter; "
-                "mailrelay schedule --systemd keeps it exact")
+        return (
+            (f"0 0 */{days} * *",),
+            f"cron cannot run every {every}: this runs every {days} days at midnight counted "
+            "from the 1st of each month, so the gap at a month's end can be shorter; "
+            "mailrelay schedule --systemd keeps it exact",
+        )
     runs = range(0, DAY, interval)
     by_hour: dict[int, list[int]] = {}
     for minute_of_day in runs:
@@ -160,15 +179,18 @@ def cron_fields(interval: int) -> tuple[tuple[str, ...], str | None]:
     groups: dict[tuple[int, ...], list[int]] = {}
     for hour, minutes in by_hour.items():
         groups.setdefault(tuple(minutes), []).append(hour)
-    lines = tuple(f"{_field(list(minutes), 60)} {_field(hours, 24)} * * *"
-                  for minutes, hours in groups.items())
+    lines = tuple(
+        f"{_field(list(minutes), 60)} {_field(hours, 24)} * * *" for minutes, hours in groups.items()
+    )
     if DAY % interval == 0:
         return lines, None
     last_gap = DAY - runs[-1]
-    return (lines,
-            f"{every} do not divide a day, so cron restarts the count at midnight: the last run "
-            f"of the day is {last_gap} minutes before it (a shorter gap, never a longer one); "
-            "mailrelay schedule --systemd keeps the interval exact")
+    return (
+        lines,
+        f"{every} do not divide a day, so cron restarts the count at midnight: the last run "
+        f"of the day is {last_gap} minutes before it (a shorter gap, never a longer one); "
+        "mailrelay schedule --systemd keeps the interval exact",
+    )
 
 
 def _in_words(minutes: int) -> str:
@@ -188,8 +210,10 @@ def _carried_backend(keyring_backend: str | None) -> tuple[str | None, tuple[str
     if not keyring_backend:
         return None, ()
     if any(ord(c) < 0x20 or ord(c) == 0x7F for c in keyring_backend):
-        return None, (f"{KEYRING_BACKEND} is set here but holds a control character, so the "
-                      "job does not get it: set it in the job's environment yourself",)
+        return None, (
+            f"{KEYRING_BACKEND} is set here but holds a control character, so the "
+            "job does not get it: set it in the job's environment yourself",
+        )
     return keyring_backend, ()
 
 
@@ -197,13 +221,20 @@ def _withheld_comments(withheld: Sequence[str], where: str, instead: str) -> tup
     if not withheld:
         return ()
     one = len(withheld) == 1
-    return (f"{', '.join(withheld)} {'is' if one else 'are'} set here but the job will not "
-            f"have {'it' if one else 'them'} (secrets never go in {where}): store secrets in "
-            f"the keyring with mailrelay secret set NAME, or {instead}",)
+    return (
+        f"{', '.join(withheld)} {'is' if one else 'are'} set here but the job will not "
+        f"have {'it' if one else 'them'} (secrets never go in {where}): store secrets in "
+        f"the keyring with mailrelay secret set NAME, or {instead}",
+    )
 
 
-def cron(settings: Settings, executable: Sequence[str] | None = None, *,
-         keyring_backend: str | None = None, withheld: Sequence[str] = ()) -> CronSchedule:
+def cron(
+    settings: Settings,
+    executable: Sequence[str] | None = None,
+    *,
+    keyring_backend: str | None = None,
+    withheld: Sequence[str] = (),
+) -> CronSchedule:
     """The crontab lines for ``process-replies`` every ``approval.interval_minutes``.
 
     ``keyring_backend`` (``PYTHON_KEYRING_BACKEND`` here) is put before the command with
@@ -215,31 +246,50 @@ def cron(settings: Settings, executable: Sequence[str] | None = None, *,
     argv = command(settings, executable)
     if backend is not None:
         argv = ("env", f"{KEYRING_BACKEND}={backend}", *argv)
-        comments += (f"{KEYRING_BACKEND} is set for the job with env on its line (a crontab "
-                     "NAME=value line would apply to every later line of the crontab too)",)
+        comments += (
+            f"{KEYRING_BACKEND} is set for the job with env on its line (a crontab "
+            "NAME=value line would apply to every later line of the crontab too)",
+        )
     comments += _withheld_comments(
-        withheld, "a crontab",
-        "use mailrelay schedule --systemd with an EnvironmentFile= of mode 0600")
+        withheld, "a crontab", "use mailrelay schedule --systemd with an EnvironmentFile= of mode 0600"
+    )
     line = _cron_escape(shlex.join(argv))
-    return CronSchedule(interval, tuple(f"{f} {line}" for f in fields), note is None,
-                        f"every {_in_words(interval)}", note, comments)
+    return CronSchedule(
+        interval,
+        tuple(f"{f} {line}" for f in fields),
+        note is None,
+        f"every {_in_words(interval)}",
+        note,
+        comments,
+    )
 
 
 def cron_here(settings: Settings) -> CronSchedule:
     """The crontab lines for a job started from this shell: ``cron`` with this shell's keyring
     backend and secret variables. ``schedule --cron`` prints them and ``status`` shows them."""
-    return cron(settings, keyring_backend=credentials.keyring_backend_variable(),
-                withheld=credentials.secret_variables_set())
+    return cron(
+        settings,
+        keyring_backend=credentials.keyring_backend_variable(),
+        withheld=credentials.secret_variables_set(),
+    )
 
 
 def systemd_here(settings: Settings) -> SystemdUnits:
     """``systemd`` with this shell's keyring backend and secret variables (as ``cron_here``)."""
-    return systemd(settings, keyring_backend=credentials.keyring_backend_variable(),
-                   withheld=credentials.secret_variables_set())
+    return systemd(
+        settings,
+        keyring_backend=credentials.keyring_backend_variable(),
+        withheld=credentials.secret_variables_set(),
+    )
 
 
-def systemd(settings: Settings, executable: Sequence[str] | None = None, *,
-            keyring_backend: str | None = None, withheld: Sequence[str] = ()) -> SystemdUnits:
+def systemd(
+    settings: Settings,
+    executable: Sequence[str] | None = None,
+    *,
+    keyring_backend: str | None = None,
+    withheld: Sequence[str] = (),
+) -> SystemdUnits:
     """A oneshot service and a timer that starts it every ``approval.interval_minutes``.
 
     ``keyring_backend`` becomes an ``Environment=`` line of the service; ``withheld``
@@ -248,10 +298,12 @@ def systemd(settings: Settings, executable: Sequence[str] | None = None, *,
     interval = settings.approval.interval_minutes
     exec_start = " ".join(_systemd_quote(arg) for arg in command(settings, executable))
     backend, comments = _carried_backend(keyring_backend)
-    environment = ("" if backend is None else
-                   f"Environment={_systemd_environment(f'{KEYRING_BACKEND}={backend}')}\n")
+    environment = (
+        "" if backend is None else f"Environment={_systemd_environment(f'{KEYRING_BACKEND}={backend}')}\n"
+    )
     comments += _withheld_comments(
-        withheld, "a unit file", "add an EnvironmentFile= of mode 0600 to the service")
+        withheld, "a unit file", "add an EnvironmentFile= of mode 0600 to the service"
+    )
     # A short interval needs a finer accuracy than systemd's default of one minute.
     accuracy = max(1, min(60, math.floor(interval * 60 / 10)))
     service = f"""\
@@ -283,18 +335,16 @@ WantedBy=timers.target
     install = (
         "systemctl --user daemon-reload",
         f"systemctl --user enable --now {TIMER_NAME}",
-        "loginctl enable-linger \"$USER\"   # keep user timers running when logged out",
+        'loginctl enable-linger "$USER"   # keep user timers running when logged out',
     )
-    return SystemdUnits(SERVICE_NAME, service, TIMER_NAME, timer, "~/.config/systemd/user",
-                        install, comments)
+    return SystemdUnits(SERVICE_NAME, service, TIMER_NAME, timer, "~/.config/systemd/user", install, comments)
 
 
 def watch_command(settings: Settings, executable: Sequence[str] | None = None) -> tuple[str, ...]:
     """The ``process-replies --watch`` command line, with absolute paths (no ``-q``: its log
     lines are the service's journal)."""
     program = tuple(executable) if executable is not None else find_command()
-    return (*program, "--config", str(Path(os.path.abspath(settings.path))), "process-replies",
-            "--watch")
+    return (*program, "--config", str(Path(os.path.abspath(settings.path))), "process-replies", "--watch")
 
 
 def keyring_file_dir() -> Path | None:
@@ -303,21 +353,29 @@ def keyring_file_dir() -> Path | None:
         import keyring
 
         path = getattr(keyring.get_keyring(), "file_path", None)
-    except Exception:  # noqa: BLE001 - any backend trouble means: no file to name here
+    except Exception:
         return None
     return Path(path).parent if isinstance(path, str) and path else None
 
 
 def systemd_watch_here(settings: Settings) -> WatchUnit:
     """``systemd_watch`` with this shell's keyring backend, its file and secret variables."""
-    return systemd_watch(settings, keyring_backend=credentials.keyring_backend_variable(),
-                         withheld=credentials.secret_variables_set(),
-                         keyring_dir=keyring_file_dir())
+    return systemd_watch(
+        settings,
+        keyring_backend=credentials.keyring_backend_variable(),
+        withheld=credentials.secret_variables_set(),
+        keyring_dir=keyring_file_dir(),
+    )
 
 
-def systemd_watch(settings: Settings, executable: Sequence[str] | None = None, *,
-                  keyring_backend: str | None = None, withheld: Sequence[str] = (),
-                  keyring_dir: Path | None = None) -> WatchUnit:
+def systemd_watch(
+    settings: Settings,
+    executable: Sequence[str] | None = None,
+    *,
+    keyring_backend: str | None = None,
+    withheld: Sequence[str] = (),
+    keyring_dir: Path | None = None,
+) -> WatchUnit:
     """A ``Type=simple`` user service running ``process-replies --watch`` (module docstring).
 
     Same environment rules as ``systemd``: ``keyring_backend`` becomes ``Environment=``,
@@ -325,10 +383,12 @@ def systemd_watch(settings: Settings, executable: Sequence[str] | None = None, *
     """
     exec_start = " ".join(_systemd_quote(arg) for arg in watch_command(settings, executable))
     backend, comments = _carried_backend(keyring_backend)
-    environment = ("" if backend is None else
-                   f"Environment={_systemd_environment(f'{KEYRING_BACKEND}={backend}')}\n")
+    environment = (
+        "" if backend is None else f"Environment={_systemd_environment(f'{KEYRING_BACKEND}={backend}')}\n"
+    )
     comments += _withheld_comments(
-        withheld, "a unit file", "add an EnvironmentFile= of mode 0600 to the service")
+        withheld, "a unit file", "add an EnvironmentFile= of mode 0600 to the service"
+    )
     state_dir = Path(os.path.abspath(settings.state_dir))
     writable = [_systemd_path(state_dir)]
     maildir = settings.approval.maildir
@@ -365,7 +425,7 @@ WantedBy=default.target
         f"mkdir -p -m 700 {shlex.quote(str(state_dir))}   # ReadWritePaths= must exist",
         "systemctl --user daemon-reload",
         f"systemctl --user enable --now {WATCH_SERVICE_NAME}",
-        "loginctl enable-linger \"$USER\"   # keep it running when logged out",
+        'loginctl enable-linger "$USER"   # keep it running when logged out',
         f"systemctl --user disable --now {TIMER_NAME}   # if the timer was installed (optional)",
     )
     return WatchUnit(WATCH_SERVICE_NAME, service, "~/.config/systemd/user", install, comments)

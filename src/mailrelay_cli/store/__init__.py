@@ -40,8 +40,9 @@ def _state_dir(source: _HasStateDir | Path | str) -> Path:
 
 
 @contextmanager
-def open_store(source: _HasStateDir | Path | str,
-               password: Callable[[], str | None] | None = None) -> Iterator[Store]:
+def open_store(
+    source: _HasStateDir | Path | str, password: Callable[[], str | None] | None = None
+) -> Iterator[Store]:
     """Open the store of ``source`` (the settings, or a state directory); closed on exit.
 
     With ``state.url`` set, the PostgreSQL database it names (``password`` is

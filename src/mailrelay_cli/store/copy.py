@@ -29,8 +29,7 @@ from typing import Any
 
 from mailrelay_cli.errors import ConfigError, InternalError
 
-TABLES = ("approvals", "issued_ids", "request_fingerprints", "votes", "audit", "hooks", "outbox",
-          "runs")
+TABLES = ("approvals", "issued_ids", "request_fingerprints", "votes", "audit", "hooks", "outbox", "runs")
 
 
 @dataclass(frozen=True)
@@ -43,8 +42,13 @@ class TableCopy:
     verified: int
 
     def to_json(self) -> dict[str, object]:
-        return {"table": self.table, "source": self.source, "added": self.added,
-                "already": self.source - self.added, "verified": self.verified}
+        return {
+            "table": self.table,
+            "source": self.source,
+            "added": self.added,
+            "already": self.source - self.added,
+            "verified": self.verified,
+        }
 
 
 @dataclass(frozen=True)
@@ -55,8 +59,12 @@ class CopyResult:
     tables: tuple[TableCopy, ...]
 
     def to_json(self) -> dict[str, object]:
-        return {"from": self.source, "to": self.target, "created_schema": self.created_schema,
-                "tables": [t.to_json() for t in self.tables]}
+        return {
+            "from": self.source,
+            "to": self.target,
+            "created_schema": self.created_schema,
+            "tables": [t.to_json() for t in self.tables],
+        }
 
 
 def _read_source(state_dir: Path) -> tuple[str, dict[str, list[sqlite3.Row]]]:
@@ -64,9 +72,10 @@ def _read_source(state_dir: Path) -> tuple[str, dict[str, list[sqlite3.Row]]]:
 
     path = db_path(state_dir)
     if not path.is_file():
-        raise ConfigError(f"nothing to copy: there is no state database {path}",
-                          hint="run state copy on the host that has been asking and "
-                               "processing replies (its state.path)")
+        raise ConfigError(
+            f"nothing to copy: there is no state database {path}",
+            hint="run state copy on the host that has been asking and processing replies (its state.path)",
+        )
     rows: dict[str, list[sqlite3.Row]] = {}
     with open_sqlite_store(state_dir) as source:  # migrates an older file first
         conn = source._conn  # the store package may use its own connection
@@ -83,23 +92,50 @@ def _insert(conn: Any, sql: str, params: Sequence[Any]) -> bool:
 def _copy_rows(conn: Any, rows: dict[str, list[sqlite3.Row]], origin: str) -> dict[str, int]:
     added = dict.fromkeys(TABLES, 0)
     for row in rows["approvals"]:
-        added["approvals"] += _insert(conn, (
-            "INSERT INTO approvals (id, reference, title, subject, approvers, required, notify,"
-            " requested_by, message_id, created_at, expires_at, status, decided_by, decided_at,"
-            " comment) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (id) DO NOTHING"),
-            [row[key] for key in ("id", "reference", "title", "subject", "approvers", "required",
-                                  "notify", "requested_by", "message_id", "created_at",
-                                  "expires_at", "status", "decided_by", "decided_at", "comment")])
+        added["approvals"] += _insert(
+            conn,
+            (
+                "INSERT INTO approvals (id, reference, title, subject, approvers, required, notify,"
+                " requested_by, message_id, created_at, expires_at, status, decided_by, decided_at,"
+                " comment) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (id) DO NOTHING"
+            ),
+            [
+                row[key]
+                for key in (
+                    "id",
+                    "reference",
+                    "title",
+                    "subject",
+                    "approvers",
+                    "required",
+                    "notify",
+                    "requested_by",
+                    "message_id",
+                    "created_at",
+                    "expires_at",
+                    "status",
+                    "decided_by",
+                    "decided_at",
+                    "comment",
+                )
+            ],
+        )
     for row in rows["issued_ids"]:
-        added["issued_ids"] += _insert(conn, (
-            "INSERT INTO issued_ids (id, issued_at) VALUES (%s, %s) ON CONFLICT (id) DO NOTHING"),
-            (row["id"], row["issued_at"]))
+        added["issued_ids"] += _insert(
+            conn,
+            ("INSERT INTO issued_ids (id, issued_at) VALUES (%s, %s) ON CONFLICT (id) DO NOTHING"),
+            (row["id"], row["issued_at"]),
+        )
     for row in rows["request_fingerprints"]:
-        added["request_fingerprints"] += _insert(conn, (
-            "INSERT INTO request_fingerprints (approval_id, fingerprint) VALUES (%s, %s)"
-            " ON CONFLICT (approval_id) DO NOTHING"),
-            (row["approval_id"], row["fingerprint"]))
+        added["request_fingerprints"] += _insert(
+            conn,
+            (
+                "INSERT INTO request_fingerprints (approval_id, fingerprint) VALUES (%s, %s)"
+                " ON CONFLICT (approval_id) DO NOTHING"
+            ),
+            (row["approval_id"], row["fingerprint"]),
+        )
     audit_ids: dict[int, int] = {}
     for row in rows["audit"]:
         duplicate_of = audit_ids.get(row["duplicate_of"]) if row["duplicate_of"] else None
@@ -108,9 +144,22 @@ def _copy_rows(conn: Any, rows: dict[str, list[sqlite3.Row]], origin: str) -> di
             " outcome, approval_id, sha256, size, archive_path, duplicate_of, processed_at)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
             " ON CONFLICT (mailbox, uidvalidity, uid) DO NOTHING RETURNING id",
-            (row["mailbox"], row["uidvalidity"], row["uid"], row["message_id"], row["sender"],
-             row["subject"], row["date"], row["outcome"], row["approval_id"], row["sha256"],
-             row["size"], row["archive_path"], duplicate_of, row["processed_at"]),
+            (
+                row["mailbox"],
+                row["uidvalidity"],
+                row["uid"],
+                row["message_id"],
+                row["sender"],
+                row["subject"],
+                row["date"],
+                row["outcome"],
+                row["approval_id"],
+                row["sha256"],
+                row["size"],
+                row["archive_path"],
+                duplicate_of,
+                row["processed_at"],
+            ),
         ).fetchone()
         if got is None:
             got = conn.execute(
@@ -121,31 +170,83 @@ def _copy_rows(conn: Any, rows: dict[str, list[sqlite3.Row]], origin: str) -> di
             added["audit"] += 1
         audit_ids[row["id"]] = int(got["id"])
     for row in rows["votes"]:
-        added["votes"] += _insert(conn, (
-            "INSERT INTO votes (approval_id, approver, decision, comment, decided_at, audit_id)"
-            " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"),
-            (row["approval_id"], row["approver"], row["decision"], row["comment"],
-             row["decided_at"], audit_ids.get(row["audit_id"]) if row["audit_id"] else None))
+        added["votes"] += _insert(
+            conn,
+            (
+                "INSERT INTO votes (approval_id, approver, decision, comment, decided_at, audit_id)"
+                " VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING"
+            ),
+            (
+                row["approval_id"],
+                row["approver"],
+                row["decision"],
+                row["comment"],
+                row["decided_at"],
+                audit_ids.get(row["audit_id"]) if row["audit_id"] else None,
+            ),
+        )
     for row in rows["hooks"]:
-        added["hooks"] += _insert(conn, (
-            "INSERT INTO hooks (approval_id, payload, status, attempts, last_error,"
-            " last_attempt_at, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (approval_id) DO NOTHING"),
-            [row[key] for key in ("approval_id", "payload", "status", "attempts", "last_error",
-                                  "last_attempt_at", "created_at")])
+        added["hooks"] += _insert(
+            conn,
+            (
+                "INSERT INTO hooks (approval_id, payload, status, attempts, last_error,"
+                " last_attempt_at, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (approval_id) DO NOTHING"
+            ),
+            [
+                row[key]
+                for key in (
+                    "approval_id",
+                    "payload",
+                    "status",
+                    "attempts",
+                    "last_error",
+                    "last_attempt_at",
+                    "created_at",
+                )
+            ],
+        )
     for row in rows["outbox"]:
-        added["outbox"] += _insert(conn, (
-            "INSERT INTO outbox (approval_id, kind, address, status, attempts, last_error,"
-            " created_at, sent_at, next_attempt_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-            " ON CONFLICT (approval_id, kind, address) DO NOTHING"),
-            [row[key] for key in ("approval_id", "kind", "address", "status", "attempts",
-                                  "last_error", "created_at", "sent_at", "next_attempt_at")])
+        added["outbox"] += _insert(
+            conn,
+            (
+                "INSERT INTO outbox (approval_id, kind, address, status, attempts, last_error,"
+                " created_at, sent_at, next_attempt_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
+                " ON CONFLICT (approval_id, kind, address) DO NOTHING"
+            ),
+            [
+                row[key]
+                for key in (
+                    "approval_id",
+                    "kind",
+                    "address",
+                    "status",
+                    "attempts",
+                    "last_error",
+                    "created_at",
+                    "sent_at",
+                    "next_attempt_at",
+                )
+            ],
+        )
     for row in rows["runs"]:
-        added["runs"] += _insert(conn, (
-            "INSERT INTO runs (started_at, finished_at, outcome, counts, error, pid, host, origin)"
-            " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (origin) DO NOTHING"),
-            (row["started_at"], row["finished_at"], row["outcome"], row["counts"], row["error"],
-             row["pid"], row["host"], f"{origin}#{row['id']}"))
+        added["runs"] += _insert(
+            conn,
+            (
+                "INSERT INTO runs (started_at, finished_at, outcome, counts, error, pid, host, origin)"
+                " VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (origin) DO NOTHING"
+            ),
+            (
+                row["started_at"],
+                row["finished_at"],
+                row["outcome"],
+                row["counts"],
+                row["error"],
+                row["pid"],
+                row["host"],
+                f"{origin}#{row['id']}",
+            ),
+        )
     return added
 
 
@@ -177,8 +278,7 @@ def _verified(conn: Any, table: str, rows: list[sqlite3.Row], origin: str) -> in
     columns = list(zip(*distinct, strict=True))
     unnest = ", ".join(f"%s::{kind}[]" for _, kind in keys)
     names = ", ".join(f"k{i}" for i in range(len(keys)))
-    match = " AND ".join(f"t.{column} IS NOT DISTINCT FROM k.k{i}"
-                         for i, (column, _) in enumerate(keys))
+    match = " AND ".join(f"t.{column} IS NOT DISTINCT FROM k.k{i}" for i, (column, _) in enumerate(keys))
     row = conn.execute(
         f"SELECT count(*) AS n FROM (SELECT DISTINCT {names} FROM unnest({unnest}) AS k({names})) k"
         f" WHERE EXISTS (SELECT 1 FROM {table} t WHERE {match})",
@@ -187,8 +287,7 @@ def _verified(conn: Any, table: str, rows: list[sqlite3.Row], origin: str) -> in
     return int(row["n"])
 
 
-def copy_to_postgres(state_dir: Path, url: str,
-                     password: Callable[[], str | None] | None) -> CopyResult:
+def copy_to_postgres(state_dir: Path, url: str, password: Callable[[], str | None] | None) -> CopyResult:
     """Copy the SQLite store in ``state_dir`` into the PostgreSQL store at ``url`` (see above)."""
     from mailrelay_cli.store.postgres_connect import connect, display_url, translated
     from mailrelay_cli.store.postgres_schema import WRITE_LOCK, check_version, current_version, migrate
@@ -215,9 +314,9 @@ def copy_to_postgres(state_dir: Path, url: str,
                     raise InternalError(
                         f"state copy to {location}: {table} has {verified} of the "
                         f"{len(keys)} rows of {source} after the copy",
-                        hint="run mailrelay state copy again; if it repeats, report it with -v")
+                        hint="run mailrelay state copy again; if it repeats, report it with -v",
+                    )
                 tables.append(TableCopy(table, len(rows[table]), added[table], verified))
     finally:
         conn.close()
     return CopyResult(source, location, created, tuple(tables))
-

@@ -179,6 +179,7 @@ class StoreReader(Protocol):
 
     def ever_issued(self, approval_id: str) -> bool:
         """Whether this store ever issued the id (kept forever, even when its row is gone)."""
+
     def request_fingerprint(self, approval_id: str) -> str | None:
         """The fingerprint of the approval's request text, or None if none was kept."""
         ...
@@ -307,8 +308,7 @@ class Transaction(StoreReader, Protocol):
         more). One left ``sending`` by a run that died is never sent again (at most once)."""
         ...
 
-    def answer_attempted(self, answer_id: int, error: str | None,
-                         retry_in: float | None = None) -> None:
+    def answer_attempted(self, answer_id: int, error: str | None, retry_in: float | None = None) -> None:
         """Count one attempt to send it, now: sent when ``error`` is None, else failed and
         owed again no sooner than ``retry_in`` seconds from now."""
         ...
@@ -326,8 +326,9 @@ class Store(StoreReader, Protocol):
         """One unit of work, which holds the write lock from its start until it commits."""
         ...
 
-    def run_lock(self, wait: float = 0.0, *, mode: str = "run",
-                 wait_for_watcher: float = 0.0) -> AbstractContextManager[None]:
+    def run_lock(
+        self, wait: float = 0.0, *, mode: str = "run", wait_for_watcher: float = 0.0
+    ) -> AbstractContextManager[None]:
         """Hold the process-replies run lock (one run at a time for everyone sharing this store).
 
         Waits up to ``wait`` seconds for another run to release it (``wait_for_watcher`` when
@@ -395,7 +396,11 @@ class Store(StoreReader, Protocol):
         ...
 
     def watch_heartbeat(
-        self, watch_id: int, *, mode: str | None = None, event: str | None = None,
+        self,
+        watch_id: int,
+        *,
+        mode: str | None = None,
+        event: str | None = None,
         reconnected: bool = False,
     ) -> None:
         """It is alive and connected now; ``event`` (one line) becomes its last event;

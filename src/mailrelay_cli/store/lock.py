@@ -36,8 +36,9 @@ _RETRY_SECONDS = 0.05
 
 
 @contextmanager
-def run_lock(state_dir: Path, wait: float = 0.0, *, mode: str = "run",
-             wait_for_watcher: float = 0.0) -> Iterator[Path]:
+def run_lock(
+    state_dir: Path, wait: float = 0.0, *, mode: str = "run", wait_for_watcher: float = 0.0
+) -> Iterator[Path]:
     """Hold the process-replies lock for the duration; LockedError (75) naming the holder if it
     is still taken after ``wait`` seconds (``wait_for_watcher`` when the holder is the watcher).
 
@@ -57,18 +58,21 @@ def run_lock(state_dir: Path, wait: float = 0.0, *, mode: str = "run",
         raise StateError(
             f"cannot open the run lock {path}: {e.strerror}",
             hint="make the state directory writable by this user, or mailrelay config set "
-                 "state.path /a/writable/dir",
+            "state.path /a/writable/dir",
         ) from e
     try:
         _acquire(fd, path, wait, wait_for_watcher)
-        info = json.dumps({"pid": os.getpid(), "host": socket.gethostname(),
-                           "started_at": iso(utcnow()), "mode": mode})
+        info = json.dumps(
+            {"pid": os.getpid(), "host": socket.gethostname(), "started_at": iso(utcnow()), "mode": mode}
+        )
         try:
             os.ftruncate(fd, 0)
             os.pwrite(fd, info.encode(), 0)
         except OSError as e:
-            raise StateError(f"cannot write the run lock {path}: {e.strerror}",
-                             hint="free disk space in the state directory") from e
+            raise StateError(
+                f"cannot write the run lock {path}: {e.strerror}",
+                hint="free disk space in the state directory",
+            ) from e
         try:
             yield path
         finally:
@@ -101,7 +105,7 @@ def _acquire(fd: int, path: Path, wait: float, wait_for_watcher: float) -> None:
                 f"the process-replies watcher ({who}) has been busy with a batch for "
                 f"{limit:g}s and holds the lock {path}",
                 hint="nothing is lost: the watcher processes the replies; this run is not needed "
-                     "while it runs (mailrelay status)",
+                "while it runs (mailrelay status)",
             )
         raise LockedError(
             f"another process-replies run holds the lock {path} ({who}{since})",

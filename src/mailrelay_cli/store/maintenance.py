@@ -28,8 +28,12 @@ class MigrateResult:
         return self.before != self.after
 
     def to_json(self) -> dict[str, object]:
-        return {"store": self.location, "kind": self.kind, "from_version": self.before,
-                "to_version": self.after}
+        return {
+            "store": self.location,
+            "kind": self.kind,
+            "from_version": self.before,
+            "to_version": self.after,
+        }
 
 
 def migrate_sqlite(state_dir: Path) -> MigrateResult:

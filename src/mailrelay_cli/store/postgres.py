@@ -95,8 +95,7 @@ class _Reader:
         return self._one("SELECT 1 FROM issued_ids WHERE id = %s", (approval_id,)) is not None
 
     def request_fingerprint(self, approval_id: str) -> str | None:
-        row = self._one("SELECT fingerprint FROM request_fingerprints WHERE approval_id = %s",
-                        (approval_id,))
+        row = self._one("SELECT fingerprint FROM request_fingerprints WHERE approval_id = %s", (approval_id,))
         return str(row["fingerprint"]) if row is not None else None
 
 
@@ -132,11 +131,24 @@ class PostgresTransaction(_Reader):
             "INSERT INTO approvals (id, reference, title, subject, approvers, required, notify,"
             " requested_by, message_id, created_at, expires_at)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-            (id, reference, title, subject, json.dumps(list(approvers)), required,
-             json.dumps(list(notify)), requested_by, message_id, created_at, expires_at),
+            (
+                id,
+                reference,
+                title,
+                subject,
+                json.dumps(list(approvers)),
+                required,
+                json.dumps(list(notify)),
+                requested_by,
+                message_id,
+                created_at,
+                expires_at,
+            ),
         )
-        self._exec("INSERT INTO issued_ids (id, issued_at) VALUES (%s, %s)"
-                   " ON CONFLICT (id) DO NOTHING", (id, created_at))
+        self._exec(
+            "INSERT INTO issued_ids (id, issued_at) VALUES (%s, %s) ON CONFLICT (id) DO NOTHING",
+            (id, created_at),
+        )
 
     def set_approval_message_id(self, approval_id: str, message_id: str | None) -> None:
         self._exec("UPDATE approvals SET message_id = %s WHERE id = %s", (message_id, approval_id))
@@ -158,17 +170,19 @@ class PostgresTransaction(_Reader):
 
     def cancel_approval(self, approval_id: str, at: str) -> None:
         self._exec(
-            "UPDATE approvals SET status = 'cancelled', decided_at = %s"
-            " WHERE id = %s AND status = 'pending'",
+            "UPDATE approvals SET status = 'cancelled', decided_at = %s WHERE id = %s AND status = 'pending'",
             (at, approval_id),
         )
         self._exec("SELECT pg_notify(%s, %s)", (CHANNEL, approval_id))
 
     def has_voted(self, approval_id: str, approver: str) -> bool:
-        return self._one(
-            "SELECT 1 FROM votes WHERE approval_id = %s AND lower(approver) = lower(%s)",
-            (approval_id, approver),
-        ) is not None
+        return (
+            self._one(
+                "SELECT 1 FROM votes WHERE approval_id = %s AND lower(approver) = lower(%s)",
+                (approval_id, approver),
+            )
+            is not None
+        )
 
     def record_vote(
         self,
@@ -234,8 +248,22 @@ class PostgresTransaction(_Reader):
             "INSERT INTO audit (mailbox, uidvalidity, uid, message_id, sender, subject, date,"
             " outcome, approval_id, sha256, size, archive_path, duplicate_of, processed_at)"
             " VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) RETURNING id",
-            (mailbox, uidvalidity, uid, message_id, sender, subject, date, outcome, approval_id,
-             sha256, size, archive_path, duplicate_of, iso(utcnow())),
+            (
+                mailbox,
+                uidvalidity,
+                uid,
+                message_id,
+                sender,
+                subject,
+                date,
+                outcome,
+                approval_id,
+                sha256,
+                size,
+                archive_path,
+                duplicate_of,
+                iso(utcnow()),
+            ),
         )
         assert row is not None  # RETURNING always gives the row it inserted
         return int(row["id"])
@@ -259,8 +287,7 @@ class PostgresTransaction(_Reader):
 
     def drop_hook(self, approval_id: str) -> bool:
         cursor = self._exec(
-            "UPDATE hooks SET status = 'dropped' WHERE approval_id = %s"
-            " AND status NOT IN ('ok', 'dropped')",
+            "UPDATE hooks SET status = 'dropped' WHERE approval_id = %s AND status NOT IN ('ok', 'dropped')",
             (approval_id,),
         )
         return bool(cursor.rowcount)
@@ -279,15 +306,19 @@ class PostgresTransaction(_Reader):
         )
         return bool(cursor.rowcount == 1)
 
-    def answer_attempted(self, answer_id: int, error: str | None,
-                         retry_in: float | None = None) -> None:
+    def answer_attempted(self, answer_id: int, error: str | None, retry_in: float | None = None) -> None:
         now = utcnow()
         retry_at = iso(now + timedelta(seconds=retry_in)) if error is not None and retry_in else None
         self._exec(
             "UPDATE outbox SET status = %s, attempts = attempts + 1, last_error = %s, sent_at = %s,"
             " next_attempt_at = %s WHERE id = %s",
-            ("sent" if error is None else "failed", error,
-             iso(now) if error is None else None, retry_at, answer_id),
+            (
+                "sent" if error is None else "failed",
+                error,
+                iso(now) if error is None else None,
+                retry_at,
+                answer_id,
+            ),
         )
 
 
@@ -310,14 +341,17 @@ class PostgresStore(_Reader):
             yield PostgresTransaction(self._conn, self._location)
 
     @contextmanager
-    def run_lock(self, wait: float = 0.0, *, mode: str = "run",
-                 wait_for_watcher: float = 0.0) -> Iterator[None]:
+    def run_lock(
+        self, wait: float = 0.0, *, mode: str = "run", wait_for_watcher: float = 0.0
+    ) -> Iterator[None]:
         """The process-replies lock, shared by every host on this database; LockedError (75) if
         another run still holds it after ``wait`` seconds (queued in the server meanwhile), or
         ``wait_for_watcher`` seconds when the holder is a watcher's batch."""
         if mode == "watch":  # how other hosts tell a watcher's batch from a cron run (_holder)
-            self._exec("SELECT set_config('application_name', %s, false)",
-                       (f"mailrelay watch pid {os.getpid()} on {socket.gethostname()}"[:63],))
+            self._exec(
+                "SELECT set_config('application_name', %s, false)",
+                (f"mailrelay watch pid {os.getpid()} on {socket.gethostname()}"[:63],),
+            )
         row = self._one("SELECT pg_try_advisory_lock(%s) AS got", (RUN_LOCK,))
         got = bool(row and row["got"])
         if not got and wait_for_watcher > wait and self._holder().startswith("watch "):
@@ -391,8 +425,7 @@ class PostgresStore(_Reader):
         self._conn.close()
 
     def list_approvals(self) -> list[ApprovalRow]:
-        return [_approval(row) for row in
-                self._all("SELECT * FROM approvals ORDER BY created_at DESC, id")]
+        return [_approval(row) for row in self._all("SELECT * FROM approvals ORDER BY created_at DESC, id")]
 
     def pending_approvals(self) -> list[str]:
         rows = self._all(
@@ -429,8 +462,7 @@ class PostgresStore(_Reader):
 
     def owed_hooks(self) -> list[OwedHook]:
         rows = self._all("SELECT * FROM hooks WHERE status NOT IN ('ok', 'dropped') ORDER BY created_at")
-        return [OwedHook(row["approval_id"], json.loads(row["payload"]), row["attempts"])
-                for row in rows]
+        return [OwedHook(row["approval_id"], json.loads(row["payload"]), row["attempts"]) for row in rows]
 
     def owed_answers(self) -> list[OwedAnswer]:
         rows = self._all(
@@ -438,8 +470,10 @@ class PostgresStore(_Reader):
             " AND (next_attempt_at IS NULL OR next_attempt_at <= %s) ORDER BY id",
             (iso(utcnow()),),
         )
-        return [OwedAnswer(int(row["id"]), row["approval_id"], row["kind"], row["address"],
-                           row["attempts"]) for row in rows]
+        return [
+            OwedAnswer(int(row["id"]), row["approval_id"], row["kind"], row["address"], row["attempts"])
+            for row in rows
+        ]
 
     def record_run_start(self) -> int:
         with self.transaction():
@@ -485,7 +519,11 @@ class PostgresStore(_Reader):
         return int(row["id"]) if row is not None else 0
 
     def watch_heartbeat(
-        self, watch_id: int, *, mode: str | None = None, event: str | None = None,
+        self,
+        watch_id: int,
+        *,
+        mode: str | None = None,
+        event: str | None = None,
         reconnected: bool = False,
     ) -> None:
         moment = utcnow()
@@ -503,8 +541,10 @@ class PostgresStore(_Reader):
 
     def watch_event(self, watch_id: int, event: str) -> None:
         with self.transaction():
-            self._exec("UPDATE watchers SET last_event = %s, last_event_at = %s WHERE id = %s",
-                       (event, iso(utcnow()), watch_id))
+            self._exec(
+                "UPDATE watchers SET last_event = %s, last_event_at = %s WHERE id = %s",
+                (event, iso(utcnow()), watch_id),
+            )
 
     def watch_stopped(self, watch_id: int, outcome: str, error: str | None = None) -> None:
         now = iso(utcnow())
@@ -568,8 +608,9 @@ def _audit(row: Row) -> AuditRow:
 
 
 @contextmanager
-def open_postgres_store(url: str, password: Callable[[], str | None] | None = None
-                        ) -> Iterator[PostgresStore]:
+def open_postgres_store(
+    url: str, password: Callable[[], str | None] | None = None
+) -> Iterator[PostgresStore]:
     """Connect to ``url`` and check its schema version (78 when it needs ``state migrate``)."""
     location = display_url(url)
     conn = connect(url, password)

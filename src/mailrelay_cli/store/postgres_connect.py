@@ -42,10 +42,13 @@ DEFAULT_CONNECT_TIMEOUT = "10"
 # Sent as libpq ``options`` (no extra round trip); ``LOCK_TIMEOUT`` is restored after a longer wait.
 LOCK_TIMEOUT = "30s"
 STATEMENT_TIMEOUT = "60s"
-SESSION_OPTIONS = (f"-c idle_in_transaction_session_timeout=60s -c lock_timeout={LOCK_TIMEOUT}"
-                   f" -c statement_timeout={STATEMENT_TIMEOUT}")
-PASSWORD_HINT = ("mailrelay secret set state.password (or set MAILRELAY_STATE_PASSWORD, "
-                 "or add a line to the PGPASSFILE)")
+SESSION_OPTIONS = (
+    f"-c idle_in_transaction_session_timeout=60s -c lock_timeout={LOCK_TIMEOUT}"
+    f" -c statement_timeout={STATEMENT_TIMEOUT}"
+)
+PASSWORD_HINT = (
+    "mailrelay secret set state.password (or set MAILRELAY_STATE_PASSWORD, or add a line to the PGPASSFILE)"
+)
 
 
 def is_postgres_url(url: str | None) -> bool:
@@ -58,19 +61,22 @@ def parse_url(url: str) -> dict[str, str]:
     from psycopg.conninfo import conninfo_to_dict
 
     if not is_postgres_url(url):
-        raise ConfigError(f"state.url {url!r} is not a postgresql:// URL",
-                          hint='mailrelay config set state.url "postgresql://USER@HOST:5432/DB"')
+        raise ConfigError(
+            f"state.url {url!r} is not a postgresql:// URL",
+            hint='mailrelay config set state.url "postgresql://USER@HOST:5432/DB"',
+        )
     try:
-        params = {key: str(value) for key, value in conninfo_to_dict(url).items()
-                  if value is not None}
+        params = {key: str(value) for key, value in conninfo_to_dict(url).items() if value is not None}
     except psycopg.ProgrammingError as e:
-        raise ConfigError(f"state.url is not a valid PostgreSQL URL: {_first_line(e)}",
-                          hint='mailrelay config set state.url "postgresql://USER@HOST:5432/DB"'
-                          ) from None
+        raise ConfigError(
+            f"state.url is not a valid PostgreSQL URL: {_first_line(e)}",
+            hint='mailrelay config set state.url "postgresql://USER@HOST:5432/DB"',
+        ) from None
     if "password" in params:
-        raise ConfigError("state.url holds a password; passwords never go in the settings file "
-                          "or on a command line",
-                          hint="remove it from the URL and run: " + PASSWORD_HINT)
+        raise ConfigError(
+            "state.url holds a password; passwords never go in the settings file or on a command line",
+            hint="remove it from the URL and run: " + PASSWORD_HINT,
+        )
     return params
 
 
@@ -97,8 +103,7 @@ def connect(url: str, password: Callable[[], str | None] | None = None) -> psyco
 
     params: dict[str, Any] = dict(parse_url(url))
     params.setdefault("connect_timeout", DEFAULT_CONNECT_TIMEOUT)
-    params["options"] = f"{params['options']} {SESSION_OPTIONS}" if params.get("options") \
-        else SESSION_OPTIONS
+    params["options"] = f"{params['options']} {SESSION_OPTIONS}" if params.get("options") else SESSION_OPTIONS
     # Says who holds a lock (pg_stat_activity), e.g. when a run is locked out.
     params.setdefault("application_name", f"mailrelay pid {os.getpid()} on {socket.gethostname()}"[:63])
     secret = password() if password is not None else None
@@ -123,30 +128,41 @@ def connect_error(location: str, error: Exception) -> MailrelayError:
     reason = _first_line(error)
     text = str(error).lower()
     state = getattr(error, "sqlstate", None)
-    if state in ("28P01", "28000") or "password authentication failed" in text \
-            or "no password supplied" in text or "pg_hba.conf" in text \
-            or "authentication failed" in text:
-        return AuthError(f"the state store {location} refused the login: {reason}",
-                         hint=PASSWORD_HINT)
+    if (
+        state in ("28P01", "28000")
+        or "password authentication failed" in text
+        or "no password supplied" in text
+        or "pg_hba.conf" in text
+        or "authentication failed" in text
+    ):
+        return AuthError(f"the state store {location} refused the login: {reason}", hint=PASSWORD_HINT)
     if state == "3D000" or ("database" in text and "does not exist" in text):
-        return ConfigError(f"the state store {location} has no such database: {reason}",
-                           hint="create it (createdb -O USER DB, as a PostgreSQL admin), "
-                                "then: mailrelay state migrate")
+        return ConfigError(
+            f"the state store {location} has no such database: {reason}",
+            hint="create it (createdb -O USER DB, as a PostgreSQL admin), then: mailrelay state migrate",
+        )
     if "certificate" in text or "ssl error" in text or "sslrootcert" in text:
-        return CertificateError(f"the state store {location}: TLS verification failed: {reason}",
-                                hint="point sslrootcert= in state.url at the CA that signed the "
-                                     "server's certificate (sslmode=verify-full checks the host "
-                                     "name too)")
+        return CertificateError(
+            f"the state store {location}: TLS verification failed: {reason}",
+            hint="point sslrootcert= in state.url at the CA that signed the "
+            "server's certificate (sslmode=verify-full checks the host "
+            "name too)",
+        )
     if "server does not support ssl" in text:
-        return ConfigError(f"the state store {location} does not offer TLS, and state.url "
-                           f"asks for it: {reason}",
-                           hint="enable ssl on the server, or drop sslmode from state.url")
+        return ConfigError(
+            f"the state store {location} does not offer TLS, and state.url asks for it: {reason}",
+            hint="enable ssl on the server, or drop sslmode from state.url",
+        )
     if "invalid" in text and ("option" in text or "parameter" in text or "sslmode" in text):
-        return ConfigError(f"state.url {location}: {reason}",
-                           hint="see libpq's connection parameters; e.g. ?sslmode=verify-full")
-    return TemporaryError(f"cannot reach the state store {location}: {reason}",
-                          hint="check that PostgreSQL is up and reachable from this host; "
-                               "nothing was changed, the next run retries")
+        return ConfigError(
+            f"state.url {location}: {reason}",
+            hint="see libpq's connection parameters; e.g. ?sslmode=verify-full",
+        )
+    return TemporaryError(
+        f"cannot reach the state store {location}: {reason}",
+        hint="check that PostgreSQL is up and reachable from this host; "
+        "nothing was changed, the next run retries",
+    )
 
 
 @contextmanager
@@ -158,21 +174,27 @@ def translated(location: str) -> Iterator[None]:
     try:
         yield
     except (errors.UndefinedTable, errors.UndefinedColumn) as e:
-        raise ConfigError(f"the state store {location} lacks part of the mailrelay schema: "
-                          f"{_first_line(e)}", hint="mailrelay state migrate") from e
+        raise ConfigError(
+            f"the state store {location} lacks part of the mailrelay schema: {_first_line(e)}",
+            hint="mailrelay state migrate",
+        ) from e
     except errors.LockNotAvailable as e:
-        raise TemporaryError(f"the state store {location} stayed locked by another host: "
-                             f"{_first_line(e)}",
-                             hint="another mailrelay held it too long; the next run retries") from e
+        raise TemporaryError(
+            f"the state store {location} stayed locked by another host: {_first_line(e)}",
+            hint="another mailrelay held it too long; the next run retries",
+        ) from e
     except errors.InsufficientPrivilege as e:
-        raise ConfigError(f"the state store {location} refused: {_first_line(e)}",
-                          hint="GRANT the mailrelay role rights on the database "
-                               "(see README, Several hosts)") from e
+        raise ConfigError(
+            f"the state store {location} refused: {_first_line(e)}",
+            hint="GRANT the mailrelay role rights on the database (see README, Several hosts)",
+        ) from e
     except (psycopg.OperationalError, psycopg.InterfaceError) as e:
         # Server stopped, restarted or unreachable mid-run: nothing after this commits.
-        raise TemporaryError(f"lost the state store {location}: {_first_line(e)}",
-                             hint="nothing after the last commit was kept; the next run "
-                                  "finishes the work") from e
+        raise TemporaryError(
+            f"lost the state store {location}: {_first_line(e)}",
+            hint="nothing after the last commit was kept; the next run finishes the work",
+        ) from e
     except psycopg.Error as e:
-        raise InternalError(f"state store {location}: {_first_line(e)}",
-                            hint="run again with -v and report the traceback") from e
+        raise InternalError(
+            f"state store {location}: {_first_line(e)}", hint="run again with -v and report the traceback"
+        ) from e

@@ -41,9 +41,19 @@ DB_NAME = "mailrelay.db"
 POLL_SECONDS = 0.05
 
 # SQLite's primary result codes that mean "the database or its disk is the problem", not a bug.
-_OPERATIONAL = frozenset({"SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN",
-                          "SQLITE_CORRUPT", "SQLITE_NOTADB", "SQLITE_PERM", "SQLITE_NOLFS",
-                          "SQLITE_AUTH"})
+_OPERATIONAL = frozenset(
+    {
+        "SQLITE_FULL",
+        "SQLITE_IOERR",
+        "SQLITE_READONLY",
+        "SQLITE_CANTOPEN",
+        "SQLITE_CORRUPT",
+        "SQLITE_NOTADB",
+        "SQLITE_PERM",
+        "SQLITE_NOLFS",
+        "SQLITE_AUTH",
+    }
+)
 _BUSY = frozenset({"SQLITE_BUSY", "SQLITE_LOCKED"})
 
 
@@ -55,17 +65,18 @@ def translate_error(error: sqlite3.Error, path: Path) -> MailrelayError:
     primary = "_".join(name.split("_")[:2])  # SQLITE_IOERR_WRITE -> SQLITE_IOERR
     text = str(error) or type(error).__name__
     if primary in _BUSY:
-        return StateBusyError(f"state database {path} is locked by another process: {text}",
-                              hint="wait for the other mailrelay to finish; cron retries next run")
+        return StateBusyError(
+            f"state database {path} is locked by another process: {text}",
+            hint="wait for the other mailrelay to finish; cron retries next run",
+        )
     unnamed = not name and type(error) in (sqlite3.OperationalError, sqlite3.DatabaseError)
     if primary in _OPERATIONAL or unnamed:
         return StateError(
             f"state database {path} cannot be used: {text}",
             hint="free disk space or fix its permissions; if it is corrupt, move it aside and "
-                 "restore a backup -- and never point a run at an empty one while replies wait",
+            "restore a backup -- and never point a run at an empty one while replies wait",
         )
-    return InternalError(f"state database {path}: {text}",
-                         hint="run again with -v and report the traceback")
+    return InternalError(f"state database {path}: {text}", hint="run again with -v and report the traceback")
 
 
 class _Connection:
@@ -167,9 +178,7 @@ class SqliteTransaction(_Reader):
                 expires_at,
             ),
         )
-        self._conn.execute(
-            "INSERT OR IGNORE INTO issued_ids (id, issued_at) VALUES (?, ?)", (id, created_at)
-        )
+        self._conn.execute("INSERT OR IGNORE INTO issued_ids (id, issued_at) VALUES (?, ?)", (id, created_at))
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -386,8 +395,9 @@ class SqliteStore(_Reader):
         self._conn.execute("COMMIT")
 
     @contextmanager
-    def run_lock(self, wait: float = 0.0, *, mode: str = "run",
-                 wait_for_watcher: float = 0.0) -> Iterator[None]:
+    def run_lock(
+        self, wait: float = 0.0, *, mode: str = "run", wait_for_watcher: float = 0.0
+    ) -> Iterator[None]:
         """The process-replies lock of this state directory (``store.lock``); LockedError (75) if taken."""
         from mailrelay_cli.store.lock import run_lock
 
@@ -514,7 +524,11 @@ class SqliteStore(_Reader):
         return int(cursor.lastrowid or 0)
 
     def watch_heartbeat(
-        self, watch_id: int, *, mode: str | None = None, event: str | None = None,
+        self,
+        watch_id: int,
+        *,
+        mode: str | None = None,
+        event: str | None = None,
         reconnected: bool = False,
     ) -> None:
         moment = utcnow()
@@ -638,8 +652,10 @@ def open_sqlite_store(state_dir: Path) -> Iterator[SqliteStore]:
         except sqlite3.Error as e:
             raise translate_error(e, path) from e
         except OSError as e:
-            raise StateError(f"state database {path}: {e.strerror}",
-                             hint="check the state directory's permissions and free space") from e
+            raise StateError(
+                f"state database {path}: {e.strerror}",
+                hint="check the state directory's permissions and free space",
+            ) from e
         yield SqliteStore(conn, path)
     except sqlite3.Error as e:  # a read outside the wrapped calls: still never a bare traceback
         raise translate_error(e, path) from e

@@ -62,8 +62,12 @@ class MailrelayIMAP(tls.TlsClient, imaplib.IMAP4):
     """``imaplib.IMAP4`` that connects through ``net.connect`` (endpoint timeouts), does
     implicit TLS itself, and feeds every line to a transcript."""
 
-    def __init__(self, endpoint: Endpoint, transcript: Transcript | None = None,
-                 implicit_tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        transcript: Transcript | None = None,
+        implicit_tls: ssl.SSLContext | None = None,
+    ) -> None:
         self.endpoint = endpoint
         self.transcript = transcript
         self.implicit_tls = implicit_tls
@@ -108,23 +112,22 @@ class MailrelayIMAP(tls.TlsClient, imaplib.IMAP4):
         return line
 
 
-def create_connection(endpoint: Endpoint, transcript: Transcript | None = None,
-                      implicit_tls: ssl.SSLContext | None = None) -> MailrelayIMAP:
+def create_connection(
+    endpoint: Endpoint, transcript: Transcript | None = None, implicit_tls: ssl.SSLContext | None = None
+) -> MailrelayIMAP:
     """The one place an IMAP client object is made (it connects and reads the greeting)."""
     return MailrelayIMAP(endpoint, transcript, implicit_tls)
 
 
 @contextmanager
-def imap_errors(endpoint: Endpoint, during: str,
-                transcript: Transcript | None = None) -> Iterator[None]:
+def imap_errors(endpoint: Endpoint, during: str, transcript: Transcript | None = None) -> Iterator[None]:
     """Translate imaplib's failures raised while ``during``; network and TLS failures are
     ``network_errors``' (a failed handshake also explained in ``transcript``)."""
     with network_errors.translated(endpoint, during, "IMAP", _reconnect, transcript):
         try:
             yield
         except imaplib.IMAP4.abort as e:
-            raise network_errors.connection_lost(
-                endpoint, during, _text(e.args[0] if e.args else e)) from e
+            raise network_errors.connection_lost(endpoint, during, _text(e.args[0] if e.args else e)) from e
         except imaplib.IMAP4.error as e:
             raise ServerRefusedError(
                 f"{endpoint.address} refused {during}: {_text(e.args[0] if e.args else e)}",
@@ -193,8 +196,9 @@ def tls_info(conn: MailrelayIMAP) -> tls.TlsInfo | None:
     return tls.session_info(conn.tls_sock)
 
 
-def _login_refused(error: imaplib.IMAP4.error, conn: MailrelayIMAP, user: str,
-                   mechanism: str, login: Login) -> MailrelayError:
+def _login_refused(
+    error: imaplib.IMAP4.error, conn: MailrelayIMAP, user: str, mechanism: str, login: Login
+) -> MailrelayError:
     endpoint = conn.endpoint
     text = _text(error.args[0] if error.args else error)
     where = f"{endpoint.address} refused the login of {user} ({mechanism}): {text}"
@@ -202,8 +206,10 @@ def _login_refused(error: imaplib.IMAP4.error, conn: MailrelayIMAP, user: str,
         return TemporaryError(where, hint="the server is not available right now: try again later")
     lowered = text.lower()
     if "basic" in lowered and "disabled" in lowered:
-        hint = ("this provider has turned off password (basic) authentication: "
-                "mailrelay config set imap.auth microsoft-oauth, then mailrelay auth login --imap")
+        hint = (
+            "this provider has turned off password (basic) authentication: "
+            "mailrelay config set imap.auth microsoft-oauth, then mailrelay auth login --imap"
+        )
     elif mechanism == "XOAUTH2":
         hint = "the access token was refused: mailrelay auth login --imap"
     else:
@@ -266,13 +272,16 @@ def login(conn: MailrelayIMAP, login: Login) -> str:
 
 # -- folders -------------------------------------------------------------------
 
+
 def list_folders(conn: MailrelayIMAP) -> list[str]:
     """Every selectable folder, as Unicode names, in the server's order."""
     with imap_errors(conn.endpoint, "LIST"):
         typ, data = conn.list()
         if typ != "OK":
-            raise ServerRefusedError(f"{conn.endpoint.address} refused LIST: {_text(data)}",
-                                     hint="see the dialogue with mailrelay test --transcript")
+            raise ServerRefusedError(
+                f"{conn.endpoint.address} refused LIST: {_text(data)}",
+                hint="see the dialogue with mailrelay test --transcript",
+            )
     return selectable_folders(data)
 
 
@@ -300,8 +309,7 @@ def select_folder(conn: MailrelayIMAP, name: str, *, readonly: bool = False) -> 
         hint = "mailrelay config set approval.folder INBOX"
         detail = "folders: " + (", ".join(folders[:10]) or "none")
     raise ConfigError(
-        f"folder {name!r} (approval.folder) cannot be opened on {endpoint.address}: "
-        f"{_text(data)}; {detail}",
+        f"folder {name!r} (approval.folder) cannot be opened on {endpoint.address}: {_text(data)}; {detail}",
         hint=hint,
     )
 
@@ -324,8 +332,9 @@ def logout(conn: MailrelayIMAP) -> None:
 
 
 @contextmanager
-def open_imap(endpoint: Endpoint, account: Login, *,
-              transcript: Transcript | None = None) -> Iterator[MailrelayIMAP]:
+def open_imap(
+    endpoint: Endpoint, account: Login, *, transcript: Transcript | None = None
+) -> Iterator[MailrelayIMAP]:
     """A connected, TLS-protected (per the endpoint), logged-in IMAP session."""
     conn = connect(endpoint, transcript)
     try:

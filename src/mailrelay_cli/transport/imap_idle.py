@@ -70,8 +70,9 @@ def _buffered(conn: MailrelayIMAP) -> bool:
         sock.settimeout(timeout)
 
 
-def _readable(conn: MailrelayIMAP, wakeup_fd: int | None,
-              seconds: float) -> Literal["line", "timeout", "woken"]:
+def _readable(
+    conn: MailrelayIMAP, wakeup_fd: int | None, seconds: float
+) -> Literal["line", "timeout", "woken"]:
     if _buffered(conn):
         return "line"
     watched: list[Any] = [conn.sock]
@@ -111,8 +112,10 @@ def idle(conn: MailrelayIMAP, timeout: float, wakeup_fd: int | None = None) -> W
             if line.startswith(b"+"):
                 break
             if line.startswith(tag + b" "):
-                raise ServerRefusedError(f"{conn.endpoint.address} refused IDLE: {_text(line)}",
-                                         hint="see the dialogue with mailrelay test --transcript")
+                raise ServerRefusedError(
+                    f"{conn.endpoint.address} refused IDLE: {_text(line)}",
+                    hint="see the dialogue with mailrelay test --transcript",
+                )
             if _EXISTS.match(line):
                 result = "mail"
         deadline = time.monotonic() + timeout
@@ -130,9 +133,11 @@ def idle(conn: MailrelayIMAP, timeout: float, wakeup_fd: int | None = None) -> W
             line = _line(conn)
             if line.startswith(tag + b" "):
                 break
-        if not line[len(tag) + 1:].upper().startswith(b"OK"):
-            raise ServerRefusedError(f"{conn.endpoint.address} ended IDLE with: {_text(line)}",
-                                     hint="see the dialogue with mailrelay test --transcript")
+        if not line[len(tag) + 1 :].upper().startswith(b"OK"):
+            raise ServerRefusedError(
+                f"{conn.endpoint.address} ended IDLE with: {_text(line)}",
+                hint="see the dialogue with mailrelay test --transcript",
+            )
     return result
 
 
@@ -141,8 +146,10 @@ def noop(conn: MailrelayIMAP) -> bool:
     with imap_errors(conn.endpoint, "NOOP", conn.transcript):
         typ, data = conn.noop()
     if typ != "OK":
-        raise ServerRefusedError(f"{conn.endpoint.address} refused NOOP: {_text(data)}",
-                                 hint="see the dialogue with mailrelay test --transcript")
+        raise ServerRefusedError(
+            f"{conn.endpoint.address} refused NOOP: {_text(data)}",
+            hint="see the dialogue with mailrelay test --transcript",
+        )
     return pending_exists(conn)
 
 

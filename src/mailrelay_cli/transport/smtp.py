@@ -52,8 +52,7 @@ if TYPE_CHECKING:
 
 BASIC_MECHANISMS = ("PLAIN", "LOGIN")
 # Words in a refusal that mean "this provider has turned password logins off".
-_BASIC_DISABLED = ("5.7.139", "basic authentication is disabled",
-                   "smtpclientauthentication is disabled")
+_BASIC_DISABLED = ("5.7.139", "basic authentication is disabled", "smtpclientauthentication is disabled")
 _APP_PASSWORD = ("5.7.9", "application-specific password")
 
 
@@ -61,11 +60,14 @@ class MailrelaySMTP(tls.TlsClient, smtplib.SMTP):
     """``smtplib.SMTP`` that connects through ``net.connect`` (endpoint timeouts), does
     implicit TLS itself, and feeds every line to a transcript."""
 
-    def __init__(self, endpoint: Endpoint, transcript: Transcript | None = None,
-                 implicit_tls: ssl.SSLContext | None = None) -> None:
+    def __init__(
+        self,
+        endpoint: Endpoint,
+        transcript: Transcript | None = None,
+        implicit_tls: ssl.SSLContext | None = None,
+    ) -> None:
         # local_hostname given: smtplib would otherwise call getfqdn(), slow without DNS.
-        super().__init__(local_hostname=socket.gethostname() or "localhost",
-                         timeout=endpoint.timeout)
+        super().__init__(local_hostname=socket.gethostname() or "localhost", timeout=endpoint.timeout)
         self.endpoint = endpoint
         # starttls() names the server by _host, which smtplib sets only when __init__ connects.
         self._host = endpoint.host
@@ -114,8 +116,9 @@ class _FirstLineKept:
         self.reader.close()
 
 
-def create_connection(endpoint: Endpoint, transcript: Transcript | None = None,
-                      implicit_tls: ssl.SSLContext | None = None) -> MailrelaySMTP:
+def create_connection(
+    endpoint: Endpoint, transcript: Transcript | None = None, implicit_tls: ssl.SSLContext | None = None
+) -> MailrelaySMTP:
     """The one place an SMTP client object is made (not yet connected)."""
     return MailrelaySMTP(endpoint, transcript, implicit_tls)
 
@@ -134,8 +137,7 @@ def reply_error(code: int, message: bytes | str, endpoint: Endpoint, during: str
 
 
 @contextmanager
-def _smtp_errors(endpoint: Endpoint, during: str,
-                 transcript: Transcript | None = None) -> Iterator[None]:
+def _smtp_errors(endpoint: Endpoint, during: str, transcript: Transcript | None = None) -> Iterator[None]:
     """Translate smtplib's failures raised while ``during``; network and TLS failures are
     ``network_errors``' (a failed handshake also explained in ``transcript``)."""
     with network_errors.translated(endpoint, during, "SMTP", _reconnect, transcript):
@@ -148,8 +150,10 @@ def _smtp_errors(endpoint: Endpoint, during: str,
         except smtplib.SMTPResponseException as e:
             raise reply_error(e.smtp_code, e.smtp_error, endpoint, during) from e
         except smtplib.SMTPException as e:
-            raise ServerRefusedError(f"{endpoint.address}: {e} ({during})",
-                                     hint="see the server's answer with mailrelay test --transcript") from e
+            raise ServerRefusedError(
+                f"{endpoint.address}: {e} ({during})",
+                hint="see the server's answer with mailrelay test --transcript",
+            ) from e
 
 
 def _reconnect(endpoint: Endpoint) -> tls_explain.Reconnect:
@@ -187,8 +191,12 @@ def connect(endpoint: Endpoint, transcript: Transcript | None = None) -> Mailrel
             try:
                 code, message = conn.connect(endpoint.host, endpoint.port)
             except smtplib.SMTPServerDisconnected as e:
-                if conn.tcp_connected and not conn.greeted and endpoint.security != "tls" \
-                        and isinstance(e.__context__, TimeoutError):
+                if (
+                    conn.tcp_connected
+                    and not conn.greeted
+                    and endpoint.security != "tls"
+                    and isinstance(e.__context__, TimeoutError)
+                ):
                     raise network_errors.NoGreeting() from e
                 raise
             if code == -1:  # not a reply code at all: maybe another protocol's greeting
@@ -266,8 +274,9 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode("utf-8")).decode("ascii")
 
 
-def _auth_refused(code: int, message: bytes | str, conn: MailrelaySMTP, user: str,
-                  mechanism: str, login: Login) -> MailrelayError:
+def _auth_refused(
+    code: int, message: bytes | str, conn: MailrelaySMTP, user: str, mechanism: str, login: Login
+) -> MailrelayError:
     endpoint = conn.endpoint
     text = _text(message)
     where = f"{endpoint.address} refused the login of {user} ({mechanism}): {code} {text}"
@@ -277,11 +286,16 @@ def _auth_refused(code: int, message: bytes | str, conn: MailrelaySMTP, user: st
     if code in (504, 538):
         return ServerRefusedError(where, hint="the server does not allow this mechanism here")
     if any(word in lowered for word in _BASIC_DISABLED):
-        hint = ("this provider has turned off password (basic) authentication: "
-                "mailrelay config set smtp.auth microsoft-oauth, then mailrelay auth login --smtp")
+        hint = (
+            "this provider has turned off password (basic) authentication: "
+            "mailrelay config set smtp.auth microsoft-oauth, then mailrelay auth login --smtp"
+        )
     elif any(word in lowered for word in _APP_PASSWORD):
-        hint = ("this account needs an app password (" + login.password_fix()
-                + ") or OAuth: mailrelay config set smtp.auth google-oauth")
+        hint = (
+            "this account needs an app password ("
+            + login.password_fix()
+            + ") or OAuth: mailrelay config set smtp.auth google-oauth"
+        )
     elif mechanism == "XOAUTH2":
         hint = "the access token was refused: mailrelay auth login --smtp"
     else:
@@ -304,9 +318,11 @@ def login(conn: MailrelaySMTP, login: Login) -> str:
     if login.kind == "password":
         mechanism = next((m for m in BASIC_MECHANISMS if m in offered), None)
         if mechanism is None:
-            hint = ("the server wants OAuth: mailrelay config set smtp.auth microsoft-oauth "
-                    "(or google-oauth)" if "XOAUTH2" in offered
-                    else "set smtp.auth to what the server supports, or none if it needs no login")
+            hint = (
+                "the server wants OAuth: mailrelay config set smtp.auth microsoft-oauth (or google-oauth)"
+                if "XOAUTH2" in offered
+                else "set smtp.auth to what the server supports, or none if it needs no login"
+            )
             raise ServerRefusedError(
                 f"{endpoint.address} offers no password mechanism (PLAIN, LOGIN); it offers {listed}",
                 hint=hint,
@@ -323,14 +339,14 @@ def login(conn: MailrelaySMTP, login: Login) -> str:
         mechanism = "XOAUTH2"
         if mechanism not in offered:
             raise ServerRefusedError(
-                f"{endpoint.address} does not offer XOAUTH2 (smtp.auth = {login.auth}); "
-                f"it offers {listed}",
+                f"{endpoint.address} does not offer XOAUTH2 (smtp.auth = {login.auth}); it offers {listed}",
                 hint="check smtp.host and smtp.auth: this server may want smtp.auth = basic",
             )
         token = login.secret()
         with _smtp_errors(endpoint, "AUTH"):
             code, message = conn.docmd(
-                "AUTH", "XOAUTH2 " + _b64(f"user={user}\x01auth=Bearer {token}\x01\x01"))
+                "AUTH", "XOAUTH2 " + _b64(f"user={user}\x01auth=Bearer {token}\x01\x01")
+            )
             if code == 334:
                 # The server's error details (base64 JSON); an empty line ends the exchange.
                 code, message = conn.docmd("")
@@ -342,14 +358,18 @@ def login(conn: MailrelaySMTP, login: Login) -> str:
 def _all_refused(recipients: dict[str, tuple[int, bytes]], endpoint: Endpoint) -> MailrelayError:
     details = "; ".join(f"{addr}: {code} {_text(msg)}" for addr, (code, msg) in recipients.items())
     if recipients and all(400 <= code < 500 for code, _ in recipients.values()):
-        return TemporaryError(f"{endpoint.address} refused every recipient for now ({details})",
-                              hint="a temporary refusal: try again later")
-    return ServerRefusedError(f"{endpoint.address} refused every recipient ({details})",
-                              hint="check the addresses")
+        return TemporaryError(
+            f"{endpoint.address} refused every recipient for now ({details})",
+            hint="a temporary refusal: try again later",
+        )
+    return ServerRefusedError(
+        f"{endpoint.address} refused every recipient ({details})", hint="check the addresses"
+    )
 
 
-def send_message(conn: MailrelaySMTP, message: EmailMessage | bytes, *, sender: str,
-                 recipients: Sequence[str]) -> dict[str, tuple[int, str]]:
+def send_message(
+    conn: MailrelaySMTP, message: EmailMessage | bytes, *, sender: str, recipients: Sequence[str]
+) -> dict[str, tuple[int, str]]:
     """Send ``message`` to ``recipients``; returns those refused while others were accepted.
 
     All refused: ``TemporaryError`` when every refusal is 4xx, else ``ServerRefusedError``.
@@ -372,8 +392,9 @@ def close(conn: MailrelaySMTP) -> None:
 
 
 @contextmanager
-def open_smtp(endpoint: Endpoint, account: Login, *,
-              transcript: Transcript | None = None) -> Iterator[MailrelaySMTP]:
+def open_smtp(
+    endpoint: Endpoint, account: Login, *, transcript: Transcript | None = None
+) -> Iterator[MailrelaySMTP]:
     """A connected, TLS-protected (per the endpoint), authenticated SMTP session."""
     conn = connect(endpoint, transcript)
     try:

@@ -54,8 +54,10 @@ class CertificateInfo(NamedTuple):
 
     def describe(self) -> str:
         names = ", ".join(self.names) if self.names else "none"
-        return (f"subject {self.subject}; issuer {self.issuer}; "
-                f"valid {self.not_before} to {self.not_after}; names {names}")
+        return (
+            f"subject {self.subject}; issuer {self.issuer}; "
+            f"valid {self.not_before} to {self.not_after}; names {names}"
+        )
 
 
 class TlsInfo(NamedTuple):
@@ -161,7 +163,6 @@ def session_info(sock: ssl.SSLSocket) -> TlsInfo:
     )
 
 
-
 _TLS_SETTINGS = {
     "smtp": "smtp.starttls true (port 587) or smtp.tls true (port 465)",
     "imap": "imap.tls true (port 993) or imap.starttls true (port 143)",
@@ -174,8 +175,10 @@ def require_tls_for_credentials(has_tls: bool, endpoint: Endpoint) -> None:
         return
     raise ConfigError(
         f"refusing to send credentials to {endpoint.address} over a connection without TLS",
-        hint=(f"use TLS: mailrelay config set {_TLS_SETTINGS[endpoint.role]}; only on a trusted "
-              f"network: mailrelay config set {endpoint.role}.allow_plaintext_auth true"),
+        hint=(
+            f"use TLS: mailrelay config set {_TLS_SETTINGS[endpoint.role]}; only on a trusted "
+            f"network: mailrelay config set {endpoint.role}.allow_plaintext_auth true"
+        ),
     )
 
 

@@ -146,13 +146,12 @@ def certificate_notes(info: CertificateInfo | None) -> list[str]:
         left = f" (expired {-days} days ago)"
     else:
         left = f" ({days} days left)"
-    notes = [
+    return [
         f"certificate subject: {info.subject}",
         f"certificate issuer: {info.issuer}" + (" (self-signed)" if info.self_signed else ""),
         f"certificate valid: {info.not_before} to {info.not_after}{left}",
         f"certificate names: {', '.join(info.names) if info.names else 'none'}",
     ]
-    return notes
 
 
 def verified_note(endpoint: Endpoint) -> str:
@@ -167,11 +166,11 @@ def verified_note(endpoint: Endpoint) -> str:
 def session_notes(sock: ssl.SSLSocket, endpoint: Endpoint) -> list[str]:
     """The negotiated session and the certificate, after a successful handshake."""
     info = session_info(sock)
-    return (
-        [f"TLS established: {info.version}, cipher {info.cipher}"]
-        + certificate_notes(info.certificate)
-        + [verified_note(endpoint)]
-    )
+    return [
+        f"TLS established: {info.version}, cipher {info.cipher}",
+        *certificate_notes(info.certificate),
+        verified_note(endpoint),
+    ]
 
 
 def _printable(data: bytes, limit: int = 80) -> str:
@@ -259,8 +258,8 @@ def certificate_error(
                 f"TLS handshake failed: certificate verify failed: {reason}",
                 f"checked against {where}",
                 "presented certificate (read unverified):",
-            ]
-            + certificate_notes(info),
+                *certificate_notes(info),
+            ],
         )
     code = error.verify_code
     key = f"{endpoint.role}.tls_ca_file"
@@ -333,8 +332,9 @@ class HandshakeFailed(Exception):
         self.error = error
 
 
-def implicit_tls(sock: socket.socket, endpoint: Endpoint, context: ssl.SSLContext | None,
-                 transcript: Transcript | None) -> socket.socket:
+def implicit_tls(
+    sock: socket.socket, endpoint: Endpoint, context: ssl.SSLContext | None, transcript: Transcript | None
+) -> socket.socket:
     """A fresh TCP connection made ready for the protocol, for SMTP and IMAP alike: noted in the
     transcript and, when ``context`` is given (implicit TLS), wrapped in TLS from the first byte.
     A failed handshake closes ``sock`` and raises ``HandshakeFailed``."""
@@ -434,10 +434,12 @@ def starttls_not_offered(endpoint: Endpoint) -> StartTLSUnavailableError:
         # A relay on this host (Postfix on localhost): no TLS to be had and none needed, as
         # nothing crosses a network. One hint with every line that works, not three rounds.
         role = endpoint.role
-        lines = (f"mailrelay config set {role}.starttls false && mailrelay config set smtp.auth none"
-                 if role == "smtp" else
-                 f"mailrelay config set {role}.starttls false && "
-                 f"mailrelay config set {role}.allow_plaintext_auth true")
+        lines = (
+            f"mailrelay config set {role}.starttls false && mailrelay config set smtp.auth none"
+            if role == "smtp"
+            else f"mailrelay config set {role}.starttls false && "
+            f"mailrelay config set {role}.allow_plaintext_auth true"
+        )
         return StartTLSUnavailableError(
             f"{endpoint.address} is a local server without STARTTLS ({role}.starttls is on); "
             f"refusing to continue without TLS",

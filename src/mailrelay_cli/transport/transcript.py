@@ -133,4 +133,3 @@ class Transcript:
 
     def http_response(self, status: int, detail: str = "") -> None:
         self.lines.append(f"S: {status}{' ' + detail if detail else ''}")
-

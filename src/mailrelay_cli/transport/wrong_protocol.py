@@ -55,6 +55,6 @@ def wrong_protocol_error(endpoint: Endpoint, expected: str, greeting: bytes) -> 
     article = "an" if found[0] in "AEFHIOS" else "a"
     return ConfigError(
         f"{endpoint.address} is {article} {found} server, not {expected} (it greeted "
-        f"\"{shown(greeting)}\"): {role}.port {endpoint.port} is the wrong port",
+        f'"{shown(greeting)}"): {role}.port {endpoint.port} is the wrong port',
         hint=f"mailrelay config set {role}.port PORT; for {expected} that is usually {_PORTS[role]}",
     )
