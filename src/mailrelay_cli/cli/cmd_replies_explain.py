@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import unicodedata
-from pathlib import Path
 from typing import Any
 
 import click
@@ -13,7 +11,10 @@ from mailrelay_cli.cli.common import AppContext, Group, json_option, pass_app
 
 
 def _visible(text: str) -> str:
-    """Mail text made inert for a terminal: control and format characters shown as escapes."""
+    """Mail text made inert for a terminal: control and format characters shown as escapes
+    (every Unicode format character too, unlike render.inert: explaining is about seeing them)."""
+    import unicodedata
+
     out = []
     for char in text:
         if char != "\n" and unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
@@ -67,16 +68,18 @@ def replies_group() -> None:
 
 
 @replies_group.command("explain")
-@click.argument("message", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("message", type=click.Path(dir_okay=False))
 @click.option(
     "--no-store", is_flag=True, help="Do not read settings, signing key or state (no request fingerprint)."
 )
 @json_option
 @pass_app
-def explain_command(app: AppContext, message: Path, no_store: bool, as_json: bool) -> None:
+def explain_command(app: AppContext, message: str, no_store: bool, as_json: bool) -> None:
     """Show how one saved message (.eml) is split: new text, decision, comment, quote and why."""
+    from pathlib import Path
+
     from mailrelay_cli.replies.explain import explain_file
 
-    found = explain_file(None if no_store else app.settings(), message)
+    found = explain_file(None if no_store else app.settings(), Path(message))
     # Asked for by name, so -q does not hide it.
     render.emit(app, found, _human, quiet=_human)
