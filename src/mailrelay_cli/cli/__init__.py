@@ -17,22 +17,68 @@ from mailrelay_cli import __version__
 from mailrelay_cli.cli.common import AppContext, Group
 from mailrelay_cli.errors import ExitCode, MailrelayError
 
-# name -> "module:attribute"; the order is the order of `mailrelay --help`.
-COMMANDS: dict[str, str] = {
-    "test": "mailrelay_cli.cli.cmd_test:test_command",
-    "send": "mailrelay_cli.cli.cmd_send:send_command",
-    "events": "mailrelay_cli.cli.cmd_events:events_group",
-    "config": "mailrelay_cli.cli.cmd_config:config_group",
-    "secret": "mailrelay_cli.cli.cmd_secret:secret_group",
-    "auth": "mailrelay_cli.cli.cmd_auth:auth_group",
-    "process-replies": "mailrelay_cli.cli.cmd_replies:process_replies_command",
-    "replies": "mailrelay_cli.cli.cmd_replies_explain:replies_group",
-    "approvals": "mailrelay_cli.cli.cmd_approvals:approvals_group",
-    "status": "mailrelay_cli.cli.cmd_status:status_command",
-    "schedule": "mailrelay_cli.cli.cmd_schedule:schedule_command",
-    "state": "mailrelay_cli.cli.cmd_state:state_group",
-    "hooks": "mailrelay_cli.cli.cmd_hooks:hooks_group",
-    "completion": "mailrelay_cli.cli.completion:completion_command",
+# name -> ("module:attribute", the summary `mailrelay --help` lists); the order is --help's.
+# The summaries are written here so that `mailrelay --help` imports no command module
+# (tests/test_contract.py keeps each one equal to its command's own first docstring line).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "test": (
+        "mailrelay_cli.cli.cmd_test:test_command",
+        "Send a test message, then open the IMAP reply folder, reporting every step.",
+    ),
+    "send": (
+        "mailrelay_cli.cli.cmd_send:send_command",
+        "Render EVENT's templates and send them to --to/--cc (or the event's configured recipients).",
+    ),
+    "events": (
+        "mailrelay_cli.cli.cmd_events:events_group",
+        "The events `mailrelay send` knows, their variables and a sample.",
+    ),
+    "config": (
+        "mailrelay_cli.cli.cmd_config:config_group",
+        "Show, check, locate and edit the settings file.",
+    ),
+    "secret": (
+        "mailrelay_cli.cli.cmd_secret:secret_group",
+        "Store passwords and client secrets in the OS keyring.",
+    ),
+    "auth": (
+        "mailrelay_cli.cli.cmd_auth:auth_group",
+        "OAuth logins for SMTP and IMAP (microsoft-oauth, google-oauth).",
+    ),
+    "process-replies": (
+        "mailrelay_cli.cli.cmd_replies:process_replies_command",
+        "Read the reply folder, record decisions, delete what was processed.",
+    ),
+    "replies": (
+        "mailrelay_cli.cli.cmd_replies_explain:replies_group",
+        "Look at replies the way process-replies reads them.",
+    ),
+    "approvals": (
+        "mailrelay_cli.cli.cmd_approvals:approvals_group",
+        "The recorded approvals: list, show, wait for, cancel.",
+    ),
+    "status": (
+        "mailrelay_cli.cli.cmd_status:status_command",
+        "Health of the process-replies cron job or watcher: last run, last success, the watcher's "
+        "heartbeat, pending approvals, failing hooks, OAuth refresh and the schedule.",
+    ),
+    "schedule": (
+        "mailrelay_cli.cli.cmd_schedule:schedule_command",
+        "Print how to run process-replies every approval.interval_minutes, or (--systemd --watch) as "
+        "a service that decides each reply as it arrives.",
+    ),
+    "state": (
+        "mailrelay_cli.cli.cmd_state:state_group",
+        "The state store: create or upgrade its schema, or copy it to PostgreSQL.",
+    ),
+    "hooks": (
+        "mailrelay_cli.cli.cmd_hooks:hooks_group",
+        "The on_decision hooks still owed: list them, retry them now, or drop them.",
+    ),
+    "completion": (
+        "mailrelay_cli.cli.completion:completion_command",
+        "Print the shell completion script for SHELL (bash, zsh or fish).",
+    ),
 }
 
 
@@ -42,11 +88,13 @@ class MailrelayGroup(Group):
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(COMMANDS)
 
+    def command_summaries(self, ctx: click.Context) -> list[tuple[str, str]]:
+        return [(name, summary) for name, (_target, summary) in COMMANDS.items()]
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        target = COMMANDS.get(cmd_name)
-        if target is None:
+        if cmd_name not in COMMANDS:
             return None
-        module_name, attribute = target.split(":")
+        module_name, attribute = COMMANDS[cmd_name][0].split(":")
         command = getattr(importlib.import_module(module_name), attribute)
         from mailrelay_cli.cli.global_options import accept_global_options
 

@@ -57,12 +57,17 @@ class Group(click.Group):
     """A command group whose ``--help`` lists each summary whole: click cuts it at the column's
     width mid-sentence; here it wraps instead."""
 
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def command_summaries(self, ctx: click.Context) -> list[tuple[str, str]]:
+        """(name, summary) of each visible command, in --help's order."""
         rows = []
         for name in self.list_commands(ctx):
             command = self.get_command(ctx, name)
             if command is not None and not command.hidden:
                 rows.append((name, command.get_short_help_str(limit=1000)))
+        return rows
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = self.command_summaries(ctx)
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
