@@ -147,8 +147,6 @@ def _from_row(row: ApprovalRow, approved_by: tuple[str, ...] = (), now: datetime
 
 # -- the signing key and references ------------------------------------------------------
 
-_key_cache: dict[str, bytes] = {}
-
 
 def signing_key(profile: str, *, create: bool = True) -> bytes | None:
     """The HMAC key of ``profile`` (``auth.signing_key``: the same on every host), made on first use."""
@@ -281,7 +279,7 @@ def create_approval(
     with store.transaction() as tx:
         while True:
             approval_id = new_id()
-            if not tx.approval_exists(approval_id):
+            if not tx.ever_issued(approval_id):  # ids are never reused
                 break
         reference = make_reference(key, approval_id)
         subject = f"[{reference}] Approval requested: {title}"

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 
 from mailrelay_cli.auth import credentials
 from mailrelay_cli.config.records import Settings
-from mailrelay_cli.errors import NoKeyringError
+from mailrelay_cli.errors import KeyringSettingError, NoKeyringError
 from mailrelay_cli.store import Store, open_store, state_url
 from mailrelay_cli.store.copy import CopyResult
 from mailrelay_cli.store.maintenance import MigrateResult
@@ -28,6 +28,8 @@ def state_password(profile: str) -> str | None:
     """The state store password from the environment or the keyring, or None (libpq's turn)."""
     try:
         return credentials.get_secret(profile, PASSWORD_NAME, inherit=False)
+    except KeyringSettingError:
+        raise  # a mistyped PYTHON_KEYRING_BACKEND is a settings fault (78), not "no password"
     except NoKeyringError:
         return None
 

@@ -98,7 +98,11 @@ def _copy_rows(conn: Any, rows: dict[str, list[sqlite3.Row]], origin: str) -> di
                 "INSERT INTO approvals (id, reference, title, subject, approvers, required, notify,"
                 " requested_by, message_id, created_at, expires_at, status, decided_by, decided_at,"
                 " comment) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (id) DO NOTHING"
+                # decided here after an earlier copy: the final state wins over a pending one
+                " ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status,"
+                " decided_by = EXCLUDED.decided_by, decided_at = EXCLUDED.decided_at,"
+                " comment = EXCLUDED.comment"
+                " WHERE approvals.status = 'pending' AND EXCLUDED.status <> 'pending'"
             ),
             [
                 row[key]
@@ -191,7 +195,11 @@ def _copy_rows(conn: Any, rows: dict[str, list[sqlite3.Row]], origin: str) -> di
             (
                 "INSERT INTO hooks (approval_id, payload, status, attempts, last_error,"
                 " last_attempt_at, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (approval_id) DO NOTHING"
+                # run (or dropped) here after an earlier copy: never owed again there
+                " ON CONFLICT (approval_id) DO UPDATE SET status = EXCLUDED.status,"
+                " attempts = EXCLUDED.attempts, last_error = EXCLUDED.last_error,"
+                " last_attempt_at = EXCLUDED.last_attempt_at"
+                " WHERE hooks.status NOT IN ('ok', 'dropped') AND EXCLUDED.status IN ('ok', 'dropped')"
             ),
             [
                 row[key]
@@ -212,7 +220,11 @@ def _copy_rows(conn: Any, rows: dict[str, list[sqlite3.Row]], origin: str) -> di
             (
                 "INSERT INTO outbox (approval_id, kind, address, status, attempts, last_error,"
                 " created_at, sent_at, next_attempt_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)"
-                " ON CONFLICT (approval_id, kind, address) DO NOTHING"
+                # sent (or being sent) here after an earlier copy: at most once, so never again there
+                " ON CONFLICT (approval_id, kind, address) DO UPDATE SET status = EXCLUDED.status,"
+                " attempts = EXCLUDED.attempts, last_error = EXCLUDED.last_error,"
+                " sent_at = EXCLUDED.sent_at, next_attempt_at = EXCLUDED.next_attempt_at"
+                " WHERE outbox.status IN ('pending', 'failed') AND EXCLUDED.status IN ('sent', 'sending')"
             ),
             [
                 row[key]

@@ -194,9 +194,6 @@ class Transaction(StoreReader, Protocol):
         ...
 
     # -- approvals and votes
-    def approval_exists(self, approval_id: str) -> bool:
-        """Whether the id was ever issued (ids are never reused)."""
-        ...
 
     def insert_approval(
         self,

@@ -101,16 +101,26 @@ def _acquire(fd: int, path: Path, wait: float, wait_for_watcher: float) -> None:
         who = f"pid {holder.pid} on {holder.host}" if holder.pid else "another process"
         since = f" since {holder.started_at}" if holder.started_at else ""
         if holder.mode == "watch":
-            raise LockedError(
-                f"the process-replies watcher ({who}) has been busy with a batch for "
-                f"{limit:g}s and holds the lock {path}",
-                hint="nothing is lost: the watcher processes the replies; this run is not needed "
-                "while it runs (mailrelay status)",
-            )
-        raise LockedError(
-            f"another process-replies run holds the lock {path} ({who}{since})",
-            hint="wait for it to finish; cron will run process-replies again at the next interval",
-        )
+            raise watcher_busy(who, limit, str(path))
+        raise run_holds_lock(f"{who}{since}", f"the lock {path}")
+
+
+def watcher_busy(who: str, seconds: float, where: str) -> LockedError:
+    """A run that found the --watch process's batch holding the lock (on either store)."""
+    return LockedError(
+        f"the process-replies watcher ({who}) has been busy with a batch for {seconds:g}s and "
+        f"holds the lock {where}",
+        hint="nothing is lost: the watcher processes the replies; this run is not needed "
+        "while it runs (mailrelay status)",
+    )
+
+
+def run_holds_lock(who: str, what: str) -> LockedError:
+    """A run that found another run holding the lock (on either store)."""
+    return LockedError(
+        f"another process-replies run holds {what} ({who})",
+        hint="wait for it to finish; cron will run process-replies again at the next interval",
+    )
 
 
 def read_lock_holder(path: Path) -> LockHolder:

@@ -28,7 +28,6 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from mailrelay_cli.errors import LockedError
 from mailrelay_cli.store.interface import (
     AnswerKind,
     ApprovalRow,
@@ -101,10 +100,6 @@ class _Reader:
 
 class PostgresTransaction(_Reader):
     """One transaction holding the write lock from its start until it commits."""
-
-    def approval_exists(self, approval_id: str) -> bool:
-        """Whether the id was ever issued here (a discarded approval's id is never reused)."""
-        return self.ever_issued(approval_id)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -359,11 +354,14 @@ class PostgresStore(_Reader):
         if not got and wait > 0:
             got = self._lock_within(wait)
         if not got:
-            raise LockedError(
-                f"another process-replies run holds the run lock of the state store "
-                f"{self._location} ({self._holder()})",
-                hint="wait for it to finish; cron will run process-replies again at the next interval",
-            )
+            from mailrelay_cli.store.lock import run_holds_lock, watcher_busy
+
+            holder = self._holder()
+            if holder.startswith("watch "):
+                raise watcher_busy(
+                    holder, max(wait, wait_for_watcher), f"of the state store {self._location}"
+                )
+            raise run_holds_lock(holder, f"the run lock of the state store {self._location}")
         try:
             yield
         finally:

@@ -141,10 +141,6 @@ class SqliteTransaction(_Reader):
 
     # -- approvals and votes
 
-    def approval_exists(self, approval_id: str) -> bool:
-        """Whether the id was ever issued here (a discarded approval's id is never reused)."""
-        return self.ever_issued(approval_id)
-
     def insert_approval(
         self,
         *,
