@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 import mailbox
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +20,7 @@ from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import TemporaryError
 from mailrelay_cli.replies import run as replies
 from mailrelay_cli.store.postgres_schema import SCHEMA_VERSION
+from tests.conftest import FILE_KEYRING
 from tests.fixtures.postgres import Postgres
 from tests.reply_builders import reply, request_text
 
@@ -192,27 +196,80 @@ def test_a_signing_key_that_is_not_hex_is_refused(run_cli, sqlite_settings) -> N
     assert result.exit_code == 65
 
 
-def test_export_prints_the_key_that_set_on_another_host_makes_references_verify(
-    run_cli, sqlite_settings, monkeypatch
-) -> None:
-    exported = run_cli("secret", "export", "approval.signing_key")
-    assert exported.exit_code == 0
-    key = exported.stdout.strip()
-    assert len(bytes.fromhex(key)) == 32
-    again = run_cli("secret", "export", "approval.signing_key").stdout.strip()
-    assert again == key  # made once, then kept
-    reference = approvals.make_reference(bytes.fromhex(key), "K7Q2XD")
-    monkeypatch.setenv("MAILRELAY_CONFIG", str(sqlite_settings.path))
-    # "Another host": a profile with no key of its own, given the exported one.
-    from mailrelay_cli.auth import signing_key
+def _host(root: Path) -> dict[str, str]:
+    """The environment of one "host": its own settings file, HOME, XDG dirs and file keyring."""
+    home = root / "home"
+    config = home / ".config" / "mailrelay" / "settings.toml"
+    config.parent.mkdir(parents=True)
+    config.write_text(f'[state]\npath = "{root / "state"}"\n', encoding="utf-8")
+    env = {name: value for name, value in os.environ.items() if not name.startswith("MAILRELAY_")}
+    env.update(
+        HOME=str(home),
+        XDG_CONFIG_HOME=str(home / ".config"),
+        XDG_STATE_HOME=str(home / ".local" / "state"),
+        XDG_DATA_HOME=str(home / ".local" / "share"),
+        XDG_CACHE_HOME=str(home / ".cache"),
+        PYTHON_KEYRING_BACKEND=FILE_KEYRING,
+        MAILRELAY_CONFIG=str(config),
+    )
+    return env
 
-    monkeypatch.setattr(signing_key, "_found", lambda profile: None)
-    assert signing_key.signing_key("other", create=False) is None
-    monkeypatch.undo()
-    stored = run_cli("secret", "set", "approval.signing_key", "--stdin", input=key.upper() + "\n")
-    assert stored.exit_code == 0
-    assert key not in stored.stdout
-    assert approvals.verified_ids(approvals.signing_key("default"), reference) == ["K7Q2XD"]
+
+_VERIFY = (
+    "import sys; from mailrelay_cli.approvals import service as s; "
+    "print(','.join(s.verified_ids(s.signing_key('default', create=False), sys.argv[1])))"
+)
+
+
+def _python(env: dict[str, str], code: str, *args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", code, *args], env=env, capture_output=True, text=True, timeout=60, check=True
+    )
+    return done.stdout.strip()
+
+
+def test_export_piped_into_set_on_another_host_makes_references_verify_there(tmp_path: Path) -> None:
+    """Two hosts (own settings, HOME and keyring file): A's key, exported into a pipe and set with
+    --stdin on B, makes a reference A signs verify on B."""
+    host_a, host_b = _host(tmp_path / "a"), _host(tmp_path / "b")
+    mailrelay = [sys.executable, "-m", "mailrelay_cli"]
+    reference = _python(
+        host_a,
+        "from mailrelay_cli.approvals import service as s; "
+        "print(s.make_reference(s.signing_key('default'), 'K7Q2XD'))",
+    )
+    assert reference.startswith("MR-K7Q2XD-")
+    assert _python(host_b, _VERIFY, reference) == ""  # B has no key yet
+    export = subprocess.Popen(
+        [*mailrelay, "secret", "export", "approval.signing_key"],
+        env=host_a,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert export.stdout is not None
+    stored = subprocess.run(
+        [*mailrelay, "secret", "set", "approval.signing_key", "--stdin"],
+        env=host_b,
+        stdin=export.stdout,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    export.stdout.close()
+    assert export.wait(60) == 0, export.stderr.read() if export.stderr else ""
+    assert stored.returncode == 0, stored.stderr
+    assert "stored in the keyring" in stored.stdout
+    assert _python(host_b, _VERIFY, reference) == "K7Q2XD"
+    again = subprocess.run(
+        [*mailrelay, "secret", "export", "approval.signing_key"],
+        env=host_a,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert approvals.make_reference(bytes.fromhex(again.stdout.strip()), "K7Q2XD") == reference  # kept
+    for host in (host_a, host_b):  # each host kept its key in its own keyring file
+        assert (Path(host["XDG_DATA_HOME"]) / "python_keyring" / "keyring_pass.cfg").is_file()
 
 
 def test_a_short_key_in_the_environment_is_exit_78(run_cli, sqlite_settings, monkeypatch) -> None:
