@@ -191,6 +191,20 @@ def test_required_two_needs_two_distinct_approvers(settings, db) -> None:
     assert second.decided is not None and second.decided.status == "approved"
 
 
+def test_addresses_differing_beyond_ascii_case_are_two_voters(settings, db) -> None:
+    # DESIGN: the local part is exact except ASCII case, so É and é are two mailboxes
+    # (PostgreSQL's lower() would fold them into one).
+    request = ask(settings, db, "\u00c9lise@example.com", "\u00e9lise@example.com", required=2)
+    with db.transaction() as tx:
+        first = approvals.record_vote(tx, request.approval, "\u00c9lise@example.com", "approve", None, None)
+        assert not tx.has_voted(request.approval.id, "\u00e9lise@example.com")
+        assert tx.has_voted(request.approval.id, "\u00c9LISE@EXAMPLE.COM")
+    assert first.outcome == "vote"
+    with db.transaction() as tx:
+        second = approvals.record_vote(tx, request.approval, "\u00e9lise@example.com", "approve", None, None)
+    assert second.decided is not None and second.decided.status == "approved"
+
+
 def test_any_single_reject_rejects_a_multi_approver_approval(settings, db) -> None:
     request = ask(settings, db, "a@example.com", "b@example.com", required=2)
     with db.transaction() as tx:

@@ -49,7 +49,7 @@ from mailrelay_cli.store.postgres_connect import (
     display_url,
     translated,
 )
-from mailrelay_cli.store.postgres_schema import RUN_LOCK, WRITE_LOCK, check_version
+from mailrelay_cli.store.postgres_schema import RUN_LOCK, WRITE_LOCK, ascii_lower, check_version
 from mailrelay_cli.store.times import iso, utcnow
 
 CHANNEL = "mailrelay_decision"
@@ -173,7 +173,8 @@ class PostgresTransaction(_Reader):
     def has_voted(self, approval_id: str, approver: str) -> bool:
         return (
             self._one(
-                "SELECT 1 FROM votes WHERE approval_id = %s AND lower(approver) = lower(%s)",
+                "SELECT 1 FROM votes WHERE approval_id = %s"
+                f" AND {ascii_lower('approver')} = {ascii_lower('%s')}",
                 (approval_id, approver),
             )
             is not None

@@ -218,6 +218,7 @@ class SqliteTransaction(_Reader):
         )
 
     def has_voted(self, approval_id: str, approver: str) -> bool:
+        # SQLite's lower() folds ASCII only, as addresses compare (PostgreSQL uses translate).
         return (
             self._one(
                 "SELECT 1 FROM votes WHERE approval_id = ? AND lower(approver) = lower(?)",
