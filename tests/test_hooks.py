@@ -171,6 +171,14 @@ def test_the_hook_never_gets_secrets_from_the_environment(
     for name in ("MAILRELAY_SMTP_PASSWORD", "MAILRELAY_IMAP_PASSWORD", "MAILRELAY_SMTP_CLIENT_SECRET"):
         monkeypatch.setenv(name, "S3ntinel-secret")
     monkeypatch.setenv("MAILRELAY_APPROVAL_HMAC_KEY", "ab" * 32)
+    # libpq's own password, the state store's, and names that only look like secrets
+    for name in (
+        "PGPASSWORD",
+        "MAILRELAY_STATE_PASSWORD",
+        "MAILRELAY_DEPLOY_TOKEN_SECRET",
+        "MAILRELAY_API_KEY",
+    ):
+        monkeypatch.setenv(name, "S3ntinel-secret")
     monkeypatch.setenv("MAILRELAY_CONFIG", "/etc/mailrelay/settings.toml")
     script, out = tmp_path / "env.py", tmp_path / "env.json"
     script.write_text(ENV_RECORDER)
@@ -178,5 +186,5 @@ def test_the_hook_never_gets_secrets_from_the_environment(
     decide(settings, maildir)
     replies.process_replies(settings)
     seen = set(json.loads(out.read_text()))
-    assert not {n for n in seen if "PASSWORD" in n or "SECRET" in n or "HMAC" in n}
+    assert not {n for n in seen if "PASSWORD" in n or "SECRET" in n or "HMAC" in n or n.endswith("_KEY")}
     assert {"MAILRELAY_APPROVAL_ID", "MAILRELAY_CONFIG"} <= seen

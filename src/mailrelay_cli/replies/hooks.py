@@ -71,8 +71,9 @@ def queue_hook(tx: Transaction, payload: dict[str, Any]) -> None:
 
 def _run_one(argv: list[str], payload: dict[str, Any]) -> str | None:
     # The hook is someone else's program: it gets no password, client secret or the
-    # key that signs references (with it, a hook could forge approvals).
-    secret_names = set(credentials.secret_env_names())
+    # key that signs references (with it, a hook could forge approvals), nor the state
+    # store's password, libpq's own (PGPASSWORD) or any variable that looks like a secret.
+    secret_names = {*credentials.secret_env_names(), *credentials.secret_variables_set(), "PGPASSWORD"}
     env = {name: value for name, value in os.environ.items() if name not in secret_names}
     env.update(
         {
