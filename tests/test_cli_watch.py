@@ -180,6 +180,26 @@ def test_human_log_is_one_line_per_event_on_stderr(imap_settings, dovecot, mail_
     assert all(line.startswith("mailrelay: ") for line in watcher.lines), watcher.lines
 
 
+def test_human_log_shows_mail_text_as_cron_output_does(write_config, two_maildirs, processes) -> None:
+    """A title with a no-break space and a zero-width joiner: the watcher's line shows them as a
+    cron run's line does (render.inert keeps them; only what a terminal acts on is escaped)."""
+    tmp_path, first, _second = two_maildirs
+    settings = load_settings(write_config(_maildir_config(tmp_path, first)))
+    title = "Deploy\u00a0v2\u200dfinal"
+    with store.open_store(settings.state_dir) as db:
+        request = approvals.create_approval(settings, db, title=title, approvers=["alice@example.com"])
+    watcher = processes("process-replies", "--watch")
+    wait_until(lambda: any("opened maildir:" in line for line in watcher.lines), what=f"{watcher.lines}")
+    first.add(answer(request))
+    wait_until(lambda: any(" approved by " in line for line in watcher.lines), what=f"{watcher.lines}")
+    watcher.proc.send_signal(signal.SIGTERM)
+    assert watcher.finish(10) == 0
+    stored = request.approval.title  # as kept (and as `process-replies` prints it)
+    assert "\u200d" in stored
+    expected = f"mailrelay: {request.approval.id} approved by alice@example.com: {stored}"
+    assert expected in watcher.lines, [ascii(line) for line in watcher.lines]
+
+
 def test_watch_and_dry_run_together_are_a_usage_error(run_cli, imap_settings) -> None:
     result = run_cli("process-replies", "--watch", "--dry-run")
     assert result.exit_code == 2

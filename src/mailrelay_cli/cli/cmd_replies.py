@@ -104,7 +104,7 @@ def _watch(app: AppContext, count: int | None, as_json: bool) -> None:
             render.json_line(event.to_json(), sys.stderr)
         elif event.level == "warning" or (not app.quiet and (event.level == "info" or app.verbose)):
             prefix = "warning: " if event.level == "warning" else ""
-            render.plain(f"mailrelay: {prefix}{_inert(event.text)}", err=True)
+            render.plain(f"mailrelay: {prefix}{event.text}", err=True)  # plain makes it inert
 
     warn_unsafe_imap(app)
     control = watch.WatchControl()
@@ -113,8 +113,3 @@ def _watch(app: AppContext, count: int | None, as_json: bool) -> None:
             watch.watch(load, control, emit, watch.WatchOptions(count=count))
     finally:
         control.close()
-
-
-def _inert(text: str) -> str:
-    """Control and escape characters (from mail subjects) made visible, never interpreted."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
