@@ -7,13 +7,16 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
+
+import pytest
 
 from mailrelay_cli.approvals import service as approvals
 from mailrelay_cli.auth import credentials
 from mailrelay_cli.config.load import load_settings
 from mailrelay_cli.store import open_store
+from mailrelay_cli.store.sqlite import db_path
+from tests.fixtures.watcher import wait_until
 
 
 def test_unknown_command_is_a_usage_error_in_the_house_format(run_cli) -> None:
@@ -49,23 +52,38 @@ def _env(home: Path) -> dict[str, str]:
     return env
 
 
-def test_a_reader_that_closes_the_pipe_is_not_an_internal_error(write_config, isolated_env) -> None:
+def test_a_reader_that_closes_the_pipe_early_is_exit_0_with_and_without_json(
+    write_config, isolated_env
+) -> None:
+    """`mailrelay approvals list | head -1`: the reader has what it wanted; neither 1 ("rejected")
+    nor 70, and no traceback, whether the output is JSON lines or a table."""
     settings = load_settings(write_config('[smtp]\nfrom = "bot@example.com"\n'))
     with open_store(settings.state_dir) as store:
-        for n in range(200):
-            approvals.create_approval(settings, store, title=f"Deploy {n}", approvers=["alice@example.com"])
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mailrelay_cli", "approvals", "list", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=_env(isolated_env),
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    proc.stdout.readline()
-    proc.stdout.close()  # like `| head -1`
-    stderr = proc.stderr.read().decode()
-    assert proc.wait(timeout=20) != 70
-    assert "internal error" not in stderr and "Traceback" not in stderr
+        for n in range(600):  # well over a pipe's 64 KiB buffer in either form
+            title = f"Deploy {n} " + "of the release train " * 5
+            approvals.create_approval(settings, store, title=title, approvers=["alice@example.com"])
+    for json_flag in (["--json"], []):
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mailrelay_cli", "approvals", "list", *json_flag],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env={**_env(isolated_env), "COLUMNS": "200"},
+        )
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.readline()
+        proc.stdout.close()  # like `| head -1`
+        stderr = proc.stderr.read().decode()
+        assert proc.wait(timeout=20) == 0, (json_flag, stderr)
+        assert stderr == "", (json_flag, stderr)
+
+
+def _has_open(pid: int, path: Path) -> bool:
+    """Whether process ``pid`` holds ``path`` open (Linux /proc)."""
+    fds = Path(f"/proc/{pid}/fd")
+    try:
+        return any(os.path.realpath(fd) == str(path.resolve()) for fd in fds.iterdir())
+    except OSError:  # the process ended, or closed an fd while we looked
+        return False
 
 
 def test_ctrl_c_under_json_is_a_json_error_with_exit_130(write_config, isolated_env) -> None:
@@ -90,12 +108,42 @@ def test_ctrl_c_under_json_is_a_json_error_with_exit_130(write_config, isolated_
         stderr=subprocess.PIPE,
         env=_env(isolated_env),
     )
-    time.sleep(1.5)  # let it start waiting; the assertion does not depend on timing
+    # Ready when it waits with the store open (not a fixed sleep).
+    wait_until(
+        lambda: _has_open(proc.pid, db_path(settings.state_dir)) or proc.poll() is not None,
+        what="approvals wait to open the store",
+    )
     proc.send_signal(signal.SIGINT)
     _, stderr = proc.communicate(timeout=20)
     assert proc.returncode == 130
     error = json.loads(stderr.decode().strip().splitlines()[-1])
     assert error["exit_code"] == 130 and error["error"] == "interrupted"
+
+
+@pytest.mark.parametrize("as_json", [True, False])
+def test_ctrl_c_while_the_command_line_is_read_answers_in_the_asked_form(
+    monkeypatch, capsys, as_json: bool
+) -> None:
+    """Ctrl-C before a command runs reaches MailrelayGroup.main as click's Abort (no signal can
+    be aimed at that moment, so the interrupt is raised where click reads the command line)."""
+    from mailrelay_cli.cli import MailrelayGroup, cli
+
+    def interrupted(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(MailrelayGroup, "make_context", interrupted)
+    with pytest.raises(SystemExit) as exited:
+        cli.main(["events", "list", *(["--json"] if as_json else [])], prog_name="mailrelay")
+    assert exited.value.code == 130
+    last = capsys.readouterr().err.strip().splitlines()[-1]
+    if as_json:
+        assert json.loads(last) == {
+            "error": "interrupted",
+            "hint": "run the command again to finish its work",
+            "exit_code": 130,
+        }
+    else:
+        assert last == "hint: run the command again to finish its work"
 
 
 def test_imap_logindisabled_without_auth_plain_exits_69_with_the_mechanism_hint(

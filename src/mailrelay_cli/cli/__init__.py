@@ -113,6 +113,10 @@ class MailrelayGroup(Group):
         argv = list(sys.argv[1:] if args is None else args)
         try:
             result = super().main(argv, prog_name, complete_var, standalone_mode=False, **extra)
+            sys.stdout.flush()  # a reader that closed the pipe shows here when the output was short
+        except (_PipeClosed, BrokenPipeError):  # `mailrelay … | head -1`: the reader has enough
+            _stdout_to_devnull()
+            result = 0
         except click.exceptions.NoArgsIsHelpError as e:  # bare `mailrelay`: help, as git and gh do
             click.echo(e.ctx.get_help() if e.ctx is not None else e.format_message())
             result = 0
@@ -126,10 +130,8 @@ class MailrelayGroup(Group):
             error = kind(e.format_message(), hint=f"{path} --help")
             render.error(error, as_json="--json" in argv, verbose=False)
             result = int(error.exit_code)
-        except click.exceptions.Abort:
-            from mailrelay_cli.cli import render
-
-            render.plain("mailrelay: interrupted", err=True)
+        except click.exceptions.Abort:  # Ctrl-C before or after the command ran
+            _interrupted(as_json="--json" in argv)
             result = int(ExitCode.INTERRUPTED)
         if not standalone_mode:
             return result
@@ -145,21 +147,39 @@ class MailrelayGroup(Group):
             render.error(e, as_json=app.json, verbose=app.verbose > 0)
             ctx.exit(int(e.exit_code))
         except (KeyboardInterrupt, click.exceptions.Abort):
-            from mailrelay_cli.errors import Interrupted
-
             app = ctx.find_object(AppContext) or AppContext()
-            render.error(
-                Interrupted("interrupted", hint="run the command again to finish its work"),
-                as_json=app.json,
-                verbose=False,
-            )
+            _interrupted(as_json=app.json)
             ctx.exit(int(ExitCode.INTERRUPTED))
-        except (click.exceptions.Exit, click.ClickException, SystemExit, BrokenPipeError):
-            raise  # click handles these: exit codes, usage errors, a reader that closed the pipe
+        except BrokenPipeError as e:  # click would exit 1 ("rejected"): main exits 0 instead
+            raise _PipeClosed from e
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise  # click handles these: exit codes, usage errors
         except Exception as e:  # a bug: say so, exit 70, keep the traceback behind -v
             app = ctx.find_object(AppContext) or AppContext()
             render.internal_error(e, as_json=app.json, verbose=app.verbose > 0)
             ctx.exit(int(ExitCode.SOFTWARE))
+
+
+class _PipeClosed(Exception):
+    """Raised (from BrokenPipeError) when the reader of standard output closed the pipe, so that
+    it passes click, which would exit 1, and reaches ``MailrelayGroup.main``."""
+
+
+def _stdout_to_devnull() -> None:
+    """Point standard output at /dev/null, so that the flush at exit cannot fail again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+
+
+def _interrupted(*, as_json: bool) -> None:
+    from mailrelay_cli.cli import render
+    from mailrelay_cli.errors import Interrupted
+
+    error = Interrupted("interrupted", hint="run the command again to finish its work")
+    render.error(error, as_json=as_json, verbose=False)
 
 
 @click.group("mailrelay", cls=MailrelayGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -188,6 +208,6 @@ def cli(ctx: click.Context, config_path: str | None, verbose: int, quiet: bool, 
 def main() -> None:
     try:
         cli.main(prog_name="mailrelay")
-    except KeyboardInterrupt:
-        sys.stderr.write("mailrelay: interrupted\n")
+    except KeyboardInterrupt:  # Ctrl-C between click's handlers
+        _interrupted(as_json="--json" in sys.argv[1:])
         sys.exit(int(ExitCode.INTERRUPTED))
