@@ -13,6 +13,7 @@ only if it already exists, and the signing key only if one is kept.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from mailrelay_cli.replies.decision import decision
 from mailrelay_cli.replies.headers import header_text, sender_address
 from mailrelay_cli.replies.parse import parse_message, unreadable_reason
 from mailrelay_cli.replies.quotes import ReplySplit, analyse_reply
+from mailrelay_cli.replies.reference import find_reference
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 
@@ -93,10 +95,14 @@ def _read(path: Path) -> bytes:
 
 
 def _approval_and_fingerprint(
-    settings: Settings | None, text: str
+    settings: Settings | None, msg: EmailMessage, body: str
 ) -> tuple[str | None, Fingerprint | None, str]:
-    """The approval a message refers to, its fingerprint, and a note on how it was found."""
-    from mailrelay_cli.store import open_store, store_exists
+    """The approval a message refers to, its fingerprint, and a note on how it was found.
+
+    The approval is the one ``process-replies`` would choose (``reference.find_reference``).
+    """
+    from mailrelay_cli.auth.store_access import open_state
+    from mailrelay_cli.store import store_exists
 
     if settings is None:
         return None, None, "no settings: references not checked, no request fingerprint"
@@ -106,18 +112,22 @@ def _approval_and_fingerprint(
         return None, None, f"signing key not readable ({e.message}): references not checked"
     if key is None:
         return None, None, "no signing key kept: references not checked"
-    ids = approvals.verified_ids(key, text)
+    ids = approvals.verified_ids(key, reference_text(msg, body))
     if not ids:
         return None, None, "no reference signed with this key"
     if not store_exists(settings):
         return ids[0], None, f"reference to {ids[0]}; no state store yet, so no fingerprint"
-    with open_store(settings) as db:
-        fingerprint = approvals.request_fingerprint(db, ids[0])
-        known = db.get_approval(ids[0]) is not None
-    if not known:
-        return ids[0], None, f"reference to {ids[0]}, an approval this store never held"
+    with open_state(settings) as db:
+        found = find_reference(db, key, msg, body)
+        chosen = found.chosen
+        fingerprint = approvals.request_fingerprint(db, chosen) if chosen else None
+    if found.never_issued:
+        unknown = found.never_issued[0]
+        return unknown, None, f"reference to {unknown}, an approval this store never held"
+    if chosen is None:  # issued here once, its row since removed
+        return ids[0], None, f"reference to {ids[0]}, an approval this store no longer holds"
     kept = "its request fingerprint is kept" if fingerprint else "no request fingerprint kept"
-    return ids[0], fingerprint, f"reference to approval {ids[0]}; {kept}"
+    return chosen, fingerprint, f"reference to approval {chosen}; {kept}"
 
 
 def explain_file(settings: Settings | None, path: Path) -> Explanation:
@@ -128,8 +138,9 @@ def explain_file(settings: Settings | None, path: Path) -> Explanation:
         return Explanation(str(path), None, None, unreadable, None, None, "", False, None, None, None, "")
     sender = sender_address(msg)
     subject = " ".join(header_text(msg, "Subject").split()) or None
-    approval_id, fingerprint, note = _approval_and_fingerprint(settings, reference_text(msg))
-    split = analyse_reply(body_text(msg), fingerprint)
+    body = body_text(msg)
+    approval_id, fingerprint, note = _approval_and_fingerprint(settings, msg, body)
+    split = analyse_reply(body, fingerprint)
     decided = decision(split.new_text)
     line = None
     if decided.kind is not None:

@@ -36,7 +36,7 @@ import hashlib
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -50,13 +50,14 @@ from mailrelay_cli.auth.store_access import open_state
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import MailrelayError, StateError, TemporaryError, UnknownApprovalError
 from mailrelay_cli.replies.automatic import authentication_failed, automatic_kind
-from mailrelay_cli.replies.body import body_text, reference_text
+from mailrelay_cli.replies.body import body_text
 from mailrelay_cli.replies.decision import decision
-from mailrelay_cli.replies.headers import header_text, raw_headers, sender_address, threading_ids
+from mailrelay_cli.replies.headers import header_text, raw_headers, sender_address
 from mailrelay_cli.replies.hooks import HookResult
 from mailrelay_cli.replies.hooks import decision_id as hooks_decision_id
 from mailrelay_cli.replies.parse import parse_message, unreadable_reason
 from mailrelay_cli.replies.quotes import split_reply
+from mailrelay_cli.replies.reference import find_reference
 from mailrelay_cli.store import store_location
 from mailrelay_cli.store.interface import (
     AuditOutcome,
@@ -217,40 +218,20 @@ def _header(msg: EmailMessage | None, name: str) -> str | None:
     return " ".join(text.split()) or None
 
 
-def _choose(ids: list[str], found: dict[str, Approval], threading: Iterable[str]) -> str | None:
-    """Which referenced approval a reply answers: the one its threading points at, else the first.
-
-    Threading headers only choose among references that were already verified.
-    """
-    known = [i for i in ids if i in found]
-    if not known:
-        return None
-    wanted = {t.strip("<>").lower() for t in threading}
-    for approval_id in known:
-        message_id = found[approval_id].message_id
-        if message_id and message_id.strip("<>").lower() in wanted:
-            return approval_id
-    return known[0]
-
-
 def _judge(settings: Settings, db: StoreReader, key: bytes | None, msg: EmailMessage) -> _Judged:
     sender = sender_address(msg)
     kind = automatic_kind(msg)
     body = body_text(msg)
-    ids = approvals.verified_ids(key, reference_text(msg, body))
-    found = approvals.pending_by_id(db, ids)
-    if ids and not found:
-        never = tuple(i for i in ids if not db.ever_issued(i))
-        if never:  # signed with our key, unknown here: the wrong store, not a forgery
-            return _Judged("left", None, sender, never_issued=never)
-    chosen = _choose(ids, found, threading_ids(msg))
+    reference = find_reference(db, key, msg, body)
+    if reference.never_issued:  # signed with our key, unknown here: the wrong store, not a forgery
+        return _Judged("left", None, sender, never_issued=reference.never_issued)
+    approval = reference.approval
     if kind is not None:
         # Reported with the approval it refers to (when the reference is valid); decides
         # nothing and gets no answer, whatever it says.
-        return _Judged(kind, found[chosen] if chosen else None, sender)
-    if chosen is None:
+        return _Judged(kind, approval, sender)
+    if approval is None:
         return _Judged("unmatched", None, sender)
-    approval = found[chosen]
     if not approval.is_approver(sender):
         return _Judged("not-an-approver", approval, sender)
     authserv = settings.approval.trusted_authserv_id
