@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -110,6 +111,23 @@ def test_cli_prints_the_unit_and_the_install_steps(run_cli, write_config) -> Non
     assert "Type=simple" in result.stdout
     assert "#   systemctl --user enable --now mailrelay-watch.service" in result.stdout
     assert "OnUnitActiveSec" not in result.stdout
+
+
+def test_cli_json_is_one_object_with_the_unit_and_quiet_still_prints_it(run_cli, write_config) -> None:
+    write_config("[approval]\ninterval_minutes = 5\n")
+    result = run_cli("schedule", "--systemd", "--watch", "--json")
+    assert result.exit_code == 0, result.output
+    [line] = result.stdout.splitlines()
+    unit = json.loads(line)
+    assert sorted(unit) == ["comments", "directory", "install", "service", "service_name"]
+    assert unit["service_name"] == "mailrelay-watch.service"
+    assert unit["directory"] == "~/.config/systemd/user"
+    assert "Type=simple" in unit["service"]
+    assert "systemctl --user enable --now mailrelay-watch.service" in unit["install"]
+    # -q prints what was asked for, as --cron and --systemd do: it is meant to be saved.
+    quiet = run_cli("schedule", "--systemd", "--watch", "-q")
+    assert quiet.exit_code == 0
+    assert quiet.stdout == run_cli("schedule", "--systemd", "--watch").stdout
 
 
 def test_cron_with_watch_is_a_usage_error(run_cli, write_config) -> None:

@@ -11,7 +11,7 @@ from mailrelay_cli.cli.common import AppContext, pass_app
 from mailrelay_cli.errors import UsageError
 
 if TYPE_CHECKING:
-    from mailrelay_cli.reports.schedule import CronSchedule, SystemdUnits
+    from mailrelay_cli.reports.schedule import CronSchedule, SystemdUnits, WatchUnit
 
 
 @click.command("schedule")
@@ -45,13 +45,13 @@ def schedule_command(app: AppContext, cron: bool, systemd: bool, watch: bool) ->
             hint="mailrelay schedule --systemd --watch",
         )
     settings = app.settings()
-    if watch:
-        _print_watch_unit(schedule.systemd_watch_here(settings))
-        return
     # The job's environment: the keyring backend of this shell goes with it; secret
     # variables never do (only their names, in a comment).
     # What was asked for prints even under -q: it is meant to be piped into crontab.
-    if kind == "cron":
+    if watch:
+        unit = schedule.systemd_watch_here(settings)
+        render.emit(app, unit, _print_watch_unit, quiet=_print_watch_unit)
+    elif kind == "cron":
         render.emit(app, schedule.cron_here(settings), _print_cron, quiet=_print_cron)
     else:
         render.emit(app, schedule.systemd_here(settings), _print_units, quiet=_print_units)
@@ -81,10 +81,7 @@ def _print_units(units: SystemdUnits) -> None:
         render.plain(f"#   {line}")
 
 
-def _print_watch_unit(unit: object) -> None:
-    from mailrelay_cli.reports.schedule import WatchUnit
-
-    assert isinstance(unit, WatchUnit)
+def _print_watch_unit(unit: WatchUnit) -> None:
     for comment in unit.comments:
         render.plain(f"# note: {comment}")
     render.plain(f"# {unit.directory}/{unit.service_name}")

@@ -105,6 +105,15 @@ class WatchUnit:
     install: tuple[str, ...]
     comments: tuple[str, ...] = ()
 
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "service_name": self.service_name,
+            "service": self.service,
+            "directory": self.directory,
+            "install": list(self.install),
+            "comments": list(self.comments),
+        }
+
 
 def find_command() -> tuple[str, ...]:
     """The absolute command that runs mailrelay here.
