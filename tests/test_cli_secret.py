@@ -7,10 +7,12 @@ import os
 import pty
 import select
 import signal
+import subprocess
 import sys
 import time
 
 from tests.conftest import reset_keyring
+from tests.terminal import run_in_terminal
 
 SENTINEL = "S3ntinel-pw-xyz"
 
@@ -176,3 +178,39 @@ def test_secret_set_without_keyring_exits_78_with_both_fixes(run_cli, monkeypatc
     assert result.exit_code == 78
     assert "MAILRELAY_SMTP_PASSWORD" in result.stderr
     assert "PYTHON_KEYRING_BACKEND=keyrings.alt.file.PlaintextKeyring" in result.stderr
+
+
+KEY = "cd" * 32
+
+
+def test_export_refuses_a_terminal_and_shows_the_pipe_form(run_cli) -> None:
+    assert run_cli("secret", "set", "approval.signing_key", "--stdin", input=KEY + "\n").exit_code == 0
+    code, output = run_in_terminal(["secret", "export", "approval.signing_key"])
+    assert code == 2, output
+    assert KEY not in output.lower()
+    assert output == (
+        "mailrelay: error: secret export prints approval.signing_key only into a pipe or a file, "
+        "never on a terminal\n"
+        "hint: mailrelay secret export approval.signing_key | ssh HOST mailrelay secret set "
+        "approval.signing_key --stdin\n"
+    )
+
+
+def test_export_on_a_terminal_makes_no_key_either() -> None:
+    code, _output = run_in_terminal(["secret", "export", "approval.signing_key"])
+    assert code == 2
+    from mailrelay_cli.auth import signing_key
+
+    reset_keyring()
+    assert signing_key.signing_key("default", create=False) is None
+
+
+def test_export_prints_the_key_into_a_pipe(run_cli) -> None:
+    assert run_cli("secret", "set", "approval.signing_key", "--stdin", input=KEY + "\n").exit_code == 0
+    done = subprocess.run(
+        [sys.executable, "-m", "mailrelay_cli", "secret", "export", "approval.signing_key"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, KEY + "\n", "")

@@ -1,4 +1,4 @@
-"""``mailrelay secret set|delete|list``: secrets in the OS keyring, never echoed."""
+"""``mailrelay secret set|delete|list|export``: secrets in the OS keyring, never echoed."""
 
 from __future__ import annotations
 
@@ -118,14 +118,20 @@ def _print_rows(rows: list[SecretStatus]) -> None:
 @click.argument("name", type=click.Choice(["approval.signing_key"]))
 @pass_app
 def export(app: AppContext, name: str) -> None:
-    """Print the approval signing key (hex), to give the same key to another host.
+    """Print the approval signing key (hex) into a pipe, to give the same key to another host.
 
-    Made now if this host has none yet. Pipe it, never paste it into a file:
+    Made now if this host has none yet. Refused when standard output is a terminal (a secret
+    is never shown on a screen): pipe it, e.g.
     mailrelay secret export approval.signing_key | ssh HOST2 mailrelay secret set
     approval.signing_key --stdin
     """
     from mailrelay_cli.auth import signing_key
 
+    if sys.stdout.isatty():
+        raise UsageError(
+            f"secret export prints {name} only into a pipe or a file, never on a terminal",
+            hint=f"mailrelay secret export {name} | ssh HOST mailrelay secret set {name} --stdin",
+        )
     key = signing_key.signing_key(app.settings().profile, create=True)
     assert key is not None  # create=True always gives one
     click.echo(key.hex())
