@@ -3,15 +3,11 @@
 
 from __future__ import annotations
 
-import os
-import pty
 import re
-import select
-import sys
-import time
 from pathlib import Path
 
 from tests.fixtures.smtp_servers import free_port
+from tests.terminal import run_in_terminal
 
 RETRY = re.compile(
     r"^mailrelay: retrying in [0-9.]+s: .*refused.* "
@@ -53,31 +49,6 @@ def test_no_terminal_and_no_verbose_prints_no_retries(run_cli, write_config) -> 
 
 def test_a_terminal_sees_the_retries(write_config) -> None:  # type: ignore[no-untyped-def]
     _closed_port_settings(write_config)
-    pid, master = pty.fork()
-    if pid == 0:
-        os.execve(
-            sys.executable,
-            [sys.executable, "-m", "mailrelay_cli", "send", "--event", "test", "--to", "ops@example.com"],
-            dict(os.environ),
-        )
-    seen = b""
-    deadline = time.monotonic() + 60
-    try:
-        while time.monotonic() < deadline:
-            ready, _, _ = select.select([master], [], [], 0.2)
-            if ready:
-                try:
-                    chunk = os.read(master, 4096)
-                except OSError:
-                    chunk = b""
-                seen += chunk
-                if chunk:
-                    continue
-            done, status = os.waitpid(pid, os.WNOHANG)
-            if done:
-                break
-    finally:
-        os.close(master)
-    text = seen.decode("utf-8", "replace").replace("\r\n", "\n")
-    assert os.waitstatus_to_exitcode(status) == 75, text
+    code, text = run_in_terminal(["send", "--event", "test", "--to", "ops@example.com"])
+    assert code == 75, text
     assert RETRY.search(text), text
