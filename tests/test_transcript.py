@@ -97,3 +97,19 @@ def test_notes_are_one_fact_a_line_and_do_not_disturb_redaction() -> None:
         "*  certificate verified against the system store",
         f"C: {REDACTED}",
     ]
+
+
+def test_a_pre_authenticated_url_never_shows_its_query_whatever_its_keys() -> None:
+    t = Transcript()
+    t.http_request("PUT", "/upload/S1?sig=SECRET&se=2026", 10, bearer=False, preauthenticated=True)
+    t.http_request("PUT", "/upload/S2?authtoken=SECRET", 10, bearer=False, preauthenticated=True)
+    t.http_request("GET", "/v1.0/users/u/mailFolders?$top=5", 0, bearer=True)
+    assert t.lines == [
+        f"C: PUT /upload/S1?{REDACTED}",
+        "C: <body: 10 bytes>",
+        f"C: PUT /upload/S2?{REDACTED}",
+        "C: <body: 10 bytes>",
+        "C: GET /v1.0/users/u/mailFolders?$top=5",
+        f"C: Authorization: Bearer {REDACTED}",
+    ]
+    assert "SECRET" not in t.text()

@@ -122,9 +122,21 @@ class Transcript:
             self._imap_auth_tag = None
 
     # -- HTTP (Microsoft Graph) -------------------------------------------------------
-    def http_request(self, method: str, target: str, body_size: int, bearer: bool) -> None:
-        """A request line; the bearer token and any pre-authenticated query are never shown."""
-        shown = target.split("?authtoken=")[0] + (f"?authtoken={REDACTED}" if "?authtoken=" in target else "")
+    def http_request(
+        self, method: str, target: str, body_size: int, bearer: bool, preauthenticated: bool = False
+    ) -> None:
+        """A request line; the bearer token and any pre-authenticated query are never shown.
+
+        ``preauthenticated``: the target is from a URL that is its own credential (an upload
+        session's ``uploadUrl``), so none of its query is shown, whatever its keys are called.
+        """
+        path, mark, _ = target.partition("?")
+        if preauthenticated and mark:
+            shown = f"{path}?{REDACTED}"
+        elif "?authtoken=" in target:
+            shown = target.split("?authtoken=")[0] + f"?authtoken={REDACTED}"
+        else:
+            shown = target
         self.lines.append(f"C: {method} {shown}")
         if bearer:
             self.lines.append(f"C: Authorization: Bearer {REDACTED}")
