@@ -137,3 +137,59 @@ def test_a_post_is_tried_again_while_no_connection_can_be_made_then_exits_75() -
         client.request("POST", client.path("users", USER, "sendMail"), body=b"x")
     assert waits == [1.0, 2.0, 4.0]  # then the next wait (8 s) would pass retry_for
     assert "cannot reach Microsoft Graph" in raised.value.message
+
+
+def test_the_transcript_of_a_pre_authenticated_url_hides_its_query(
+    graph_server: FakeGraph, server_certs
+) -> None:
+    from mailrelay_cli.transport.transcript import Transcript
+
+    transcript = Transcript()
+    client = GraphClient(
+        graph_server.url,
+        role="smtp",
+        token=lambda force: "T",
+        ca_file=server_certs.ca,
+        retry_for=0,
+        transcript=transcript,
+    )
+    client.request("GET", "", absolute=f"{graph_server.url}/v1.0/users/{USER}/mailFolders/inbox?sig=SECRET")
+    assert "C: GET /v1.0/users/builds@contoso.example/mailFolders/inbox?<redacted>" in transcript.lines
+    assert "SECRET" not in transcript.text()
+
+
+@pytest.mark.parametrize(
+    ("method", "status", "headers", "tries"),
+    [
+        ("POST", 504, {}, 1),  # may have been carried out: never sent twice
+        ("POST", 503, {}, 1),
+        ("POST", 503, {"Retry-After": "2"}, 2),  # throttling: Graph asks for it again
+        ("POST", 429, {"Retry-After": "2"}, 2),
+        ("GET", 504, {}, 2),  # safe to repeat
+    ],
+)
+def test_only_throttling_repeats_a_post_while_a_get_is_repeated_after_any_503_or_504(
+    graph_server: FakeGraph, server_certs, method: str, status: int, headers: dict[str, str], tries: int
+) -> None:
+    graph_server.grant("T", "https://graph.microsoft.com/.default")
+    graph_server.mailbox(USER)
+    real = graph_server.answer
+    left = [1]
+
+    def answer(*args, **kwargs):  # type: ignore[no-untyped-def]
+        if left[0]:
+            left[0] -= 1
+            return status, {"Content-Type": "application/json", **headers}, b'{"error": {"code": "X"}}'
+        return real(*args, **kwargs)
+
+    graph_server.answer = answer  # type: ignore[method-assign]
+    waits: list[float] = []
+    client = GraphClient(
+        graph_server.url, role="smtp", token=lambda force: "T", ca_file=server_certs.ca, sleep=waits.append
+    )
+    if method == "POST":
+        response = client.request("POST", client.path("users", USER, "sendMail"), body=b"eA==")
+    else:
+        response = client.request("GET", client.path("users", USER, "mailFolders", "inbox"))
+    assert len(graph_server.requests) == tries
+    assert response.status == (status if tries == 1 else 202 if method == "POST" else 200)

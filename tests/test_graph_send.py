@@ -136,3 +136,30 @@ def test_send_as_a_mailbox_graph_does_not_know_exits_78_naming_smtp_user(run_cli
     result = send(run_cli)
     assert result.exit_code == 78
     assert "ErrorInvalidUser" in result.stderr and "smtp.user" in result.stderr
+
+
+def test_a_message_over_4_mb_to_a_non_ascii_address_keeps_the_address_in_utf_8(
+    run_cli, app_only, write_config, server_certs, tmp_path: Path
+) -> None:
+    import os
+
+    write_config(graph_toml(app_only, server_certs.ca, extra='[notifications]\nattach_logs = "always"\n'))
+    log = tmp_path / "deploy.log"
+    log.write_bytes(os.urandom(5 * 1024 * 1024))
+    result = run_cli(
+        "send",
+        "--event",
+        "request-failed",
+        "--to",
+        "jörg@bücher.example",
+        "--var",
+        "instance_name=Release 42",
+        "--log",
+        str(log),
+    )
+    assert result.exit_code == 0, result.stderr
+    (draft,) = app_only.sent_drafts
+    assert b"To: j\xc3\xb6rg@b\xc3\xbccher.example" in draft.mime  # as SMTPUTF8 sends it
+    assert b"=?utf-8?" not in draft.mime.split(b"\r\n\r\n")[0].lower()
+    message = email.message_from_string(draft.mime.decode("utf-8"), policy=email.policy.default)
+    assert message["To"].addresses[0].addr_spec == "jörg@bücher.example"

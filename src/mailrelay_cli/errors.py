@@ -107,6 +107,20 @@ class UnknownHostError(TemporaryError):
     """
 
 
+class PartlyDeliveredError(TemporaryError):
+    """Raised when delivery gave up (75) after the message may already have reached someone.
+
+    ``reached`` names them: the recipients an SMTP server accepted before the others ran
+    out of ``smtp.retry_for``, or every recipient when Graph's answer to the send was lost
+    (a timeout or 504 after the request went out). A caller must not undo what the message
+    started (an approval its recipients may answer) while ``reached`` is not empty.
+    """
+
+    def __init__(self, message: str, hint: str | None = None, reached: tuple[str, ...] = ()) -> None:
+        super().__init__(message, hint)
+        self.reached = reached
+
+
 class LockedError(TemporaryError):
     """Raised when another run holds the process-replies lock."""
 

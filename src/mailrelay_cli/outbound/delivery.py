@@ -7,7 +7,9 @@ sends to every recipient in it. What happens on failure:
   new session with backoff (the first wait is ``smtp.retry_for``/8, at most
   5 s, doubling up to 60 s) until ``smtp.retry_for`` has passed, then
   ``TemporaryError`` (75). Recipients already accepted are not sent to again;
-  only those deferred with a 4xx are retried. A host name that does not exist
+  only those deferred with a 4xx are retried. When some recipients had accepted
+  the message before time ran out, the error is a ``PartlyDeliveredError`` whose
+  ``reached`` names them (they may answer an approval request). A host name that does not exist
   (``UnknownHostError``, also 75) is not retried: it will not appear in minutes;
 - permanent (5xx for the sender, the data, or every recipient):
   ``ServerRefusedError`` (69) at once, with the server's reply;
@@ -28,6 +30,7 @@ from typing import TYPE_CHECKING, Any
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import (
     MailrelayError,
+    PartlyDeliveredError,
     ServerRefusedError,
     TemporaryError,
     UnknownHostError,
@@ -145,6 +148,18 @@ def _open_smtp(settings: Settings) -> AbstractContextManager[Any]:
     return open_smtp(*resolve_session(settings, "smtp"))
 
 
+def _given_up(failure: MailrelayError, why: str, accepted: list[str]) -> MailrelayError:
+    """The error ``deliver`` ends with: a ``PartlyDeliveredError`` when someone got the message."""
+    failure.message += why
+    if not accepted:
+        return failure
+    delivered = f" (delivered to {', '.join(accepted)})"
+    message = failure.message if delivered in failure.message else failure.message + delivered
+    error = PartlyDeliveredError(message, failure.hint, reached=tuple(accepted))
+    error.__cause__ = failure.__cause__
+    return error
+
+
 def deliver(
     settings: Settings,
     built: Built,
@@ -194,12 +209,10 @@ def deliver(
             )
         tried = f"{attempts} attempt{'s' if attempts > 1 else ''}"
         if isinstance(failure, UnknownHostError):
-            failure.message += f" (gave up after {tried}: the name does not exist)"
-            raise failure
+            raise _given_up(failure, f" (gave up after {tried}: the name does not exist)", accepted)
         remaining = deadline - clock()
         if remaining <= 0:
-            failure.message += f" (gave up after {tried})"
-            raise failure
+            raise _given_up(failure, f" (gave up after {tried})", accepted)
         pause = min(wait, remaining)
         if on_retry is not None:
             on_retry(RetryNotice(pause, failure.message, attempts + 1, time.time() + remaining))

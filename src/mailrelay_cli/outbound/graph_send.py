@@ -19,6 +19,13 @@ If a step fails the draft is deleted again (best effort). This path needs
 hands the message to Exchange: recipients are not refused one by one as in
 SMTP (a bad address comes back later as a delivery report), so ``refused`` is
 empty and every recipient counts as accepted.
+
+A POST that sends (``sendMail``, the draft's ``send``) is not repeated after a
+lost answer. When Graph may have sent the message (the connection dropped or
+timed out after the request went out, or a 5xx other than 503) the error is a
+``PartlyDeliveredError`` naming every recipient: an approval request stays
+pending. A refusal before anything was sent (no connection, a 4xx, a 503) is an
+ordinary error.
 """
 
 from __future__ import annotations
@@ -33,10 +40,10 @@ from typing import Any
 
 from mailrelay_cli.auth.logins import resolve_graph
 from mailrelay_cli.config.records import Settings
-from mailrelay_cli.errors import MailrelayError, ServerRefusedError
+from mailrelay_cli.errors import MailrelayError, PartlyDeliveredError, ServerRefusedError, TemporaryError
 from mailrelay_cli.outbound.delivery_result import Delivery
 from mailrelay_cli.outbound.message import Built
-from mailrelay_cli.transport.graph import GraphClient, open_graph, raise_for
+from mailrelay_cli.transport.graph import GraphClient, NotConnectedError, Response, open_graph, raise_for
 
 REQUEST_LIMIT = 4 * 1024 * 1024  # Graph's limit on one request
 SENDMAIL_LIMIT = REQUEST_LIMIT - 64 * 1024  # room for headers
@@ -50,17 +57,67 @@ def deliver_graph(
     """Send ``built`` as ``smtp.user`` through Graph; see the module docstring."""
     user = str(settings.smtp.user)
     data = built.as_bytes()
-    encoded = base64.b64encode(data)
+    recipients = tuple(a.bare for a in built.recipients)
     with open_graph(resolve_graph(settings, "smtp"), sleep=sleep) as client:
-        if len(encoded) <= SENDMAIL_LIMIT:
-            response = client.request(
-                "POST", client.path("users", user, "sendMail"), body=encoded, content_type="text/plain"
-            )
-            raise_for(response, f"sendMail for {user}", permission="Mail.Send", role="smtp", user=user)
+        if len(base64.b64encode(data)) <= SENDMAIL_LIMIT:
+            send_mime(client, user, data, recipients)
         else:
-            send_large(client, built.message, user)
+            send_large(client, built, user)
         attempts = 1
-    return Delivery(built.message_id, tuple(a.bare for a in built.recipients), (), attempts)
+    return Delivery(built.message_id, recipients, (), attempts)
+
+
+def send_mime(client: GraphClient, user: str, data: bytes, recipients: tuple[str, ...]) -> None:
+    """POST the MIME message ``data`` to ``sendMail`` as ``user`` (base64, text/plain; 202).
+
+    ``recipients`` are named by the ``PartlyDeliveredError`` of a send Graph may have done."""
+    encoded = base64.b64encode(data)
+    _sending_post(
+        client,
+        client.path("users", user, "sendMail"),
+        encoded,
+        f"sendMail for {user}",
+        user,
+        recipients,
+        content_type="text/plain",
+    )
+
+
+def _sending_post(
+    client: GraphClient,
+    target: str,
+    body: bytes | None,
+    what: str,
+    user: str,
+    recipients: tuple[str, ...],
+    content_type: str | None = None,
+) -> None:
+    """A POST that sends mail; a failure after which the mail may be out names ``recipients``."""
+    try:
+        response = client.request("POST", target, body=body, content_type=content_type)
+    except NotConnectedError:
+        raise  # nothing went out
+    except TemporaryError as e:
+        raise _maybe_sent(e, recipients) from e
+    try:
+        raise_for(response, what, permission="Mail.Send", role="smtp", user=user)
+    except TemporaryError as e:
+        if _may_have_sent(response):
+            raise _maybe_sent(e, recipients) from e
+        raise
+
+
+def _may_have_sent(response: Response) -> bool:
+    """A 5xx other than 503 (service unavailable): Graph may have sent the message anyway."""
+    return response.status >= 500 and response.status != 503
+
+
+def _maybe_sent(error: TemporaryError, recipients: tuple[str, ...]) -> PartlyDeliveredError:
+    return PartlyDeliveredError(
+        f"{error.message} (the message may have been sent to {', '.join(recipients)})",
+        hint="it may have gone out: look in Sent Items of the smtp.user mailbox before sending it again",
+        reached=recipients,
+    )
 
 
 def _split(message: EmailMessage) -> tuple[EmailMessage, list[EmailMessage]]:
@@ -87,12 +144,10 @@ def _json(
     return response.json()
 
 
-def send_large(client: GraphClient, message: EmailMessage, user: str) -> None:
+def send_large(client: GraphClient, built: Built, user: str) -> None:
     """A message over Graph's request limit: draft, attachments, send (module docstring)."""
-    import email.policy
-
-    skeleton, attachments = _split(message)
-    mime = base64.b64encode(skeleton.as_bytes(policy=email.policy.SMTP))
+    skeleton, attachments = _split(built.message)
+    mime = base64.b64encode(skeleton.as_bytes(policy=built.policy))
     response = client.request(
         "POST", client.path("users", user, "messages"), body=mime, content_type="text/plain"
     )
@@ -111,8 +166,14 @@ def send_large(client: GraphClient, message: EmailMessage, user: str) -> None:
     try:
         for part in attachments:
             _attach(client, user, draft_id, part)
-        response = client.request("POST", client.path("users", user, "messages", draft_id, "send"))
-        raise_for(response, f"sending the draft in {user}", permission="Mail.Send", role="smtp", user=user)
+        _sending_post(
+            client,
+            client.path("users", user, "messages", draft_id, "send"),
+            None,
+            f"sending the draft in {user}",
+            user,
+            tuple(a.bare for a in built.recipients),
+        )
     except MailrelayError:
         try:
             client.request("DELETE", client.path("users", user, "messages", draft_id))

@@ -25,6 +25,7 @@ from mailrelay_cli.errors import DataError, InternalError
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
+    from email.policy import Policy
 
     from mailrelay_cli.outbound.attachments import Attachment
 
@@ -191,11 +192,15 @@ class Built(NamedTuple):
     smtputf8: bool
     headers: Mapping[str, str] = MappingProxyType({})
 
-    def as_bytes(self) -> bytes:
+    @property
+    def policy(self) -> Policy:
+        """How the message is serialised: SMTPUTF8 (UTF-8 headers) when an address needs it."""
         import email.policy
 
-        policy = email.policy.SMTPUTF8 if self.smtputf8 else email.policy.SMTP
-        return self.message.as_bytes(policy=policy)
+        return email.policy.SMTPUTF8 if self.smtputf8 else email.policy.SMTP
+
+    def as_bytes(self) -> bytes:
+        return self.message.as_bytes(policy=self.policy)
 
     def as_text(self) -> str:
         """The message as ``--dry-run`` prints it (line endings as on the wire, minus CR)."""

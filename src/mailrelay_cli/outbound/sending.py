@@ -14,7 +14,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from mailrelay_cli.config.records import Settings
-from mailrelay_cli.errors import DataError, MailrelayError, UsageError
+from mailrelay_cli.errors import DataError, MailrelayError, PartlyDeliveredError, UsageError
 from mailrelay_cli.outbound.events import Event
 
 if TYPE_CHECKING:
@@ -129,7 +129,9 @@ def send(
     settings: Settings, request: SendRequest, *, connect: Any = None, on_retry: Any = None
 ) -> SendResult:
     """Send ``request`` (see the module docstring); an event that asks for an approval records
-    it first, and forgets it again when the message cannot be built or delivered.
+    it first, and forgets it again when the message cannot be built or reached nobody. When
+    delivery gave up after the message may have reached some recipients
+    (``PartlyDeliveredError``), the approval stays pending: they may answer it.
 
     ``on_retry`` is ``delivery.deliver``'s: called with a ``RetryNotice`` before each retry."""
     from mailrelay_cli.outbound import delivery, events
@@ -211,6 +213,10 @@ def send(
         )
     try:
         outcome = delivery.deliver(settings, built, connect=connect, on_retry=on_retry)
+    except PartlyDeliveredError as e:
+        if not e.reached:
+            _forget(prepared)
+        raise  # otherwise someone may have the request and answer it; unanswered, it expires
     except MailrelayError:
         _forget(prepared)
         raise

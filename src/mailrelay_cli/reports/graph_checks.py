@@ -36,14 +36,16 @@ def send_steps(
     settings: Settings, to: str, transcript: Transcript | None = None
 ) -> tuple[list[CheckStep], str | None]:
     """Graph sending: settings, token, the test message through sendMail."""
-    import base64
+    import email.policy
+
+    from mailrelay_cli.outbound.graph_send import send_mime
 
     section = Section("Graph")
     message_id = None
     try:
         section.start("settings")
         require_complete(settings, "smtp")
-        message, _sender = build_test_message(settings, to)
+        message, sender = build_test_message(settings, to)
         user = str(settings.smtp.user)
         if transcript:
             transcript.note(f"Microsoft Graph {settings.graph_endpoint} (sending)")
@@ -51,13 +53,10 @@ def send_steps(
             section.passed(f"sendMail as {user} through {settings.graph_endpoint}")
             _token_step(section, settings, "smtp", client)
             section.start("send")
-            import email.policy
-
-            body = base64.b64encode(message.as_bytes(policy=email.policy.SMTP))
-            response = client.request(
-                "POST", client.path("users", user, "sendMail"), body=body, content_type="text/plain"
-            )
-            raise_for(response, f"sendMail for {user}", permission="Mail.Send", role="smtp", user=user)
+            # UTF-8 headers (as SMTPUTF8) when an address needs them, as outbound.message does.
+            utf8 = not (sender + to).isascii()
+            policy = email.policy.SMTPUTF8 if utf8 else email.policy.SMTP
+            send_mime(client, user, message.as_bytes(policy=policy), (to,))
             message_id = str(message["Message-ID"])
             section.passed(f"accepted for {to} ({message_id})")
     except MailrelayError as e:

@@ -14,7 +14,10 @@ What it does for every request:
   ``AuthError`` (77);
 - 429 and 503/504 are retried after ``Retry-After`` (Graph's throttling) as long
   as the wait ends within ``retry_for`` (``smtp.retry_for``), else a
-  ``TemporaryError`` (75); the same for a connection that could not be made;
+  ``TemporaryError`` (75); the same for a connection that could not be made.
+  A POST (``sendMail``, a draft's send: not safe to repeat) is retried only when
+  Graph throttles it (429, or 503 with ``Retry-After``); a 504 or another 503 is
+  returned, since the request may have been carried out;
 - ``Prefer: IdType="ImmutableId"`` on mailbox requests, so a message keeps its id
   when it moves between folders (the reply mailbox keys its audit rows on it).
 
@@ -95,8 +98,15 @@ class Response(NamedTuple):
         return str(error.get("code") or ""), " ".join(str(error.get("message") or "").split())
 
 
-class _NotConnected(TemporaryError):
+class NotConnectedError(TemporaryError):
     """No connection could be made: nothing was sent, so any request may be tried again."""
+
+
+def _throttled(method: str, response: Response, repeatable: bool) -> bool:
+    """Whether ``response`` asks for the same request again (see the module docstring)."""
+    if response.status == 429 or (response.status == 503 and "retry-after" in response.headers):
+        return True
+    return response.status in RETRY_STATUSES and (repeatable or method != "POST")
 
 
 def retry_after(headers: dict[str, str], fallback: float = DEFAULT_RETRY_AFTER) -> float:
@@ -252,7 +262,14 @@ class GraphClient:
         return "".join("/" + quote(s, safe="$@") for s in segments)
 
     def _send_once(
-        self, method: str, host: str, port: int, target: str, body: bytes | None, headers: dict[str, str]
+        self,
+        method: str,
+        host: str,
+        port: int,
+        target: str,
+        body: bytes | None,
+        headers: dict[str, str],
+        preauthenticated: bool = False,
     ) -> Response:
         conn = self._connection(host, port)
         where = f"{host}:{port}"
@@ -263,7 +280,9 @@ class GraphClient:
                 connected = True
             self.requests += 1
             if self.transcript is not None:
-                self.transcript.http_request(method, target, len(body or b""), "Authorization" in headers)
+                self.transcript.http_request(
+                    method, target, len(body or b""), "Authorization" in headers, preauthenticated
+                )
             conn.request(method, target, body=body, headers=headers)
             raw = conn.getresponse()
             data = raw.read()
@@ -285,7 +304,7 @@ class GraphClient:
         except (OSError, http.client.HTTPException) as e:
             self._drop(host, port)
             reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
-            error = _NotConnected if not connected else TemporaryError
+            error = NotConnectedError if not connected else TemporaryError
             raise error(
                 f"cannot reach Microsoft Graph at {where}: {reason}",
                 hint="check graph.endpoint, the network or proxy; a cron run retries by itself",
@@ -300,11 +319,13 @@ class GraphClient:
         content_type: str | None = None,
         headers: dict[str, str] | None = None,
         absolute: str | None = None,
+        repeatable: bool = False,
     ) -> Response:
         """One request, answered after any token refresh and throttling waits (see module doc).
 
         ``target`` is a path from ``path``; ``absolute`` an https URL elsewhere (an upload
-        session's pre-authenticated URL: sent without the bearer token).
+        session's pre-authenticated URL: sent without the bearer token). ``repeatable`` says
+        a POST is safe to send twice (a ``$batch`` of reads and deletes): a 503/504 is retried.
         """
         deadline = self.clock() + self.retry_for
         refreshed = False
@@ -324,10 +345,12 @@ class GraphClient:
             if body is not None:
                 sent["Content-Length"] = str(len(body))
             try:
-                response = self._send_once(method, host, port, target, body, sent)
+                response = self._send_once(
+                    method, host, port, target, body, sent, preauthenticated=absolute is not None
+                )
             except TemporaryError as e:
                 # Nothing reached Graph (no connection), or a request that is safe to repeat.
-                safe = isinstance(e, _NotConnected) or method in ("GET", "DELETE")
+                safe = isinstance(e, NotConnectedError) or method in ("GET", "DELETE")
                 if not safe or self.clock() + wait > deadline:
                     raise
                 self.sleep(wait)
@@ -337,7 +360,7 @@ class GraphClient:
                 refreshed = True
                 self.token(force=True)
                 continue
-            if response.status in RETRY_STATUSES:
+            if _throttled(method, response, repeatable):
                 wait = retry_after(response.headers)
                 if self.clock() + wait > deadline:
                     return response
@@ -359,7 +382,8 @@ class GraphClient:
         return response.json()
 
     def batch(self, requests: Sequence[dict[str, Any]]) -> dict[str, dict[str, Any]]:
-        """Run ``requests`` (Graph batch items with ids) in batches of 20; answers by id.
+        """Run ``requests`` (Graph batch items with ids: GETs and DELETEs, safe to repeat) in
+        batches of 20; answers by id.
 
         A sub-request answered 429/503/504 is sent again in the next batch after its
         Retry-After, within ``retry_for``; one still throttled then keeps its last answer.
@@ -372,7 +396,10 @@ class GraphClient:
         while pending:
             chunk, pending = pending[:BATCH_LIMIT], pending[BATCH_LIMIT:]
             body = json.dumps({"requests": chunk}).encode()
-            response = self.request("POST", self.path("$batch"), body=body, content_type="application/json")
+            # Its items are GETs and DELETEs: the batch may be sent again after a 503/504.
+            response = self.request(
+                "POST", self.path("$batch"), body=body, content_type="application/json", repeatable=True
+            )
             raise_for(response, "a $batch request", permission="Mail.ReadWrite", role=self.role, user=None)
             again: list[dict[str, Any]] = []
             wait = 0.0
