@@ -162,4 +162,4 @@ def test_cron_line_is_the_one_schedule_cron_prints(run_cli: Run, configured: Pat
 def test_bad_max_age_is_a_usage_error(run_cli: Run, configured: Path) -> None:
     result = run_cli("status", "--max-age", "fifteen")
     assert result.exit_code == 2
-    assert "15m" in result.stderr
+    assert "write it like 30s, 5m, 72h or 2d" in result.stderr

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import click
 
 from mailrelay_cli.cli import render
-from mailrelay_cli.cli.common import AppContext, Group, json_option, pass_app
+from mailrelay_cli.cli.common import DURATION, AppContext, Group, json_option, pass_app
 from mailrelay_cli.cli.completion import complete_approval_id
 from mailrelay_cli.errors import exit_code_for
 
@@ -16,20 +16,6 @@ if TYPE_CHECKING:
     from mailrelay_cli.approvals.service import Approval
 
 STATUS_CHOICES = ("pending", "approved", "rejected", "expired", "cancelled")
-
-
-def _duration(value: str | None, option: str) -> float | None:
-    from mailrelay_cli.durations import parse_duration
-    from mailrelay_cli.errors import UsageError
-
-    if value is None:
-        return None
-    try:
-        return parse_duration(value)
-    except ValueError:
-        raise UsageError(
-            f"{option} {value!r} is not a duration", hint=f"write it like {option} 30s, 5m, 72h or 2d"
-        ) from None
 
 
 def _status_line(approval: Approval) -> None:
@@ -131,17 +117,26 @@ def show_command(app: AppContext, approval_id: str, as_json: bool) -> None:
 
 @approvals_group.command("wait")
 @click.argument("approval_id", metavar="ID", shell_complete=complete_approval_id)
-@click.option("--timeout", metavar="D", help="Give up after this long (30s, 5m, 2h); exit 3.")
-@click.option("--poll", metavar="S", default="10s", show_default=True, help="How often to look at the store.")
+@click.option("--timeout", type=DURATION, metavar="D", help="Give up after this long (30s, 5m, 2h); exit 3.")
+@click.option(
+    "--poll",
+    type=DURATION,
+    metavar="S",
+    default="10s",
+    show_default=True,
+    help="How often to look at the store.",
+)
 @json_option
 @pass_app
-def wait_command(app: AppContext, approval_id: str, timeout: str | None, poll: str, as_json: bool) -> None:
+def wait_command(
+    app: AppContext, approval_id: str, timeout: float | None, poll: float, as_json: bool
+) -> None:
     """Block until decided: exit 0 approved, 1 rejected, 3 expired, cancelled or timed out."""
     from mailrelay_cli.approvals import service as approvals
     from mailrelay_cli.auth.store_access import open_state
 
-    timeout_s = _duration(timeout, "--timeout")
-    poll_s = _duration(poll, "--poll") or 0.0
+    timeout_s = timeout
+    poll_s = poll or 0.0
     settings = app.settings()
     if not app.quiet and not app.json:  # under --json stderr holds only a JSON error
         from mailrelay_cli.reports.health import replies_warning

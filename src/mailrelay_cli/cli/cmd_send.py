@@ -9,9 +9,8 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mailrelay_cli.cli import render
-from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+from mailrelay_cli.cli.common import AppContext, Duration, json_option, pass_app
 from mailrelay_cli.cli.completion import complete_event
-from mailrelay_cli.durations import parse_duration
 from mailrelay_cli.errors import DataError, ServerRefusedError, UsageError
 
 if TYPE_CHECKING:
@@ -60,7 +59,6 @@ class _Parsed(click.ParamType):
             self.fail(f"{value!r} is not {self.expected}", param, ctx)
 
 
-_DURATION = _Parsed("duration", parse_duration, "a duration; write it like 30m, 72h or 2d")
 # Whether the count fits the approvers is the approval's to say.
 _COUNT = _Parsed("integer", int, "a whole number")
 
@@ -171,7 +169,10 @@ def _print_quiet(result: SendResult) -> None:
     "--allow-partial", is_flag=True, help="Exit 0 when some recipients were refused but others accepted."
 )
 @click.option(
-    "--expires-in", type=_DURATION, metavar="DURATION", help="approval-requested: approval lifetime."
+    "--expires-in",
+    type=Duration(empty_unset=True),
+    metavar="DURATION",
+    help="approval-requested: approval lifetime.",
 )
 @click.option(
     "--required", "required", type=_COUNT, metavar="N", help="approval-requested: approvals needed."

@@ -7,19 +7,8 @@ from typing import Any
 import click
 
 from mailrelay_cli.cli import render
-from mailrelay_cli.cli.common import AppContext, json_option, pass_app
+from mailrelay_cli.cli.common import DURATION, AppContext, json_option, pass_app
 from mailrelay_cli.errors import exit_code_for
-
-
-def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> float | None:
-    from mailrelay_cli.durations import parse_duration
-
-    if value is None:
-        return None
-    try:
-        return parse_duration(value)
-    except ValueError:
-        raise click.BadParameter(f"{value!r} is not a duration; write it like 15m, 2h or 1d") from None
 
 
 @click.command("status")
@@ -27,7 +16,7 @@ def _duration(ctx: click.Context, param: click.Parameter, value: str | None) -> 
     "--max-age",
     "max_age",
     metavar="D",
-    callback=_duration,
+    type=DURATION,
     help="Exit 75 when the last successful run (or the watcher's heartbeat) is older "
     "than D (15m, 2h) or none.",
 )

@@ -1,4 +1,4 @@
-"""What every command shares: the context object and the ``--json`` option."""
+"""What every command shares: the context object, the ``--json`` option and the duration type."""
 
 from __future__ import annotations
 
@@ -51,6 +51,32 @@ class AppContext:
 
 
 pass_app = click.make_pass_decorator(AppContext, ensure=True)
+
+
+class Duration(click.ParamType):
+    """A duration as DESIGN.md writes them (``30s``, ``5m``, ``72h``, ``2d``), in seconds; anything
+    else is a usage error (2) worded alike for every option that takes one. With ``empty_unset``
+    an empty value counts as not given (``--expires-in "$EXPIRES"`` with the variable unset)."""
+
+    name = "duration"
+
+    def __init__(self, *, empty_unset: bool = False) -> None:
+        self.empty_unset = empty_unset
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if not isinstance(value, str):
+            return value
+        if value == "" and self.empty_unset:
+            return None
+        from mailrelay_cli.durations import parse_duration
+
+        try:
+            return parse_duration(value)
+        except ValueError:
+            self.fail(f"{value!r} is not a duration; write it like 30s, 5m, 72h or 2d", param, ctx)
+
+
+DURATION = Duration()
 
 
 class Group(click.Group):
