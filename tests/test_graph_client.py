@@ -193,3 +193,56 @@ def test_only_throttling_repeats_a_post_while_a_get_is_repeated_after_any_503_or
         response = client.request("GET", client.path("users", USER, "mailFolders", "inbox"))
     assert len(graph_server.requests) == tries
     assert response.status == (status if tries == 1 else 202 if method == "POST" else 200)
+
+
+@pytest.fixture
+def tls_listener(request):  # type: ignore[no-untyped-def]
+    """An HTTPS port presenting the certificate ``request.param`` names (a fixture of certs.py)."""
+    import socket
+    import threading
+
+    certs = request.getfixturevalue(request.param)
+    listener = socket.create_server(("127.0.0.1", 0))
+    context = certs.server_context()
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            try:
+                context.wrap_socket(conn, server_side=True).close()
+            except OSError:
+                conn.close()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    listener.close()
+
+
+@pytest.mark.parametrize(
+    ("tls_listener", "said", "hinted"),
+    [
+        ("expired_certs", "certificate has expired", "renew it on the server"),
+        ("wrong_host_certs", "mail.wrong.example", "graph.endpoint https://NAME"),
+    ],
+    indirect=["tls_listener"],
+)
+def test_a_bad_graph_certificate_is_explained_as_for_smtp_and_imap(
+    tls_listener: int, server_certs, said: str, hinted: str
+) -> None:
+    client = GraphClient(
+        f"https://localhost:{tls_listener}",
+        role="smtp",
+        token=lambda force: "T",
+        ca_file=server_certs.ca,
+        retry_for=0,
+    )
+    with pytest.raises(CertificateError) as raised:
+        client.request("GET", client.path("users", USER, "mailFolders", "inbox"))
+    assert raised.value.exit_code == 78
+    assert said in raised.value.message and hinted in (raised.value.hint or "")

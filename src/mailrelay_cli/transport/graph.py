@@ -40,13 +40,13 @@ from urllib.parse import quote, urlencode, urlsplit
 from mailrelay_cli.config.endpoints import Endpoint
 from mailrelay_cli.errors import (
     AuthError,
-    CertificateError,
     ConfigError,
     DataError,
+    MailrelayError,
     ServerRefusedError,
     TemporaryError,
 )
-from mailrelay_cli.transport import tls
+from mailrelay_cli.transport import net, tls, tls_explain
 
 if TYPE_CHECKING:
     from mailrelay_cli.auth.logins import GraphLogin
@@ -232,6 +232,28 @@ class GraphClient:
         if conn is not None:
             conn.close()
 
+    def _certificate_error(self, error: ssl.SSLCertVerificationError, host: str, port: int) -> MailrelayError:
+        """Why the certificate failed, as for SMTP and IMAP (expired, wrong name, unknown CA)."""
+        endpoint = self._endpoint(host, port)
+
+        def reconnect(context: ssl.SSLContext) -> ssl.SSLSocket:
+            sock = net.connect(endpoint)
+            try:
+                return context.wrap_socket(sock, server_hostname=host)
+            except BaseException:
+                sock.close()
+                raise
+
+        note = self.transcript.note if self.transcript is not None else None
+        explained = tls_explain.handshake_error(error, endpoint, reconnect, note)
+        if explained.hint and f"{self.role}.host NAME" in explained.hint:
+            # The host of a Graph request comes from graph.endpoint, not from role.host.
+            explained.hint = explained.hint.replace(
+                f"mailrelay config set {self.role}.host NAME",
+                "mailrelay config set graph.endpoint https://NAME",
+            )
+        return explained
+
     def close(self) -> None:
         for conn in self._connections.values():
             conn.close()
@@ -296,11 +318,7 @@ class GraphClient:
             return response
         except ssl.SSLCertVerificationError as e:
             self._drop(host, port)
-            raise CertificateError(
-                f"the certificate of {where} (graph.endpoint) cannot be trusted: {e.verify_message}",
-                hint=f"if it is signed by a private CA, mailrelay config set {self.role}.tls_ca_file "
-                "/path/to/ca.pem",
-            ) from e
+            raise self._certificate_error(e, host, port) from e
         except (OSError, http.client.HTTPException) as e:
             self._drop(host, port)
             reason = getattr(e, "strerror", None) or str(e) or type(e).__name__
