@@ -42,6 +42,7 @@ from mailrelay_cli.auth.logins import resolve_graph
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import ConfigError
 from mailrelay_cli.replies.fetched import FetchedMessage
+from mailrelay_cli.replies.mailbox_names import mailbox_name
 from mailrelay_cli.transport.graph import IMMUTABLE_IDS, GraphClient, batch_response, open_graph, raise_for
 
 WELL_KNOWN = frozenset(
@@ -117,7 +118,7 @@ class GraphMailbox:
         self.user = str(settings.imap.user)
         self.folder = settings.approval.folder
         self.readonly = readonly
-        self.name = f"graph:{self.user}@{client.host}/{self.folder}"
+        self.name = mailbox_name(settings)
         self.poll_interval = POLL_INTERVAL
         self.sleep = sleep
         self.clock = clock

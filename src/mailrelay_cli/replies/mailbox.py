@@ -23,6 +23,7 @@ from typing import Any, Protocol
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import ConfigError, ServerRefusedError
 from mailrelay_cli.replies.fetched import FetchedMessage
+from mailrelay_cli.replies.mailbox_names import mailbox_name, maildir_name
 from mailrelay_cli.transport import imap_responses
 
 _HEADER_END = re.compile(rb"\r?\n\r?\n")
@@ -31,7 +32,7 @@ CLOSING_TIMEOUT = 1.5
 
 
 class ReplyMailbox(Protocol):
-    name: str  # audit key: "imap:user@host/FOLDER", "maildir:PATH" or "graph:user@host/FOLDER"
+    name: str  # audit key (mailbox_name): "imap:user@host/FOLDER", "maildir:PATH", "graph:user@host/FOLDER"
     uidvalidity: int
     total: int  # messages in the folder when it was opened
 
@@ -101,7 +102,7 @@ class MaildirMailbox:
 
         require_maildir(path)
         self.path = path
-        self.name = f"maildir:{path}"
+        self.name = maildir_name(path)
         self._maildir = mailbox.Maildir(str(path), factory=None, create=False)
         self.wakeup_fd = wakeup_fd
         self._watch: Any = None
@@ -175,8 +176,7 @@ class ImapMailbox:
         self.conn = conn
         self.address = f"{conn.endpoint.host}:{conn.endpoint.port}"
         folder = settings.approval.folder
-        # No port: the same mailbox reached over 993 or 143 is the same mailbox.
-        self.name = f"imap:{settings.imap.user or ''}@{conn.endpoint.host}/{folder}"
+        self.name = mailbox_name(settings)
         self.folder = folder
         self.readonly = readonly
         self.wakeup_fd: int | None = None

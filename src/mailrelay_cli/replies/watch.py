@@ -52,6 +52,7 @@ from mailrelay_cli.auth.store_access import open_state
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import LockedError, MailrelayError, TemporaryError
 from mailrelay_cli.replies.mailbox import WatchableMailbox, open_watched_mailbox
+from mailrelay_cli.replies.mailbox_names import mailbox_name
 from mailrelay_cli.replies.run import RunReport, process_batch
 from mailrelay_cli.store.times import iso, utcnow
 
@@ -182,22 +183,13 @@ class WatchControl:
                 pass
 
 
-def mailbox_label(settings: Settings) -> str:
-    """What the watcher watches, as ``mailrelay status`` shows it (never a secret)."""
-    maildir = settings.approval.maildir
-    if maildir is not None:
-        return f"maildir:{maildir}"
-    imap = settings.imap
-    return f"imap:{imap.user or ''}@{imap.host or ''}/{settings.approval.folder}"
-
-
 class _Health:
     """The watcher's row in the store; each write opens the store briefly (as a batch does)."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         with open_state(settings) as db:
-            self.watch_id = db.watch_started(mailbox_label(settings), None)
+            self.watch_id = db.watch_started(mailbox_name(settings), None)
         self.last = time.monotonic()
 
     def beat(self, *, mode: str | None = None, event: str | None = None, reconnected: bool = False) -> None:
@@ -287,9 +279,9 @@ class _Watcher:
         self.emit(
             WatchEvent(
                 "started",
-                f"watching {mailbox_label(self.settings)} (pid {os.getpid()})",
+                f"watching {mailbox_name(self.settings)} (pid {os.getpid()})",
                 "info",
-                {"mailbox": mailbox_label(self.settings), "pid": os.getpid()},
+                {"mailbox": mailbox_name(self.settings), "pid": os.getpid()},
             )
         )
         outcome, error = "stopped", None
@@ -368,7 +360,7 @@ class _Watcher:
                 "reloaded",
                 f"settings reloaded from {fresh.path}",
                 "info",
-                {"path": str(fresh.path), "mailbox": mailbox_label(fresh)},
+                {"path": str(fresh.path), "mailbox": mailbox_name(fresh)},
             )
         )
         self.health.beat(event="settings reloaded")
