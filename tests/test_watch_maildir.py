@@ -132,3 +132,20 @@ def test_messages_beyond_count_are_taken_in_further_batches(settings, maildir, s
     watcher = start_watcher(settings, count=2)
     wait_until(lambda: all(status_of(settings, r) == "approved" for r in requests), what="five approvals")
     wait_until(lambda: watcher.count("batch") == 3, what="three batch events")
+
+
+def test_a_reload_that_moves_the_store_to_postgresql_moves_the_heartbeat(
+    settings, maildir, start_watcher, postgres
+) -> None:
+    moved = settings._replace(state_url=postgres.url(postgres.migrated_database()))
+    loads = [settings, moved]
+    watcher = start_watcher(lambda: loads.pop(0) if len(loads) > 1 else loads[0])
+    watcher.wait_for_event("waiting")
+    watcher.control.request_reload()
+    watcher.wait_for_event("connected", times=2)
+    with store.open_store(settings.state_dir) as db:
+        old = db.last_watcher()
+    assert old is not None and (old.outcome, old.error) == ("stopped", "state moved by a reload")
+    with store.open_store(moved) as db:
+        new = db.last_watcher()
+    assert new is not None and new.outcome is None and new.last_event in ("settings reloaded", "connected")

@@ -54,6 +54,7 @@ from mailrelay_cli.errors import LockedError, MailrelayError, TemporaryError
 from mailrelay_cli.replies.mailbox import WatchableMailbox, open_watched_mailbox
 from mailrelay_cli.replies.mailbox_names import mailbox_name
 from mailrelay_cli.replies.run import RunReport, process_batch
+from mailrelay_cli.store import state_url, store_location
 from mailrelay_cli.store.times import iso, utcnow
 
 Level = Literal["debug", "info", "warning"]
@@ -181,6 +182,11 @@ class WatchControl:
                 os.close(fd)
             except OSError:
                 pass
+
+
+def _store_of(settings: Settings) -> tuple[str | None, str]:
+    """Which store ``settings`` open: ``state.url`` (PostgreSQL), else the SQLite file."""
+    return state_url(settings), store_location(settings)
 
 
 class _Health:
@@ -351,9 +357,10 @@ class _Watcher:
                 )
             )
             return
-        if fresh.state_dir != self.settings.state_dir:
+        if _store_of(fresh) != _store_of(self.settings):  # the heartbeat goes where the batches go
             self.health.stopped("stopped", "state moved by a reload")
             self.health = _Health(fresh)
+        self.health.settings = fresh  # the same store, maybe another password or profile
         self.settings = fresh
         self.emit(
             WatchEvent(
