@@ -149,3 +149,27 @@ def test_a_reload_that_moves_the_store_to_postgresql_moves_the_heartbeat(
     with store.open_store(moved) as db:
         new = db.last_watcher()
     assert new is not None and new.outcome is None and new.last_event in ("settings reloaded", "connected")
+
+
+def test_the_heartbeat_after_a_batch_goes_through_the_store_the_batch_opened(
+    settings, maildir, start_watcher, monkeypatch
+) -> None:
+    from mailrelay_cli.replies import watch
+
+    opens: list[int] = []
+    real_open_state = watch.open_state
+
+    def counting_open_state(settings: Settings):
+        opens.append(1)
+        return real_open_state(settings)
+
+    monkeypatch.setattr(watch, "open_state", counting_open_state)
+    request = ask(settings)
+    watcher = start_watcher(settings, heartbeat_seconds=3600.0)
+    watcher.wait_for_event("waiting")
+    before = len(opens)
+    add_answer(maildir, request)
+    watcher.wait_for_event("waiting", times=2)
+    assert len(opens) - before == 1  # the batch's own store, heartbeat included
+    with store.open_store(settings.state_dir) as db:
+        assert db.last_watcher().last_event == f"read 1: {request.approval.id} approved"

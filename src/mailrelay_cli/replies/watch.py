@@ -54,7 +54,7 @@ from mailrelay_cli.errors import LockedError, MailrelayError, TemporaryError
 from mailrelay_cli.replies.mailbox import WatchableMailbox, open_watched_mailbox
 from mailrelay_cli.replies.mailbox_names import mailbox_name
 from mailrelay_cli.replies.run import RunReport, process_batch
-from mailrelay_cli.store import state_url, store_location
+from mailrelay_cli.store import Store, state_url, store_location
 from mailrelay_cli.store.times import iso, utcnow
 
 Level = Literal["debug", "info", "warning"]
@@ -198,9 +198,20 @@ class _Health:
             self.watch_id = db.watch_started(mailbox_name(settings), None)
         self.last = time.monotonic()
 
-    def beat(self, *, mode: str | None = None, event: str | None = None, reconnected: bool = False) -> None:
-        with open_state(self.settings) as db:
+    def beat(
+        self,
+        *,
+        mode: str | None = None,
+        event: str | None = None,
+        reconnected: bool = False,
+        db: Store | None = None,
+    ) -> None:
+        """A heartbeat, through ``db`` when the caller holds the store open (a batch)."""
+        if db is not None:
             db.watch_heartbeat(self.watch_id, mode=mode, event=event, reconnected=reconnected)
+        else:
+            with open_state(self.settings) as opened:
+                opened.watch_heartbeat(self.watch_id, mode=mode, event=event, reconnected=reconnected)
         self.last = time.monotonic()
 
     def event(self, event: str) -> None:
@@ -429,27 +440,31 @@ class _Watcher:
     def _batch(self, mailbox: WatchableMailbox) -> RunReport | None:
         settings, control = self.settings, self.control
         limit = self.options.count or settings.approval.count
+        report: RunReport | None = None
         try:
-            with open_state(settings) as db, db.run_lock(mode="watch"):
-                mailbox.refresh()
-                report = process_batch(
-                    settings,
-                    db,
-                    mailbox,
-                    limit=limit,
-                    max_bytes=settings.approval.max_message_kb * 1024,
-                    should_stop=lambda: control.stop_requested,
-                )
+            with open_state(settings) as db:
+                with db.run_lock(mode="watch"):
+                    mailbox.refresh()
+                    report = process_batch(
+                        settings,
+                        db,
+                        mailbox,
+                        limit=limit,
+                        max_bytes=settings.approval.max_message_kb * 1024,
+                        should_stop=lambda: control.stop_requested,
+                    )
+                for event in _report_events(report):
+                    self.emit(event)
+                if report.read:  # through the store the batch opened: no second connection
+                    decided = ", ".join(f"{a.id} {a.status}" for a in report.decided)
+                    self.health.beat(event=f"read {report.read}" + (f": {decided}" if decided else ""), db=db)
         except LockedError as e:
+            if report is not None:
+                raise  # not the run lock: the batch is done
             self.emit(
                 WatchEvent("lock-wait", f"{e.message}: trying again shortly", "debug", {"error": e.message})
             )
             return None
-        for event in _report_events(report):
-            self.emit(event)
-        if report.read:
-            decided = ", ".join(f"{a.id} {a.status}" for a in report.decided)
-            self.health.beat(event=f"read {report.read}" + (f": {decided}" if decided else ""))
         return report
 
 
