@@ -190,7 +190,8 @@ def _store_of(settings: Settings) -> tuple[str | None, str]:
 
 
 class _Health:
-    """The watcher's row in the store; each write opens the store briefly (as a batch does)."""
+    """The watcher's row in the store; each write opens the store briefly, but the heartbeat
+    after a batch, which goes through the batch's own store."""
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
