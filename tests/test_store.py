@@ -26,6 +26,15 @@ def test_a_new_store_is_created_at_the_current_schema_version(tmp_path: Path) ->
     assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
 
 
+def test_the_time_columns_status_reads_by_range_are_indexed(tmp_path: Path) -> None:
+    with store.open_store(tmp_path):
+        pass
+    conn = sqlite3.connect(tmp_path / DB_NAME)
+    indexes = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    conn.close()
+    assert {"audit_processed_at", "runs_started_at"} <= indexes
+
+
 def test_the_database_file_is_readable_only_by_its_owner(tmp_path: Path) -> None:
     with store.open_store(tmp_path):
         pass

@@ -152,6 +152,11 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX watchers_heartbeat ON watchers(heartbeat_at);
     """,
+    # 5: the time columns `mailrelay status` reads by range, indexed as on PostgreSQL.
+    """
+    CREATE INDEX audit_processed_at ON audit(processed_at);
+    CREATE INDEX runs_started_at ON runs(started_at);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
