@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import tomllib
 from pathlib import Path
 
@@ -36,6 +37,30 @@ def test_a_log_left_out_by_the_default_policy_is_named_on_stderr(  # type: ignor
     assert result.exit_code == 0, result.stderr
     assert f"note: {log} not attached: notifications.attach_logs is never" in result.stderr
     assert not list(smtp_plain.messages[0].message().iter_attachments())
+
+
+def test_under_json_the_note_is_a_json_object_on_stderr(  # type: ignore[no-untyped-def]
+    run_cli, write_config, smtp_plain: SmtpServer, tmp_path: Path
+) -> None:
+    _configure(write_config, smtp_plain, None)
+    log = tmp_path / "deploy.log"
+    log.write_text("failed\n")
+    result = run_cli(
+        "send",
+        "--event",
+        "request-failed",
+        "--to",
+        "ops@example.com",
+        "--var",
+        "instance_name=R1",
+        "--log",
+        str(log),
+        "--json",
+    )
+    assert result.exit_code == 0, result.stderr
+    lines = [json.loads(line) for line in result.stderr.splitlines()]
+    assert lines == [{"note": f"{log} not attached: notifications.attach_logs is never"}]
+    assert json.loads(result.stdout)["event"] == "request-failed"
 
 
 def test_on_failure_names_the_log_that_was_not_marked_failed(  # type: ignore[no-untyped-def]

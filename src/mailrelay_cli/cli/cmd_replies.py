@@ -58,7 +58,7 @@ def process_replies_command(
         with RunProgress(render.console(stderr=True)) as progress:
             report = process_replies(settings, count=count, dry_run=dry_run, progress=progress)
     for failure in report.failures:
-        render.plain(f"mailrelay: warning: {failure}", err=True)
+        render.aside(app, f"mailrelay: warning: {failure}", warning=failure)
     render.emit(app, report.parts(), human=lambda _: _print(report, verbose=app.verbose > 0, dry_run=dry_run))
 
 

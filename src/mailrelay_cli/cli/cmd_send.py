@@ -227,12 +227,11 @@ def send_command(
     result = send(settings, request, on_retry=_retry_notices(app, as_json))
     render.emit(app, result, _print_sent, quiet=_print_quiet)
     for log, reason in () if app.quiet else result.skipped_logs:
-        render.plain(f"note: {log} not attached: {reason}", err=True)
+        note = f"{log} not attached: {reason}"
+        render.aside(app, f"note: {note}", note=note)
     for log in result.cut_logs:
-        render.plain(
-            f"note: {log} is larger than notifications.max_attachment_mb; only its last part is attached",
-            err=True,
-        )
+        note = f"{log} is larger than notifications.max_attachment_mb; only its last part is attached"
+        render.aside(app, f"note: {note}", note=note)
     if result.refused:
         if not as_json:
             for address, code, reply in result.refused:

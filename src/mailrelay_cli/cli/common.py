@@ -127,4 +127,4 @@ def warn_unsafe_imap(app: AppContext) -> None:
     except ConfigError:  # the command itself reports a broken imap.properties
         return
     for warning in warnings:
-        render.plain(f"mailrelay: warning: {warning}", err=True)
+        render.aside(app, f"mailrelay: warning: {warning}", warning=warning)

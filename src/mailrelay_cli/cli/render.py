@@ -111,6 +111,15 @@ def inert(text: str) -> str:
     return _UNSAFE.sub(_visible, text)
 
 
+def aside(app: OutputMode, line: str, **fields: str) -> None:
+    """A warning or note beside the result, on stderr: ``line`` for people, or under --json one
+    JSON object of ``fields`` (``{"warning": …}``), so a script reading stderr reads only JSON."""
+    if app.json:
+        json_line(fields, sys.stderr)
+    else:
+        plain(line, err=True)
+
+
 def plain(text: str = "", *, err: bool = False) -> None:
     """Write plain text without rich markup processing, control characters made visible."""
     stream = sys.stderr if err else sys.stdout
