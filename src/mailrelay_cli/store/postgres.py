@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
+from mailrelay_cli.store import rows as records
 from mailrelay_cli.store.interface import (
     AnswerKind,
     ApprovalRow,
@@ -79,7 +80,7 @@ class _Reader:
 
     def get_approval(self, approval_id: str) -> ApprovalRow | None:
         row = self._one("SELECT * FROM approvals WHERE id = %s", (approval_id,))
-        return _approval(row) if row is not None else None
+        return records.approval(row) if row is not None else None
 
     def approved_by(self, approval_id: str) -> tuple[str, ...]:
         rows = self._all(
@@ -217,11 +218,11 @@ class PostgresTransaction(_Reader):
             "SELECT * FROM audit WHERE mailbox = %s AND uidvalidity = %s AND uid = %s",
             (mailbox, uidvalidity, uid),
         )
-        return _audit(row) if row is not None else None
+        return records.audit(row) if row is not None else None
 
     def audit_by_sha256(self, sha256: str) -> AuditRow | None:
         row = self._one("SELECT * FROM audit WHERE sha256 = %s ORDER BY id LIMIT 1", (sha256,))
-        return _audit(row) if row is not None else None
+        return records.audit(row) if row is not None else None
 
     def add_audit(
         self,
@@ -424,7 +425,9 @@ class PostgresStore(_Reader):
         self._conn.close()
 
     def list_approvals(self) -> list[ApprovalRow]:
-        return [_approval(row) for row in self._all("SELECT * FROM approvals ORDER BY created_at DESC, id")]
+        return [
+            records.approval(row) for row in self._all("SELECT * FROM approvals ORDER BY created_at DESC, id")
+        ]
 
     def pending_approvals(self) -> list[str]:
         rows = self._all(
@@ -440,7 +443,7 @@ class PostgresStore(_Reader):
         return [VoteRow(**{key: row[key] for key in VoteRow.__dataclass_fields__}) for row in rows]
 
     def audit_rows(self) -> list[AuditRow]:
-        return [_audit(row) for row in self._all("SELECT * FROM audit ORDER BY id")]
+        return [records.audit(row) for row in self._all("SELECT * FROM audit ORDER BY id")]
 
     def audit_counts_since(self, since: datetime) -> AuditCounts:
         row = self._one(
@@ -453,11 +456,11 @@ class PostgresStore(_Reader):
         return AuditCounts(int(row["messages"]), int(row["decisions"]))
 
     def hooks(self) -> list[HookRecord]:
-        return [_hook(row) for row in self._all("SELECT * FROM hooks ORDER BY created_at")]
+        return [records.hook(row) for row in self._all("SELECT * FROM hooks ORDER BY created_at")]
 
     def failing_hooks(self) -> list[HookRecord]:
         rows = self._all("SELECT * FROM hooks WHERE status = 'failed' ORDER BY created_at")
-        return [_hook(row) for row in rows]
+        return [records.hook(row) for row in rows]
 
     def owed_hooks(self) -> list[OwedHook]:
         rows = self._all("SELECT * FROM hooks WHERE status NOT IN ('ok', 'dropped') ORDER BY created_at")
@@ -494,15 +497,15 @@ class PostgresStore(_Reader):
 
     def runs_since(self, since: datetime) -> list[RunRecord]:
         rows = self._all("SELECT * FROM runs WHERE started_at >= %s ORDER BY id", (iso(since),))
-        return [_run(row) for row in rows]
+        return [records.run(row) for row in rows]
 
     def last_run(self) -> RunRecord | None:
         row = self._one("SELECT * FROM runs ORDER BY id DESC LIMIT 1")
-        return _run(row) if row else None
+        return records.run(row) if row else None
 
     def last_success(self) -> RunRecord | None:
         row = self._one("SELECT * FROM runs WHERE outcome = 'ok' ORDER BY id DESC LIMIT 1")
-        return _run(row) if row else None
+        return records.run(row) if row else None
 
     # -- the watcher (process-replies --watch); each call is its own unit of work
 
@@ -558,52 +561,7 @@ class PostgresStore(_Reader):
         row = self._one("SELECT * FROM watchers ORDER BY heartbeat_at DESC, id DESC LIMIT 1")
         if row is None:
             return None
-        return WatcherRecord(**{key: row[key] for key in WatcherRecord.__dataclass_fields__})
-
-
-def _approval(row: Row) -> ApprovalRow:
-    return ApprovalRow(
-        id=row["id"],
-        reference=row["reference"],
-        title=row["title"],
-        subject=row["subject"],
-        approvers=tuple(json.loads(row["approvers"])),
-        required=row["required"],
-        notify=tuple(json.loads(row["notify"])),
-        requested_by=row["requested_by"],
-        message_id=row["message_id"],
-        created_at=row["created_at"],
-        expires_at=row["expires_at"],
-        status=row["status"],
-        decided_by=row["decided_by"],
-        decided_at=row["decided_at"],
-        comment=row["comment"],
-    )
-
-
-def _run(row: Row) -> RunRecord:
-    return RunRecord(
-        id=int(row["id"]),
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        outcome=row["outcome"],
-        counts=json.loads(row["counts"] or "{}"),
-        error=row["error"],
-    )
-
-
-def _hook(row: Row) -> HookRecord:
-    return HookRecord(
-        approval_id=row["approval_id"],
-        status=row["status"],
-        attempts=row["attempts"],
-        last_error=row["last_error"],
-        last_attempt_at=row["last_attempt_at"],
-    )
-
-
-def _audit(row: Row) -> AuditRow:
-    return AuditRow(**{key: row[key] for key in AuditRow.__dataclass_fields__})
+        return records.watcher(row)
 
 
 @contextmanager

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from mailrelay_cli.errors import InternalError, MailrelayError, StateBusyError, StateError
+from mailrelay_cli.store import rows as records
 from mailrelay_cli.store.interface import (
     AnswerKind,
     ApprovalRow,
@@ -117,7 +118,7 @@ class _Reader:
 
     def get_approval(self, approval_id: str) -> ApprovalRow | None:
         row = self._one("SELECT * FROM approvals WHERE id = ?", (approval_id,))
-        return _approval(row) if row is not None else None
+        return records.approval(row) if row is not None else None
 
     def ever_issued(self, approval_id: str) -> bool:
         """Whether this store ever issued ``approval_id`` (kept after the approval is gone)."""
@@ -265,11 +266,11 @@ class SqliteTransaction(_Reader):
             "SELECT * FROM audit WHERE mailbox = ? AND uidvalidity = ? AND uid = ?",
             (mailbox, uidvalidity, uid),
         )
-        return _audit(row) if row is not None else None
+        return records.audit(row) if row is not None else None
 
     def audit_by_sha256(self, sha256: str) -> AuditRow | None:
         row = self._one("SELECT * FROM audit WHERE sha256 = ? ORDER BY id LIMIT 1", (sha256,))
-        return _audit(row) if row is not None else None
+        return records.audit(row) if row is not None else None
 
     def add_audit(
         self,
@@ -425,7 +426,9 @@ class SqliteStore(_Reader):
     # -- approvals
 
     def list_approvals(self) -> list[ApprovalRow]:
-        return [_approval(row) for row in self._all("SELECT * FROM approvals ORDER BY created_at DESC, id")]
+        return [
+            records.approval(row) for row in self._all("SELECT * FROM approvals ORDER BY created_at DESC, id")
+        ]
 
     def pending_approvals(self) -> list[str]:
         rows = self._all(
@@ -443,7 +446,7 @@ class SqliteStore(_Reader):
     # -- audit, hooks, answers
 
     def audit_rows(self) -> list[AuditRow]:
-        return [_audit(row) for row in self._all("SELECT * FROM audit ORDER BY id")]
+        return [records.audit(row) for row in self._all("SELECT * FROM audit ORDER BY id")]
 
     def audit_counts_since(self, since: datetime) -> AuditCounts:
         (row,) = self._all(
@@ -455,11 +458,11 @@ class SqliteStore(_Reader):
         return AuditCounts(int(row["messages"]), int(row["decisions"]))
 
     def hooks(self) -> list[HookRecord]:
-        return [_hook(row) for row in self._all("SELECT * FROM hooks ORDER BY created_at")]
+        return [records.hook(row) for row in self._all("SELECT * FROM hooks ORDER BY created_at")]
 
     def failing_hooks(self) -> list[HookRecord]:
         rows = self._all("SELECT * FROM hooks WHERE status = 'failed' ORDER BY created_at")
-        return [_hook(row) for row in rows]
+        return [records.hook(row) for row in rows]
 
     def owed_hooks(self) -> list[OwedHook]:
         rows = self._all("SELECT * FROM hooks WHERE status NOT IN ('ok', 'dropped') ORDER BY created_at")
@@ -498,15 +501,15 @@ class SqliteStore(_Reader):
     def runs_since(self, since: datetime) -> list[RunRecord]:
         """Runs started at or after ``since``, oldest first."""
         rows = self._all("SELECT * FROM runs WHERE started_at >= ? ORDER BY id", (iso(since),))
-        return [_run(row) for row in rows]
+        return [records.run(row) for row in rows]
 
     def last_run(self) -> RunRecord | None:
         rows = self._all("SELECT * FROM runs ORDER BY id DESC LIMIT 1")
-        return _run(rows[0]) if rows else None
+        return records.run(rows[0]) if rows else None
 
     def last_success(self) -> RunRecord | None:
         rows = self._all("SELECT * FROM runs WHERE outcome = 'ok' ORDER BY id DESC LIMIT 1")
-        return _run(rows[0]) if rows else None
+        return records.run(rows[0]) if rows else None
 
     # -- the watcher (process-replies --watch)
 
@@ -560,52 +563,7 @@ class SqliteStore(_Reader):
         row = self._one("SELECT * FROM watchers ORDER BY heartbeat_at DESC, id DESC LIMIT 1")
         if row is None:
             return None
-        return WatcherRecord(**{key: row[key] for key in WatcherRecord.__dataclass_fields__})
-
-
-def _approval(row: sqlite3.Row) -> ApprovalRow:
-    return ApprovalRow(
-        id=row["id"],
-        reference=row["reference"],
-        title=row["title"],
-        subject=row["subject"],
-        approvers=tuple(json.loads(row["approvers"])),
-        required=row["required"],
-        notify=tuple(json.loads(row["notify"])),
-        requested_by=row["requested_by"],
-        message_id=row["message_id"],
-        created_at=row["created_at"],
-        expires_at=row["expires_at"],
-        status=row["status"],
-        decided_by=row["decided_by"],
-        decided_at=row["decided_at"],
-        comment=row["comment"],
-    )
-
-
-def _run(row: sqlite3.Row) -> RunRecord:
-    return RunRecord(
-        id=row["id"],
-        started_at=row["started_at"],
-        finished_at=row["finished_at"],
-        outcome=row["outcome"],
-        counts=json.loads(row["counts"] or "{}"),
-        error=row["error"],
-    )
-
-
-def _hook(row: sqlite3.Row) -> HookRecord:
-    return HookRecord(
-        approval_id=row["approval_id"],
-        status=row["status"],
-        attempts=row["attempts"],
-        last_error=row["last_error"],
-        last_attempt_at=row["last_attempt_at"],
-    )
-
-
-def _audit(row: sqlite3.Row) -> AuditRow:
-    return AuditRow(**{key: row[key] for key in AuditRow.__dataclass_fields__})
+        return records.watcher(row)
 
 
 def db_path(state_dir: Path) -> Path:
