@@ -42,3 +42,18 @@ def test_secret_list_reports_the_bad_variable_not_no_keyring(isolated_env: Path)
     result = _run(isolated_env, "keyrings.alt.file.Plaintext", "secret", "list")
     assert result.returncode == 78
     assert "PYTHON_KEYRING_BACKEND=keyrings.alt.file.Plaintext names no keyring backend" in result.stderr
+
+
+def test_config_get_of_a_plain_key_needs_no_keyring(isolated_env: Path) -> None:
+    config = isolated_env / ".config" / "mailrelay"
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "settings.toml").write_text('[smtp]\nhost = "mail.example.com"\n')
+    result = _run(isolated_env, "no.such.Backend", "config", "get", "smtp.host")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == 'smtp.host = "mail.example.com"  # file\n'
+
+
+def test_config_get_of_a_secret_reports_the_bad_backend(isolated_env: Path) -> None:
+    result = _run(isolated_env, "no.such.Backend", "config", "get", "smtp.password")
+    assert result.returncode == 78, result.stderr
+    assert result.stderr.startswith("mailrelay: error: PYTHON_KEYRING_BACKEND")

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable
 from typing import Any, NamedTuple
 
 from mailrelay_cli.config.schema import SECRET_NAMES
@@ -250,10 +251,11 @@ class SecretStatus(NamedTuple):
         return {"name": self.name, "set": self.is_set, "where": self.where}
 
 
-def secret_status(profile: str) -> list[SecretStatus]:
-    """(name, where) for every user secret: ``keyring``, ``env MAILRELAY_…``, or ``unset``."""
+def secret_status(profile: str, names: Iterable[str] = SECRET_NAMES) -> list[SecretStatus]:
+    """(name, where) for each user secret (all by default): ``keyring``, ``env MAILRELAY_…``,
+    or ``unset``."""
     rows = []
-    for name in SECRET_NAMES:
+    for name in names:
         if os.environ.get(env_name(name)):
             rows.append(SecretStatus(name, f"env {env_name(name)}"))
             continue

@@ -9,7 +9,7 @@ from mailrelay_cli.auth import credentials
 from mailrelay_cli.config.completeness import Problem, missing_settings
 from mailrelay_cli.config.display import ConfigRow, describe
 from mailrelay_cli.config.records import Settings
-from mailrelay_cli.config.schema import spec_for
+from mailrelay_cli.config.schema import SECRET_NAMES, spec_for
 from mailrelay_cli.durations import format_duration
 from mailrelay_cli.errors import ConfigError
 
@@ -51,21 +51,29 @@ def _shown(key: str, value: Any) -> Any:
 
 def show(settings: Settings) -> ShowReport:
     """Effective values plus one row per secret saying only where it is set."""
+    rows = [*_setting_rows(settings), *_secret_rows(settings.profile, SECRET_NAMES)]
+    return ShowReport(settings.path, settings.file_exists, tuple(rows))
+
+
+def _setting_rows(settings: Settings) -> list[ConfigRow]:
     rows = list(describe(settings))
     if settings.imap.properties:
         from mailrelay_cli.config import imap_properties
 
         rows = imap_properties.config_rows(rows, settings.imap)
-    rows = [row._replace(value=_shown(row.key, row.value)) for row in rows]
-    for name, where in credentials.secret_status(settings.profile):
-        rows.append(
-            ConfigRow(
-                name,
-                "set" if not where.startswith("unset") else "unset",
-                where if not where.startswith("unset") else "keyring",
-            )
+    return [row._replace(value=_shown(row.key, row.value)) for row in rows]
+
+
+def _secret_rows(profile: str, names: tuple[str, ...]) -> list[ConfigRow]:
+    """Where each secret is set, never its value (reads the keyring once per name)."""
+    return [
+        ConfigRow(
+            name,
+            "set" if not where.startswith("unset") else "unset",
+            where if not where.startswith("unset") else "keyring",
         )
-    return ShowReport(settings.path, settings.file_exists, tuple(rows))
+        for name, where in credentials.secret_status(profile, names)
+    ]
 
 
 def get(settings: Settings, key: str) -> ConfigRow:
@@ -74,7 +82,10 @@ def get(settings: Settings, key: str) -> ConfigRow:
 
     if spec_for(key) is None and not is_secret_key(key):
         raise ConfigError(f"unknown key {key}", hint=suggest(key))
-    for row in show(settings).rows:
+    # Only a secret's own row touches the keyring: `config get smtp.host` works without one.
+    secret = key in SECRET_NAMES
+    rows = _secret_rows(settings.profile, (key,)) if secret else _setting_rows(settings)
+    for row in rows:
         if row.key == key:
             return row
     return ConfigRow(key, None, "default")  # an events.NAME.to that nothing sets
