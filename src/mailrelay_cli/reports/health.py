@@ -119,12 +119,8 @@ class HealthReport:
     @property
     def watching(self) -> bool:
         """Whether a running watcher's heartbeat is the newest sign of life."""
-        w = self.watcher
-        return (
-            w is not None
-            and w.running
-            and (self.last_success is None or w.heartbeat_at >= self.last_success.at)
-        )
+        success_at = self.last_success.at if self.last_success else None
+        return self.watcher is not None and alive_at(success_at, self.watcher) != success_at
 
     @property
     def outcome(self) -> Outcome:
@@ -345,17 +341,15 @@ def check(settings: Settings, max_age: float | None = None) -> HealthReport:
 
     problems: list[str] = _watcher_problems(watcher, now)
     success_at = last_success.at if last_success else None
-    alive_at = success_at
-    if watcher is not None and watcher.running and (alive_at is None or watcher.heartbeat_at > alive_at):
-        alive_at = watcher.heartbeat_at  # the watcher stands in for cron (module docstring)
+    alive = alive_at(success_at, watcher)
     stale = False
     if max_age is not None:
-        stale = alive_at is None or (now - alive_at).total_seconds() > max_age
+        stale = alive is None or (now - alive).total_seconds() > max_age
     late = LATE_INTERVALS * interval * 60
-    if alive_at is not None and alive_at != success_at:
+    if alive is not None and alive != success_at:
         if stale and not problems:
             problems.append(
-                f"the watcher's last heartbeat was {ago(now, alive_at)}, more than "
+                f"the watcher's last heartbeat was {ago(now, alive)}, more than "
                 f"--max-age {format_duration(max_age or 0)} ago"
             )
     elif success_at is None:
@@ -456,9 +450,7 @@ def replies_warning(settings: Settings) -> str | None:
             found = store.last_success()
             last = _run(found).at if found else None
             found_watcher = store.last_watcher()
-        watcher = _watcher(found_watcher, now) if found_watcher else None
-        if watcher is not None and watcher.running and (last is None or watcher.heartbeat_at > last):
-            last = watcher.heartbeat_at  # a watcher reads replies as they come
+        last = alive_at(last, _watcher(found_watcher, now) if found_watcher else None)
     if last is None:
         return f"nothing reads replies: process-replies has never run successfully; {hint}"
     interval = settings.approval.interval_minutes
@@ -468,3 +460,11 @@ def replies_warning(settings: Settings) -> str | None:
             f"{ago(now, last)}, but it should run every {interval}m; {hint}"
         )
     return None
+
+
+def alive_at(success_at: datetime | None, watcher: Watcher | None) -> datetime | None:
+    """The newest sign that replies are read: the last successful run, or a running watcher's
+    heartbeat when that is newer (the watcher stands in for cron; module docstring)."""
+    if watcher is not None and watcher.running and (success_at is None or watcher.heartbeat_at > success_at):
+        return watcher.heartbeat_at
+    return success_at
