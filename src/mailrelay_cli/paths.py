@@ -76,3 +76,23 @@ def cache_dir() -> Path:
         return Path.home() / "Library" / "Caches" / APP
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / APP
+
+
+def write_private(path: Path, data: bytes | str) -> None:
+    """Replace ``path`` with ``data`` atomically, readable by its owner only (0600 from the first
+    byte, in a 0700 directory made if missing). The temporary name carries the pid, so two
+    processes writing at once (cron beside the watcher) never share it. OSError is the caller's
+    to translate (what the file is decides the exit code)."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data.encode("utf-8") if isinstance(data, str) else data)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise

@@ -16,11 +16,11 @@ that cannot be read is an empty cache: msal asks the network again.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 from mailrelay_cli.config.records import Settings
+from mailrelay_cli.paths import write_private
 
 FILE_NAME = "msal-http-cache.json"
 
@@ -87,12 +87,7 @@ class PersistedHttpCache(dict):  # type: ignore[type-arg,unused-ignore]
         if text == self._snapshot:
             return
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            temporary = self.path.with_name(self.path.name + f".{os.getpid()}.tmp")
-            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(temporary, self.path)
+            write_private(self.path, text)
         except OSError:
             return  # a cache: the next run asks the network again, nothing is lost
         self._snapshot = text

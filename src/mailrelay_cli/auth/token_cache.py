@@ -9,12 +9,12 @@ business (msal's serialized cache, or Google's tokens as JSON).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 from mailrelay_cli.auth import credentials
 from mailrelay_cli.config.records import Role, Settings
-from mailrelay_cli.errors import ConfigError, NoKeyringError
+from mailrelay_cli.errors import ConfigError, NoKeyringError, StateError
+from mailrelay_cli.paths import write_private
 
 # Keyring values larger than this may be refused (Windows Credential Manager).
 _FALLBACK_NOTE = (
@@ -50,17 +50,6 @@ def load_cache_text(settings: Settings, cache_role: Role) -> str | None:
     return credentials.get_internal(settings.profile, _entry(cache_role))
 
 
-def _write_private(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(path.name + ".tmp")
-    # Created 0600 from the start: the token must never be readable by others, even briefly.
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(temporary, 0o600)
-    os.replace(temporary, path)
-
-
 def save_cache_text(settings: Settings, cache_role: Role, text: str) -> str | None:
     """Store the cache; returns a note for the user when it had to go to a file."""
     from keyring.errors import PasswordSetError
@@ -71,7 +60,13 @@ def save_cache_text(settings: Settings, cache_role: Role, text: str) -> str | No
     except NoKeyringError as e:
         if not isinstance(e.__cause__, PasswordSetError):
             raise
-        _write_private(path, text)
+        try:
+            write_private(path, text)
+        except OSError as os_error:  # a full disk or a read-only state dir: the operator's to fix
+            raise StateError(
+                f"cannot write the token cache {path}: {os_error.strerror}",
+                hint="free disk space in the state directory, or fix its permissions",
+            ) from os_error
         return _FALLBACK_NOTE.format(size=len(text.encode()), path=path)
     if path.exists():
         path.unlink()  # the keyring holds it now; a stale file would shadow it

@@ -33,7 +33,6 @@ A store failure (78/75) is not content: it stops the run with nothing deleted.
 from __future__ import annotations
 
 import hashlib
-import os
 import shutil
 import time
 from collections.abc import Callable
@@ -49,6 +48,7 @@ from mailrelay_cli.approvals.service import Approval
 from mailrelay_cli.auth.store_access import open_state
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import MailrelayError, StateError, TemporaryError, UnknownApprovalError
+from mailrelay_cli.paths import write_private
 from mailrelay_cli.replies.automatic import authentication_failed, automatic_kind
 from mailrelay_cli.replies.body import body_text
 from mailrelay_cli.replies.decision import decision
@@ -265,13 +265,9 @@ def _archive(state_dir: Path, raw: bytes, digest: str) -> str:
     try:
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
         if not path.exists():
-            tmp = path.with_suffix(".tmp")
             # No fsync: the archive is a copy for people; the message itself stays on the server
             # until the audit row (with its SHA-256) is committed.
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(raw)
-            os.replace(tmp, path)
+            write_private(path, raw)
     except OSError as e:
         raise StateError(
             f"cannot archive a reply in {folder}: {e.strerror}",
