@@ -25,23 +25,16 @@ import os
 import socket
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from mailrelay_cli.store import rows as records
 from mailrelay_cli.store.interface import (
     AnswerKind,
-    ApprovalRow,
     ApprovalStatus,
     AuditCounts,
-    AuditRow,
-    Decision,
-    HookRecord,
     OwedAnswer,
-    OwedHook,
     RunRecord,
-    VoteRow,
-    WatcherRecord,
 )
 from mailrelay_cli.store.postgres_connect import (
     LOCK_TIMEOUT,
@@ -51,6 +44,7 @@ from mailrelay_cli.store.postgres_connect import (
     translated,
 )
 from mailrelay_cli.store.postgres_schema import RUN_LOCK, WRITE_LOCK, ascii_lower, check_version
+from mailrelay_cli.store.shared_sql import SharedReads, SharedStoreQueries, SharedWrites
 from mailrelay_cli.store.times import iso, utcnow
 
 CHANNEL = "mailrelay_decision"
@@ -58,7 +52,13 @@ CHANNEL = "mailrelay_decision"
 Row = dict[str, Any]
 
 
-class _Reader:
+def _psycopg(sql: str) -> str:
+    """The shared SQL (``?`` placeholders, ``shared_sql``) in psycopg's ``%s`` form; the SQL
+    written here uses ``%s`` already and holds no ``?``."""
+    return sql.replace("?", "%s")
+
+
+class _Reader(SharedReads):
     """The reads shared by the store and a transaction (both use the one connection)."""
 
     def __init__(self, conn: Any, location: str) -> None:
@@ -67,39 +67,19 @@ class _Reader:
 
     def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> Any:
         with translated(self._location):
-            return self._conn.execute(sql, params)
+            return self._conn.execute(_psycopg(sql), params)
 
     def _one(self, sql: str, params: tuple[Any, ...] = ()) -> Row | None:
         with translated(self._location):
-            row: Row | None = self._conn.execute(sql, params).fetchone()
+            row: Row | None = self._conn.execute(_psycopg(sql), params).fetchone()
         return row
 
     def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[Row]:
         with translated(self._location):
-            return list(self._conn.execute(sql, params).fetchall())
-
-    def get_approval(self, approval_id: str) -> ApprovalRow | None:
-        row = self._one("SELECT * FROM approvals WHERE id = %s", (approval_id,))
-        return records.approval(row) if row is not None else None
-
-    def approved_by(self, approval_id: str) -> tuple[str, ...]:
-        rows = self._all(
-            "SELECT approver FROM votes WHERE approval_id = %s AND decision = 'approve'"
-            " ORDER BY decided_at, approver",
-            (approval_id,),
-        )
-        return tuple(row["approver"] for row in rows)
-
-    def ever_issued(self, approval_id: str) -> bool:
-        """Whether this store ever issued ``approval_id`` (kept after the approval is gone)."""
-        return self._one("SELECT 1 FROM issued_ids WHERE id = %s", (approval_id,)) is not None
-
-    def request_fingerprint(self, approval_id: str) -> str | None:
-        row = self._one("SELECT fingerprint FROM request_fingerprints WHERE approval_id = %s", (approval_id,))
-        return str(row["fingerprint"]) if row is not None else None
+            return list(self._conn.execute(_psycopg(sql), params).fetchall())
 
 
-class PostgresTransaction(_Reader):
+class PostgresTransaction(_Reader, SharedWrites):
     """One transaction holding the write lock from its start until it commits."""
 
     @contextmanager
@@ -146,9 +126,6 @@ class PostgresTransaction(_Reader):
             (id, created_at),
         )
 
-    def set_approval_message_id(self, approval_id: str, message_id: str | None) -> None:
-        self._exec("UPDATE approvals SET message_id = %s WHERE id = %s", (message_id, approval_id))
-
     def set_request_fingerprint(self, approval_id: str, fingerprint: str) -> None:
         self._exec(
             "INSERT INTO request_fingerprints (approval_id, fingerprint) VALUES (%s, %s)"
@@ -181,22 +158,6 @@ class PostgresTransaction(_Reader):
             is not None
         )
 
-    def record_vote(
-        self,
-        *,
-        approval_id: str,
-        approver: str,
-        decision: Decision,
-        comment: str | None,
-        decided_at: str,
-        audit_id: int | None,
-    ) -> None:
-        self._exec(
-            "INSERT INTO votes (approval_id, approver, decision, comment, decided_at, audit_id)"
-            " VALUES (%s, %s, %s, %s, %s, %s)",
-            (approval_id, approver, decision, comment, decided_at, audit_id),
-        )
-
     def decide_approval(
         self,
         approval_id: str,
@@ -212,17 +173,6 @@ class PostgresTransaction(_Reader):
             (status, decided_by, decided_at, comment, approval_id),
         )
         self._exec("SELECT pg_notify(%s, %s)", (CHANNEL, approval_id))
-
-    def audit_by_uid(self, mailbox: str, uidvalidity: int, uid: str) -> AuditRow | None:
-        row = self._one(
-            "SELECT * FROM audit WHERE mailbox = %s AND uidvalidity = %s AND uid = %s",
-            (mailbox, uidvalidity, uid),
-        )
-        return records.audit(row) if row is not None else None
-
-    def audit_by_sha256(self, sha256: str) -> AuditRow | None:
-        row = self._one("SELECT * FROM audit WHERE sha256 = %s ORDER BY id LIMIT 1", (sha256,))
-        return records.audit(row) if row is not None else None
 
     def add_audit(
         self,
@@ -265,21 +215,11 @@ class PostgresTransaction(_Reader):
         assert row is not None  # RETURNING always gives the row it inserted
         return int(row["id"])
 
-    def set_audit_outcome(self, audit_id: int, outcome: str) -> None:
-        self._exec("UPDATE audit SET outcome = %s WHERE id = %s", (outcome, audit_id))
-
     def queue_hook(self, approval_id: str, payload: Mapping[str, Any]) -> None:
         self._exec(
             "INSERT INTO hooks (approval_id, payload, created_at) VALUES (%s, %s, %s)"
             " ON CONFLICT (approval_id) DO NOTHING",
             (approval_id, json.dumps(payload), iso(utcnow())),
-        )
-
-    def hook_attempted(self, approval_id: str, error: str | None) -> None:
-        self._exec(
-            "UPDATE hooks SET status = %s, attempts = attempts + 1, last_error = %s,"
-            " last_attempt_at = %s WHERE approval_id = %s",
-            ("ok" if error is None else "failed", error, iso(utcnow()), approval_id),
         )
 
     def drop_hook(self, approval_id: str) -> bool:
@@ -303,23 +243,8 @@ class PostgresTransaction(_Reader):
         )
         return bool(cursor.rowcount == 1)
 
-    def answer_attempted(self, answer_id: int, error: str | None, retry_in: float | None = None) -> None:
-        now = utcnow()
-        retry_at = iso(now + timedelta(seconds=retry_in)) if error is not None and retry_in else None
-        self._exec(
-            "UPDATE outbox SET status = %s, attempts = attempts + 1, last_error = %s, sent_at = %s,"
-            " next_attempt_at = %s WHERE id = %s",
-            (
-                "sent" if error is None else "failed",
-                error,
-                iso(now) if error is None else None,
-                retry_at,
-                answer_id,
-            ),
-        )
 
-
-class PostgresStore(_Reader):
+class PostgresStore(_Reader, SharedStoreQueries):
     """The open database. Use ``store.open_store`` (a context manager) to get one."""
 
     def __init__(self, conn: Any, location: str) -> None:
@@ -424,27 +349,6 @@ class PostgresStore(_Reader):
     def close(self) -> None:
         self._conn.close()
 
-    def list_approvals(self) -> list[ApprovalRow]:
-        return [
-            records.approval(row) for row in self._all("SELECT * FROM approvals ORDER BY created_at DESC, id")
-        ]
-
-    def pending_approvals(self) -> list[str]:
-        rows = self._all(
-            "SELECT id FROM approvals WHERE status = 'pending' AND expires_at > %s ORDER BY created_at",
-            (iso(utcnow()),),
-        )
-        return [row["id"] for row in rows]
-
-    def votes(self, approval_id: str) -> list[VoteRow]:
-        rows = self._all(
-            "SELECT * FROM votes WHERE approval_id = %s ORDER BY decided_at, approver", (approval_id,)
-        )
-        return [VoteRow(**{key: row[key] for key in VoteRow.__dataclass_fields__}) for row in rows]
-
-    def audit_rows(self) -> list[AuditRow]:
-        return [records.audit(row) for row in self._all("SELECT * FROM audit ORDER BY id")]
-
     def audit_counts_since(self, since: datetime) -> AuditCounts:
         row = self._one(
             "SELECT COUNT(*) AS messages,"
@@ -454,17 +358,6 @@ class PostgresStore(_Reader):
         )
         assert row is not None  # an aggregate always gives one row
         return AuditCounts(int(row["messages"]), int(row["decisions"]))
-
-    def hooks(self) -> list[HookRecord]:
-        return [records.hook(row) for row in self._all("SELECT * FROM hooks ORDER BY created_at")]
-
-    def failing_hooks(self) -> list[HookRecord]:
-        rows = self._all("SELECT * FROM hooks WHERE status = 'failed' ORDER BY created_at")
-        return [records.hook(row) for row in rows]
-
-    def owed_hooks(self) -> list[OwedHook]:
-        rows = self._all("SELECT * FROM hooks WHERE status NOT IN ('ok', 'dropped') ORDER BY created_at")
-        return [OwedHook(row["approval_id"], json.loads(row["payload"]), row["attempts"]) for row in rows]
 
     def owed_answers(self) -> list[OwedAnswer]:
         rows = self._all(
@@ -485,15 +378,6 @@ class PostgresStore(_Reader):
             )
         assert row is not None
         return int(row["id"])
-
-    def record_run_finish(
-        self, run_id: int, outcome: str, counts: Mapping[str, int], error: str | None = None
-    ) -> None:
-        with self.transaction():
-            self._exec(
-                "UPDATE runs SET finished_at = %s, outcome = %s, counts = %s, error = %s WHERE id = %s",
-                (iso(utcnow()), outcome, json.dumps(dict(counts)), error, run_id),
-            )
 
     def runs_since(self, since: datetime) -> list[RunRecord]:
         rows = self._all("SELECT * FROM runs WHERE started_at >= %s ORDER BY id", (iso(since),))
@@ -540,28 +424,6 @@ class PostgresStore(_Reader):
                 " reconnects_on = %s WHERE id = %s",
                 (now, mode, event, event, now, today, 1 if reconnected else 0, today, watch_id),
             )
-
-    def watch_event(self, watch_id: int, event: str) -> None:
-        with self.transaction():
-            self._exec(
-                "UPDATE watchers SET last_event = %s, last_event_at = %s WHERE id = %s",
-                (event, iso(utcnow()), watch_id),
-            )
-
-    def watch_stopped(self, watch_id: int, outcome: str, error: str | None = None) -> None:
-        now = iso(utcnow())
-        with self.transaction():
-            self._exec(
-                "UPDATE watchers SET heartbeat_at = %s, stopped_at = %s, outcome = %s, error = %s,"
-                " last_event = %s, last_event_at = %s WHERE id = %s",
-                (now, now, outcome, error, outcome, now, watch_id),
-            )
-
-    def last_watcher(self) -> WatcherRecord | None:
-        row = self._one("SELECT * FROM watchers ORDER BY heartbeat_at DESC, id DESC LIMIT 1")
-        if row is None:
-            return None
-        return records.watcher(row)
 
 
 @contextmanager

@@ -14,7 +14,7 @@ import socket
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +22,12 @@ from mailrelay_cli.errors import InternalError, MailrelayError, StateBusyError, 
 from mailrelay_cli.store import rows as records
 from mailrelay_cli.store.interface import (
     AnswerKind,
-    ApprovalRow,
     ApprovalStatus,
     AuditCounts,
-    AuditRow,
-    Decision,
-    HookRecord,
     OwedAnswer,
-    OwedHook,
     RunRecord,
-    VoteRow,
-    WatcherRecord,
 )
+from mailrelay_cli.store.shared_sql import SharedReads, SharedStoreQueries, SharedWrites
 from mailrelay_cli.store.sqlite_schema import migrate
 from mailrelay_cli.store.times import iso, utcnow
 
@@ -103,11 +97,14 @@ class _Connection:
         self.raw.close()
 
 
-class _Reader:
+class _Reader(SharedReads):
     """The reads shared by the store and a transaction (both use the one connection)."""
 
     def __init__(self, conn: _Connection) -> None:
         self._conn = conn
+
+    def _exec(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Cursor:
+        return self._conn.execute(sql, params)
 
     def _one(self, sql: str, params: tuple[Any, ...] = ()) -> sqlite3.Row | None:
         row: sqlite3.Row | None = self._conn.execute(sql, params).fetchone()
@@ -116,28 +113,8 @@ class _Reader:
     def _all(self, sql: str, params: tuple[Any, ...] = ()) -> list[sqlite3.Row]:
         return self._conn.fetch_all(sql, params)
 
-    def get_approval(self, approval_id: str) -> ApprovalRow | None:
-        row = self._one("SELECT * FROM approvals WHERE id = ?", (approval_id,))
-        return records.approval(row) if row is not None else None
 
-    def ever_issued(self, approval_id: str) -> bool:
-        """Whether this store ever issued ``approval_id`` (kept after the approval is gone)."""
-        return self._one("SELECT 1 FROM issued_ids WHERE id = ?", (approval_id,)) is not None
-
-    def approved_by(self, approval_id: str) -> tuple[str, ...]:
-        rows = self._all(
-            "SELECT approver FROM votes WHERE approval_id = ? AND decision = 'approve'"
-            " ORDER BY decided_at, approver",
-            (approval_id,),
-        )
-        return tuple(row["approver"] for row in rows)
-
-    def request_fingerprint(self, approval_id: str) -> str | None:
-        row = self._one("SELECT fingerprint FROM request_fingerprints WHERE approval_id = ?", (approval_id,))
-        return str(row["fingerprint"]) if row is not None else None
-
-
-class SqliteTransaction(_Reader):
+class SqliteTransaction(_Reader, SharedWrites):
     """One ``BEGIN IMMEDIATE`` … ``COMMIT`` on the store's connection."""
 
     # -- approvals and votes
@@ -195,9 +172,6 @@ class SqliteTransaction(_Reader):
             raise
         self._conn.execute("RELEASE one_message")
 
-    def set_approval_message_id(self, approval_id: str, message_id: str | None) -> None:
-        self._conn.execute("UPDATE approvals SET message_id = ? WHERE id = ?", (message_id, approval_id))
-
     def set_request_fingerprint(self, approval_id: str, fingerprint: str) -> None:
         self._conn.execute(
             "INSERT OR REPLACE INTO request_fingerprints (approval_id, fingerprint) VALUES (?, ?)",
@@ -228,22 +202,6 @@ class SqliteTransaction(_Reader):
             is not None
         )
 
-    def record_vote(
-        self,
-        *,
-        approval_id: str,
-        approver: str,
-        decision: Decision,
-        comment: str | None,
-        decided_at: str,
-        audit_id: int | None,
-    ) -> None:
-        self._conn.execute(
-            "INSERT INTO votes (approval_id, approver, decision, comment, decided_at, audit_id)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (approval_id, approver, decision, comment, decided_at, audit_id),
-        )
-
     def decide_approval(
         self,
         approval_id: str,
@@ -260,17 +218,6 @@ class SqliteTransaction(_Reader):
         )
 
     # -- the audit of messages read
-
-    def audit_by_uid(self, mailbox: str, uidvalidity: int, uid: str) -> AuditRow | None:
-        row = self._one(
-            "SELECT * FROM audit WHERE mailbox = ? AND uidvalidity = ? AND uid = ?",
-            (mailbox, uidvalidity, uid),
-        )
-        return records.audit(row) if row is not None else None
-
-    def audit_by_sha256(self, sha256: str) -> AuditRow | None:
-        row = self._one("SELECT * FROM audit WHERE sha256 = ? ORDER BY id LIMIT 1", (sha256,))
-        return records.audit(row) if row is not None else None
 
     def add_audit(
         self,
@@ -312,22 +259,12 @@ class SqliteTransaction(_Reader):
         )
         return int(cursor.lastrowid or 0)
 
-    def set_audit_outcome(self, audit_id: int, outcome: str) -> None:
-        self._conn.execute("UPDATE audit SET outcome = ? WHERE id = ?", (outcome, audit_id))
-
     # -- hooks and answers owed
 
     def queue_hook(self, approval_id: str, payload: Mapping[str, Any]) -> None:
         self._conn.execute(
             "INSERT OR IGNORE INTO hooks (approval_id, payload, created_at) VALUES (?, ?, ?)",
             (approval_id, json.dumps(payload), iso(utcnow())),
-        )
-
-    def hook_attempted(self, approval_id: str, error: str | None) -> None:
-        self._conn.execute(
-            "UPDATE hooks SET status = ?, attempts = attempts + 1, last_error = ?,"
-            " last_attempt_at = ? WHERE approval_id = ?",
-            ("ok" if error is None else "failed", error, iso(utcnow()), approval_id),
         )
 
     def drop_hook(self, approval_id: str) -> bool:
@@ -350,23 +287,8 @@ class SqliteTransaction(_Reader):
         )
         return cursor.rowcount == 1
 
-    def answer_attempted(self, answer_id: int, error: str | None, retry_in: float | None = None) -> None:
-        now = utcnow()
-        retry_at = iso(now + timedelta(seconds=retry_in)) if error is not None and retry_in else None
-        self._conn.execute(
-            "UPDATE outbox SET status = ?, attempts = attempts + 1, last_error = ?, sent_at = ?,"
-            " next_attempt_at = ? WHERE id = ?",
-            (
-                "sent" if error is None else "failed",
-                error,
-                iso(now) if error is None else None,
-                retry_at,
-                answer_id,
-            ),
-        )
 
-
-class SqliteStore(_Reader):
+class SqliteStore(_Reader, SharedStoreQueries):
     """The open database. Use ``open_store`` (a context manager) to get one."""
 
     def __init__(self, conn: _Connection, path: Path) -> None:
@@ -425,28 +347,7 @@ class SqliteStore(_Reader):
 
     # -- approvals
 
-    def list_approvals(self) -> list[ApprovalRow]:
-        return [
-            records.approval(row) for row in self._all("SELECT * FROM approvals ORDER BY created_at DESC, id")
-        ]
-
-    def pending_approvals(self) -> list[str]:
-        rows = self._all(
-            "SELECT id FROM approvals WHERE status = 'pending' AND expires_at > ? ORDER BY created_at",
-            (iso(utcnow()),),
-        )
-        return [row["id"] for row in rows]
-
-    def votes(self, approval_id: str) -> list[VoteRow]:
-        rows = self._all(
-            "SELECT * FROM votes WHERE approval_id = ? ORDER BY decided_at, approver", (approval_id,)
-        )
-        return [VoteRow(**{key: row[key] for key in VoteRow.__dataclass_fields__}) for row in rows]
-
     # -- audit, hooks, answers
-
-    def audit_rows(self) -> list[AuditRow]:
-        return [records.audit(row) for row in self._all("SELECT * FROM audit ORDER BY id")]
 
     def audit_counts_since(self, since: datetime) -> AuditCounts:
         (row,) = self._all(
@@ -456,17 +357,6 @@ class SqliteStore(_Reader):
             (iso(since),),
         )
         return AuditCounts(int(row["messages"]), int(row["decisions"]))
-
-    def hooks(self) -> list[HookRecord]:
-        return [records.hook(row) for row in self._all("SELECT * FROM hooks ORDER BY created_at")]
-
-    def failing_hooks(self) -> list[HookRecord]:
-        rows = self._all("SELECT * FROM hooks WHERE status = 'failed' ORDER BY created_at")
-        return [records.hook(row) for row in rows]
-
-    def owed_hooks(self) -> list[OwedHook]:
-        rows = self._all("SELECT * FROM hooks WHERE status NOT IN ('ok', 'dropped') ORDER BY created_at")
-        return [OwedHook(row["approval_id"], json.loads(row["payload"]), row["attempts"]) for row in rows]
 
     def owed_answers(self) -> list[OwedAnswer]:
         rows = self._all(
@@ -488,15 +378,6 @@ class SqliteStore(_Reader):
                 (iso(utcnow()), os.getpid(), socket.gethostname()),
             )
         return int(cursor.lastrowid or 0)
-
-    def record_run_finish(
-        self, run_id: int, outcome: str, counts: Mapping[str, int], error: str | None = None
-    ) -> None:
-        with self.transaction():
-            self._conn.execute(
-                "UPDATE runs SET finished_at = ?, outcome = ?, counts = ?, error = ? WHERE id = ?",
-                (iso(utcnow()), outcome, json.dumps(dict(counts)), error, run_id),
-            )
 
     def runs_since(self, since: datetime) -> list[RunRecord]:
         """Runs started at or after ``since``, oldest first."""
@@ -542,28 +423,6 @@ class SqliteStore(_Reader):
                 " reconnects_on = ? WHERE id = ?",
                 (now, mode, event, event, now, today, 1 if reconnected else 0, today, watch_id),
             )
-
-    def watch_event(self, watch_id: int, event: str) -> None:
-        with self.transaction():
-            self._conn.execute(
-                "UPDATE watchers SET last_event = ?, last_event_at = ? WHERE id = ?",
-                (event, iso(utcnow()), watch_id),
-            )
-
-    def watch_stopped(self, watch_id: int, outcome: str, error: str | None = None) -> None:
-        now = iso(utcnow())
-        with self.transaction():
-            self._conn.execute(
-                "UPDATE watchers SET heartbeat_at = ?, stopped_at = ?, outcome = ?, error = ?,"
-                " last_event = ?, last_event_at = ? WHERE id = ?",
-                (now, now, outcome, error, outcome, now, watch_id),
-            )
-
-    def last_watcher(self) -> WatcherRecord | None:
-        row = self._one("SELECT * FROM watchers ORDER BY heartbeat_at DESC, id DESC LIMIT 1")
-        if row is None:
-            return None
-        return records.watcher(row)
 
 
 def db_path(state_dir: Path) -> Path:
