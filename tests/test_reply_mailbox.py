@@ -7,7 +7,6 @@ without UIDPLUS is Dovecot behind a proxy that strips it from the capabilities.
 
 from __future__ import annotations
 
-import re
 import socket
 import threading
 import tomllib
@@ -25,46 +24,8 @@ from mailrelay_cli.replies import run as replies
 from mailrelay_cli.store.lock import run_lock
 from mailrelay_cli.transport.transcript import Transcript
 from tests.fixtures.approval_settings import approval_settings
-from tests.fixtures.smtp_servers import free_port
+from tests.fixtures.imap_proxy import CapabilityProxy, Proxy
 from tests.reply_builders import reply, request_text
-
-
-class Proxy:
-    """Forwards 127.0.0.1:port to Dovecot; subclasses decide what each direction passes on."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.port = free_port()
-        self.listener = socket.create_server(("127.0.0.1", self.port))
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self.listener.accept()
-            except OSError:
-                return
-            server = socket.create_connection(("127.0.0.1", self.target_port))
-            threading.Thread(target=self._run, args=(client, server, True), daemon=True).start()
-            threading.Thread(target=self._run, args=(server, client, False), daemon=True).start()
-
-    def _run(self, source: socket.socket, sink: socket.socket, from_client: bool) -> None:
-        try:
-            self._pump(source, sink, from_client)
-        except OSError:
-            pass
-        for sock in (source, sink):
-            try:
-                sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
-            sock.close()
-
-    def _pump(self, source: socket.socket, sink: socket.socket, from_client: bool) -> None:
-        raise NotImplementedError
-
-    def close(self) -> None:
-        self.listener.close()
 
 
 class CuttingProxy(Proxy):
@@ -81,42 +42,6 @@ class CuttingProxy(Proxy):
                 self.cut.set()
                 return
             sink.sendall(data)
-
-
-class NoUidplusProxy(Proxy):
-    """Removes ``UIDPLUS`` from every capability list the server sends (``* CAPABILITY`` and
-    ``[CAPABILITY …]`` codes); logs the client's lines."""
-
-    _CAPABILITY_LINE = re.compile(rb"^\* CAPABILITY |\[CAPABILITY ", re.IGNORECASE)
-
-    def __init__(self, target_port: int) -> None:
-        self.client_lines: list[bytes] = []
-        super().__init__(target_port)
-
-    def _rewrite(self, line: bytes) -> bytes:
-        if self._CAPABILITY_LINE.search(line):
-            return re.sub(rb" UIDPLUS(?=[ \]\r])", b"", line, flags=re.IGNORECASE)
-        return line
-
-    def _pump(self, source: socket.socket, sink: socket.socket, from_client: bool) -> None:
-        pending = b""
-        while data := source.recv(65536):
-            pending += data
-            *lines, pending = pending.split(b"\r\n")
-            for line in lines:
-                if from_client:
-                    self.client_lines.append(line)
-                else:
-                    line = self._rewrite(line)
-                sink.sendall(line + b"\r\n")
-
-    def sent(self, command: bytes) -> bool:
-        """Whether the client sent ``command`` (tag dropped, case-insensitive)."""
-        return any(
-            line.split(b" ", 1)[-1].upper().startswith(command + b" ")
-            or line.split(b" ", 1)[-1].upper() == command
-            for line in self.client_lines
-        )
 
 
 @pytest.fixture
@@ -271,8 +196,8 @@ def proxied(make_settings, dovecot, mail_user) -> Callable[[bytes], tuple[Settin
 
 
 @pytest.fixture
-def no_uidplus(make_settings, dovecot, mail_user) -> Iterator[tuple[Settings, NoUidplusProxy]]:
-    proxy = NoUidplusProxy(dovecot.imap_port)
+def no_uidplus(make_settings, dovecot, mail_user) -> Iterator[tuple[Settings, CapabilityProxy]]:
+    proxy = CapabilityProxy(dovecot.imap_port, b"UIDPLUS")
     text = dovecot.imap_toml(
         mail_user, security="plain", port=proxy.port, tls=False, starttls=False, allow_plaintext_auth=True
     )

@@ -22,7 +22,8 @@ from mailrelay_cli.config.load import settings_from_table
 from mailrelay_cli.config.records import Settings
 from mailrelay_cli.errors import AuthError, ConfigError
 from mailrelay_cli.replies import run as replies
-from tests.fixtures.watcher import CapabilityProxy, wait_until
+from tests.fixtures.imap_proxy import CapabilityProxy
+from tests.fixtures.watcher import wait_until
 from tests.reply_builders import reply, request_text
 
 
